@@ -1,0 +1,80 @@
+//! The default handler component: exports every handler group, each a thin binding of
+//! the logic in `iam_guest_logic` to the store the host provides.
+
+mod bindings {
+    wit_bindgen::generate!({
+        path: "../../wit",
+        world: "iam:plugin/handlers@0.1.0",
+        with: { "iam:plugin/types@0.1.0": iam_guest_logic::types },
+        generate_all,
+    });
+}
+
+mod store;
+
+use bindings::exports::iam::plugin::{attributes, scim};
+use iam_guest_logic::types::{Attribute, Error, Group, NewGroup, NewUser, PageRequest, User};
+use store::HostStore;
+
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+struct Handlers;
+
+impl attributes::Guest for Handlers {
+    fn get(account_id: String) -> Result<Vec<Attribute>, Error> {
+        iam_guest_logic::attributes::list(&HostStore, &HostStore, &account_id)
+    }
+
+    fn set(account_id: String, attr: Attribute) -> Result<(), Error> {
+        iam_guest_logic::attributes::set(&HostStore, &HostStore, &account_id, &attr)
+    }
+
+    fn remove(account_id: String, name: Option<String>, value: Option<String>) -> Result<(), Error> {
+        iam_guest_logic::attributes::remove(
+            &HostStore,
+            &HostStore,
+            &account_id,
+            name.as_deref(),
+            value.as_deref(),
+        )
+    }
+}
+
+impl scim::Guest for Handlers {
+    fn create_user(new: NewUser) -> Result<User, Error> {
+        iam_guest_logic::scim::create_user(&HostStore, &new)
+    }
+
+    fn get_user(id: String) -> Result<User, Error> {
+        iam_guest_logic::scim::get_user(&HostStore, &id)
+    }
+
+    fn list_users(page: PageRequest) -> Result<scim::UserPage, Error> {
+        let (info, users) = iam_guest_logic::scim::list_users(&HostStore, &page)?;
+        Ok(scim::UserPage { info, users })
+    }
+
+    fn delete_user(id: String) -> Result<(), Error> {
+        iam_guest_logic::scim::delete_user(&HostStore, &id)
+    }
+
+    fn create_group(new: NewGroup) -> Result<Group, Error> {
+        iam_guest_logic::scim::create_group(&HostStore, &new)
+    }
+
+    fn get_group(id: String) -> Result<Group, Error> {
+        iam_guest_logic::scim::get_group(&HostStore, &id)
+    }
+
+    fn list_groups(page: PageRequest) -> Result<scim::GroupPage, Error> {
+        let (info, groups) = iam_guest_logic::scim::list_groups(&HostStore, &page)?;
+        Ok(scim::GroupPage { info, groups })
+    }
+
+    fn delete_group(id: String) -> Result<(), Error> {
+        iam_guest_logic::scim::delete_group(&HostStore, &id)
+    }
+}
+
+// Natively (tests, clippy) there is no component to export into.
+#[cfg(target_arch = "wasm32")]
+bindings::export!(Handlers with_types_in bindings);

@@ -1,0 +1,85 @@
+//! The logic's store traits, implemented by the host's `store` imports.
+
+use crate::bindings::iam::plugin::{accounts, attribute_store, group_store};
+use iam_guest_logic::store::{AccountCreate, Accounts, AttributeStore, GroupStore, StoreResult};
+use iam_guest_logic::types::{Account, Attribute, Group, User};
+
+/// The host's database, reached through the component's imports.
+pub struct HostStore;
+
+impl Accounts for HostStore {
+    fn get(&self, id: &str) -> StoreResult<Option<Account>> {
+        accounts::get(id)
+    }
+    fn get_user(&self, id: &str) -> StoreResult<Option<User>> {
+        accounts::get_user(id)
+    }
+    fn find_by_username(&self, username: &str) -> StoreResult<Option<Account>> {
+        accounts::find_by_username(username)
+    }
+    fn find_by_email(&self, email: &str) -> StoreResult<Option<Account>> {
+        accounts::find_by_email(email)
+    }
+    fn create(&self, new: AccountCreate) -> StoreResult<Account> {
+        accounts::create(&accounts::AccountCreate {
+            id: new.id,
+            username: new.username,
+            given_name: new.given_name,
+            family_name: new.family_name,
+            email: new.email,
+            active: new.active,
+            password: new.password,
+        })
+    }
+    fn delete(&self, id: &str) -> StoreResult<bool> {
+        accounts::delete(id)
+    }
+    fn touch(&self, id: &str) -> StoreResult<()> {
+        accounts::touch(id)
+    }
+    fn count(&self) -> StoreResult<u64> {
+        accounts::count()
+    }
+    fn list_users(&self, offset: u64, limit: u64) -> StoreResult<Vec<User>> {
+        accounts::list_users(offset, limit)
+    }
+}
+
+impl AttributeStore for HostStore {
+    fn get_all(&self, account_id: &str) -> StoreResult<Vec<Attribute>> {
+        attribute_store::get_all(account_id)
+    }
+    fn put(&self, account_id: &str, attr: &Attribute) -> StoreResult<()> {
+        attribute_store::put(account_id, attr)
+    }
+    fn remove(&self, account_id: &str, name: &str) -> StoreResult<bool> {
+        attribute_store::remove(account_id, name)
+    }
+}
+
+impl GroupStore for HostStore {
+    fn get(&self, id: &str) -> StoreResult<Option<Group>> {
+        group_store::get(id)
+    }
+    fn find_by_name(&self, name: &str) -> StoreResult<Option<Group>> {
+        group_store::find_by_name(name)
+    }
+    fn create(&self, name: &str, parent_id: Option<&str>) -> StoreResult<Group> {
+        group_store::create(name, parent_id)
+    }
+    fn delete(&self, id: &str) -> StoreResult<bool> {
+        group_store::delete(id)
+    }
+    fn count_members(&self, id: &str) -> StoreResult<u64> {
+        group_store::count_members(id)
+    }
+    fn count_subgroups(&self, id: &str) -> StoreResult<u64> {
+        group_store::count_subgroups(id)
+    }
+    fn count(&self) -> StoreResult<u64> {
+        group_store::count()
+    }
+    fn list_groups(&self, offset: u64, limit: u64) -> StoreResult<Vec<Group>> {
+        group_store::list_groups(offset, limit)
+    }
+}

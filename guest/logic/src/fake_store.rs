@@ -1,0 +1,165 @@
+//! An in-memory store for the unit tests of the handler logic.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+
+use crate::store::{AccountCreate, Accounts, AttributeStore, GroupStore, StoreResult};
+use crate::types::{Account, Attribute, Group, GroupRef, User};
+
+#[derive(Default)]
+pub struct FakeStore {
+    accounts: RefCell<Vec<Account>>,
+    attributes: RefCell<BTreeMap<(String, String), Option<String>>>,
+    touches: RefCell<BTreeMap<String, u32>>,
+    groups: RefCell<Vec<Group>>,
+    next: Cell<u32>,
+}
+
+impl FakeStore {
+    fn new_id(&self) -> String {
+        self.next.set(self.next.get() + 1);
+        format!("id-{}", self.next.get())
+    }
+
+    pub fn add_account(&self, username: &str) -> String {
+        Accounts::create(
+            self,
+            AccountCreate {
+            id: None,
+            username: username.into(),
+            given_name: "Given".into(),
+            family_name: "Family".into(),
+            email: format!("{username}@example.org"),
+            active: true,
+            password: None,
+            },
+        )
+        .unwrap()
+        .id
+    }
+
+    pub fn touches(&self, id: &str) -> u32 {
+        self.touches.borrow().get(id).copied().unwrap_or(0)
+    }
+}
+
+impl Accounts for FakeStore {
+    fn get(&self, id: &str) -> StoreResult<Option<Account>> {
+        Ok(self.accounts.borrow().iter().find(|a| a.id == id).cloned())
+    }
+    fn get_user(&self, id: &str) -> StoreResult<Option<User>> {
+        Ok(Accounts::get(self, id)?.map(|account| User { account, groups: Vec::new() }))
+    }
+    fn find_by_username(&self, username: &str) -> StoreResult<Option<Account>> {
+        Ok(self.accounts.borrow().iter().find(|a| a.username == username).cloned())
+    }
+    fn find_by_email(&self, email: &str) -> StoreResult<Option<Account>> {
+        Ok(self.accounts.borrow().iter().find(|a| a.email == email).cloned())
+    }
+    fn create(&self, new: AccountCreate) -> StoreResult<Account> {
+        let account = Account {
+            id: new.id.unwrap_or_else(|| self.new_id()),
+            username: new.username,
+            given_name: new.given_name,
+            family_name: new.family_name,
+            email: new.email,
+            active: new.active,
+            service_account: false,
+            created: 0,
+            last_modified: 0,
+            end_time: None,
+        };
+        self.accounts.borrow_mut().push(account.clone());
+        Ok(account)
+    }
+    fn delete(&self, id: &str) -> StoreResult<bool> {
+        let mut accounts = self.accounts.borrow_mut();
+        let before = accounts.len();
+        accounts.retain(|a| a.id != id);
+        Ok(accounts.len() != before)
+    }
+    fn touch(&self, id: &str) -> StoreResult<()> {
+        *self.touches.borrow_mut().entry(id.into()).or_default() += 1;
+        Ok(())
+    }
+    fn count(&self) -> StoreResult<u64> {
+        Ok(self.accounts.borrow().len() as u64)
+    }
+    fn list_users(&self, offset: u64, limit: u64) -> StoreResult<Vec<User>> {
+        let ids: Vec<String> = self.accounts.borrow().iter().map(|a| a.id.clone()).collect();
+        ids.iter()
+            .skip(offset as usize)
+            .take(limit as usize)
+            .map(|id| Ok(self.get_user(id)?.unwrap()))
+            .collect()
+    }
+}
+
+impl AttributeStore for FakeStore {
+    fn get_all(&self, account_id: &str) -> StoreResult<Vec<Attribute>> {
+        Ok(self
+            .attributes
+            .borrow()
+            .iter()
+            .filter(|((a, _), _)| a == account_id)
+            .map(|((_, name), value)| Attribute { name: name.clone(), value: value.clone() })
+            .collect())
+    }
+    fn put(&self, account_id: &str, attr: &Attribute) -> StoreResult<()> {
+        self.attributes
+            .borrow_mut()
+            .insert((account_id.into(), attr.name.clone()), attr.value.clone());
+        Ok(())
+    }
+    fn remove(&self, account_id: &str, name: &str) -> StoreResult<bool> {
+        Ok(self.attributes.borrow_mut().remove(&(account_id.into(), name.into())).is_some())
+    }
+}
+
+impl GroupStore for FakeStore {
+    fn get(&self, id: &str) -> StoreResult<Option<Group>> {
+        Ok(self.groups.borrow().iter().find(|g| g.id == id).cloned())
+    }
+    fn find_by_name(&self, name: &str) -> StoreResult<Option<Group>> {
+        Ok(self.groups.borrow().iter().find(|g| g.name == name).cloned())
+    }
+    fn create(&self, name: &str, parent_id: Option<&str>) -> StoreResult<Group> {
+        let parent = match parent_id {
+            Some(p) => GroupStore::get(self, p)?.map(|g| GroupRef { id: g.id, name: g.name }),
+            None => None,
+        };
+        let group = Group {
+            id: self.new_id(),
+            name: name.into(),
+            description: None,
+            parent,
+            created: 0,
+            last_modified: 0,
+        };
+        self.groups.borrow_mut().push(group.clone());
+        Ok(group)
+    }
+    fn delete(&self, id: &str) -> StoreResult<bool> {
+        let mut groups = self.groups.borrow_mut();
+        let before = groups.len();
+        groups.retain(|g| g.id != id);
+        Ok(groups.len() != before)
+    }
+    fn count_members(&self, _id: &str) -> StoreResult<u64> {
+        Ok(0)
+    }
+    fn count_subgroups(&self, id: &str) -> StoreResult<u64> {
+        Ok(self
+            .groups
+            .borrow()
+            .iter()
+            .filter(|g| g.parent.as_ref().is_some_and(|p| p.id == id))
+            .count() as u64)
+    }
+    fn count(&self) -> StoreResult<u64> {
+        Ok(self.groups.borrow().len() as u64)
+    }
+    fn list_groups(&self, offset: u64, limit: u64) -> StoreResult<Vec<Group>> {
+        Ok(self.groups.borrow().iter().skip(offset as usize).take(limit as usize).cloned().collect())
+    }
+}

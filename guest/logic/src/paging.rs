@@ -1,0 +1,55 @@
+//! SCIM list paging (reference §1.7, family B).
+
+use crate::types::{PageInfo, PageRequest};
+
+/// The largest SCIM page.
+pub const SCIM_MAX_COUNT: i64 = 100;
+
+/// A resolved SCIM window: `offset`/`limit` for the query and the echo for the response.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Window {
+    pub offset: u64,
+    pub limit: u64,
+    pub start_index: u64,
+    pub count_only: bool,
+}
+
+/// `count`: absent → 100, negative → 0, above 100 → 100; `0` asks for the count only.
+/// `startIndex`: absent or below 1 → 1.
+pub fn scim_window(page: &PageRequest) -> Window {
+    let count = page.count.unwrap_or(SCIM_MAX_COUNT).clamp(0, SCIM_MAX_COUNT) as u64;
+    let start_index = page.start_index.filter(|s| *s >= 1).unwrap_or(1) as u64;
+    Window {
+        offset: start_index - 1,
+        limit: count,
+        start_index,
+        count_only: count == 0,
+    }
+}
+
+impl Window {
+    pub fn info(&self, total_results: u64) -> PageInfo {
+        PageInfo {
+            total_results,
+            start_index: self.start_index,
+            count_only: self.count_only,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(start_index: Option<i64>, count: Option<i64>) -> Window {
+        scim_window(&PageRequest { start_index, count })
+    }
+
+    #[test]
+    fn scim_defaults_and_clamps() {
+        assert_eq!(w(None, None), Window { offset: 0, limit: 100, start_index: 1, count_only: false });
+        assert_eq!(w(Some(0), Some(-5)), Window { offset: 0, limit: 0, start_index: 1, count_only: true });
+        assert_eq!(w(Some(-3), Some(1000)).limit, 100);
+        assert_eq!(w(Some(11), Some(5)), Window { offset: 10, limit: 5, start_index: 11, count_only: false });
+    }
+}

@@ -1,0 +1,173 @@
+//! The `roles` policy: INDIGO IAM's documented rules, where "requires ROLE_X" is read from
+//! the caller's authorities and the IAM admin scopes also grant access
+//! (account-api.md §2).
+
+use crate::types::{Operation, Principal};
+
+/// Scope names used by the rules.
+pub mod scope {
+    pub const ADMIN_READ: &str = "iam:admin.read";
+    pub const ADMIN_WRITE: &str = "iam:admin.write";
+    pub const SCIM_READ: &str = "scim:read";
+    pub const SCIM_WRITE: &str = "scim:write";
+}
+
+/// Authority names used by the rules.
+pub mod role {
+    pub const ADMIN: &str = "ROLE_ADMIN";
+    pub const READER: &str = "ROLE_READER";
+    pub const USER: &str = "ROLE_USER";
+    pub const GM: &str = "ROLE_GM";
+}
+
+/// What the caller holds, with the questions the rules ask of it.
+pub struct Caller<'a>(pub &'a Principal);
+
+impl Caller<'_> {
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.0.scopes.iter().any(|s| s == scope)
+    }
+
+    pub fn has_role(&self, role: &str) -> bool {
+        self.0.authorities.iter().any(|a| a == role)
+    }
+
+    /// `ROLE_GM` alone: manager of any group (IAM's substring rule).
+    pub fn is_any_group_manager(&self) -> bool {
+        self.0
+            .authorities
+            .iter()
+            .any(|a| a == role::GM || a.starts_with("ROLE_GM:"))
+    }
+
+    /// `ROLE_GM of g`: exactly the authority `ROLE_GM:<g>`.
+    pub fn manages(&self, group: &str) -> bool {
+        self.0
+            .authorities
+            .iter()
+            .any(|a| a.strip_prefix("ROLE_GM:") == Some(group))
+    }
+
+    /// The token's account is `account`.
+    pub fn is_self(&self, account: &str) -> bool {
+        self.0.account_id.as_deref() == Some(account)
+    }
+
+    fn admin(&self) -> bool {
+        self.has_role(role::ADMIN)
+    }
+
+    fn reader(&self) -> bool {
+        self.has_role(role::READER)
+    }
+}
+
+/// Decides `op` for `caller` under the `roles` policy: `Ok` allows, `Err` carries the
+/// reason for the log.
+pub fn authorize_roles(caller: &Principal, op: &Operation) -> Result<(), String> {
+    let c = Caller(caller);
+    let allowed = match op {
+        Operation::GetAccountAttributes(account) => {
+            c.has_scope(scope::ADMIN_READ)
+                || c.is_self(account)
+                || c.admin()
+                || c.reader()
+                || c.is_any_group_manager()
+        }
+        Operation::SetAccountAttribute(_) | Operation::DeleteAccountAttribute(_) => {
+            c.has_scope(scope::ADMIN_WRITE) || c.admin()
+        }
+        Operation::ListUsers | Operation::ListGroups => {
+            c.has_scope(scope::SCIM_READ) || c.admin() || c.reader()
+        }
+        Operation::GetUser(_) => {
+            c.has_scope(scope::SCIM_READ) || c.admin() || c.reader() || c.is_any_group_manager()
+        }
+        Operation::CreateUser | Operation::DeleteUser(_) | Operation::CreateGroup => {
+            c.has_scope(scope::SCIM_WRITE) || c.admin()
+        }
+        Operation::GetGroup(group) => {
+            c.has_scope(scope::SCIM_READ) || c.admin() || c.reader() || c.manages(group)
+        }
+        Operation::DeleteGroup(group) => {
+            c.has_scope(scope::SCIM_WRITE) || c.admin() || c.manages(group)
+        }
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(format!("roles policy: {op:?} not allowed"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(account: Option<&str>, authorities: &[&str], scopes: &[&str]) -> Principal {
+        Principal {
+            account_id: account.map(Into::into),
+            username: None,
+            client_id: None,
+            authorities: authorities.iter().map(|s| s.to_string()).collect(),
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    const ME: &str = "11111111-1111-1111-1111-111111111111";
+    const OTHER: &str = "22222222-2222-2222-2222-222222222222";
+    const G: &str = "c617d586-54e6-411d-8e38-64967798fa8a";
+
+    #[test]
+    fn attributes_read() {
+        let op = Operation::GetAccountAttributes(OTHER.into());
+        let allow = |p: Principal| authorize_roles(&p, &op).is_ok();
+        assert!(allow(principal(None, &[], &["iam:admin.read"])));
+        assert!(allow(principal(Some(OTHER), &["ROLE_USER"], &[])));
+        assert!(allow(principal(Some(ME), &["ROLE_USER", "ROLE_ADMIN"], &[])));
+        assert!(allow(principal(Some(ME), &["ROLE_USER", "ROLE_READER"], &[])));
+        assert!(allow(principal(Some(ME), &["ROLE_USER", &format!("ROLE_GM:{G}")], &[])));
+        assert!(!allow(principal(Some(ME), &["ROLE_USER"], &[])));
+        assert!(!allow(principal(None, &[], &["iam:admin.write", "scim:read"])));
+    }
+
+    #[test]
+    fn attributes_write() {
+        for op in [
+            Operation::SetAccountAttribute(ME.into()),
+            Operation::DeleteAccountAttribute(ME.into()),
+        ] {
+            let allow = |p: Principal| authorize_roles(&p, &op).is_ok();
+            assert!(allow(principal(None, &[], &["iam:admin.write"])));
+            assert!(allow(principal(Some(OTHER), &["ROLE_ADMIN"], &[])));
+            // Self, readers, managers and the read scope may not write.
+            assert!(!allow(principal(Some(ME), &["ROLE_USER"], &[])));
+            assert!(!allow(principal(Some(OTHER), &["ROLE_READER"], &[])));
+            assert!(!allow(principal(Some(OTHER), &[&format!("ROLE_GM:{G}")], &[])));
+            assert!(!allow(principal(None, &[], &["iam:admin.read"])));
+        }
+    }
+
+    #[test]
+    fn group_manager_rules_are_exact() {
+        let op = Operation::DeleteGroup(G.into());
+        let allow = |p: Principal| authorize_roles(&p, &op).is_ok();
+        assert!(allow(principal(Some(ME), &[&format!("ROLE_GM:{G}")], &[])));
+        assert!(!allow(principal(Some(ME), &["ROLE_GM:other"], &[])));
+        assert!(!allow(principal(Some(ME), &["ROLE_GM"], &[])));
+        assert!(allow(principal(None, &[], &["scim:write"])));
+        assert!(!allow(principal(None, &[], &["scim:read"])));
+    }
+
+    #[test]
+    fn scim_reads() {
+        let user = Operation::GetUser(OTHER.into());
+        let list = Operation::ListUsers;
+        let gm = principal(Some(ME), &["ROLE_GM:x"], &[]);
+        assert!(authorize_roles(&gm, &user).is_ok());
+        assert!(authorize_roles(&gm, &list).is_err());
+        let plain = principal(Some(ME), &["ROLE_USER"], &[]);
+        assert!(authorize_roles(&plain, &user).is_err());
+        assert!(authorize_roles(&principal(None, &[], &["scim:read"]), &list).is_ok());
+    }
+}

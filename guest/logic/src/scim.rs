@@ -1,0 +1,311 @@
+//! `/scim/Users` and `/scim/Groups` basics (reference §2.12): validation with IAM's
+//! messages, the 404 and 409 rules, and SCIM list paging.
+
+use crate::attributes::internal;
+use crate::paging::{Window, scim_window};
+use crate::store::{AccountCreate, Accounts, GroupStore};
+use crate::types::{Error, Group, NewGroup, NewUser, PageInfo, PageRequest, User};
+use crate::validation::{is_blank, is_valid_email, java_len};
+
+pub fn user_not_found(id: &str) -> Error {
+    Error::NotFound(format!("No user mapped to id '{id}'"))
+}
+
+pub fn group_not_found(id: &str) -> Error {
+    Error::NotFound(format!("No group mapped to id '{id}'"))
+}
+
+/// Collects bean-validation style violations: `[scimUser.<field> : <msg>]`.
+struct Violations(Vec<String>);
+
+impl Violations {
+    fn add(&mut self, field: &str, msg: &str) {
+        self.0.push(format!("[{field} : {msg}]"));
+    }
+
+    fn into_result(self, what: &str) -> Result<(), Error> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Invalid(format!("{what}: {}", self.0.join(","))))
+        }
+    }
+}
+
+fn check_person_name(v: &mut Violations, field: &str, value: Option<&str>) {
+    match value {
+        None => v.add(field, "must not be blank"),
+        Some(s) if is_blank(s) => v.add(field, "must not be blank"),
+        Some(s) => {
+            if !(2..=64).contains(&java_len(s)) {
+                v.add(field, "size must be between 2 and 64");
+            }
+            if s.contains(['<', '>', '%', '$']) {
+                v.add(field, "must not contain the characters <>%$");
+            }
+        }
+    }
+}
+
+/// Checks a SCIM user body; returns the primary e-mail address on success.
+pub fn validate_user(new: &NewUser) -> Result<String, Error> {
+    let mut v = Violations(Vec::new());
+    match new.username.as_deref() {
+        Some(u) if !is_blank(u) => {
+            if java_len(u) > 128 {
+                v.add("scimUser.userName", "size must be between 0 and 128");
+            }
+        }
+        _ => v.add("scimUser.userName", "must not be blank"),
+    }
+    check_person_name(&mut v, "scimUser.name.givenName", new.given_name.as_deref());
+    check_person_name(&mut v, "scimUser.name.familyName", new.family_name.as_deref());
+    if new.emails.is_empty() {
+        v.add("scimUser.emails", "must not be empty");
+    }
+    for (i, e) in new.emails.iter().enumerate() {
+        let field = format!("scimUser.emails[{i}]");
+        match e.value.as_deref() {
+            Some(addr) if is_valid_email(addr) && java_len(addr) <= 128 => {}
+            _ => v.add(&format!("{field}.value"), "Please provide a valid email address"),
+        }
+        if e.kind.is_none() {
+            v.add(&format!("{field}.type"), "must not be null");
+        }
+        if e.primary.is_none() {
+            v.add(&format!("{field}.primary"), "must not be null");
+        }
+    }
+    v.into_result("Invalid Scim User")?;
+    let email = new
+        .emails
+        .iter()
+        .find(|e| e.primary == Some(true))
+        .unwrap_or(&new.emails[0]);
+    Ok(email.value.clone().unwrap_or_default())
+}
+
+pub fn create_user(accounts: &impl Accounts, new: &NewUser) -> Result<User, Error> {
+    let email = validate_user(new)?;
+    let username = new.username.clone().unwrap_or_default();
+    if accounts.find_by_username(&username).map_err(internal)?.is_some() {
+        return Err(Error::Conflict(format!("A user with username '{username}' already exists")));
+    }
+    if accounts.find_by_email(&email).map_err(internal)?.is_some() {
+        return Err(Error::Conflict(format!("A user linked with email '{email}' already exists")));
+    }
+    if let Some(id) = new.id.as_deref()
+        && accounts.get(id).map_err(internal)?.is_some()
+    {
+        return Err(Error::Conflict(format!("A user with id '{id}' already exists")));
+    }
+    let created = accounts
+        .create(AccountCreate {
+            id: new.id.clone().filter(|id| !is_blank(id)),
+            username,
+            given_name: new.given_name.clone().unwrap_or_default(),
+            family_name: new.family_name.clone().unwrap_or_default(),
+            email,
+            active: new.active.unwrap_or(false),
+            password: new.password.clone(),
+        })
+        .map_err(internal)?;
+    get_user(accounts, &created.id)
+}
+
+pub fn get_user(accounts: &impl Accounts, id: &str) -> Result<User, Error> {
+    accounts.get_user(id).map_err(internal)?.ok_or_else(|| user_not_found(id))
+}
+
+pub fn list_users(accounts: &impl Accounts, page: &PageRequest) -> Result<(PageInfo, Vec<User>), Error> {
+    let w: Window = scim_window(page);
+    let total = accounts.count().map_err(internal)?;
+    let users = if w.count_only {
+        Vec::new()
+    } else {
+        accounts.list_users(w.offset, w.limit).map_err(internal)?
+    };
+    Ok((w.info(total), users))
+}
+
+pub fn delete_user(accounts: &impl Accounts, id: &str) -> Result<(), Error> {
+    if accounts.delete(id).map_err(internal)? {
+        Ok(())
+    } else {
+        Err(user_not_found(id))
+    }
+}
+
+/// The rules on a group's own name segment (`displayName`).
+pub fn validate_group_display_name(name: Option<&str>) -> Result<&str, Error> {
+    let name = match name {
+        Some(n) if !is_blank(n) => n,
+        _ => {
+            return Err(Error::Invalid(
+                "Invalid Scim Group: [scimGroup.displayName : must not be blank]".into(),
+            ));
+        }
+    };
+    if name.contains('/') {
+        return Err(Error::Invalid("Group displayName cannot contain a slash character".into()));
+    }
+    if java_len(name) > 50 {
+        return Err(Error::Invalid("Group name length cannot exceed 50 characters".into()));
+    }
+    Ok(name)
+}
+
+pub fn create_group(groups: &impl GroupStore, new: &NewGroup) -> Result<Group, Error> {
+    let display = validate_group_display_name(new.display_name.as_deref())?;
+    let parent_id = new.parent_id.as_deref().filter(|p| !p.is_empty());
+    let full_name = match parent_id {
+        None => display.to_string(),
+        Some(pid) => {
+            let parent = groups
+                .get(pid)
+                .map_err(internal)?
+                .ok_or_else(|| Error::NotFound(format!("Parent group '{pid}' not found")))?;
+            // IAM builds the name from the request's `parentGroup.display`, not the stored
+            // parent name; fall back to the stored one when the request has none.
+            let prefix = new.parent_display.clone().unwrap_or(parent.name);
+            let full = format!("{prefix}/{display}");
+            if java_len(&full) > 512 {
+                return Err(Error::Invalid(
+                    "Group displayName length cannot exceed 512 characters".into(),
+                ));
+            }
+            full
+        }
+    };
+    if groups.find_by_name(&full_name).map_err(internal)?.is_some() {
+        return Err(Error::Conflict(format!("Duplicated group '{full_name}'")));
+    }
+    groups.create(&full_name, parent_id).map_err(internal)
+}
+
+pub fn get_group(groups: &impl GroupStore, id: &str) -> Result<Group, Error> {
+    groups.get(id).map_err(internal)?.ok_or_else(|| group_not_found(id))
+}
+
+pub fn list_groups(groups: &impl GroupStore, page: &PageRequest) -> Result<(PageInfo, Vec<Group>), Error> {
+    let w = scim_window(page);
+    let total = groups.count().map_err(internal)?;
+    let list = if w.count_only {
+        Vec::new()
+    } else {
+        groups.list_groups(w.offset, w.limit).map_err(internal)?
+    };
+    Ok((w.info(total), list))
+}
+
+pub fn delete_group(groups: &impl GroupStore, id: &str) -> Result<(), Error> {
+    get_group(groups, id)?;
+    if groups.count_members(id).map_err(internal)? > 0 || groups.count_subgroups(id).map_err(internal)? > 0 {
+        return Err(Error::Invalid("Group is not empty".into()));
+    }
+    groups.delete(id).map_err(internal)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fake_store::FakeStore;
+    use crate::types::EmailInput;
+
+    fn new_user(username: &str, email: &str) -> NewUser {
+        NewUser {
+            id: None,
+            username: Some(username.into()),
+            given_name: Some("Test".into()),
+            family_name: Some("User".into()),
+            emails: vec![EmailInput {
+                value: Some(email.into()),
+                kind: Some("work".into()),
+                primary: Some(true),
+            }],
+            active: None,
+            password: None,
+        }
+    }
+
+    fn invalid<T: std::fmt::Debug>(r: Result<T, Error>) -> String {
+        match r {
+            Err(Error::Invalid(m)) => m,
+            other => panic!("expected invalid, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn user_validation_messages() {
+        let mut u = new_user("", "bad");
+        u.given_name = None;
+        u.emails[0].kind = None;
+        let m = invalid(validate_user(&u));
+        assert!(m.starts_with("Invalid Scim User: ["), "{m}");
+        for part in [
+            "[scimUser.userName : must not be blank]",
+            "[scimUser.name.givenName : must not be blank]",
+            "[scimUser.emails[0].value : Please provide a valid email address]",
+            "[scimUser.emails[0].type : must not be null]",
+        ] {
+            assert!(m.contains(part), "{m} lacks {part}");
+        }
+        let mut u = new_user("x", "x@y.z");
+        u.emails.clear();
+        assert!(invalid(validate_user(&u)).contains("[scimUser.emails : must not be empty]"));
+        let mut u = new_user("x", "x@y.z");
+        u.family_name = Some("a$b".into());
+        assert!(invalid(validate_user(&u)).contains("scimUser.name.familyName"));
+    }
+
+    #[test]
+    fn user_conflicts_and_inactive_default() {
+        let store = FakeStore::default();
+        let u = create_user(&store, &new_user("alice", "alice@example.org")).unwrap();
+        assert!(!u.account.active);
+        let dup = create_user(&store, &new_user("alice", "other@example.org"));
+        assert_eq!(dup.unwrap_err(), Error::Conflict("A user with username 'alice' already exists".into()));
+        let dup = create_user(&store, &new_user("bob", "alice@example.org"));
+        assert_eq!(
+            dup.unwrap_err(),
+            Error::Conflict("A user linked with email 'alice@example.org' already exists".into())
+        );
+        delete_user(&store, &u.account.id).unwrap();
+        assert_eq!(delete_user(&store, &u.account.id), Err(user_not_found(&u.account.id)));
+    }
+
+    #[test]
+    fn group_rules() {
+        let store = FakeStore::default();
+        let ng = |name: &str, parent: Option<(&str, &str)>| NewGroup {
+            display_name: Some(name.into()),
+            parent_id: parent.map(|p| p.0.to_string()),
+            parent_display: parent.map(|p| p.1.to_string()),
+        };
+        assert!(invalid(create_group(&store, &ng("", None))).contains("must not be blank"));
+        assert_eq!(
+            invalid(create_group(&store, &ng("a/b", None))),
+            "Group displayName cannot contain a slash character"
+        );
+        assert_eq!(
+            invalid(create_group(&store, &ng(&"g".repeat(51), None))),
+            "Group name length cannot exceed 50 characters"
+        );
+        let root = create_group(&store, &ng("root", None)).unwrap();
+        assert_eq!(
+            create_group(&store, &ng("root", None)).unwrap_err(),
+            Error::Conflict("Duplicated group 'root'".into())
+        );
+        assert_eq!(
+            create_group(&store, &ng("c", Some(("nope", "x")))).unwrap_err(),
+            Error::NotFound("Parent group 'nope' not found".into())
+        );
+        let child = create_group(&store, &ng("child", Some((&root.id, "root")))).unwrap();
+        assert_eq!(child.name, "root/child");
+        assert_eq!(invalid(delete_group(&store, &root.id)), "Group is not empty");
+        delete_group(&store, &child.id).unwrap();
+        delete_group(&store, &root.id).unwrap();
+        assert_eq!(delete_group(&store, &root.id), Err(group_not_found(&root.id)));
+    }
+}

@@ -1,0 +1,52 @@
+//! What the handlers need from the host's database, as traits. In a component they are
+//! implemented by the WIT imports; in unit tests by an in-memory fake.
+
+use crate::types::{Account, Attribute, Group, User};
+
+/// A failure of the database itself (its message is for logs).
+pub type StoreError = String;
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A new account, validated by the handler (`accounts.account-create` in the WIT).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountCreate {
+    pub id: Option<String>,
+    pub username: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub email: String,
+    pub active: bool,
+    pub password: Option<String>,
+}
+
+/// The `accounts` store interface.
+pub trait Accounts {
+    fn get(&self, id: &str) -> StoreResult<Option<Account>>;
+    fn get_user(&self, id: &str) -> StoreResult<Option<User>>;
+    fn find_by_username(&self, username: &str) -> StoreResult<Option<Account>>;
+    fn find_by_email(&self, email: &str) -> StoreResult<Option<Account>>;
+    fn create(&self, new: AccountCreate) -> StoreResult<Account>;
+    fn delete(&self, id: &str) -> StoreResult<bool>;
+    fn touch(&self, id: &str) -> StoreResult<()>;
+    fn count(&self) -> StoreResult<u64>;
+    fn list_users(&self, offset: u64, limit: u64) -> StoreResult<Vec<User>>;
+}
+
+/// The `attribute-store` interface.
+pub trait AttributeStore {
+    fn get_all(&self, account_id: &str) -> StoreResult<Vec<Attribute>>;
+    fn put(&self, account_id: &str, attr: &Attribute) -> StoreResult<()>;
+    fn remove(&self, account_id: &str, name: &str) -> StoreResult<bool>;
+}
+
+/// The `group-store` interface.
+pub trait GroupStore {
+    fn get(&self, id: &str) -> StoreResult<Option<Group>>;
+    fn find_by_name(&self, name: &str) -> StoreResult<Option<Group>>;
+    fn create(&self, name: &str, parent_id: Option<&str>) -> StoreResult<Group>;
+    fn delete(&self, id: &str) -> StoreResult<bool>;
+    fn count_members(&self, id: &str) -> StoreResult<u64>;
+    fn count_subgroups(&self, id: &str) -> StoreResult<u64>;
+    fn count(&self) -> StoreResult<u64>;
+    fn list_groups(&self, offset: u64, limit: u64) -> StoreResult<Vec<Group>>;
+}

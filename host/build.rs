@@ -1,0 +1,8 @@
+//! Compiles the default guests (`guest/`) into components and hands their paths to
+//! `plugins::mod` for embedding, so `cargo build` alone yields a self-contained binary.
+
+fn main() {
+    let wasm = iam_guest_build::build_components(&["iam-policy-roles", "iam-handlers"], &["guest", "wit", "Cargo.lock"]);
+    println!("cargo:rustc-env=IAM_GUEST_POLICY_ROLES={}", wasm[0].display());
+    println!("cargo:rustc-env=IAM_GUEST_HANDLERS={}", wasm[1].display());
+}

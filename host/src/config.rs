@@ -1,0 +1,146 @@
+//! Server configuration: built-in defaults, then the TOML file, then environment variables,
+//! then command-line flags (each later source wins).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+/// Everything `iam-host serve` needs to run.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    pub listen: String,
+    /// SQLite database file.
+    pub db: PathBuf,
+    /// Public base URL: token issuer, `meta.location` and `$ref` links.
+    pub base_url: String,
+    /// Plugin selection and limits.
+    pub plugins: PluginsConfig,
+    /// Largest request body accepted (bytes).
+    pub max_body_bytes: usize,
+}
+
+/// Which component fills each slot, and the limits every guest call runs under.
+#[derive(Debug, Clone)]
+pub struct PluginsConfig {
+    /// `roles` (built-in) or a path to a `.wasm` component.
+    pub policy: String,
+    /// Handler group name → path to a `.wasm` component replacing the built-in one.
+    pub handlers: BTreeMap<String, PathBuf>,
+    /// Wall-time limit of one guest call.
+    pub deadline: Duration,
+    /// Linear-memory limit of one guest instance, in bytes.
+    pub memory_bytes: usize,
+}
+
+/// The TOML file's shape. Every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    db: Option<PathBuf>,
+    base_url: Option<String>,
+    max_body_bytes: Option<usize>,
+    #[serde(default)]
+    plugins: FilePlugins,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FilePlugins {
+    policy: Option<String>,
+    #[serde(default)]
+    handlers: BTreeMap<String, PathBuf>,
+    deadline_ms: Option<u64>,
+    memory_mib: Option<usize>,
+}
+
+/// Command-line overrides of `iam-host serve`.
+#[derive(Debug, Default)]
+pub struct Overrides {
+    pub config: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub db: Option<PathBuf>,
+    pub policy: Option<String>,
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DB: &str = "iam.db";
+/// The handler groups a site may replace.
+pub const HANDLER_GROUPS: &[&str] = &["attributes", "scim"];
+
+impl Config {
+    /// Loads the configuration: `--config` or `IAM_CONFIG` names the TOML file; `IAM_LISTEN`,
+    /// `IAM_DB`, `IAM_BASE_URL`, `IAM_POLICY` override it; flags override everything.
+    pub fn load(o: Overrides) -> Result<Config> {
+        let path = o.config.or_else(|| std::env::var_os("IAM_CONFIG").map(PathBuf::from));
+        let (file, base_dir) = match &path {
+            Some(p) => (read_file(p)?, p.parent().map(Path::to_path_buf).unwrap_or_default()),
+            None => (FileConfig::default(), PathBuf::new()),
+        };
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+
+        let listen = o
+            .listen
+            .or_else(|| env("IAM_LISTEN"))
+            .or(file.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.into());
+        let db = o
+            .db
+            .or_else(|| env("IAM_DB").map(PathBuf::from))
+            .or(file.db.map(|d| base_dir.join(d)))
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DB));
+        let base_url = env("IAM_BASE_URL")
+            .or(file.base_url)
+            .unwrap_or_else(|| format!("http://{listen}"))
+            .trim_end_matches('/')
+            .to_string();
+        let policy = o
+            .policy
+            .or_else(|| env("IAM_POLICY"))
+            .or(file.plugins.policy)
+            .unwrap_or_else(|| "roles".into());
+        let policy = resolve_plugin_path(&policy, &base_dir);
+        for group in file.plugins.handlers.keys() {
+            if !HANDLER_GROUPS.contains(&group.as_str()) {
+                bail!("unknown handler group '{group}' in [plugins.handlers] (known: {HANDLER_GROUPS:?})");
+            }
+        }
+        let handlers = file
+            .plugins
+            .handlers
+            .into_iter()
+            .map(|(k, v)| (k, base_dir.join(v)))
+            .collect();
+        Ok(Config {
+            listen,
+            db,
+            base_url,
+            max_body_bytes: file.max_body_bytes.unwrap_or(1 << 20),
+            plugins: PluginsConfig {
+                policy,
+                handlers,
+                deadline: Duration::from_millis(file.plugins.deadline_ms.unwrap_or(1000)),
+                memory_bytes: file.plugins.memory_mib.unwrap_or(64) << 20,
+            },
+        })
+    }
+}
+
+/// A `.wasm` path in the config file is relative to the file; a built-in name stays a name.
+fn resolve_plugin_path(value: &str, base_dir: &Path) -> String {
+    if value.ends_with(".wasm") {
+        base_dir.join(value).to_string_lossy().into_owned()
+    } else {
+        value.to_string()
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+}

@@ -1,0 +1,79 @@
+//! `GET|PUT|DELETE /iam/account/{id}/attributes` (reference §2.1).
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+
+use super::body::{JSON, Params, json_object, string_field};
+use super::{ApiError, AppState, Caller, Family, RequestId};
+use crate::plugins::types::{Attribute, Operation};
+use crate::store::TxMode;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route(
+        "/iam/account/{id}/attributes",
+        get(list).put(set).delete(remove),
+    )
+}
+
+async fn list(
+    State(app): State<AppState>,
+    Extension(rid): Extension<RequestId>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let op = Operation::GetAccountAttributes(id.clone());
+    let attrs = app
+        .execute(&rid, caller, op, Family::Iam, TxMode::Read, move |p, conn| {
+            p.attributes(conn, |g, store| g.call_get(store, &id))
+        })
+        .await?;
+    let body: Vec<_> = attrs
+        .into_iter()
+        .map(|a| serde_json::json!({"name": a.name, "value": a.value}))
+        .collect();
+    Ok(Json(body).into_response())
+}
+
+async fn set(
+    State(app): State<AppState>,
+    Extension(rid): Extension<RequestId>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let obj = json_object(&headers, &body, &[JSON])?;
+    // A missing name reaches the guest as "", which its validation reports as blank.
+    let attr = Attribute {
+        name: string_field(&obj, "name")?.unwrap_or_default(),
+        value: string_field(&obj, "value")?,
+    };
+    let op = Operation::SetAccountAttribute(id.clone());
+    app.execute(&rid, caller, op, Family::Iam, TxMode::Write, move |p, conn| {
+        p.attributes(conn, |g, store| g.call_set(store, &id, &attr))
+    })
+    .await?;
+    Ok(StatusCode::OK.into_response())
+}
+
+async fn remove(
+    State(app): State<AppState>,
+    Extension(rid): Extension<RequestId>,
+    caller: Caller,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = Params::parse(query.as_deref())?;
+    let name = params.get("name").map(String::from);
+    let value = params.get("value").map(String::from);
+    let op = Operation::DeleteAccountAttribute(id.clone());
+    app.execute(&rid, caller, op, Family::Iam, TxMode::Write, move |p, conn| {
+        p.attributes(conn, |g, store| g.call_remove(store, &id, name.as_deref(), value.as_deref()))
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

@@ -1,0 +1,151 @@
+//! The HTTP surface: routes, the request pipeline (token → parse → policy → handler in one
+//! transaction → JSON), error rendering and request ids.
+
+mod attributes;
+mod auth;
+mod body;
+mod error;
+mod meta;
+mod scim;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::Response;
+use rusqlite::Connection;
+use tokio::sync::Semaphore;
+use tracing::Instrument;
+
+pub use auth::Caller;
+pub use error::{ApiError, Family};
+
+use crate::auth::keys::Keyring;
+use crate::plugins::{Decision, Failure, Plugins, types};
+use crate::store::{Db, TxMode, begin};
+
+/// Everything a request needs, shared by all of them.
+pub struct App {
+    pub db: Db,
+    pub plugins: Plugins,
+    pub keyring: Keyring,
+    /// `iss` of the tokens this server issues and accepts.
+    pub issuer: String,
+    /// Base of `meta.location` and `$ref` links.
+    pub base_url: String,
+    /// Bounds the guest calls in flight to what the instance pool can hold.
+    pub guest_slots: Semaphore,
+}
+
+pub type AppState = Arc<App>;
+
+/// The id of one request, for logs and the `x-request-id` header.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+/// What a handler guest call returns to the pipeline.
+pub type GuestOutcome<R> = (Result<Result<R, types::Error>, Failure>, Connection);
+
+pub fn router(app: AppState, max_body_bytes: usize) -> Router {
+    Router::new()
+        .merge(meta::routes())
+        .merge(attributes::routes())
+        .merge(scim::routes())
+        .fallback(|| async { ApiError::status(axum::http::StatusCode::NOT_FOUND, Family::Iam, "Not Found") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::status(axum::http::StatusCode::METHOD_NOT_ALLOWED, Family::Iam, "Request method not supported")
+        })
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(axum::middleware::from_fn(request_context))
+        .with_state(app)
+}
+
+/// Gives every request an id, a tracing span, and one log line when it is done.
+async fn request_context(mut req: Request, next: Next) -> Response {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let span = tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path());
+    let started = Instant::now();
+    let mut resp = next.run(req).instrument(span.clone()).await;
+    span.in_scope(|| {
+        tracing::info!(status = resp.status().as_u16(), micros = started.elapsed().as_micros() as u64, "done")
+    });
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    resp
+}
+
+impl App {
+    /// Runs one operation: the policy decides, then `call` runs the handler guest inside one
+    /// transaction, committed only when the guest returns `ok`. Blocking work (Wasm,
+    /// SQLite) runs on the blocking pool, never on the reactor.
+    pub async fn execute<R: Send + 'static>(
+        self: &Arc<Self>,
+        request: &RequestId,
+        caller: Caller,
+        op: types::Operation,
+        family: Family,
+        mode: TxMode,
+        call: impl FnOnce(&Plugins, Connection) -> GuestOutcome<R> + Send + 'static,
+    ) -> Result<R, ApiError> {
+        let _permit = self.guest_slots.acquire().await.map_err(|_| ApiError::unavailable())?;
+        let app = self.clone();
+        let request = request.clone();
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            app.execute_blocking(&request, caller.0, op, family, mode, call)
+        })
+        .await
+        .map_err(|e| {
+            tracing::error!("request task failed: {e}");
+            ApiError::internal()
+        })?
+    }
+
+    fn execute_blocking<R>(
+        &self,
+        request: &RequestId,
+        principal: types::Principal,
+        op: types::Operation,
+        family: Family,
+        mode: TxMode,
+        call: impl FnOnce(&Plugins, Connection) -> GuestOutcome<R>,
+    ) -> Result<R, ApiError> {
+        match self.plugins.authorize(&principal, &op) {
+            Ok(Decision::Allow) => {}
+            Ok(Decision::Deny(reason)) => {
+                tracing::info!(caller = ?principal.account_id.or(principal.client_id), %reason, "denied");
+                return Err(ApiError::Forbidden);
+            }
+            Err(failure) => return Err(ApiError::plugin(request, failure)),
+        }
+
+        let conn = self.db.take().map_err(|e| ApiError::database(request, &e))?;
+        if let Err(e) = begin(&conn, mode) {
+            self.db.put(conn);
+            return Err(ApiError::database(request, &e.into()));
+        }
+        let (outcome, conn) = call(&self.plugins, conn);
+        let result = match outcome {
+            Ok(Ok(value)) => match conn.execute_batch("COMMIT") {
+                Ok(()) => Ok(value),
+                Err(e) => Err(ApiError::database(request, &e.into())),
+            },
+            Ok(Err(error)) => Err(ApiError::guest_error(request, family, error)),
+            Err(failure) => Err(ApiError::plugin(request, failure)),
+        };
+        // Anything but a successful commit leaves nothing behind.
+        if !conn.is_autocommit() {
+            if let Err(e) = conn.execute_batch("ROLLBACK") {
+                tracing::error!(request = %request.0, "rollback failed: {e}");
+            }
+        }
+        self.db.put(conn);
+        result
+    }
+}

@@ -1,0 +1,282 @@
+//! `/scim/Users` and `/scim/Groups`: create, read, list, delete (reference §2.11–2.12).
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Router};
+use serde_json::{Map, Value, json};
+
+use super::body::{Params, SCIM_JSON, bool_field, json_object, object_field, require_scim_accept, string_field};
+use super::{ApiError, AppState, Caller, Family, RequestId};
+use crate::plugins::types::{EmailInput, Group, NewGroup, NewUser, Operation, PageInfo, PageRequest, User};
+use crate::store::TxMode;
+
+pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+pub const INDIGO_USER_SCHEMA: &str = "urn:indigo-dc:scim:schemas:IndigoUser";
+pub const INDIGO_GROUP_SCHEMA: &str = "urn:indigo-dc:scim:schemas:IndigoGroup";
+pub const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+const SCIM_CONTENT_TYPE: &str = "application/scim+json;charset=UTF-8";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/scim/Users", get(list_users).post(create_user))
+        .route("/scim/Users/{id}", get(get_user).delete(delete_user))
+        .route("/scim/Groups", get(list_groups).post(create_group))
+        .route("/scim/Groups/{id}", get(get_group).delete(delete_group))
+}
+
+/// A SCIM JSON response.
+fn scim(status: StatusCode, body: Value) -> Response {
+    let mut r = (status, body.to_string()).into_response();
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_CONTENT_TYPE));
+    r
+}
+
+/// ISO-8601 UTC with milliseconds (account-api.md §3.6).
+pub fn iso(ms: u64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    t.format(time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    ))
+    .unwrap_or_default()
+}
+
+pub fn user_json(base: &str, user: &User) -> Value {
+    let a = &user.account;
+    let location = format!("{base}/scim/Users/{}", a.id);
+    let mut indigo = Map::new();
+    indigo.insert("serviceAccount".into(), json!(a.service_account));
+    if let Some(end) = a.end_time {
+        indigo.insert("endTime".into(), json!(iso(end)));
+    }
+    let mut u = json!({
+        "id": a.id,
+        "meta": {"resourceType": "User", "created": iso(a.created),
+                 "lastModified": iso(a.last_modified), "location": location},
+        "schemas": [USER_SCHEMA, INDIGO_USER_SCHEMA],
+        "userName": a.username,
+        "name": {"givenName": a.given_name, "familyName": a.family_name,
+                 "formatted": format!("{} {}", a.given_name, a.family_name)},
+        "displayName": a.username,
+        "active": a.active,
+        "emails": [{"type": "work", "value": a.email, "primary": true}],
+        INDIGO_USER_SCHEMA: indigo,
+    });
+    if !user.groups.is_empty() {
+        u["groups"] = user
+            .groups
+            .iter()
+            .map(|g| json!({"value": g.id, "display": g.name, "$ref": format!("{base}/scim/Groups/{}", g.id)}))
+            .collect();
+    }
+    u
+}
+
+pub fn group_json(base: &str, g: &Group) -> Value {
+    let parent = g.parent.as_ref().map(|p| {
+        json!({"display": p.name, "value": p.id, "$ref": format!("{base}/scim/Groups/{}", p.id)})
+    });
+    json!({
+        "id": g.id,
+        "meta": {"resourceType": "Group", "created": iso(g.created),
+                 "lastModified": iso(g.last_modified), "location": format!("{base}/scim/Groups/{}", g.id)},
+        "schemas": [GROUP_SCHEMA, INDIGO_GROUP_SCHEMA],
+        "displayName": g.name,
+        INDIGO_GROUP_SCHEMA: {"parentGroup": parent, "description": g.description, "labels": null},
+    })
+}
+
+/// A SCIM list response; `count=0` gives the count only.
+pub fn list_json(info: &PageInfo, resources: Vec<Value>) -> Value {
+    if info.count_only {
+        return json!({"totalResults": info.total_results, "Resources": [], "schemas": [LIST_SCHEMA]});
+    }
+    json!({
+        "totalResults": info.total_results,
+        "itemsPerPage": resources.len(),
+        "startIndex": info.start_index,
+        "Resources": resources,
+        "schemas": [LIST_SCHEMA],
+    })
+}
+
+fn page(query: Option<&str>) -> Result<PageRequest, ApiError> {
+    let params = Params::parse(query)?;
+    Ok(PageRequest { start_index: params.int("startIndex")?, count: params.int("count")? })
+}
+
+fn parse_new_user(obj: &Map<String, Value>) -> Result<NewUser, ApiError> {
+    let name = object_field(obj, "name")?;
+    let name_part = |k: &str| name.map(|n| string_field(n, k)).transpose().map(Option::flatten);
+    let emails = match obj.get("emails") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| match item {
+                Value::Object(e) => Ok(EmailInput {
+                    value: string_field(e, "value")?,
+                    kind: string_field(e, "type")?,
+                    primary: bool_field(e, "primary")?,
+                }),
+                _ => Err(ApiError::bad_request("JSON parse error: 'emails' items must be objects")),
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(ApiError::bad_request("JSON parse error: 'emails' must be an array")),
+    };
+    Ok(NewUser {
+        id: string_field(obj, "id")?,
+        username: string_field(obj, "userName")?,
+        given_name: name_part("givenName")?,
+        family_name: name_part("familyName")?,
+        emails,
+        active: bool_field(obj, "active")?,
+        password: string_field(obj, "password")?,
+    })
+}
+
+fn parse_new_group(obj: &Map<String, Value>) -> Result<NewGroup, ApiError> {
+    let parent = match object_field(obj, INDIGO_GROUP_SCHEMA)? {
+        Some(ext) => object_field(ext, "parentGroup")?,
+        None => None,
+    };
+    Ok(NewGroup {
+        display_name: string_field(obj, "displayName")?,
+        parent_id: parent.map(|p| string_field(p, "value")).transpose()?.flatten(),
+        parent_display: parent.map(|p| string_field(p, "display")).transpose()?.flatten(),
+    })
+}
+
+async fn create_user(
+    State(app): State<AppState>,
+    Extension(rid): Extension<RequestId>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let new = parse_new_user(&json_object(&headers, &body, &[SCIM_JSON])?)?;
+    let user = app
+        .execute(&rid, caller, Operation::CreateUser, Family::Scim, TxMode::Write, move |p, conn| {
+            p.scim(conn, |g, store| g.call_create_user(store, &new))
+        })
+        .await?;
+    Ok(scim(StatusCode::CREATED, user_json(&app.base_url, &user)))
+}
+
+async fn get_user(
+    State(app): State<AppState>,
+    Extension(rid): Extension<RequestId>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    require_scim_accept(&headers)?;
+    let op = Operation::GetUser(id.clone());
+    let user = app
+        .execute(&rid, caller, op, Family::Scim, TxMode::Read, move |p, conn| {
+            p.scim(conn, |g, store| g.call_get_user(store, &id))
+        })
+        .await?;
+    Ok(scim(StatusCode::OK, user_json(&app.base_url, &user)))
+}
+
+async fn list_users(
+    State(app): State<AppState>,
+    Extension(rid): Extension<RequestId>,
+    caller: Caller,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    require_scim_accept(&headers)?;
+    let page = page(query.as_deref())?;
+    let result = app
+        .execute(&rid, caller, Operation::ListUsers, Family::Scim, TxMode::Read, move |p, conn| {
+            p.scim(conn, |g, store| g.call_list_users(store, page))
+        })
+        .await?;
+    let users = result.users.iter().map(|u| user_json(&app.base_url, u)).collect();
+    Ok(scim(StatusCode::OK, list_json(&result.info, users)))
+}
+
+async fn delete_user(
+    State(app): State<AppState>,
+    Extension(rid): Extension<RequestId>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let op = Operation::DeleteUser(id.clone());
+    app.execute(&rid, caller, op, Family::Scim, TxMode::Write, move |p, conn| {
+        p.scim(conn, |g, store| g.call_delete_user(store, &id))
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn create_group(
+    State(app): State<AppState>,
+    Extension(rid): Extension<RequestId>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let new = parse_new_group(&json_object(&headers, &body, &[SCIM_JSON])?)?;
+    let group = app
+        .execute(&rid, caller, Operation::CreateGroup, Family::Scim, TxMode::Write, move |p, conn| {
+            p.scim(conn, |g, store| g.call_create_group(store, &new))
+        })
+        .await?;
+    Ok(scim(StatusCode::CREATED, group_json(&app.base_url, &group)))
+}
+
+async fn get_group(
+    State(app): State<AppState>,
+    Extension(rid): Extension<RequestId>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    require_scim_accept(&headers)?;
+    let op = Operation::GetGroup(id.clone());
+    let group = app
+        .execute(&rid, caller, op, Family::Scim, TxMode::Read, move |p, conn| {
+            p.scim(conn, |g, store| g.call_get_group(store, &id))
+        })
+        .await?;
+    Ok(scim(StatusCode::OK, group_json(&app.base_url, &group)))
+}
+
+async fn list_groups(
+    State(app): State<AppState>,
+    Extension(rid): Extension<RequestId>,
+    caller: Caller,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    require_scim_accept(&headers)?;
+    let page = page(query.as_deref())?;
+    let result = app
+        .execute(&rid, caller, Operation::ListGroups, Family::Scim, TxMode::Read, move |p, conn| {
+            p.scim(conn, |g, store| g.call_list_groups(store, page))
+        })
+        .await?;
+    let groups = result.groups.iter().map(|g| group_json(&app.base_url, g)).collect();
+    Ok(scim(StatusCode::OK, list_json(&result.info, groups)))
+}
+
+async fn delete_group(
+    State(app): State<AppState>,
+    Extension(rid): Extension<RequestId>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let op = Operation::DeleteGroup(id.clone());
+    app.execute(&rid, caller, op, Family::Scim, TxMode::Write, move |p, conn| {
+        p.scim(conn, |g, store| g.call_delete_group(store, &id))
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

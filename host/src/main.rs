@@ -1,0 +1,74 @@
+//! `iam-host`: the iam-wasm server and its operator commands.
+
+mod auth;
+mod config;
+mod http;
+mod plugins;
+mod server;
+mod store;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "iam-host", version, about = "INDIGO IAM account API with Wasm plugins")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server.
+    Serve {
+        /// TOML configuration file (env IAM_CONFIG).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Address to listen on (env IAM_LISTEN; default 127.0.0.1:8080).
+        #[arg(long)]
+        listen: Option<String>,
+        /// SQLite database file (env IAM_DB; default ./iam.db).
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// `roles` or a path to a policy component (.wasm).
+        #[arg(long)]
+        policy: Option<String>,
+    },
+    /// Print a signed access token for an account (for operators and scripts).
+    Token {
+        /// SQLite database file (env IAM_DB; default ./iam.db).
+        #[arg(long, env = "IAM_DB", default_value = config::DEFAULT_DB)]
+        db: PathBuf,
+        /// The account's username.
+        #[arg(long)]
+        username: String,
+        /// Space-separated scopes; default: every scope the account may hold.
+        #[arg(long)]
+        scope: Option<String>,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 3600)]
+        lifetime: u64,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve { config, listen, db, policy } => {
+            server::init_logging();
+            config::Config::load(config::Overrides { config, listen, db, policy }).and_then(server::serve)
+        }
+        Command::Token { db, username, scope, lifetime } => {
+            server::print_token(&db, &username, scope.as_deref(), lifetime)
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("iam-host: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! The `store` imports: each call runs on the connection of the request's transaction.
+
+use rusqlite::Connection;
+
+use super::GuestState;
+use super::bindings::iam::plugin::{accounts, attribute_store, group_store, types};
+use crate::auth::passwords;
+use crate::store;
+
+type R<T> = Result<T, String>;
+
+impl GuestState {
+    fn db(&self) -> R<&Connection> {
+        self.conn
+            .as_ref()
+            .ok_or_else(|| "this plugin slot has no database access".to_string())
+    }
+}
+
+fn err(e: rusqlite::Error) -> String {
+    format!("database error: {e}")
+}
+
+impl types::Host for GuestState {}
+
+impl accounts::Host for GuestState {
+    fn get(&mut self, id: String) -> R<Option<types::Account>> {
+        store::accounts::by_uuid(self.db()?, &id).map_err(err)
+    }
+
+    fn get_user(&mut self, id: String) -> R<Option<types::User>> {
+        store::accounts::user(self.db()?, &id).map_err(err)
+    }
+
+    fn find_by_username(&mut self, username: String) -> R<Option<types::Account>> {
+        store::accounts::by_username(self.db()?, &username).map_err(err)
+    }
+
+    fn find_by_email(&mut self, email: String) -> R<Option<types::Account>> {
+        store::accounts::by_email(self.db()?, &email).map_err(err)
+    }
+
+    fn create(&mut self, new: accounts::AccountCreate) -> R<types::Account> {
+        let uuid = new.id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let hash = passwords::hash(&new.password.unwrap_or_else(passwords::random));
+        let row = store::accounts::NewAccount {
+            uuid: &uuid,
+            username: &new.username,
+            given_name: &new.given_name,
+            family_name: &new.family_name,
+            email: &new.email,
+            active: new.active,
+            password_hash: &hash,
+        };
+        store::accounts::insert(self.db()?, &row, &["ROLE_USER"]).map_err(err)
+    }
+
+    fn delete(&mut self, id: String) -> R<bool> {
+        store::accounts::delete(self.db()?, &id).map_err(err)
+    }
+
+    fn touch(&mut self, id: String) -> R<()> {
+        store::accounts::touch(self.db()?, &id).map_err(err)
+    }
+
+    fn count(&mut self) -> R<u64> {
+        store::accounts::count(self.db()?).map_err(err)
+    }
+
+    fn list_users(&mut self, offset: u64, limit: u64) -> R<Vec<types::User>> {
+        store::accounts::list_users(self.db()?, offset, limit).map_err(err)
+    }
+}
+
+impl attribute_store::Host for GuestState {
+    fn get_all(&mut self, account_id: String) -> R<Vec<types::Attribute>> {
+        store::attributes::all(self.db()?, &account_id).map_err(err)
+    }
+
+    fn put(&mut self, account_id: String, attr: types::Attribute) -> R<()> {
+        store::attributes::put(self.db()?, &account_id, &attr).map_err(err)
+    }
+
+    fn remove(&mut self, account_id: String, name: String) -> R<bool> {
+        store::attributes::remove(self.db()?, &account_id, &name).map_err(err)
+    }
+}
+
+impl group_store::Host for GuestState {
+    fn get(&mut self, id: String) -> R<Option<types::Group>> {
+        store::groups::by_uuid(self.db()?, &id).map_err(err)
+    }
+
+    fn find_by_name(&mut self, name: String) -> R<Option<types::Group>> {
+        store::groups::by_name(self.db()?, &name).map_err(err)
+    }
+
+    fn create(&mut self, name: String, parent_id: Option<String>) -> R<types::Group> {
+        store::groups::insert(self.db()?, &name, parent_id.as_deref()).map_err(err)
+    }
+
+    fn delete(&mut self, id: String) -> R<bool> {
+        store::groups::delete(self.db()?, &id).map_err(err)
+    }
+
+    fn count_members(&mut self, id: String) -> R<u64> {
+        store::groups::count_members(self.db()?, &id).map_err(err)
+    }
+
+    fn count_subgroups(&mut self, id: String) -> R<u64> {
+        store::groups::count_subgroups(self.db()?, &id).map_err(err)
+    }
+
+    fn count(&mut self) -> R<u64> {
+        store::groups::count(self.db()?).map_err(err)
+    }
+
+    fn list_groups(&mut self, offset: u64, limit: u64) -> R<Vec<types::Group>> {
+        store::groups::list(self.db()?, offset, limit).map_err(err)
+    }
+}

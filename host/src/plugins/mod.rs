@@ -1,0 +1,319 @@
+//! The Wasm runtime: one engine, every slot's component compiled once at start and kept
+//! as an `InstancePre`, and a fresh instance per call under a wall-time deadline and a
+//! memory cap. A guest that traps, loops or exhausts memory fails only its own call.
+
+mod bindings;
+mod host_store;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use rusqlite::Connection;
+use wasmtime::component::{Component, HasSelf, Instance, InstancePre, Linker, ResourceTable};
+use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store, Trap};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+pub use authorizer::Decision;
+use bindings::exports::iam::plugin::authorizer;
+pub use bindings::exports::iam::plugin::{attributes, scim};
+pub use bindings::iam::plugin::types;
+
+use crate::config::PluginsConfig;
+
+/// The default guests, compiled by `build.rs` from `guest/` and embedded in the binary.
+const BUILTIN_POLICY_ROLES: &[u8] = include_bytes!(env!("IAM_GUEST_POLICY_ROLES"));
+const BUILTIN_HANDLERS: &[u8] = include_bytes!(env!("IAM_GUEST_HANDLERS"));
+
+/// How often the engine's epoch advances; deadlines are counted in these ticks.
+const EPOCH_TICK: Duration = Duration::from_millis(5);
+/// How much of a guest's stderr is kept for the log.
+const STDERR_CAPACITY: usize = 16 * 1024;
+/// Instances that may exist at once (the pool is reserved up front).
+pub const MAX_INSTANCES: u32 = 256;
+
+/// The state of one guest instance's store.
+pub struct GuestState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limiter: MemoryLimiter,
+    /// The connection of the request's transaction; absent for the policy.
+    conn: Option<Connection>,
+}
+
+impl WasiView for GuestState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+/// Caps linear memory and remembers that the cap was hit, so the failure can say so.
+struct MemoryLimiter {
+    max_bytes: usize,
+    hit: bool,
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.max_bytes {
+            self.hit = true;
+            // Trapping (rather than failing the grow) stops a guest that would otherwise
+            // abort with a less helpful message, or worse, carry on.
+            wasmtime::bail!("memory limit of {} MiB exceeded", self.max_bytes >> 20);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+/// Why a guest call failed.
+#[derive(Debug)]
+pub enum FailureKind {
+    /// Ran past its deadline (503).
+    Deadline,
+    /// Tried to grow memory past its cap (500).
+    Memory,
+    /// Trapped or panicked (500).
+    Trap,
+    /// Could not be instantiated, e.g. every pooled slot is busy (503).
+    Unavailable,
+}
+
+/// A failed guest call, with what the log needs.
+#[derive(Debug)]
+pub struct Failure {
+    pub plugin: String,
+    pub kind: FailureKind,
+    pub detail: String,
+    pub stderr: String,
+}
+
+/// A compiled component filling one slot.
+struct Slot<I> {
+    name: &'static str,
+    source: String,
+    pre: InstancePre<GuestState>,
+    indices: I,
+}
+
+/// Every slot, ready to instantiate.
+pub struct Plugins {
+    engine: Engine,
+    policy: Slot<authorizer::GuestIndices>,
+    attributes: Slot<attributes::GuestIndices>,
+    scim: Slot<scim::GuestIndices>,
+    deadline_ticks: u64,
+    memory_bytes: usize,
+    ticker_stop: Arc<AtomicBool>,
+}
+
+impl Drop for Plugins {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Where a slot's component comes from.
+enum Source<'a> {
+    Builtin(&'static str, &'static [u8]),
+    File(&'a str),
+}
+
+impl Plugins {
+    /// Builds the engine and compiles and checks every slot's component. Any misfit stops
+    /// the start: the server never runs half-wired.
+    pub fn load(cfg: &PluginsConfig) -> Result<Plugins> {
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(MAX_INSTANCES)
+            .total_core_instances(MAX_INSTANCES * 4)
+            .total_memories(MAX_INSTANCES * 2)
+            .total_tables(MAX_INSTANCES * 4)
+            .max_memory_size(cfg.memory_bytes);
+        let mut wcfg = wasmtime::Config::new();
+        wcfg.wasm_component_model(true)
+            .epoch_interruption(true)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&wcfg)?;
+
+        let mut linker: Linker<GuestState> = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        bindings::HostView::add_to_linker::<_, HasSelf<GuestState>>(&mut linker, |s| s)?;
+
+        let policy_source = match cfg.policy.as_str() {
+            "roles" => Source::Builtin("builtin:roles", BUILTIN_POLICY_ROLES),
+            p if p.ends_with(".wasm") => Source::File(p),
+            other => bail!("unknown policy '{other}': use 'roles' or a path to a .wasm component"),
+        };
+        let handler_source = |group: &str| match cfg.handlers.get(group) {
+            Some(path) => Source::File(path.to_str().unwrap_or_default()),
+            None => Source::Builtin("builtin:handlers", BUILTIN_HANDLERS),
+        };
+
+        let policy = slot(&engine, &linker, "policy", policy_source, |pre| {
+            authorizer::GuestIndices::new(pre)
+        })?;
+        let attributes = slot(&engine, &linker, "attributes", handler_source("attributes"), |pre| {
+            attributes::GuestIndices::new(pre)
+        })?;
+        let scim = slot(&engine, &linker, "scim", handler_source("scim"), |pre| scim::GuestIndices::new(pre))?;
+
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        spawn_epoch_ticker(engine.clone(), ticker_stop.clone());
+        Ok(Plugins {
+            deadline_ticks: (cfg.deadline.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64,
+            memory_bytes: cfg.memory_bytes,
+            engine,
+            policy,
+            attributes,
+            scim,
+            ticker_stop,
+        })
+    }
+
+    /// Which component fills each slot, for the start-up log.
+    pub fn describe(&self) -> Vec<(&'static str, &str)> {
+        vec![
+            (self.policy.name, self.policy.source.as_str()),
+            (self.attributes.name, self.attributes.source.as_str()),
+            (self.scim.name, self.scim.source.as_str()),
+        ]
+    }
+
+    /// Asks the policy whether `caller` may perform `op`.
+    pub fn authorize(&self, caller: &types::Principal, op: &types::Operation) -> Result<Decision, Failure> {
+        let (result, _) = self.call(&self.policy, None, |guest: &authorizer::Guest, store| {
+            guest.call_authorize(store, caller, op)
+        });
+        result
+    }
+
+    /// Calls the `attributes` handler with `conn` (inside the request's transaction) as its
+    /// store; gives the connection back with the outcome.
+    pub fn attributes<R>(
+        &self,
+        conn: Connection,
+        f: impl FnOnce(&attributes::Guest, &mut Store<GuestState>) -> wasmtime::Result<R>,
+    ) -> (Result<R, Failure>, Connection) {
+        let (result, conn) = self.call(&self.attributes, Some(conn), f);
+        (result, conn.expect("connection handed back"))
+    }
+
+    /// Calls the `scim` handler; see [`Plugins::attributes`].
+    pub fn scim<R>(
+        &self,
+        conn: Connection,
+        f: impl FnOnce(&scim::Guest, &mut Store<GuestState>) -> wasmtime::Result<R>,
+    ) -> (Result<R, Failure>, Connection) {
+        let (result, conn) = self.call(&self.scim, Some(conn), f);
+        (result, conn.expect("connection handed back"))
+    }
+
+    fn call<I: Loadable, R>(
+        &self,
+        slot: &Slot<I>,
+        conn: Option<Connection>,
+        f: impl FnOnce(&I::Guest, &mut Store<GuestState>) -> wasmtime::Result<R>,
+    ) -> (Result<R, Failure>, Option<Connection>) {
+        let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
+        let state = GuestState {
+            wasi: WasiCtxBuilder::new().stderr(stderr.clone()).build(),
+            table: ResourceTable::new(),
+            limiter: MemoryLimiter { max_bytes: self.memory_bytes, hit: false },
+            conn,
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limiter);
+        store.set_epoch_deadline(self.deadline_ticks);
+        store.epoch_deadline_trap();
+
+        let outcome = match slot.pre.instantiate(&mut store) {
+            Err(e) => Err((FailureKind::Unavailable, e)),
+            Ok(instance) => match slot.indices.load_guest(&mut store, &instance) {
+                Err(e) => Err((FailureKind::Unavailable, e)),
+                Ok(guest) => f(&guest, &mut store).map_err(|e| {
+                    let kind = if store.data().limiter.hit {
+                        FailureKind::Memory
+                    } else if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
+                        FailureKind::Deadline
+                    } else {
+                        FailureKind::Trap
+                    };
+                    (kind, e)
+                }),
+            },
+        };
+        let conn = store.data_mut().conn.take();
+        let result = outcome.map_err(|(kind, e)| Failure {
+            plugin: format!("{} ({})", slot.name, slot.source),
+            kind,
+            detail: format!("{e:#}"),
+            stderr: String::from_utf8_lossy(&stderr.contents()).into_owned(),
+        });
+        (result, conn)
+    }
+}
+
+/// The exported interface of a slot, loaded from a fresh instance.
+trait Loadable {
+    type Guest;
+    fn load_guest(&self, store: &mut Store<GuestState>, instance: &Instance) -> wasmtime::Result<Self::Guest>;
+}
+
+macro_rules! loadable {
+    ($($iface:ident),*) => {$(
+        impl Loadable for $iface::GuestIndices {
+            type Guest = $iface::Guest;
+            fn load_guest(&self, store: &mut Store<GuestState>, instance: &Instance) -> wasmtime::Result<$iface::Guest> {
+                self.load(store, instance)
+            }
+        }
+    )*};
+}
+loadable!(authorizer, attributes, scim);
+
+/// Compiles a slot's component and checks that it exports the slot's interface and that
+/// the host can satisfy its imports.
+fn slot<I>(
+    engine: &Engine,
+    linker: &Linker<GuestState>,
+    name: &'static str,
+    source: Source,
+    indices: impl FnOnce(&InstancePre<GuestState>) -> wasmtime::Result<I>,
+) -> Result<Slot<I>> {
+    let (label, component) = match source {
+        Source::Builtin(label, bytes) => (
+            label.to_string(),
+            Component::new(engine, bytes).map_err(anyhow::Error::from).with_context(|| format!("cannot compile the built-in {name} guest"))?,
+        ),
+        Source::File(path) => {
+            let bytes = std::fs::read(path).with_context(|| format!("plugin slot '{name}': cannot read {path}"))?;
+            let component = Component::new(engine, &bytes)
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("plugin slot '{name}': {path} is not a valid WebAssembly component"))?;
+            (path.to_string(), component)
+        }
+    };
+    let pre = linker
+        .instantiate_pre(&component)
+        .map_err(|e| anyhow!("plugin slot '{name}': {label} imports something the host does not provide: {e:#}"))?;
+    let indices = indices(&pre)
+        .map_err(|e| anyhow!("plugin slot '{name}': {label} does not export the slot's interface: {e:#}"))?;
+    Ok(Slot { name, source: label, pre, indices })
+}
+
+fn spawn_epoch_ticker(engine: Engine, stop: Arc<AtomicBool>) {
+    std::thread::Builder::new()
+        .name("wasm-epoch".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(EPOCH_TICK);
+                engine.increment_epoch();
+            }
+        })
+        .expect("cannot start the epoch thread");
+}

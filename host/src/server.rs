@@ -1,0 +1,117 @@
+//! Starting the server: open the database, run first-start set-up, load the plugins, serve.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use rusqlite::Connection;
+use tokio::sync::Semaphore;
+
+use crate::auth::{self, keys::Keyring, passwords};
+use crate::config::Config;
+use crate::http::{self, App};
+use crate::plugins::{self, Plugins};
+use crate::store::{self, Db, TxMode, accounts};
+
+const ISSUER_KEY: &str = "issuer";
+
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("IAM_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+pub fn serve(cfg: Config) -> Result<()> {
+    let db = Db::open(&cfg.db)?;
+    let keyring = db.transaction(TxMode::Write, |conn| {
+        bootstrap_admin(conn)?;
+        store::meta_set(conn, ISSUER_KEY, &cfg.base_url)?;
+        Keyring::load_or_create(conn)
+    })?;
+    let plugins = Plugins::load(&cfg.plugins)?;
+    for (slot, source) in plugins.describe() {
+        tracing::info!(slot, source, "plugin loaded");
+    }
+    let app = Arc::new(App {
+        db,
+        plugins,
+        keyring,
+        issuer: cfg.base_url.clone(),
+        base_url: cfg.base_url.clone(),
+        guest_slots: Semaphore::new(plugins::MAX_INSTANCES as usize / 2),
+    });
+    let router = http::router(app, cfg.max_body_bytes);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&cfg.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", cfg.listen))?;
+        tracing::info!(address = %listener.local_addr()?, db = %cfg.db.display(), "iam-host listening");
+        axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .context("server failed")
+    })
+}
+
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("cannot listen for SIGTERM");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutting down");
+}
+
+/// On an empty database, creates `admin` (ROLE_ADMIN, ROLE_USER) with the password in
+/// `IAM_ADMIN_PASSWORD`, or a random one printed once to the log.
+fn bootstrap_admin(conn: &Connection) -> Result<()> {
+    if accounts::count(conn)? > 0 {
+        return Ok(());
+    }
+    let password = std::env::var("IAM_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty());
+    let generated = password.is_none();
+    let password = password.unwrap_or_else(passwords::random);
+    let uuid = uuid::Uuid::new_v4().to_string();
+    accounts::insert(
+        conn,
+        &accounts::NewAccount {
+            uuid: &uuid,
+            username: "admin",
+            given_name: "Admin",
+            family_name: "User",
+            email: "admin@iam.local",
+            active: true,
+            password_hash: &passwords::hash(&password),
+        },
+        &["ROLE_ADMIN", "ROLE_USER"],
+    )?;
+    if generated {
+        tracing::warn!("created account 'admin' with the generated password {password} (shown only once)");
+    } else {
+        tracing::info!("created account 'admin' with the password from IAM_ADMIN_PASSWORD");
+    }
+    Ok(())
+}
+
+/// `iam-host token`: signs a token for `username` with the server's key and issuer.
+pub fn print_token(db_path: &Path, username: &str, scope: Option<&str>, lifetime: u64) -> Result<()> {
+    if !db_path.exists() {
+        bail!("database {} does not exist: start the server once first", db_path.display());
+    }
+    let db = Db::open(db_path)?;
+    let token = db.transaction(TxMode::Write, |conn| {
+        let keyring = Keyring::load_or_create(conn)?;
+        let issuer = store::meta_get(conn, ISSUER_KEY)?
+            .unwrap_or_else(|| format!("http://{}", crate::config::DEFAULT_LISTEN));
+        let account = accounts::by_username(conn, username)?
+            .with_context(|| format!("no account with username '{username}'"))?;
+        let is_admin = accounts::authorities(conn, &account.id)?.iter().any(|a| a == "ROLE_ADMIN");
+        let scopes = auth::user_token_scopes(scope, is_admin);
+        auth::mint(&keyring, &issuer, &account.id, &scopes, lifetime, None)
+    })?;
+    println!("{token}");
+    Ok(())
+}

@@ -1,0 +1,141 @@
+//! Account queries.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::now_ms;
+use crate::plugins::types::{Account, GroupRef, User};
+
+const COLUMNS: &str = "a.uuid, a.username, a.given_name, a.family_name, a.email, a.active, \
+                       a.service_account, a.created_ms, a.last_modified_ms, a.end_time_ms";
+
+fn account_from_row(r: &Row) -> rusqlite::Result<Account> {
+    Ok(Account {
+        id: r.get(0)?,
+        username: r.get(1)?,
+        given_name: r.get(2)?,
+        family_name: r.get(3)?,
+        email: r.get(4)?,
+        active: r.get(5)?,
+        service_account: r.get(6)?,
+        created: r.get(7)?,
+        last_modified: r.get(8)?,
+        end_time: r.get(9)?,
+    })
+}
+
+fn one(conn: &Connection, condition: &str, value: &str) -> rusqlite::Result<Option<Account>> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM accounts a WHERE {condition} LIMIT 1"))?
+        .query_row([value], account_from_row)
+        .optional()
+}
+
+pub fn by_uuid(conn: &Connection, uuid: &str) -> rusqlite::Result<Option<Account>> {
+    one(conn, "a.uuid = ?1", uuid)
+}
+
+pub fn by_username(conn: &Connection, username: &str) -> rusqlite::Result<Option<Account>> {
+    one(conn, "a.username = ?1", username)
+}
+
+pub fn by_email(conn: &Connection, email: &str) -> rusqlite::Result<Option<Account>> {
+    one(conn, "a.email = ?1 ORDER BY a.id", email)
+}
+
+/// The groups an account is a direct member of, ordered by name.
+pub fn groups_of(conn: &Connection, uuid: &str) -> rusqlite::Result<Vec<GroupRef>> {
+    conn.prepare_cached(
+        "SELECT g.uuid, g.name FROM memberships m
+         JOIN accounts a ON a.id = m.account_id JOIN groups g ON g.id = m.group_id
+         WHERE a.uuid = ?1 ORDER BY g.name",
+    )?
+    .query_map([uuid], |r| Ok(GroupRef { id: r.get(0)?, name: r.get(1)? }))?
+    .collect()
+}
+
+pub fn user(conn: &Connection, uuid: &str) -> rusqlite::Result<Option<User>> {
+    let Some(account) = by_uuid(conn, uuid)? else {
+        return Ok(None);
+    };
+    let groups = groups_of(conn, uuid)?;
+    Ok(Some(User { account, groups }))
+}
+
+/// The authorities an account holds, `ROLE_USER` first and the rest sorted.
+pub fn authorities(conn: &Connection, uuid: &str) -> rusqlite::Result<Vec<String>> {
+    conn.prepare_cached(
+        "SELECT au.name FROM account_authorities aa
+         JOIN authorities au ON au.id = aa.authority_id JOIN accounts a ON a.id = aa.account_id
+         WHERE a.uuid = ?1 ORDER BY au.name <> 'ROLE_USER', au.name",
+    )?
+    .query_map([uuid], |r| r.get(0))?
+    .collect()
+}
+
+/// A new account; the password is already hashed.
+pub struct NewAccount<'a> {
+    pub uuid: &'a str,
+    pub username: &'a str,
+    pub given_name: &'a str,
+    pub family_name: &'a str,
+    pub email: &'a str,
+    pub active: bool,
+    pub password_hash: &'a str,
+}
+
+/// Inserts an account holding `authorities` (which must exist) and returns it.
+pub fn insert(conn: &Connection, new: &NewAccount, authorities: &[&str]) -> rusqlite::Result<Account> {
+    let now = now_ms();
+    conn.prepare_cached(
+        "INSERT INTO accounts(uuid, username, email, given_name, family_name, password_hash,
+                              active, created_ms, last_modified_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+    )?
+    .execute(params![
+        new.uuid,
+        new.username,
+        new.email,
+        new.given_name,
+        new.family_name,
+        new.password_hash,
+        new.active,
+        now
+    ])?;
+    let id = conn.last_insert_rowid();
+    for authority in authorities {
+        conn.prepare_cached(
+            "INSERT INTO account_authorities(account_id, authority_id)
+             SELECT ?1, id FROM authorities WHERE name = ?2",
+        )?
+        .execute(params![id, authority])?;
+    }
+    by_uuid(conn, new.uuid).map(|a| a.expect("account just inserted"))
+}
+
+pub fn delete(conn: &Connection, uuid: &str) -> rusqlite::Result<bool> {
+    Ok(conn.prepare_cached("DELETE FROM accounts WHERE uuid = ?1")?.execute([uuid])? > 0)
+}
+
+pub fn touch(conn: &Connection, uuid: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE accounts SET last_modified_ms = ?2 WHERE uuid = ?1")?
+        .execute(params![uuid, now_ms()])?;
+    Ok(())
+}
+
+pub fn count(conn: &Connection) -> rusqlite::Result<u64> {
+    conn.prepare_cached("SELECT count(*) FROM accounts")?.query_row([], |r| r.get(0))
+}
+
+/// A page of users in creation order.
+pub fn list_users(conn: &Connection, offset: u64, limit: u64) -> rusqlite::Result<Vec<User>> {
+    let accounts: Vec<Account> = conn
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM accounts a ORDER BY a.id LIMIT ?1 OFFSET ?2"))?
+        .query_map(params![limit, offset], account_from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    accounts
+        .into_iter()
+        .map(|account| {
+            let groups = groups_of(conn, &account.id)?;
+            Ok(User { account, groups })
+        })
+        .collect()
+}

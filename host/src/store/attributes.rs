@@ -1,0 +1,35 @@
+//! Account attribute queries.
+
+use rusqlite::{Connection, params};
+
+use crate::plugins::types::Attribute;
+
+pub fn all(conn: &Connection, account_uuid: &str) -> rusqlite::Result<Vec<Attribute>> {
+    conn.prepare_cached(
+        "SELECT t.name, t.value FROM attributes t JOIN accounts a ON a.id = t.account_id
+         WHERE a.uuid = ?1 ORDER BY t.name",
+    )?
+    .query_map([account_uuid], |r| Ok(Attribute { name: r.get(0)?, value: r.get(1)? }))?
+    .collect()
+}
+
+/// Inserts or replaces by name. Does nothing when the account does not exist.
+pub fn put(conn: &Connection, account_uuid: &str, attr: &Attribute) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO attributes(account_id, name, value)
+         SELECT id, ?2, ?3 FROM accounts WHERE uuid = ?1
+         ON CONFLICT(account_id, name) DO UPDATE SET value = excluded.value",
+    )?
+    .execute(params![account_uuid, attr.name, attr.value])?;
+    Ok(())
+}
+
+pub fn remove(conn: &Connection, account_uuid: &str, name: &str) -> rusqlite::Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "DELETE FROM attributes WHERE name = ?2
+             AND account_id = (SELECT id FROM accounts WHERE uuid = ?1)",
+        )?
+        .execute(params![account_uuid, name])?;
+    Ok(n > 0)
+}

@@ -1,0 +1,78 @@
+//! Group queries.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::now_ms;
+use crate::plugins::types::{Group, GroupRef};
+
+const COLUMNS: &str = "g.uuid, g.name, g.description, p.uuid, p.name, g.created_ms, g.last_modified_ms";
+const FROM: &str = "groups g LEFT JOIN groups p ON p.id = g.parent_id";
+
+fn group_from_row(r: &Row) -> rusqlite::Result<Group> {
+    let parent_id: Option<String> = r.get(3)?;
+    let parent_name: Option<String> = r.get(4)?;
+    Ok(Group {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        description: r.get(2)?,
+        parent: parent_id.zip(parent_name).map(|(id, name)| GroupRef { id, name }),
+        created: r.get(5)?,
+        last_modified: r.get(6)?,
+    })
+}
+
+pub fn by_uuid(conn: &Connection, uuid: &str) -> rusqlite::Result<Option<Group>> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM {FROM} WHERE g.uuid = ?1"))?
+        .query_row([uuid], group_from_row)
+        .optional()
+}
+
+pub fn by_name(conn: &Connection, name: &str) -> rusqlite::Result<Option<Group>> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM {FROM} WHERE g.name = ?1"))?
+        .query_row([name], group_from_row)
+        .optional()
+}
+
+/// Creates a group and its `ROLE_GM:<uuid>` authority.
+pub fn insert(conn: &Connection, name: &str, parent_uuid: Option<&str>) -> rusqlite::Result<Group> {
+    let uuid = uuid::Uuid::new_v4().to_string();
+    let now = now_ms();
+    conn.prepare_cached(
+        "INSERT INTO groups(uuid, name, parent_id, created_ms, last_modified_ms)
+         VALUES (?1, ?2, (SELECT id FROM groups WHERE uuid = ?3), ?4, ?4)",
+    )?
+    .execute(params![uuid, name, parent_uuid, now])?;
+    let id = conn.last_insert_rowid();
+    conn.prepare_cached("INSERT INTO authorities(name, group_id) VALUES (?1, ?2)")?
+        .execute(params![format!("ROLE_GM:{uuid}"), id])?;
+    by_uuid(conn, &uuid).map(|g| g.expect("group just inserted"))
+}
+
+/// Deletes a group; its manager authority goes with it (and so from every account).
+pub fn delete(conn: &Connection, uuid: &str) -> rusqlite::Result<bool> {
+    Ok(conn.prepare_cached("DELETE FROM groups WHERE uuid = ?1")?.execute([uuid])? > 0)
+}
+
+pub fn count_members(conn: &Connection, uuid: &str) -> rusqlite::Result<u64> {
+    conn.prepare_cached(
+        "SELECT count(*) FROM memberships WHERE group_id = (SELECT id FROM groups WHERE uuid = ?1)",
+    )?
+    .query_row([uuid], |r| r.get(0))
+}
+
+pub fn count_subgroups(conn: &Connection, uuid: &str) -> rusqlite::Result<u64> {
+    conn.prepare_cached(
+        "SELECT count(*) FROM groups WHERE parent_id = (SELECT id FROM groups WHERE uuid = ?1)",
+    )?
+    .query_row([uuid], |r| r.get(0))
+}
+
+pub fn count(conn: &Connection) -> rusqlite::Result<u64> {
+    conn.prepare_cached("SELECT count(*) FROM groups")?.query_row([], |r| r.get(0))
+}
+
+pub fn list(conn: &Connection, offset: u64, limit: u64) -> rusqlite::Result<Vec<Group>> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM {FROM} ORDER BY g.id LIMIT ?1 OFFSET ?2"))?
+        .query_map(params![limit, offset], group_from_row)?
+        .collect()
+}

@@ -1,0 +1,132 @@
+//! SQLite storage: connection setup, migrations, per-request transactions, and the typed
+//! queries the host and the guests' `store` imports use.
+
+pub mod accounts;
+pub mod attributes;
+pub mod groups;
+pub mod keys;
+mod schema;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result};
+use rusqlite::{Connection, OptionalExtension};
+
+/// The database: a file path and a pool of open connections. SQLite serializes writers;
+/// `BEGIN IMMEDIATE` plus the busy timeout make concurrent writers queue instead of failing.
+pub struct Db {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+/// How a request's transaction starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxMode {
+    /// Reads only: a deferred transaction, many may run at once.
+    Read,
+    /// May write: takes the write lock up front, so it never fails half-way on a lock upgrade.
+    Write,
+}
+
+impl Db {
+    /// Opens (creating if needed) the database file and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Db> {
+        let mut conn = connect(path)?;
+        schema::migrate(&mut conn).context("database migration failed")?;
+        Ok(Db {
+            path: path.to_path_buf(),
+            idle: Mutex::new(vec![conn]),
+        })
+    }
+
+    /// A connection from the pool (a new one when all are busy). Give it back with `put`.
+    pub fn take(&self) -> Result<Connection> {
+        if let Some(c) = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop() {
+            return Ok(c);
+        }
+        connect(&self.path)
+    }
+
+    /// Returns a connection to the pool. A connection still inside a transaction (which
+    /// cannot happen on the normal paths) is rolled back first.
+    pub fn put(&self, conn: Connection) {
+        if !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() < 32 {
+            idle.push(conn);
+        }
+    }
+
+    /// Runs `f` in one transaction on a pooled connection: committed when `f` returns
+    /// `Ok`, rolled back otherwise.
+    pub fn transaction<T>(&self, mode: TxMode, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = self.take()?;
+        let result = (|| {
+            begin(&conn, mode)?;
+            match f(&conn) {
+                Ok(v) => {
+                    conn.execute_batch("COMMIT")?;
+                    Ok(v)
+                }
+                Err(e) => {
+                    conn.execute_batch("ROLLBACK")?;
+                    Err(e)
+                }
+            }
+        })();
+        self.put(conn);
+        result
+    }
+}
+
+/// Starts a transaction on `conn`.
+pub fn begin(conn: &Connection, mode: TxMode) -> rusqlite::Result<()> {
+    conn.execute_batch(match mode {
+        TxMode::Read => "BEGIN DEFERRED",
+        TxMode::Write => "BEGIN IMMEDIATE",
+    })
+}
+
+fn connect(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)
+        .with_context(|| format!("cannot open database {}", path.display()))?;
+    // WAL: readers never block the writer. synchronous=NORMAL in WAL mode keeps every
+    // committed transaction across a process crash (kill -9); only an OS crash may lose the
+    // last ones.
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = ON;",
+    )?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+/// Milliseconds since the Unix epoch: the host's clock for every stored time.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// A value of the `meta` table.
+pub fn meta_get(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
+    conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()
+}
+
+/// Sets a value of the `meta` table.
+pub fn meta_set(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES (?1, ?2)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )?;
+    Ok(())
+}

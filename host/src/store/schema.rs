@@ -1,0 +1,185 @@
+//! Versioned schema migrations. `PRAGMA user_version` records how many have run; each runs
+//! once, in its own transaction, at start. Append new migrations; never edit old ones.
+
+use rusqlite::Connection;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: the account model of INDIGO IAM.
+    r#"
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+
+    CREATE TABLE signing_keys (
+        kid         TEXT PRIMARY KEY,
+        private_pem TEXT NOT NULL,
+        public_x    TEXT NOT NULL,
+        public_y    TEXT NOT NULL,
+        created_ms  INTEGER NOT NULL
+    );
+
+    CREATE TABLE accounts (
+        id               INTEGER PRIMARY KEY,
+        uuid             TEXT NOT NULL UNIQUE,
+        username         TEXT NOT NULL UNIQUE,
+        email            TEXT NOT NULL,
+        given_name       TEXT NOT NULL,
+        family_name      TEXT NOT NULL,
+        password_hash    TEXT,
+        active           INTEGER NOT NULL DEFAULT 1,
+        service_account  INTEGER NOT NULL DEFAULT 0,
+        created_ms       INTEGER NOT NULL,
+        last_modified_ms INTEGER NOT NULL,
+        end_time_ms      INTEGER
+    );
+    CREATE INDEX accounts_email ON accounts(email);
+
+    CREATE TABLE groups (
+        id               INTEGER PRIMARY KEY,
+        uuid             TEXT NOT NULL UNIQUE,
+        name             TEXT NOT NULL UNIQUE,
+        description      TEXT,
+        parent_id        INTEGER REFERENCES groups(id),
+        created_ms       INTEGER NOT NULL,
+        last_modified_ms INTEGER NOT NULL
+    );
+    CREATE INDEX groups_parent ON groups(parent_id);
+
+    CREATE TABLE memberships (
+        account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        group_id   INTEGER NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
+        created_ms INTEGER NOT NULL,
+        PRIMARY KEY (account_id, group_id)
+    );
+    CREATE INDEX memberships_group ON memberships(group_id, account_id);
+
+    -- ROLE_ADMIN, ROLE_USER, ... and one ROLE_GM:<group uuid> per group (deleted with it).
+    CREATE TABLE authorities (
+        id       INTEGER PRIMARY KEY,
+        name     TEXT NOT NULL UNIQUE,
+        group_id INTEGER UNIQUE REFERENCES groups(id) ON DELETE CASCADE
+    );
+    INSERT INTO authorities(name) VALUES
+        ('ROLE_ADMIN'), ('ROLE_USER'), ('ROLE_PRE_AUTHENTICATED'), ('ROLE_READER');
+
+    CREATE TABLE account_authorities (
+        account_id   INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        authority_id INTEGER NOT NULL REFERENCES authorities(id) ON DELETE CASCADE,
+        PRIMARY KEY (account_id, authority_id)
+    );
+    CREATE INDEX account_authorities_authority ON account_authorities(authority_id, account_id);
+
+    CREATE TABLE attributes (
+        account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        name       TEXT NOT NULL,
+        value      TEXT,
+        PRIMARY KEY (account_id, name)
+    );
+
+    -- prefix '' is the unprefixed label.
+    CREATE TABLE labels (
+        account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        prefix     TEXT NOT NULL DEFAULT '',
+        name       TEXT NOT NULL,
+        value      TEXT,
+        PRIMARY KEY (account_id, prefix, name)
+    );
+    CREATE INDEX labels_name ON labels(name, prefix, value);
+
+    CREATE TABLE group_labels (
+        group_id INTEGER NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
+        prefix   TEXT NOT NULL DEFAULT '',
+        name     TEXT NOT NULL,
+        value    TEXT,
+        PRIMARY KEY (group_id, prefix, name)
+    );
+
+    CREATE TABLE certificates (
+        id                  INTEGER PRIMARY KEY,
+        account_id          INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        label               TEXT NOT NULL,
+        subject_dn          TEXT NOT NULL,
+        issuer_dn           TEXT NOT NULL,
+        pem                 TEXT,
+        is_primary          INTEGER NOT NULL DEFAULT 0,
+        created_ms          INTEGER NOT NULL,
+        last_modified_ms    INTEGER NOT NULL,
+        proxy_chain         TEXT,
+        proxy_expiration_ms INTEGER,
+        UNIQUE (subject_dn, issuer_dn)
+    );
+    CREATE INDEX certificates_account ON certificates(account_id);
+
+    CREATE TABLE oidc_ids (
+        account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        issuer     TEXT NOT NULL,
+        subject    TEXT NOT NULL,
+        PRIMARY KEY (issuer, subject)
+    );
+    CREATE INDEX oidc_ids_account ON oidc_ids(account_id);
+
+    CREATE TABLE saml_ids (
+        account_id   INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        idp_id       TEXT NOT NULL,
+        user_id      TEXT NOT NULL,
+        attribute_id TEXT NOT NULL,
+        PRIMARY KEY (idp_id, attribute_id, user_id)
+    );
+    CREATE INDEX saml_ids_account ON saml_ids(account_id);
+
+    CREATE TABLE ssh_keys (
+        id               INTEGER PRIMARY KEY,
+        account_id       INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        label            TEXT,
+        fingerprint      TEXT NOT NULL UNIQUE,
+        value            TEXT NOT NULL,
+        is_primary       INTEGER NOT NULL DEFAULT 0,
+        created_ms       INTEGER NOT NULL,
+        last_modified_ms INTEGER NOT NULL
+    );
+    CREATE INDEX ssh_keys_account ON ssh_keys(account_id);
+
+    CREATE TABLE clients (
+        id                         INTEGER PRIMARY KEY,
+        client_id                  TEXT NOT NULL UNIQUE,
+        secret_hash                TEXT,
+        name                       TEXT,
+        description                TEXT,
+        scope                      TEXT NOT NULL DEFAULT '',
+        grant_types                TEXT NOT NULL DEFAULT '',
+        redirect_uris              TEXT NOT NULL DEFAULT '',
+        token_endpoint_auth_method TEXT NOT NULL DEFAULT 'client_secret_basic',
+        active                     INTEGER NOT NULL DEFAULT 1,
+        created_ms                 INTEGER NOT NULL,
+        last_used_ms               INTEGER,
+        status_changed_ms          INTEGER,
+        status_changed_by          TEXT
+    );
+
+    CREATE TABLE client_owners (
+        client_id  INTEGER NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
+        account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        PRIMARY KEY (client_id, account_id)
+    );
+    CREATE INDEX client_owners_account ON client_owners(account_id);
+    "#,
+];
+
+/// Runs the migrations the database has not seen yet.
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let done: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // Another process may have migrated while we waited for the lock.
+        let now: usize = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if now > i {
+            tx.commit()?;
+            continue;
+        }
+        tx.execute_batch(sql)?;
+        tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
+        tx.commit()?;
+    }
+    Ok(())
+}
