@@ -2,7 +2,18 @@
 //! `plugins::mod` for embedding, so `cargo build` alone yields a self-contained binary.
 
 fn main() {
-    let wasm = iam_guest_build::build_components(&["iam-policy-roles", "iam-handlers"], &["guest", "wit", "Cargo.lock"]);
-    println!("cargo:rustc-env=IAM_GUEST_POLICY_ROLES={}", wasm[0].display());
+    let wasm = iam_guest_build::build_components(
+        &["iam-policy-roles", "iam-handlers"],
+        &["guest", "wit", "Cargo.lock"],
+    );
+    println!(
+        "cargo:rustc-env=IAM_GUEST_POLICY_ROLES={}",
+        wasm[0].display()
+    );
     println!("cargo:rustc-env=IAM_GUEST_HANDLERS={}", wasm[1].display());
+    // The CLI tests feed the policy component to a handler slot to check the refusal.
+    println!(
+        "cargo:rustc-env=IAM_GUEST_POLICY_ROLES_FOR_TESTS={}",
+        wasm[0].display()
+    );
 }

@@ -76,9 +76,14 @@ impl Config {
     /// Loads the configuration: `--config` or `IAM_CONFIG` names the TOML file; `IAM_LISTEN`,
     /// `IAM_DB`, `IAM_BASE_URL`, `IAM_POLICY` override it; flags override everything.
     pub fn load(o: Overrides) -> Result<Config> {
-        let path = o.config.or_else(|| std::env::var_os("IAM_CONFIG").map(PathBuf::from));
+        let path = o
+            .config
+            .or_else(|| std::env::var_os("IAM_CONFIG").map(PathBuf::from));
         let (file, base_dir) = match &path {
-            Some(p) => (read_file(p)?, p.parent().map(Path::to_path_buf).unwrap_or_default()),
+            Some(p) => (
+                read_file(p)?,
+                p.parent().map(Path::to_path_buf).unwrap_or_default(),
+            ),
             None => (FileConfig::default(), PathBuf::new()),
         };
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
@@ -88,11 +93,10 @@ impl Config {
             .or_else(|| env("IAM_LISTEN"))
             .or(file.listen)
             .unwrap_or_else(|| DEFAULT_LISTEN.into());
-        let db = o
-            .db
-            .or_else(|| env("IAM_DB").map(PathBuf::from))
-            .or(file.db.map(|d| base_dir.join(d)))
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_DB));
+        let db =
+            o.db.or_else(|| env("IAM_DB").map(PathBuf::from))
+                .or(file.db.map(|d| base_dir.join(d)))
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_DB));
         let base_url = env("IAM_BASE_URL")
             .or(file.base_url)
             .unwrap_or_else(|| format!("http://{listen}"))
@@ -106,7 +110,9 @@ impl Config {
         let policy = resolve_plugin_path(&policy, &base_dir);
         for group in file.plugins.handlers.keys() {
             if !HANDLER_GROUPS.contains(&group.as_str()) {
-                bail!("unknown handler group '{group}' in [plugins.handlers] (known: {HANDLER_GROUPS:?})");
+                bail!(
+                    "unknown handler group '{group}' in [plugins.handlers] (known: {HANDLER_GROUPS:?})"
+                );
             }
         }
         let handlers = file

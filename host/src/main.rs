@@ -13,7 +13,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "iam-host", version, about = "INDIGO IAM account API with Wasm plugins")]
+#[command(
+    name = "iam-host",
+    version,
+    about = "INDIGO IAM account API with Wasm plugins"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -56,13 +60,27 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve { config, listen, db, policy } => {
+        Command::Serve {
+            config,
+            listen,
+            db,
+            policy,
+        } => {
             server::init_logging();
-            config::Config::load(config::Overrides { config, listen, db, policy }).and_then(server::serve)
+            config::Config::load(config::Overrides {
+                config,
+                listen,
+                db,
+                policy,
+            })
+            .and_then(server::serve)
         }
-        Command::Token { db, username, scope, lifetime } => {
-            server::print_token(&db, &username, scope.as_deref(), lifetime)
-        }
+        Command::Token {
+            db,
+            username,
+            scope,
+            lifetime,
+        } => server::print_token(&db, &username, scope.as_deref(), lifetime),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

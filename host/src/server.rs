@@ -18,7 +18,12 @@ const ISSUER_KEY: &str = "issuer";
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("IAM_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    use std::io::IsTerminal;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 pub fn serve(cfg: Config) -> Result<()> {
@@ -42,7 +47,9 @@ pub fn serve(cfg: Config) -> Result<()> {
     });
     let router = http::router(app, cfg.max_body_bytes);
 
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&cfg.listen)
             .await
@@ -71,7 +78,9 @@ fn bootstrap_admin(conn: &Connection) -> Result<()> {
     if accounts::count(conn)? > 0 {
         return Ok(());
     }
-    let password = std::env::var("IAM_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty());
+    let password = std::env::var("IAM_ADMIN_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty());
     let generated = password.is_none();
     let password = password.unwrap_or_else(passwords::random);
     let uuid = uuid::Uuid::new_v4().to_string();
@@ -89,7 +98,9 @@ fn bootstrap_admin(conn: &Connection) -> Result<()> {
         &["ROLE_ADMIN", "ROLE_USER"],
     )?;
     if generated {
-        tracing::warn!("created account 'admin' with the generated password {password} (shown only once)");
+        tracing::warn!(
+            "created account 'admin' with the generated password {password} (shown only once)"
+        );
     } else {
         tracing::info!("created account 'admin' with the password from IAM_ADMIN_PASSWORD");
     }
@@ -97,9 +108,17 @@ fn bootstrap_admin(conn: &Connection) -> Result<()> {
 }
 
 /// `iam-host token`: signs a token for `username` with the server's key and issuer.
-pub fn print_token(db_path: &Path, username: &str, scope: Option<&str>, lifetime: u64) -> Result<()> {
+pub fn print_token(
+    db_path: &Path,
+    username: &str,
+    scope: Option<&str>,
+    lifetime: u64,
+) -> Result<()> {
     if !db_path.exists() {
-        bail!("database {} does not exist: start the server once first", db_path.display());
+        bail!(
+            "database {} does not exist: start the server once first",
+            db_path.display()
+        );
     }
     let db = Db::open(db_path)?;
     let token = db.transaction(TxMode::Write, |conn| {
@@ -108,7 +127,9 @@ pub fn print_token(db_path: &Path, username: &str, scope: Option<&str>, lifetime
             .unwrap_or_else(|| format!("http://{}", crate::config::DEFAULT_LISTEN));
         let account = accounts::by_username(conn, username)?
             .with_context(|| format!("no account with username '{username}'"))?;
-        let is_admin = accounts::authorities(conn, &account.id)?.iter().any(|a| a == "ROLE_ADMIN");
+        let is_admin = accounts::authorities(conn, &account.id)?
+            .iter()
+            .any(|a| a == "ROLE_ADMIN");
         let scopes = auth::user_token_scopes(scope, is_admin);
         auth::mint(&keyring, &issuer, &account.id, &scopes, lifetime, None)
     })?;

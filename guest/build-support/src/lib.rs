@@ -43,11 +43,13 @@ pub fn build_components(packages: &[&str], watch: &[&str]) -> Vec<PathBuf> {
         "CARGO_MAKEFLAGS",
         "MAKEFLAGS",
         "MFLAGS",
-        "CARGO_PROFILE_RELEASE_DEBUG",
         "RUSTC_WORKSPACE_WRAPPER",
     ] {
         cmd.env_remove(var);
     }
+    // Small components compile faster at start; symbol names stay for trap backtraces.
+    cmd.env("CARGO_PROFILE_RELEASE_DEBUG", "false")
+        .env("CARGO_PROFILE_RELEASE_STRIP", "debuginfo");
     let status = cmd
         .status()
         .unwrap_or_else(|e| panic!("cannot run cargo to build the guests: {e}"));
@@ -71,7 +73,8 @@ pub fn build_components(packages: &[&str], watch: &[&str]) -> Vec<PathBuf> {
 
 /// The workspace root: the parent of the calling package's directory.
 fn workspace_root() -> PathBuf {
-    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("run from a build script"));
+    let manifest =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("run from a build script"));
     manifest
         .ancestors()
         .find(|dir| is_workspace_root(dir))
@@ -96,13 +99,20 @@ fn ensure_target_installed() {
         .filter(|o| o.status.success())
         .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
         .unwrap_or_else(|| panic!("cannot ask {rustc} for its sysroot"));
-    if sysroot.join("lib/rustlib").join(TARGET).join("lib").is_dir() {
+    if sysroot
+        .join("lib/rustlib")
+        .join(TARGET)
+        .join("lib")
+        .is_dir()
+    {
         return;
     }
     println!("cargo:warning=installing the {TARGET} target with rustup (first build only)");
     // RUSTUP_TOOLCHAIN is set by rustup for the outer build, so this adds the target to the
     // toolchain that is building right now.
-    let status = Command::new("rustup").args(["target", "add", TARGET]).status();
+    let status = Command::new("rustup")
+        .args(["target", "add", TARGET])
+        .status();
     match status {
         Ok(s) if s.success() => {}
         Ok(s) => panic!("`rustup target add {TARGET}` failed ({s}); install the target by hand"),

@@ -28,7 +28,11 @@ impl attributes::Guest for Handlers {
         iam_guest_logic::attributes::set(&HostStore, &HostStore, &account_id, &attr)
     }
 
-    fn remove(account_id: String, name: Option<String>, value: Option<String>) -> Result<(), Error> {
+    fn remove(
+        account_id: String,
+        name: Option<String>,
+        value: Option<String>,
+    ) -> Result<(), Error> {
         iam_guest_logic::attributes::remove(
             &HostStore,
             &HostStore,

@@ -3,7 +3,9 @@
 
 use crate::store::{Accounts, AttributeStore};
 use crate::types::{Attribute, Error};
-use crate::validation::{NO_WHITESPACE, has_forbidden_whitespace, is_blank, is_simple_name, java_len};
+use crate::validation::{
+    NO_WHITESPACE, has_forbidden_whitespace, is_blank, is_simple_name, java_len,
+};
 
 pub const NAME_RULE: &str =
     "invalid name (does not match with regexp: '^[a-zA-Z][a-zA-Z0-9\\-_.]*$')";
@@ -36,7 +38,10 @@ pub fn validate(name: Option<&str>, value: Option<&str>) -> Result<(), Error> {
     if msgs.is_empty() {
         Ok(())
     } else {
-        Err(Error::Invalid(format!("Invalid attribute: {}", msgs.join(","))))
+        Err(Error::Invalid(format!(
+            "Invalid attribute: {}",
+            msgs.join(",")
+        )))
     }
 }
 
@@ -99,7 +104,10 @@ mod tests {
     use crate::fake_store::FakeStore;
 
     fn attr(name: &str, value: Option<&str>) -> Attribute {
-        Attribute { name: name.into(), value: value.map(Into::into) }
+        Attribute {
+            name: name.into(),
+            value: value.map(Into::into),
+        }
     }
 
     fn invalid(r: Result<(), Error>) -> String {
@@ -114,16 +122,28 @@ mod tests {
         assert!(validate(Some("affiliation"), Some("INFN-CNAF")).is_ok());
         assert!(validate(Some("a"), None).is_ok());
         assert!(validate(Some("a"), Some("")).is_ok());
-        assert_eq!(invalid(validate(None, None)), "Invalid attribute: must not be blank");
+        assert_eq!(
+            invalid(validate(None, None)),
+            "Invalid attribute: must not be blank"
+        );
         assert!(invalid(validate(Some(""), None)).contains("must not be blank"));
         assert!(invalid(validate(Some("1abc"), None)).contains(NAME_RULE));
-        assert!(invalid(validate(Some(&"a".repeat(65)), None)).contains("name cannot be longer than 64 chars"));
+        assert!(
+            invalid(validate(Some(&"a".repeat(65)), None))
+                .contains("name cannot be longer than 64 chars")
+        );
         assert!(validate(Some(&"a".repeat(64)), None).is_ok());
-        assert!(invalid(validate(Some("a"), Some(&"v".repeat(257)))).contains("value cannot be longer than 256 chars"));
+        assert!(
+            invalid(validate(Some("a"), Some(&"v".repeat(257))))
+                .contains("value cannot be longer than 256 chars")
+        );
         assert!(validate(Some("a"), Some(&"v".repeat(256))).is_ok());
         assert!(invalid(validate(Some("a"), Some("x y"))).contains(NO_WHITESPACE));
         let both = invalid(validate(Some("-a"), Some("x\ny")));
-        assert!(both.contains(NAME_RULE) && both.contains(NO_WHITESPACE), "{both}");
+        assert!(
+            both.contains(NAME_RULE) && both.contains(NO_WHITESPACE),
+            "{both}"
+        );
     }
 
     #[test]
@@ -154,6 +174,9 @@ mod tests {
         remove(&store, &store, &id, Some("a"), None).unwrap();
         assert_eq!(store.touches(&id), 2);
         assert!(list(&store, &store, &id).unwrap().is_empty());
-        assert!(matches!(remove(&store, &store, &id, None, None), Err(Error::Invalid(_))));
+        assert!(matches!(
+            remove(&store, &store, &id, None, None),
+            Err(Error::Invalid(_))
+        ));
     }
 }

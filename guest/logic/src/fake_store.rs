@@ -25,13 +25,13 @@ impl FakeStore {
         Accounts::create(
             self,
             AccountCreate {
-            id: None,
-            username: username.into(),
-            given_name: "Given".into(),
-            family_name: "Family".into(),
-            email: format!("{username}@example.org"),
-            active: true,
-            password: None,
+                id: None,
+                username: username.into(),
+                given_name: "Given".into(),
+                family_name: "Family".into(),
+                email: format!("{username}@example.org"),
+                active: true,
+                password: None,
             },
         )
         .unwrap()
@@ -48,13 +48,26 @@ impl Accounts for FakeStore {
         Ok(self.accounts.borrow().iter().find(|a| a.id == id).cloned())
     }
     fn get_user(&self, id: &str) -> StoreResult<Option<User>> {
-        Ok(Accounts::get(self, id)?.map(|account| User { account, groups: Vec::new() }))
+        Ok(Accounts::get(self, id)?.map(|account| User {
+            account,
+            groups: Vec::new(),
+        }))
     }
     fn find_by_username(&self, username: &str) -> StoreResult<Option<Account>> {
-        Ok(self.accounts.borrow().iter().find(|a| a.username == username).cloned())
+        Ok(self
+            .accounts
+            .borrow()
+            .iter()
+            .find(|a| a.username == username)
+            .cloned())
     }
     fn find_by_email(&self, email: &str) -> StoreResult<Option<Account>> {
-        Ok(self.accounts.borrow().iter().find(|a| a.email == email).cloned())
+        Ok(self
+            .accounts
+            .borrow()
+            .iter()
+            .find(|a| a.email == email)
+            .cloned())
     }
     fn create(&self, new: AccountCreate) -> StoreResult<Account> {
         let account = Account {
@@ -86,7 +99,12 @@ impl Accounts for FakeStore {
         Ok(self.accounts.borrow().len() as u64)
     }
     fn list_users(&self, offset: u64, limit: u64) -> StoreResult<Vec<User>> {
-        let ids: Vec<String> = self.accounts.borrow().iter().map(|a| a.id.clone()).collect();
+        let ids: Vec<String> = self
+            .accounts
+            .borrow()
+            .iter()
+            .map(|a| a.id.clone())
+            .collect();
         ids.iter()
             .skip(offset as usize)
             .take(limit as usize)
@@ -102,7 +120,10 @@ impl AttributeStore for FakeStore {
             .borrow()
             .iter()
             .filter(|((a, _), _)| a == account_id)
-            .map(|((_, name), value)| Attribute { name: name.clone(), value: value.clone() })
+            .map(|((_, name), value)| Attribute {
+                name: name.clone(),
+                value: value.clone(),
+            })
             .collect())
     }
     fn put(&self, account_id: &str, attr: &Attribute) -> StoreResult<()> {
@@ -112,7 +133,11 @@ impl AttributeStore for FakeStore {
         Ok(())
     }
     fn remove(&self, account_id: &str, name: &str) -> StoreResult<bool> {
-        Ok(self.attributes.borrow_mut().remove(&(account_id.into(), name.into())).is_some())
+        Ok(self
+            .attributes
+            .borrow_mut()
+            .remove(&(account_id.into(), name.into()))
+            .is_some())
     }
 }
 
@@ -121,11 +146,19 @@ impl GroupStore for FakeStore {
         Ok(self.groups.borrow().iter().find(|g| g.id == id).cloned())
     }
     fn find_by_name(&self, name: &str) -> StoreResult<Option<Group>> {
-        Ok(self.groups.borrow().iter().find(|g| g.name == name).cloned())
+        Ok(self
+            .groups
+            .borrow()
+            .iter()
+            .find(|g| g.name == name)
+            .cloned())
     }
     fn create(&self, name: &str, parent_id: Option<&str>) -> StoreResult<Group> {
         let parent = match parent_id {
-            Some(p) => GroupStore::get(self, p)?.map(|g| GroupRef { id: g.id, name: g.name }),
+            Some(p) => GroupStore::get(self, p)?.map(|g| GroupRef {
+                id: g.id,
+                name: g.name,
+            }),
             None => None,
         };
         let group = Group {
@@ -160,6 +193,13 @@ impl GroupStore for FakeStore {
         Ok(self.groups.borrow().len() as u64)
     }
     fn list_groups(&self, offset: u64, limit: u64) -> StoreResult<Vec<Group>> {
-        Ok(self.groups.borrow().iter().skip(offset as usize).take(limit as usize).cloned().collect())
+        Ok(self
+            .groups
+            .borrow()
+            .iter()
+            .skip(offset as usize)
+            .take(limit as usize)
+            .cloned()
+            .collect())
     }
 }

@@ -17,7 +17,10 @@ pub struct Window {
 /// `count`: absent → 100, negative → 0, above 100 → 100; `0` asks for the count only.
 /// `startIndex`: absent or below 1 → 1.
 pub fn scim_window(page: &PageRequest) -> Window {
-    let count = page.count.unwrap_or(SCIM_MAX_COUNT).clamp(0, SCIM_MAX_COUNT) as u64;
+    let count = page
+        .count
+        .unwrap_or(SCIM_MAX_COUNT)
+        .clamp(0, SCIM_MAX_COUNT) as u64;
     let start_index = page.start_index.filter(|s| *s >= 1).unwrap_or(1) as u64;
     Window {
         offset: start_index - 1,
@@ -47,9 +50,33 @@ mod tests {
 
     #[test]
     fn scim_defaults_and_clamps() {
-        assert_eq!(w(None, None), Window { offset: 0, limit: 100, start_index: 1, count_only: false });
-        assert_eq!(w(Some(0), Some(-5)), Window { offset: 0, limit: 0, start_index: 1, count_only: true });
+        assert_eq!(
+            w(None, None),
+            Window {
+                offset: 0,
+                limit: 100,
+                start_index: 1,
+                count_only: false
+            }
+        );
+        assert_eq!(
+            w(Some(0), Some(-5)),
+            Window {
+                offset: 0,
+                limit: 0,
+                start_index: 1,
+                count_only: true
+            }
+        );
         assert_eq!(w(Some(-3), Some(1000)).limit, 100);
-        assert_eq!(w(Some(11), Some(5)), Window { offset: 10, limit: 5, start_index: 11, count_only: false });
+        assert_eq!(
+            w(Some(11), Some(5)),
+            Window {
+                offset: 10,
+                limit: 5,
+                start_index: 11,
+                count_only: false
+            }
+        );
     }
 }

@@ -124,11 +124,27 @@ mod tests {
         let allow = |p: Principal| authorize_roles(&p, &op).is_ok();
         assert!(allow(principal(None, &[], &["iam:admin.read"])));
         assert!(allow(principal(Some(OTHER), &["ROLE_USER"], &[])));
-        assert!(allow(principal(Some(ME), &["ROLE_USER", "ROLE_ADMIN"], &[])));
-        assert!(allow(principal(Some(ME), &["ROLE_USER", "ROLE_READER"], &[])));
-        assert!(allow(principal(Some(ME), &["ROLE_USER", &format!("ROLE_GM:{G}")], &[])));
+        assert!(allow(principal(
+            Some(ME),
+            &["ROLE_USER", "ROLE_ADMIN"],
+            &[]
+        )));
+        assert!(allow(principal(
+            Some(ME),
+            &["ROLE_USER", "ROLE_READER"],
+            &[]
+        )));
+        assert!(allow(principal(
+            Some(ME),
+            &["ROLE_USER", &format!("ROLE_GM:{G}")],
+            &[]
+        )));
         assert!(!allow(principal(Some(ME), &["ROLE_USER"], &[])));
-        assert!(!allow(principal(None, &[], &["iam:admin.write", "scim:read"])));
+        assert!(!allow(principal(
+            None,
+            &[],
+            &["iam:admin.write", "scim:read"]
+        )));
     }
 
     #[test]
@@ -143,7 +159,11 @@ mod tests {
             // Self, readers, managers and the read scope may not write.
             assert!(!allow(principal(Some(ME), &["ROLE_USER"], &[])));
             assert!(!allow(principal(Some(OTHER), &["ROLE_READER"], &[])));
-            assert!(!allow(principal(Some(OTHER), &[&format!("ROLE_GM:{G}")], &[])));
+            assert!(!allow(principal(
+                Some(OTHER),
+                &[&format!("ROLE_GM:{G}")],
+                &[]
+            )));
             assert!(!allow(principal(None, &[], &["iam:admin.read"])));
         }
     }

@@ -59,7 +59,11 @@ pub fn validate_user(new: &NewUser) -> Result<String, Error> {
         _ => v.add("scimUser.userName", "must not be blank"),
     }
     check_person_name(&mut v, "scimUser.name.givenName", new.given_name.as_deref());
-    check_person_name(&mut v, "scimUser.name.familyName", new.family_name.as_deref());
+    check_person_name(
+        &mut v,
+        "scimUser.name.familyName",
+        new.family_name.as_deref(),
+    );
     if new.emails.is_empty() {
         v.add("scimUser.emails", "must not be empty");
     }
@@ -67,7 +71,10 @@ pub fn validate_user(new: &NewUser) -> Result<String, Error> {
         let field = format!("scimUser.emails[{i}]");
         match e.value.as_deref() {
             Some(addr) if is_valid_email(addr) && java_len(addr) <= 128 => {}
-            _ => v.add(&format!("{field}.value"), "Please provide a valid email address"),
+            _ => v.add(
+                &format!("{field}.value"),
+                "Please provide a valid email address",
+            ),
         }
         if e.kind.is_none() {
             v.add(&format!("{field}.type"), "must not be null");
@@ -88,16 +95,26 @@ pub fn validate_user(new: &NewUser) -> Result<String, Error> {
 pub fn create_user(accounts: &impl Accounts, new: &NewUser) -> Result<User, Error> {
     let email = validate_user(new)?;
     let username = new.username.clone().unwrap_or_default();
-    if accounts.find_by_username(&username).map_err(internal)?.is_some() {
-        return Err(Error::Conflict(format!("A user with username '{username}' already exists")));
+    if accounts
+        .find_by_username(&username)
+        .map_err(internal)?
+        .is_some()
+    {
+        return Err(Error::Conflict(format!(
+            "A user with username '{username}' already exists"
+        )));
     }
     if accounts.find_by_email(&email).map_err(internal)?.is_some() {
-        return Err(Error::Conflict(format!("A user linked with email '{email}' already exists")));
+        return Err(Error::Conflict(format!(
+            "A user linked with email '{email}' already exists"
+        )));
     }
     if let Some(id) = new.id.as_deref()
         && accounts.get(id).map_err(internal)?.is_some()
     {
-        return Err(Error::Conflict(format!("A user with id '{id}' already exists")));
+        return Err(Error::Conflict(format!(
+            "A user with id '{id}' already exists"
+        )));
     }
     let created = accounts
         .create(AccountCreate {
@@ -114,10 +131,16 @@ pub fn create_user(accounts: &impl Accounts, new: &NewUser) -> Result<User, Erro
 }
 
 pub fn get_user(accounts: &impl Accounts, id: &str) -> Result<User, Error> {
-    accounts.get_user(id).map_err(internal)?.ok_or_else(|| user_not_found(id))
+    accounts
+        .get_user(id)
+        .map_err(internal)?
+        .ok_or_else(|| user_not_found(id))
 }
 
-pub fn list_users(accounts: &impl Accounts, page: &PageRequest) -> Result<(PageInfo, Vec<User>), Error> {
+pub fn list_users(
+    accounts: &impl Accounts,
+    page: &PageRequest,
+) -> Result<(PageInfo, Vec<User>), Error> {
     let w: Window = scim_window(page);
     let total = accounts.count().map_err(internal)?;
     let users = if w.count_only {
@@ -147,10 +170,14 @@ pub fn validate_group_display_name(name: Option<&str>) -> Result<&str, Error> {
         }
     };
     if name.contains('/') {
-        return Err(Error::Invalid("Group displayName cannot contain a slash character".into()));
+        return Err(Error::Invalid(
+            "Group displayName cannot contain a slash character".into(),
+        ));
     }
     if java_len(name) > 50 {
-        return Err(Error::Invalid("Group name length cannot exceed 50 characters".into()));
+        return Err(Error::Invalid(
+            "Group name length cannot exceed 50 characters".into(),
+        ));
     }
     Ok(name)
 }
@@ -184,10 +211,16 @@ pub fn create_group(groups: &impl GroupStore, new: &NewGroup) -> Result<Group, E
 }
 
 pub fn get_group(groups: &impl GroupStore, id: &str) -> Result<Group, Error> {
-    groups.get(id).map_err(internal)?.ok_or_else(|| group_not_found(id))
+    groups
+        .get(id)
+        .map_err(internal)?
+        .ok_or_else(|| group_not_found(id))
 }
 
-pub fn list_groups(groups: &impl GroupStore, page: &PageRequest) -> Result<(PageInfo, Vec<Group>), Error> {
+pub fn list_groups(
+    groups: &impl GroupStore,
+    page: &PageRequest,
+) -> Result<(PageInfo, Vec<Group>), Error> {
     let w = scim_window(page);
     let total = groups.count().map_err(internal)?;
     let list = if w.count_only {
@@ -200,7 +233,9 @@ pub fn list_groups(groups: &impl GroupStore, page: &PageRequest) -> Result<(Page
 
 pub fn delete_group(groups: &impl GroupStore, id: &str) -> Result<(), Error> {
     get_group(groups, id)?;
-    if groups.count_members(id).map_err(internal)? > 0 || groups.count_subgroups(id).map_err(internal)? > 0 {
+    if groups.count_members(id).map_err(internal)? > 0
+        || groups.count_subgroups(id).map_err(internal)? > 0
+    {
         return Err(Error::Invalid("Group is not empty".into()));
     }
     groups.delete(id).map_err(internal)?;
@@ -265,14 +300,20 @@ mod tests {
         let u = create_user(&store, &new_user("alice", "alice@example.org")).unwrap();
         assert!(!u.account.active);
         let dup = create_user(&store, &new_user("alice", "other@example.org"));
-        assert_eq!(dup.unwrap_err(), Error::Conflict("A user with username 'alice' already exists".into()));
+        assert_eq!(
+            dup.unwrap_err(),
+            Error::Conflict("A user with username 'alice' already exists".into())
+        );
         let dup = create_user(&store, &new_user("bob", "alice@example.org"));
         assert_eq!(
             dup.unwrap_err(),
             Error::Conflict("A user linked with email 'alice@example.org' already exists".into())
         );
         delete_user(&store, &u.account.id).unwrap();
-        assert_eq!(delete_user(&store, &u.account.id), Err(user_not_found(&u.account.id)));
+        assert_eq!(
+            delete_user(&store, &u.account.id),
+            Err(user_not_found(&u.account.id))
+        );
     }
 
     #[test]
@@ -303,9 +344,15 @@ mod tests {
         );
         let child = create_group(&store, &ng("child", Some((&root.id, "root")))).unwrap();
         assert_eq!(child.name, "root/child");
-        assert_eq!(invalid(delete_group(&store, &root.id)), "Group is not empty");
+        assert_eq!(
+            invalid(delete_group(&store, &root.id)),
+            "Group is not empty"
+        );
         delete_group(&store, &child.id).unwrap();
         delete_group(&store, &root.id).unwrap();
-        assert_eq!(delete_group(&store, &root.id), Err(group_not_found(&root.id)));
+        assert_eq!(
+            delete_group(&store, &root.id),
+            Err(group_not_found(&root.id))
+        );
     }
 }

@@ -79,7 +79,9 @@ mod tests {
         for good in ["test@iam.test", "a.b+c@x-y.example.org"] {
             assert!(is_valid_email(good), "{good}");
         }
-        for bad in ["", "x", "@a.b", "a@", "a@b", "a b@c.d", "a@b..c", "a@-b.c", ".a@b.c"] {
+        for bad in [
+            "", "x", "@a.b", "a@", "a@b", "a b@c.d", "a@b..c", "a@-b.c", ".a@b.c",
+        ] {
             assert!(!is_valid_email(bad), "{bad:?}");
         }
     }

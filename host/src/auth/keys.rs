@@ -76,9 +76,12 @@ impl Keyring {
 
 fn generate() -> Result<KeyRow> {
     let secret = p256::SecretKey::random(&mut rand_core::OsRng);
-    let pem = secret.to_pkcs8_pem(LineEnding::LF).context("cannot encode the new key")?;
+    let pem = secret
+        .to_pkcs8_pem(LineEnding::LF)
+        .context("cannot encode the new key")?;
     let point = secret.public_key().to_encoded_point(false);
-    let coord = |c: Option<&p256::FieldBytes>| URL_SAFE_NO_PAD.encode(c.expect("uncompressed point"));
+    let coord =
+        |c: Option<&p256::FieldBytes>| URL_SAFE_NO_PAD.encode(c.expect("uncompressed point"));
     Ok(KeyRow {
         kid: uuid::Uuid::new_v4().simple().to_string(),
         private_pem: pem.to_string(),

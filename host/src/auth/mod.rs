@@ -15,7 +15,12 @@ use keys::Keyring;
 /// Scopes every account may hold.
 pub const USER_SCOPES: &[&str] = &["openid", "profile", "email"];
 /// Scopes stripped from the tokens of accounts without `ROLE_ADMIN` (account-api.md §1).
-pub const ADMIN_SCOPES: &[&str] = &["iam:admin.read", "iam:admin.write", "scim:read", "scim:write"];
+pub const ADMIN_SCOPES: &[&str] = &[
+    "iam:admin.read",
+    "iam:admin.write",
+    "scim:read",
+    "scim:write",
+];
 
 /// The claims of an access token.
 #[derive(Debug, Serialize, Deserialize)]
@@ -77,7 +82,9 @@ pub fn verify(keyring: &Keyring, issuer: &str, token: &str) -> Result<Claims, Au
     if header.alg != Algorithm::ES256 {
         return Err(invalid("Invalid access token: unsupported algorithm"));
     }
-    let kid = header.kid.ok_or_else(|| invalid("Invalid access token: no key id"))?;
+    let kid = header
+        .kid
+        .ok_or_else(|| invalid("Invalid access token: no key id"))?;
     let key = keyring
         .find(&kid)
         .ok_or_else(|| invalid("Invalid access token: unknown key id"))?;
@@ -91,8 +98,12 @@ pub fn verify(keyring: &Keyring, issuer: &str, token: &str) -> Result<Claims, Au
         .map(|data| data.claims)
         .map_err(|e| match e.kind() {
             jsonwebtoken::errors::ErrorKind::ExpiredSignature => invalid("Access token expired"),
-            jsonwebtoken::errors::ErrorKind::ImmatureSignature => invalid("Access token not yet valid"),
-            jsonwebtoken::errors::ErrorKind::InvalidIssuer => invalid("Invalid access token: wrong issuer"),
+            jsonwebtoken::errors::ErrorKind::ImmatureSignature => {
+                invalid("Access token not yet valid")
+            }
+            jsonwebtoken::errors::ErrorKind::InvalidIssuer => {
+                invalid("Invalid access token: wrong issuer")
+            }
             _ => invalid("Invalid access token"),
         })
 }
@@ -110,7 +121,9 @@ pub fn principal(conn: &Connection, claims: &Claims) -> Result<Principal, AuthEr
             client_id: claims.client_id.clone(),
             scopes,
         }),
-        Some(_) => Err(AuthError::Invalid("Invalid access token: the account is disabled".into())),
+        Some(_) => Err(AuthError::Invalid(
+            "Invalid access token: the account is disabled".into(),
+        )),
         None if claims.client_id.as_deref() == Some(claims.sub.as_str()) => Ok(Principal {
             account_id: None,
             username: None,
@@ -118,7 +131,9 @@ pub fn principal(conn: &Connection, claims: &Claims) -> Result<Principal, AuthEr
             authorities: Vec::new(),
             scopes,
         }),
-        None => Err(AuthError::Invalid("Invalid access token: the account no longer exists".into())),
+        None => Err(AuthError::Invalid(
+            "Invalid access token: the account no longer exists".into(),
+        )),
     }
 }
 
@@ -127,7 +142,11 @@ pub fn principal(conn: &Connection, claims: &Claims) -> Result<Principal, AuthEr
 pub fn user_token_scopes(requested: Option<&str>, is_admin: bool) -> Vec<String> {
     let allowed = |s: &str| is_admin || !ADMIN_SCOPES.contains(&s);
     match requested {
-        Some(r) => r.split_whitespace().filter(|s| allowed(s)).map(String::from).collect(),
+        Some(r) => r
+            .split_whitespace()
+            .filter(|s| allowed(s))
+            .map(String::from)
+            .collect(),
         None => USER_SCOPES
             .iter()
             .chain(ADMIN_SCOPES)
@@ -143,9 +162,18 @@ mod tests {
 
     #[test]
     fn admin_scopes_are_stripped_from_non_admins() {
-        assert_eq!(user_token_scopes(None, false), ["openid", "profile", "email"]);
+        assert_eq!(
+            user_token_scopes(None, false),
+            ["openid", "profile", "email"]
+        );
         assert_eq!(user_token_scopes(None, true).len(), 7);
-        assert_eq!(user_token_scopes(Some("openid scim:write"), false), ["openid"]);
-        assert_eq!(user_token_scopes(Some("openid scim:write"), true), ["openid", "scim:write"]);
+        assert_eq!(
+            user_token_scopes(Some("openid scim:write"), false),
+            ["openid"]
+        );
+        assert_eq!(
+            user_token_scopes(Some("openid scim:write"), true),
+            ["openid", "scim:write"]
+        );
     }
 }

@@ -27,9 +27,14 @@ async fn list(
 ) -> Result<Response, ApiError> {
     let op = Operation::GetAccountAttributes(id.clone());
     let attrs = app
-        .execute(&rid, caller, op, Family::Iam, TxMode::Read, move |p, conn| {
-            p.attributes(conn, |g, store| g.call_get(store, &id))
-        })
+        .execute(
+            &rid,
+            caller,
+            op,
+            Family::Iam,
+            TxMode::Read,
+            move |p, conn| p.attributes(conn, |g, store| g.call_get(store, &id)),
+        )
         .await?;
     let body: Vec<_> = attrs
         .into_iter()
@@ -53,9 +58,14 @@ async fn set(
         value: string_field(&obj, "value")?,
     };
     let op = Operation::SetAccountAttribute(id.clone());
-    app.execute(&rid, caller, op, Family::Iam, TxMode::Write, move |p, conn| {
-        p.attributes(conn, |g, store| g.call_set(store, &id, &attr))
-    })
+    app.execute(
+        &rid,
+        caller,
+        op,
+        Family::Iam,
+        TxMode::Write,
+        move |p, conn| p.attributes(conn, |g, store| g.call_set(store, &id, &attr)),
+    )
     .await?;
     Ok(StatusCode::OK.into_response())
 }
@@ -71,9 +81,18 @@ async fn remove(
     let name = params.get("name").map(String::from);
     let value = params.get("value").map(String::from);
     let op = Operation::DeleteAccountAttribute(id.clone());
-    app.execute(&rid, caller, op, Family::Iam, TxMode::Write, move |p, conn| {
-        p.attributes(conn, |g, store| g.call_remove(store, &id, name.as_deref(), value.as_deref()))
-    })
+    app.execute(
+        &rid,
+        caller,
+        op,
+        Family::Iam,
+        TxMode::Write,
+        move |p, conn| {
+            p.attributes(conn, |g, store| {
+                g.call_remove(store, &id, name.as_deref(), value.as_deref())
+            })
+        },
+    )
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -12,11 +12,21 @@ pub const SCIM_JSON: &str = "application/scim+json";
 /// The media type of the body (without parameters), lower-cased.
 fn media_type(headers: &HeaderMap) -> Option<String> {
     let ct = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
-    Some(ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+    Some(
+        ct.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase(),
+    )
 }
 
 /// Parses a JSON object body sent with one of the `accepted` content types.
-pub fn json_object(headers: &HeaderMap, body: &[u8], accepted: &[&str]) -> Result<Map<String, Value>, ApiError> {
+pub fn json_object(
+    headers: &HeaderMap,
+    body: &[u8],
+    accepted: &[&str],
+) -> Result<Map<String, Value>, ApiError> {
     match media_type(headers) {
         Some(mt) if accepted.contains(&mt.as_str()) => {}
         Some(mt) => {
@@ -39,7 +49,9 @@ pub fn json_object(headers: &HeaderMap, body: &[u8], accepted: &[&str]) -> Resul
     }
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(ApiError::bad_request("JSON parse error: expected a JSON object")),
+        Ok(_) => Err(ApiError::bad_request(
+            "JSON parse error: expected a JSON object",
+        )),
         Err(e) => Err(ApiError::bad_request(format!("JSON parse error: {e}"))),
     }
 }
@@ -51,7 +63,9 @@ pub fn string_field(obj: &Map<String, Value>, key: &str) -> Result<Option<String
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(v @ (Value::Number(_) | Value::Bool(_))) => Ok(Some(v.to_string())),
-        Some(_) => Err(ApiError::bad_request(format!("JSON parse error: '{key}' must be a string"))),
+        Some(_) => Err(ApiError::bad_request(format!(
+            "JSON parse error: '{key}' must be a string"
+        ))),
     }
 }
 
@@ -61,16 +75,23 @@ pub fn bool_field(obj: &Map<String, Value>, key: &str) -> Result<Option<bool>, A
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
         Some(Value::String(s)) if s == "true" || s == "false" => Ok(Some(s == "true")),
-        Some(_) => Err(ApiError::bad_request(format!("JSON parse error: '{key}' must be a boolean"))),
+        Some(_) => Err(ApiError::bad_request(format!(
+            "JSON parse error: '{key}' must be a boolean"
+        ))),
     }
 }
 
 /// An object property: absent or null is an empty object.
-pub fn object_field<'a>(obj: &'a Map<String, Value>, key: &str) -> Result<Option<&'a Map<String, Value>>, ApiError> {
+pub fn object_field<'a>(
+    obj: &'a Map<String, Value>,
+    key: &str,
+) -> Result<Option<&'a Map<String, Value>>, ApiError> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Object(m)) => Ok(Some(m)),
-        Some(_) => Err(ApiError::bad_request(format!("JSON parse error: '{key}' must be an object"))),
+        Some(_) => Err(ApiError::bad_request(format!(
+            "JSON parse error: '{key}' must be an object"
+        ))),
     }
 }
 
@@ -85,7 +106,10 @@ impl Params {
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// An integer parameter; a value that is not one is a 400.
@@ -110,12 +134,21 @@ pub fn require_scim_accept(headers: &HeaderMap) -> Result<(), ApiError> {
     let accept = accept.to_str().unwrap_or("");
     let ok = accept.trim().is_empty()
         || accept.split(',').any(|range| {
-            let mt = range.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            let mt = range
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
             matches!(mt.as_str(), "*/*" | "application/*" | SCIM_JSON)
         });
     if ok {
         Ok(())
     } else {
-        Err(ApiError::status(StatusCode::NOT_ACCEPTABLE, Family::Iam, "Could not find acceptable representation"))
+        Err(ApiError::status(
+            StatusCode::NOT_ACCEPTABLE,
+            Family::Iam,
+            "Could not find acceptable representation",
+        ))
     }
 }

@@ -41,11 +41,19 @@ impl ApiError {
     }
 
     pub fn internal() -> ApiError {
-        ApiError::status(StatusCode::INTERNAL_SERVER_ERROR, Family::Iam, "Internal server error")
+        ApiError::status(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Family::Iam,
+            "Internal server error",
+        )
     }
 
     pub fn unavailable() -> ApiError {
-        ApiError::status(StatusCode::SERVICE_UNAVAILABLE, Family::Iam, "Service unavailable, try again")
+        ApiError::status(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Family::Iam,
+            "Service unavailable, try again",
+        )
     }
 
     /// A database failure outside the guest: logged, and 503 when it is only contention.
@@ -54,15 +62,25 @@ impl ApiError {
         let busy = e
             .downcast_ref::<rusqlite::Error>()
             .and_then(|e| e.sqlite_error_code())
-            .is_some_and(|c| matches!(c, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked));
-        if busy { ApiError::unavailable() } else { ApiError::internal() }
+            .is_some_and(|c| {
+                matches!(
+                    c,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                )
+            });
+        if busy {
+            ApiError::unavailable()
+        } else {
+            ApiError::internal()
+        }
     }
 
     /// A guest that trapped, ran out of time or memory, or could not start.
     pub fn plugin(request: &RequestId, f: Failure) -> ApiError {
         tracing::error!(
             request = %request.0,
-            plugin = %f.plugin,
+            slot = f.slot,
+            source = %f.source,
             kind = ?f.kind,
             stderr = %f.stderr.trim_end(),
             "plugin failed: {}",
@@ -70,14 +88,17 @@ impl ApiError {
         );
         let (status, what) = match f.kind {
             FailureKind::Deadline => (StatusCode::SERVICE_UNAVAILABLE, "exceeded its time limit"),
-            FailureKind::Memory => (StatusCode::INTERNAL_SERVER_ERROR, "exceeded its memory limit"),
+            FailureKind::Memory => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "exceeded its memory limit",
+            ),
             FailureKind::Trap => (StatusCode::INTERNAL_SERVER_ERROR, "failed"),
             FailureKind::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "could not be started"),
         };
         ApiError::Status(
             status,
             Family::Iam,
-            format!("plugin {} {what} (request {})", f.plugin, request.0),
+            format!("plugin '{}' {what} (request {})", f.slot, request.0),
         )
     }
 

@@ -54,9 +54,15 @@ pub fn router(app: AppState, max_body_bytes: usize) -> Router {
         .merge(meta::routes())
         .merge(attributes::routes())
         .merge(scim::routes())
-        .fallback(|| async { ApiError::status(axum::http::StatusCode::NOT_FOUND, Family::Iam, "Not Found") })
+        .fallback(|| async {
+            ApiError::status(axum::http::StatusCode::NOT_FOUND, Family::Iam, "Not Found")
+        })
         .method_not_allowed_fallback(|| async {
-            ApiError::status(axum::http::StatusCode::METHOD_NOT_ALLOWED, Family::Iam, "Request method not supported")
+            ApiError::status(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                Family::Iam,
+                "Request method not supported",
+            )
         })
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(axum::middleware::from_fn(request_context))
@@ -67,11 +73,16 @@ pub fn router(app: AppState, max_body_bytes: usize) -> Router {
 async fn request_context(mut req: Request, next: Next) -> Response {
     let id = uuid::Uuid::new_v4().simple().to_string();
     req.extensions_mut().insert(RequestId(id.clone()));
-    let span = tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path());
+    let span =
+        tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path());
     let started = Instant::now();
     let mut resp = next.run(req).instrument(span.clone()).await;
     span.in_scope(|| {
-        tracing::info!(status = resp.status().as_u16(), micros = started.elapsed().as_micros() as u64, "done")
+        tracing::info!(
+            status = resp.status().as_u16(),
+            micros = started.elapsed().as_micros() as u64,
+            "done"
+        )
     });
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-request-id", v);
@@ -92,7 +103,11 @@ impl App {
         mode: TxMode,
         call: impl FnOnce(&Plugins, Connection) -> GuestOutcome<R> + Send + 'static,
     ) -> Result<R, ApiError> {
-        let _permit = self.guest_slots.acquire().await.map_err(|_| ApiError::unavailable())?;
+        let _permit = self
+            .guest_slots
+            .acquire()
+            .await
+            .map_err(|_| ApiError::unavailable())?;
         let app = self.clone();
         let request = request.clone();
         let span = tracing::Span::current();
@@ -125,7 +140,10 @@ impl App {
             Err(failure) => return Err(ApiError::plugin(request, failure)),
         }
 
-        let conn = self.db.take().map_err(|e| ApiError::database(request, &e))?;
+        let conn = self
+            .db
+            .take()
+            .map_err(|e| ApiError::database(request, &e))?;
         if let Err(e) = begin(&conn, mode) {
             self.db.put(conn);
             return Err(ApiError::database(request, &e.into()));

@@ -8,9 +8,13 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use serde_json::{Map, Value, json};
 
-use super::body::{Params, SCIM_JSON, bool_field, json_object, object_field, require_scim_accept, string_field};
+use super::body::{
+    Params, SCIM_JSON, bool_field, json_object, object_field, require_scim_accept, string_field,
+};
 use super::{ApiError, AppState, Caller, Family, RequestId};
-use crate::plugins::types::{EmailInput, Group, NewGroup, NewUser, Operation, PageInfo, PageRequest, User};
+use crate::plugins::types::{
+    EmailInput, Group, NewGroup, NewUser, Operation, PageInfo, PageRequest, User,
+};
 use crate::store::TxMode;
 
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -31,8 +35,10 @@ pub fn routes() -> Router<AppState> {
 /// A SCIM JSON response.
 fn scim(status: StatusCode, body: Value) -> Response {
     let mut r = (status, body.to_string()).into_response();
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_CONTENT_TYPE));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(SCIM_CONTENT_TYPE),
+    );
     r
 }
 
@@ -107,12 +113,19 @@ pub fn list_json(info: &PageInfo, resources: Vec<Value>) -> Value {
 
 fn page(query: Option<&str>) -> Result<PageRequest, ApiError> {
     let params = Params::parse(query)?;
-    Ok(PageRequest { start_index: params.int("startIndex")?, count: params.int("count")? })
+    Ok(PageRequest {
+        start_index: params.int("startIndex")?,
+        count: params.int("count")?,
+    })
 }
 
 fn parse_new_user(obj: &Map<String, Value>) -> Result<NewUser, ApiError> {
     let name = object_field(obj, "name")?;
-    let name_part = |k: &str| name.map(|n| string_field(n, k)).transpose().map(Option::flatten);
+    let name_part = |k: &str| {
+        name.map(|n| string_field(n, k))
+            .transpose()
+            .map(Option::flatten)
+    };
     let emails = match obj.get("emails") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => items
@@ -123,10 +136,16 @@ fn parse_new_user(obj: &Map<String, Value>) -> Result<NewUser, ApiError> {
                     kind: string_field(e, "type")?,
                     primary: bool_field(e, "primary")?,
                 }),
-                _ => Err(ApiError::bad_request("JSON parse error: 'emails' items must be objects")),
+                _ => Err(ApiError::bad_request(
+                    "JSON parse error: 'emails' items must be objects",
+                )),
             })
             .collect::<Result<_, _>>()?,
-        Some(_) => return Err(ApiError::bad_request("JSON parse error: 'emails' must be an array")),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "JSON parse error: 'emails' must be an array",
+            ));
+        }
     };
     Ok(NewUser {
         id: string_field(obj, "id")?,
@@ -146,8 +165,14 @@ fn parse_new_group(obj: &Map<String, Value>) -> Result<NewGroup, ApiError> {
     };
     Ok(NewGroup {
         display_name: string_field(obj, "displayName")?,
-        parent_id: parent.map(|p| string_field(p, "value")).transpose()?.flatten(),
-        parent_display: parent.map(|p| string_field(p, "display")).transpose()?.flatten(),
+        parent_id: parent
+            .map(|p| string_field(p, "value"))
+            .transpose()?
+            .flatten(),
+        parent_display: parent
+            .map(|p| string_field(p, "display"))
+            .transpose()?
+            .flatten(),
     })
 }
 
@@ -160,9 +185,14 @@ async fn create_user(
 ) -> Result<Response, ApiError> {
     let new = parse_new_user(&json_object(&headers, &body, &[SCIM_JSON])?)?;
     let user = app
-        .execute(&rid, caller, Operation::CreateUser, Family::Scim, TxMode::Write, move |p, conn| {
-            p.scim(conn, |g, store| g.call_create_user(store, &new))
-        })
+        .execute(
+            &rid,
+            caller,
+            Operation::CreateUser,
+            Family::Scim,
+            TxMode::Write,
+            move |p, conn| p.scim(conn, |g, store| g.call_create_user(store, &new)),
+        )
         .await?;
     Ok(scim(StatusCode::CREATED, user_json(&app.base_url, &user)))
 }
@@ -177,9 +207,14 @@ async fn get_user(
     require_scim_accept(&headers)?;
     let op = Operation::GetUser(id.clone());
     let user = app
-        .execute(&rid, caller, op, Family::Scim, TxMode::Read, move |p, conn| {
-            p.scim(conn, |g, store| g.call_get_user(store, &id))
-        })
+        .execute(
+            &rid,
+            caller,
+            op,
+            Family::Scim,
+            TxMode::Read,
+            move |p, conn| p.scim(conn, |g, store| g.call_get_user(store, &id)),
+        )
         .await?;
     Ok(scim(StatusCode::OK, user_json(&app.base_url, &user)))
 }
@@ -194,11 +229,20 @@ async fn list_users(
     require_scim_accept(&headers)?;
     let page = page(query.as_deref())?;
     let result = app
-        .execute(&rid, caller, Operation::ListUsers, Family::Scim, TxMode::Read, move |p, conn| {
-            p.scim(conn, |g, store| g.call_list_users(store, page))
-        })
+        .execute(
+            &rid,
+            caller,
+            Operation::ListUsers,
+            Family::Scim,
+            TxMode::Read,
+            move |p, conn| p.scim(conn, |g, store| g.call_list_users(store, page)),
+        )
         .await?;
-    let users = result.users.iter().map(|u| user_json(&app.base_url, u)).collect();
+    let users = result
+        .users
+        .iter()
+        .map(|u| user_json(&app.base_url, u))
+        .collect();
     Ok(scim(StatusCode::OK, list_json(&result.info, users)))
 }
 
@@ -209,9 +253,14 @@ async fn delete_user(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let op = Operation::DeleteUser(id.clone());
-    app.execute(&rid, caller, op, Family::Scim, TxMode::Write, move |p, conn| {
-        p.scim(conn, |g, store| g.call_delete_user(store, &id))
-    })
+    app.execute(
+        &rid,
+        caller,
+        op,
+        Family::Scim,
+        TxMode::Write,
+        move |p, conn| p.scim(conn, |g, store| g.call_delete_user(store, &id)),
+    )
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -225,9 +274,14 @@ async fn create_group(
 ) -> Result<Response, ApiError> {
     let new = parse_new_group(&json_object(&headers, &body, &[SCIM_JSON])?)?;
     let group = app
-        .execute(&rid, caller, Operation::CreateGroup, Family::Scim, TxMode::Write, move |p, conn| {
-            p.scim(conn, |g, store| g.call_create_group(store, &new))
-        })
+        .execute(
+            &rid,
+            caller,
+            Operation::CreateGroup,
+            Family::Scim,
+            TxMode::Write,
+            move |p, conn| p.scim(conn, |g, store| g.call_create_group(store, &new)),
+        )
         .await?;
     Ok(scim(StatusCode::CREATED, group_json(&app.base_url, &group)))
 }
@@ -242,9 +296,14 @@ async fn get_group(
     require_scim_accept(&headers)?;
     let op = Operation::GetGroup(id.clone());
     let group = app
-        .execute(&rid, caller, op, Family::Scim, TxMode::Read, move |p, conn| {
-            p.scim(conn, |g, store| g.call_get_group(store, &id))
-        })
+        .execute(
+            &rid,
+            caller,
+            op,
+            Family::Scim,
+            TxMode::Read,
+            move |p, conn| p.scim(conn, |g, store| g.call_get_group(store, &id)),
+        )
         .await?;
     Ok(scim(StatusCode::OK, group_json(&app.base_url, &group)))
 }
@@ -259,11 +318,20 @@ async fn list_groups(
     require_scim_accept(&headers)?;
     let page = page(query.as_deref())?;
     let result = app
-        .execute(&rid, caller, Operation::ListGroups, Family::Scim, TxMode::Read, move |p, conn| {
-            p.scim(conn, |g, store| g.call_list_groups(store, page))
-        })
+        .execute(
+            &rid,
+            caller,
+            Operation::ListGroups,
+            Family::Scim,
+            TxMode::Read,
+            move |p, conn| p.scim(conn, |g, store| g.call_list_groups(store, page)),
+        )
         .await?;
-    let groups = result.groups.iter().map(|g| group_json(&app.base_url, g)).collect();
+    let groups = result
+        .groups
+        .iter()
+        .map(|g| group_json(&app.base_url, g))
+        .collect();
     Ok(scim(StatusCode::OK, list_json(&result.info, groups)))
 }
 
@@ -274,9 +342,14 @@ async fn delete_group(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let op = Operation::DeleteGroup(id.clone());
-    app.execute(&rid, caller, op, Family::Scim, TxMode::Write, move |p, conn| {
-        p.scim(conn, |g, store| g.call_delete_group(store, &id))
-    })
+    app.execute(
+        &rid,
+        caller,
+        op,
+        Family::Scim,
+        TxMode::Write,
+        move |p, conn| p.scim(conn, |g, store| g.call_delete_group(store, &id)),
+    )
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -12,7 +12,9 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 use rusqlite::Connection;
 use wasmtime::component::{Component, HasSelf, Instance, InstancePre, Linker, ResourceTable};
-use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store, Trap};
+use wasmtime::{
+    Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store, Trap,
+};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
@@ -45,7 +47,10 @@ pub struct GuestState {
 
 impl WasiView for GuestState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -56,7 +61,12 @@ struct MemoryLimiter {
 }
 
 impl ResourceLimiter for MemoryLimiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.max_bytes {
             self.hit = true;
             // Trapping (rather than failing the grow) stops a guest that would otherwise
@@ -66,7 +76,12 @@ impl ResourceLimiter for MemoryLimiter {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= 100_000)
     }
 }
@@ -87,7 +102,10 @@ pub enum FailureKind {
 /// A failed guest call, with what the log needs.
 #[derive(Debug)]
 pub struct Failure {
-    pub plugin: String,
+    /// The slot (`policy`, `attributes`, ...): safe to show to the caller.
+    pub slot: &'static str,
+    /// Where the slot's component came from, for the log.
+    pub source: String,
     pub kind: FailureKind,
     pub detail: String,
     pub stderr: String,
@@ -157,10 +175,16 @@ impl Plugins {
         let policy = slot(&engine, &linker, "policy", policy_source, |pre| {
             authorizer::GuestIndices::new(pre)
         })?;
-        let attributes = slot(&engine, &linker, "attributes", handler_source("attributes"), |pre| {
-            attributes::GuestIndices::new(pre)
+        let attributes = slot(
+            &engine,
+            &linker,
+            "attributes",
+            handler_source("attributes"),
+            |pre| attributes::GuestIndices::new(pre),
+        )?;
+        let scim = slot(&engine, &linker, "scim", handler_source("scim"), |pre| {
+            scim::GuestIndices::new(pre)
         })?;
-        let scim = slot(&engine, &linker, "scim", handler_source("scim"), |pre| scim::GuestIndices::new(pre))?;
 
         let ticker_stop = Arc::new(AtomicBool::new(false));
         spawn_epoch_ticker(engine.clone(), ticker_stop.clone());
@@ -185,7 +209,11 @@ impl Plugins {
     }
 
     /// Asks the policy whether `caller` may perform `op`.
-    pub fn authorize(&self, caller: &types::Principal, op: &types::Operation) -> Result<Decision, Failure> {
+    pub fn authorize(
+        &self,
+        caller: &types::Principal,
+        op: &types::Operation,
+    ) -> Result<Decision, Failure> {
         let (result, _) = self.call(&self.policy, None, |guest: &authorizer::Guest, store| {
             guest.call_authorize(store, caller, op)
         });
@@ -223,7 +251,10 @@ impl Plugins {
         let state = GuestState {
             wasi: WasiCtxBuilder::new().stderr(stderr.clone()).build(),
             table: ResourceTable::new(),
-            limiter: MemoryLimiter { max_bytes: self.memory_bytes, hit: false },
+            limiter: MemoryLimiter {
+                max_bytes: self.memory_bytes,
+                hit: false,
+            },
             conn,
         };
         let mut store = Store::new(&self.engine, state);
@@ -249,7 +280,8 @@ impl Plugins {
         };
         let conn = store.data_mut().conn.take();
         let result = outcome.map_err(|(kind, e)| Failure {
-            plugin: format!("{} ({})", slot.name, slot.source),
+            slot: slot.name,
+            source: slot.source.clone(),
             kind,
             detail: format!("{e:#}"),
             stderr: String::from_utf8_lossy(&stderr.contents()).into_owned(),
@@ -261,7 +293,11 @@ impl Plugins {
 /// The exported interface of a slot, loaded from a fresh instance.
 trait Loadable {
     type Guest;
-    fn load_guest(&self, store: &mut Store<GuestState>, instance: &Instance) -> wasmtime::Result<Self::Guest>;
+    fn load_guest(
+        &self,
+        store: &mut Store<GuestState>,
+        instance: &Instance,
+    ) -> wasmtime::Result<Self::Guest>;
 }
 
 macro_rules! loadable {
@@ -288,22 +324,33 @@ fn slot<I>(
     let (label, component) = match source {
         Source::Builtin(label, bytes) => (
             label.to_string(),
-            Component::new(engine, bytes).map_err(anyhow::Error::from).with_context(|| format!("cannot compile the built-in {name} guest"))?,
+            Component::new(engine, bytes)
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("cannot compile the built-in {name} guest"))?,
         ),
         Source::File(path) => {
-            let bytes = std::fs::read(path).with_context(|| format!("plugin slot '{name}': cannot read {path}"))?;
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("plugin slot '{name}': cannot read {path}"))?;
             let component = Component::new(engine, &bytes)
                 .map_err(anyhow::Error::from)
-                .with_context(|| format!("plugin slot '{name}': {path} is not a valid WebAssembly component"))?;
+                .with_context(|| {
+                    format!("plugin slot '{name}': {path} is not a valid WebAssembly component")
+                })?;
             (path.to_string(), component)
         }
     };
-    let pre = linker
-        .instantiate_pre(&component)
-        .map_err(|e| anyhow!("plugin slot '{name}': {label} imports something the host does not provide: {e:#}"))?;
-    let indices = indices(&pre)
-        .map_err(|e| anyhow!("plugin slot '{name}': {label} does not export the slot's interface: {e:#}"))?;
-    Ok(Slot { name, source: label, pre, indices })
+    let pre = linker.instantiate_pre(&component).map_err(|e| {
+        anyhow!("plugin slot '{name}': {label} imports something the host does not provide: {e:#}")
+    })?;
+    let indices = indices(&pre).map_err(|e| {
+        anyhow!("plugin slot '{name}': {label} does not export the slot's interface: {e:#}")
+    })?;
+    Ok(Slot {
+        name,
+        source: label,
+        pre,
+        indices,
+    })
 }
 
 fn spawn_epoch_ticker(engine: Engine, stop: Arc<AtomicBool>) {

@@ -24,9 +24,11 @@ fn account_from_row(r: &Row) -> rusqlite::Result<Account> {
 }
 
 fn one(conn: &Connection, condition: &str, value: &str) -> rusqlite::Result<Option<Account>> {
-    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM accounts a WHERE {condition} LIMIT 1"))?
-        .query_row([value], account_from_row)
-        .optional()
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM accounts a WHERE {condition} LIMIT 1"
+    ))?
+    .query_row([value], account_from_row)
+    .optional()
 }
 
 pub fn by_uuid(conn: &Connection, uuid: &str) -> rusqlite::Result<Option<Account>> {
@@ -48,7 +50,12 @@ pub fn groups_of(conn: &Connection, uuid: &str) -> rusqlite::Result<Vec<GroupRef
          JOIN accounts a ON a.id = m.account_id JOIN groups g ON g.id = m.group_id
          WHERE a.uuid = ?1 ORDER BY g.name",
     )?
-    .query_map([uuid], |r| Ok(GroupRef { id: r.get(0)?, name: r.get(1)? }))?
+    .query_map([uuid], |r| {
+        Ok(GroupRef {
+            id: r.get(0)?,
+            name: r.get(1)?,
+        })
+    })?
     .collect()
 }
 
@@ -83,7 +90,11 @@ pub struct NewAccount<'a> {
 }
 
 /// Inserts an account holding `authorities` (which must exist) and returns it.
-pub fn insert(conn: &Connection, new: &NewAccount, authorities: &[&str]) -> rusqlite::Result<Account> {
+pub fn insert(
+    conn: &Connection,
+    new: &NewAccount,
+    authorities: &[&str],
+) -> rusqlite::Result<Account> {
     let now = now_ms();
     conn.prepare_cached(
         "INSERT INTO accounts(uuid, username, email, given_name, family_name, password_hash,
@@ -112,7 +123,10 @@ pub fn insert(conn: &Connection, new: &NewAccount, authorities: &[&str]) -> rusq
 }
 
 pub fn delete(conn: &Connection, uuid: &str) -> rusqlite::Result<bool> {
-    Ok(conn.prepare_cached("DELETE FROM accounts WHERE uuid = ?1")?.execute([uuid])? > 0)
+    Ok(conn
+        .prepare_cached("DELETE FROM accounts WHERE uuid = ?1")?
+        .execute([uuid])?
+        > 0)
 }
 
 pub fn touch(conn: &Connection, uuid: &str) -> rusqlite::Result<()> {
@@ -122,13 +136,16 @@ pub fn touch(conn: &Connection, uuid: &str) -> rusqlite::Result<()> {
 }
 
 pub fn count(conn: &Connection) -> rusqlite::Result<u64> {
-    conn.prepare_cached("SELECT count(*) FROM accounts")?.query_row([], |r| r.get(0))
+    conn.prepare_cached("SELECT count(*) FROM accounts")?
+        .query_row([], |r| r.get(0))
 }
 
 /// A page of users in creation order.
 pub fn list_users(conn: &Connection, offset: u64, limit: u64) -> rusqlite::Result<Vec<User>> {
     let accounts: Vec<Account> = conn
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM accounts a ORDER BY a.id LIMIT ?1 OFFSET ?2"))?
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM accounts a ORDER BY a.id LIMIT ?1 OFFSET ?2"
+        ))?
         .query_map(params![limit, offset], account_from_row)?
         .collect::<rusqlite::Result<_>>()?;
     accounts

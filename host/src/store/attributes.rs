@@ -9,7 +9,12 @@ pub fn all(conn: &Connection, account_uuid: &str) -> rusqlite::Result<Vec<Attrib
         "SELECT t.name, t.value FROM attributes t JOIN accounts a ON a.id = t.account_id
          WHERE a.uuid = ?1 ORDER BY t.name",
     )?
-    .query_map([account_uuid], |r| Ok(Attribute { name: r.get(0)?, value: r.get(1)? }))?
+    .query_map([account_uuid], |r| {
+        Ok(Attribute {
+            name: r.get(0)?,
+            value: r.get(1)?,
+        })
+    })?
     .collect()
 }
 

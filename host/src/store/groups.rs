@@ -5,7 +5,8 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use super::now_ms;
 use crate::plugins::types::{Group, GroupRef};
 
-const COLUMNS: &str = "g.uuid, g.name, g.description, p.uuid, p.name, g.created_ms, g.last_modified_ms";
+const COLUMNS: &str =
+    "g.uuid, g.name, g.description, p.uuid, p.name, g.created_ms, g.last_modified_ms";
 const FROM: &str = "groups g LEFT JOIN groups p ON p.id = g.parent_id";
 
 fn group_from_row(r: &Row) -> rusqlite::Result<Group> {
@@ -15,7 +16,9 @@ fn group_from_row(r: &Row) -> rusqlite::Result<Group> {
         id: r.get(0)?,
         name: r.get(1)?,
         description: r.get(2)?,
-        parent: parent_id.zip(parent_name).map(|(id, name)| GroupRef { id, name }),
+        parent: parent_id
+            .zip(parent_name)
+            .map(|(id, name)| GroupRef { id, name }),
         created: r.get(5)?,
         last_modified: r.get(6)?,
     })
@@ -50,7 +53,10 @@ pub fn insert(conn: &Connection, name: &str, parent_uuid: Option<&str>) -> rusql
 
 /// Deletes a group; its manager authority goes with it (and so from every account).
 pub fn delete(conn: &Connection, uuid: &str) -> rusqlite::Result<bool> {
-    Ok(conn.prepare_cached("DELETE FROM groups WHERE uuid = ?1")?.execute([uuid])? > 0)
+    Ok(conn
+        .prepare_cached("DELETE FROM groups WHERE uuid = ?1")?
+        .execute([uuid])?
+        > 0)
 }
 
 pub fn count_members(conn: &Connection, uuid: &str) -> rusqlite::Result<u64> {
@@ -68,11 +74,14 @@ pub fn count_subgroups(conn: &Connection, uuid: &str) -> rusqlite::Result<u64> {
 }
 
 pub fn count(conn: &Connection) -> rusqlite::Result<u64> {
-    conn.prepare_cached("SELECT count(*) FROM groups")?.query_row([], |r| r.get(0))
+    conn.prepare_cached("SELECT count(*) FROM groups")?
+        .query_row([], |r| r.get(0))
 }
 
 pub fn list(conn: &Connection, offset: u64, limit: u64) -> rusqlite::Result<Vec<Group>> {
-    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM {FROM} ORDER BY g.id LIMIT ?1 OFFSET ?2"))?
-        .query_map(params![limit, offset], group_from_row)?
-        .collect()
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM {FROM} ORDER BY g.id LIMIT ?1 OFFSET ?2"
+    ))?
+    .query_map(params![limit, offset], group_from_row)?
+    .collect()
 }

@@ -63,7 +63,11 @@ impl Db {
 
     /// Runs `f` in one transaction on a pooled connection: committed when `f` returns
     /// `Ok`, rolled back otherwise.
-    pub fn transaction<T>(&self, mode: TxMode, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    pub fn transaction<T>(
+        &self,
+        mode: TxMode,
+        f: impl FnOnce(&Connection) -> Result<T>,
+    ) -> Result<T> {
         let conn = self.take()?;
         let result = (|| {
             begin(&conn, mode)?;

@@ -61,7 +61,11 @@ impl Guest for Faulty {
         }
     }
 
-    fn remove(account_id: String, name: Option<String>, _value: Option<String>) -> Result<(), Error> {
+    fn remove(
+        account_id: String,
+        name: Option<String>,
+        _value: Option<String>,
+    ) -> Result<(), Error> {
         require_account(&account_id)?;
         attribute_store::remove(&account_id, name.as_deref().unwrap_or_default())
             .map(|_| ())

@@ -20,7 +20,9 @@ struct Permissive;
 impl Guest for Permissive {
     fn authorize(_caller: Principal, op: Operation) -> Decision {
         match op {
-            Operation::DeleteAccountAttribute(_) => Decision::Deny("test policy denies deletes".into()),
+            Operation::DeleteAccountAttribute(_) => {
+                Decision::Deny("test policy denies deletes".into())
+            }
             Operation::GetAccountAttributes(id) if id == "trap" => panic!("deliberate policy trap"),
             Operation::GetAccountAttributes(id) if id == "loop" => loop {
                 std::hint::black_box(());

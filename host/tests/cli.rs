@@ -1,0 +1,95 @@
+//! The `iam-host` command line. (Also makes `cargo test --workspace` build the binary the
+//! black-box tests in `tests/` start.)
+
+use std::process::Command;
+
+fn iam_host() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_iam-host"))
+}
+
+#[test]
+fn help_lists_the_commands() {
+    let out = iam_host().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("serve") && text.contains("token"), "{text}");
+}
+
+#[test]
+fn token_needs_an_existing_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = iam_host()
+        .args(["token", "--username", "admin", "--db"])
+        .arg(dir.path().join("missing.db"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+}
+
+#[test]
+fn serve_refuses_an_unknown_policy_and_a_missing_plugin_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("iam.db");
+    let out = iam_host()
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--policy",
+            "nonsense",
+            "--db",
+        ])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown policy 'nonsense'"));
+
+    let out = iam_host()
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--policy",
+            "/nonexistent/p.wasm",
+            "--db",
+        ])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("plugin slot 'policy'") && err.contains("/nonexistent/p.wasm"),
+        "{err}"
+    );
+}
+
+#[test]
+fn serve_refuses_a_component_that_does_not_fit_its_slot() {
+    // The built-in policy component exports no handler interface.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("iam.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[plugins.handlers]\nattributes = \"{}\"\n",
+            env!("IAM_GUEST_POLICY_ROLES_FOR_TESTS")
+        ),
+    )
+    .unwrap();
+    let out = iam_host()
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .arg("--db")
+        .arg(dir.path().join("iam.db"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("plugin slot 'attributes'") && err.contains("does not export"),
+        "{err}"
+    );
+}
