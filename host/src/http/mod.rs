@@ -13,9 +13,9 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::HeaderValue;
+use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use rusqlite::Connection;
 use tokio::sync::Semaphore;
 use tracing::Instrument;
@@ -65,6 +65,7 @@ pub fn router(app: AppState, max_body_bytes: usize) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(axum::middleware::from_fn(json_errors))
         .layer(axum::middleware::from_fn(request_context))
         .with_state(app)
 }
@@ -88,6 +89,27 @@ async fn request_context(mut req: Request, next: Next) -> Response {
         resp.headers_mut().insert("x-request-id", v);
     }
     resp
+}
+
+/// axum's own rejections (body too large, undecodable path, ...) answer in plain text;
+/// every error of this API is JSON, so rewrite them as `{"error": "..."}`.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    let is_error = resp.status().is_client_error() || resp.status().is_server_error();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.contains("json"));
+    if !is_error || is_json {
+        return resp;
+    }
+    let status = resp.status();
+    let text = match axum::body::to_bytes(resp.into_body(), 64 * 1024).await {
+        Ok(b) if !b.is_empty() => String::from_utf8_lossy(&b).into_owned(),
+        _ => status.canonical_reason().unwrap_or("Error").to_string(),
+    };
+    ApiError::status(status, Family::Iam, text).into_response()
 }
 
 impl App {
@@ -158,10 +180,10 @@ impl App {
             Err(failure) => Err(ApiError::plugin(request, failure)),
         };
         // Anything but a successful commit leaves nothing behind.
-        if !conn.is_autocommit() {
-            if let Err(e) = conn.execute_batch("ROLLBACK") {
-                tracing::error!(request = %request.0, "rollback failed: {e}");
-            }
+        if !conn.is_autocommit()
+            && let Err(e) = conn.execute_batch("ROLLBACK")
+        {
+            tracing::error!(request = %request.0, "rollback failed: {e}");
         }
         self.db.put(conn);
         result

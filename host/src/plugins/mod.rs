@@ -5,6 +5,8 @@
 mod bindings;
 mod host_store;
 
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -172,19 +174,23 @@ impl Plugins {
             None => Source::Builtin("builtin:handlers", BUILTIN_HANDLERS),
         };
 
-        let policy = slot(&engine, &linker, "policy", policy_source, |pre| {
-            authorizer::GuestIndices::new(pre)
-        })?;
+        // The built-in handler component fills several slots: compile it once.
+        let mut compiled = Compiled::default();
+        let policy = slot(&engine, &linker, &mut compiled, "policy", policy_source)?;
         let attributes = slot(
             &engine,
             &linker,
+            &mut compiled,
             "attributes",
             handler_source("attributes"),
-            |pre| attributes::GuestIndices::new(pre),
         )?;
-        let scim = slot(&engine, &linker, "scim", handler_source("scim"), |pre| {
-            scim::GuestIndices::new(pre)
-        })?;
+        let scim = slot(
+            &engine,
+            &linker,
+            &mut compiled,
+            "scim",
+            handler_source("scim"),
+        )?;
 
         let ticker_stop = Arc::new(AtomicBool::new(false));
         spawn_epoch_ticker(engine.clone(), ticker_stop.clone());
@@ -290,9 +296,10 @@ impl Plugins {
     }
 }
 
-/// The exported interface of a slot, loaded from a fresh instance.
-trait Loadable {
+/// The exported interface of a slot: found in a component once, loaded from each instance.
+trait Loadable: Sized {
     type Guest;
+    fn find(pre: &InstancePre<GuestState>) -> wasmtime::Result<Self>;
     fn load_guest(
         &self,
         store: &mut Store<GuestState>,
@@ -304,6 +311,9 @@ macro_rules! loadable {
     ($($iface:ident),*) => {$(
         impl Loadable for $iface::GuestIndices {
             type Guest = $iface::Guest;
+            fn find(pre: &InstancePre<GuestState>) -> wasmtime::Result<Self> {
+                $iface::GuestIndices::new(pre)
+            }
             fn load_guest(&self, store: &mut Store<GuestState>, instance: &Instance) -> wasmtime::Result<$iface::Guest> {
                 self.load(store, instance)
             }
@@ -312,37 +322,43 @@ macro_rules! loadable {
 }
 loadable!(authorizer, attributes, scim);
 
-/// Compiles a slot's component and checks that it exports the slot's interface and that
-/// the host can satisfy its imports.
-fn slot<I>(
+/// Components compiled so far, by source.
+#[derive(Default)]
+struct Compiled(HashMap<String, Component>);
+
+/// Compiles (or reuses) a slot's component and checks that it exports the slot's interface
+/// and that the host can satisfy its imports.
+fn slot<I: Loadable>(
     engine: &Engine,
     linker: &Linker<GuestState>,
+    compiled: &mut Compiled,
     name: &'static str,
     source: Source,
-    indices: impl FnOnce(&InstancePre<GuestState>) -> wasmtime::Result<I>,
 ) -> Result<Slot<I>> {
-    let (label, component) = match source {
-        Source::Builtin(label, bytes) => (
-            label.to_string(),
-            Component::new(engine, bytes)
-                .map_err(anyhow::Error::from)
-                .with_context(|| format!("cannot compile the built-in {name} guest"))?,
-        ),
+    let (label, bytes) = match source {
+        Source::Builtin(label, bytes) => (label.to_string(), Cow::Borrowed(bytes)),
         Source::File(path) => {
             let bytes = std::fs::read(path)
                 .with_context(|| format!("plugin slot '{name}': cannot read {path}"))?;
-            let component = Component::new(engine, &bytes)
+            (path.to_string(), Cow::Owned(bytes))
+        }
+    };
+    let component = match compiled.0.get(&label) {
+        Some(c) => c.clone(),
+        None => {
+            let c = Component::new(engine, &bytes)
                 .map_err(anyhow::Error::from)
                 .with_context(|| {
-                    format!("plugin slot '{name}': {path} is not a valid WebAssembly component")
+                    format!("plugin slot '{name}': {label} is not a valid WebAssembly component")
                 })?;
-            (path.to_string(), component)
+            compiled.0.insert(label.clone(), c.clone());
+            c
         }
     };
     let pre = linker.instantiate_pre(&component).map_err(|e| {
         anyhow!("plugin slot '{name}': {label} imports something the host does not provide: {e:#}")
     })?;
-    let indices = indices(&pre).map_err(|e| {
+    let indices = I::find(&pre).map_err(|e| {
         anyhow!("plugin slot '{name}': {label} does not export the slot's interface: {e:#}")
     })?;
     Ok(Slot {
