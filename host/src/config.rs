@@ -150,3 +150,63 @@ fn read_file(path: &Path) -> Result<FileConfig> {
         .with_context(|| format!("cannot read config file {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_toml(toml: &str) -> Result<Config> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("iam.toml");
+        std::fs::write(&path, toml).unwrap();
+        Config::load(Overrides {
+            config: Some(path),
+            ..Overrides::default()
+        })
+    }
+
+    #[test]
+    fn plugin_paths_are_relative_to_the_file_and_flags_win() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("iam.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9999\"\n[plugins]\npolicy = \"p.wasm\"\ndeadline_ms = 250\nmemory_mib = 8\n\
+             [plugins.handlers]\nattributes = \"site/a.wasm\"\n",
+        )
+        .unwrap();
+        let cfg = Config::load(Overrides {
+            config: Some(path),
+            listen: Some("127.0.0.1:1234".into()),
+            ..Overrides::default()
+        })
+        .unwrap();
+        assert_eq!(cfg.listen, "127.0.0.1:1234");
+        assert_eq!(
+            cfg.plugins.policy,
+            dir.path().join("p.wasm").to_string_lossy()
+        );
+        assert_eq!(
+            cfg.plugins.handlers["attributes"],
+            dir.path().join("site/a.wasm")
+        );
+        assert_eq!(cfg.plugins.deadline, Duration::from_millis(250));
+        assert_eq!(cfg.plugins.memory_bytes, 8 << 20);
+    }
+
+    #[test]
+    fn built_in_names_stay_names() {
+        let cfg = load_toml("[plugins]\npolicy = \"roles\"\n").unwrap();
+        assert_eq!(cfg.plugins.policy, "roles");
+        assert_eq!(cfg.plugins.deadline, Duration::from_secs(1));
+        assert_eq!(cfg.plugins.memory_bytes, 64 << 20);
+    }
+
+    #[test]
+    fn mistakes_are_refused() {
+        let e = load_toml("[plugins.handlers]\nlables = \"x.wasm\"\n").unwrap_err();
+        assert!(format!("{e:#}").contains("unknown handler group 'lables'"));
+        let e = load_toml("lisen = \"x\"\n").unwrap_err();
+        assert!(format!("{e:#}").contains("unknown field"), "{e:#}");
+    }
+}

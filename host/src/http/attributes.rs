@@ -76,8 +76,10 @@ async fn remove(
     caller: Caller,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
 ) -> Result<Response, ApiError> {
-    let params = Params::parse(query.as_deref())?;
+    let params = Params::parse_with_form(query.as_deref(), &headers, &body)?;
     let name = params.get("name").map(String::from);
     let value = params.get("value").map(String::from);
     let op = Operation::DeleteAccountAttribute(id.clone());

@@ -105,6 +105,22 @@ impl Params {
             .map_err(|e| ApiError::bad_request(format!("Invalid query string: {e}")))
     }
 
+    /// The query string followed by the fields of an `application/x-www-form-urlencoded`
+    /// body (Spring binds both the same way).
+    pub fn parse_with_form(
+        query: Option<&str>,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Params, ApiError> {
+        let mut params = Params::parse(query)?;
+        if media_type(headers).as_deref() == Some("application/x-www-form-urlencoded") {
+            let form = serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+                .map_err(|e| ApiError::bad_request(format!("Invalid form body: {e}")))?;
+            params.0.extend(form);
+        }
+        Ok(params)
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0
             .iter()
