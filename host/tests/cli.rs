@@ -75,7 +75,7 @@ fn serve_refuses_a_component_that_does_not_fit_its_slot() {
         &config,
         format!(
             "[plugins.handlers]\nattributes = \"{}\"\n",
-            env!("IAM_GUEST_POLICY_ROLES_FOR_TESTS")
+            env!("IAM_GUEST_POLICY_ROLES")
         ),
     )
     .unwrap();
@@ -90,6 +90,35 @@ fn serve_refuses_a_component_that_does_not_fit_its_slot() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("plugin slot 'attributes'") && err.contains("does not export"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_site_plugin_may_import_only_its_slots_store() {
+    // The built-in handler component imports the group store too, which the `attributes`
+    // slot does not provide to a site's component.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("iam.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[plugins.handlers]\nattributes = \"{}\"\n",
+            env!("IAM_GUEST_HANDLERS")
+        ),
+    )
+    .unwrap();
+    let out = iam_host()
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .arg("--db")
+        .arg(dir.path().join("iam.db"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("plugin slot 'attributes'") && err.contains("group-store"),
         "{err}"
     );
 }

@@ -24,8 +24,14 @@ impl attributes::Guest for Handlers {
         iam_guest_logic::attributes::list(&HostStore, &HostStore, &account_id)
     }
 
-    fn set(account_id: String, attr: Attribute) -> Result<(), Error> {
-        iam_guest_logic::attributes::set(&HostStore, &HostStore, &account_id, &attr)
+    fn set(account_id: String, name: Option<String>, value: Option<String>) -> Result<(), Error> {
+        iam_guest_logic::attributes::set(
+            &HostStore,
+            &HostStore,
+            &account_id,
+            name.as_deref(),
+            value.as_deref(),
+        )
     }
 
     fn remove(

@@ -74,11 +74,16 @@ pub fn set(
     accounts: &impl Accounts,
     attrs: &impl AttributeStore,
     account_id: &str,
-    attr: &Attribute,
+    name: Option<&str>,
+    value: Option<&str>,
 ) -> Result<(), Error> {
-    validate(Some(&attr.name), attr.value.as_deref())?;
+    validate(name, value)?;
     require_account(accounts, account_id)?;
-    attrs.put(account_id, attr).map_err(internal)?;
+    let attr = Attribute {
+        name: name.unwrap_or_default().to_string(),
+        value: value.map(String::from),
+    };
+    attrs.put(account_id, &attr).map_err(internal)?;
     accounts.touch(account_id).map_err(internal)
 }
 
@@ -149,9 +154,16 @@ mod tests {
     #[test]
     fn validation_comes_before_lookup() {
         let store = FakeStore::default();
-        let r = set(&store, &store, "missing", &attr("bad name", None));
+        let r = set(&store, &store, "missing", Some("bad name"), None);
         assert!(matches!(r, Err(Error::Invalid(_))));
-        let r = set(&store, &store, "missing", &attr("ok", None));
+        let r = set(&store, &store, "missing", None, Some("v"));
+        assert_eq!(
+            r,
+            Err(Error::Invalid(
+                "Invalid attribute: must not be blank".into()
+            ))
+        );
+        let r = set(&store, &store, "missing", Some("ok"), None);
         assert_eq!(r, Err(account_not_found("missing")));
     }
 
@@ -159,8 +171,8 @@ mod tests {
     fn set_replaces_by_name_and_touches() {
         let store = FakeStore::default();
         let id = store.add_account("alice");
-        set(&store, &store, &id, &attr("a", Some("1"))).unwrap();
-        set(&store, &store, &id, &attr("a", None)).unwrap();
+        set(&store, &store, &id, Some("a"), Some("1")).unwrap();
+        set(&store, &store, &id, Some("a"), None).unwrap();
         assert_eq!(list(&store, &store, &id).unwrap(), vec![attr("a", None)]);
         assert_eq!(store.touches(&id), 2);
     }
@@ -169,7 +181,7 @@ mod tests {
     fn remove_is_idempotent_and_touches_only_on_removal() {
         let store = FakeStore::default();
         let id = store.add_account("alice");
-        set(&store, &store, &id, &attr("a", Some("1"))).unwrap();
+        set(&store, &store, &id, Some("a"), Some("1")).unwrap();
         remove(&store, &store, &id, Some("a"), Some("whatever")).unwrap();
         remove(&store, &store, &id, Some("a"), None).unwrap();
         assert_eq!(store.touches(&id), 2);

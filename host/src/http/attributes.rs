@@ -9,7 +9,7 @@ use axum::{Extension, Json, Router};
 
 use super::body::{JSON, Params, json_object, string_field};
 use super::{ApiError, AppState, Caller, Family, RequestId};
-use crate::plugins::types::{Attribute, Operation};
+use crate::plugins::types::Operation;
 use crate::store::TxMode;
 
 pub fn routes() -> Router<AppState> {
@@ -52,11 +52,8 @@ async fn set(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let obj = json_object(&headers, &body, &[JSON])?;
-    // A missing name reaches the guest as "", which its validation reports as blank.
-    let attr = Attribute {
-        name: string_field(&obj, "name")?.unwrap_or_default(),
-        value: string_field(&obj, "value")?,
-    };
+    let name = string_field(&obj, "name")?;
+    let value = string_field(&obj, "value")?;
     let op = Operation::SetAccountAttribute(id.clone());
     app.execute(
         &rid,
@@ -64,7 +61,11 @@ async fn set(
         op,
         Family::Iam,
         TxMode::Write,
-        move |p, conn| p.attributes(conn, |g, store| g.call_set(store, &id, &attr)),
+        move |p, conn| {
+            p.attributes(conn, |g, store| {
+                g.call_set(store, &id, name.as_deref(), value.as_deref())
+            })
+        },
     )
     .await?;
     Ok(StatusCode::OK.into_response())

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{HeaderValue, header};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rusqlite::Connection;
@@ -54,13 +54,14 @@ pub fn router(app: AppState, max_body_bytes: usize) -> Router {
         .merge(meta::routes())
         .merge(attributes::routes())
         .merge(scim::routes())
-        .fallback(|| async {
-            ApiError::status(axum::http::StatusCode::NOT_FOUND, Family::Iam, "Not Found")
+        .fallback(|State(app): State<AppState>, req: Request| {
+            unrouted(app, req, StatusCode::NOT_FOUND, "Not Found")
         })
-        .method_not_allowed_fallback(|| async {
-            ApiError::status(
-                axum::http::StatusCode::METHOD_NOT_ALLOWED,
-                Family::Iam,
+        .method_not_allowed_fallback(|State(app): State<AppState>, req: Request| {
+            unrouted(
+                app,
+                req,
+                StatusCode::METHOD_NOT_ALLOWED,
                 "Request method not supported",
             )
         })
@@ -68,6 +69,25 @@ pub fn router(app: AppState, max_body_bytes: usize) -> Router {
         .layer(axum::middleware::from_fn(json_errors))
         .layer(axum::middleware::from_fn(request_context))
         .with_state(app)
+}
+
+/// A request no route takes. Under the protected prefixes IAM's security filter runs
+/// before routing, so the caller must authenticate before learning that a path or method
+/// does not exist.
+async fn unrouted(
+    app: AppState,
+    req: Request,
+    status: StatusCode,
+    message: &'static str,
+) -> ApiError {
+    let path = req.uri().path();
+    if path.starts_with("/iam/") || path.starts_with("/scim/") {
+        let (mut parts, _) = req.into_parts();
+        if let Err(e) = Caller::from_request_parts(&mut parts, &app).await {
+            return e;
+        }
+    }
+    ApiError::status(status, Family::Iam, message)
 }
 
 /// Gives every request an id, a tracing span, and one log line when it is done.

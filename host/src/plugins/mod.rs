@@ -160,9 +160,7 @@ impl Plugins {
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&wcfg)?;
 
-        let mut linker: Linker<GuestState> = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-        bindings::HostView::add_to_linker::<_, HasSelf<GuestState>>(&mut linker, |s| s)?;
+        let linkers = Linkers::new(&engine)?;
 
         let policy_source = match cfg.policy.as_str() {
             "roles" => Source::Builtin("builtin:roles", BUILTIN_POLICY_ROLES),
@@ -176,17 +174,17 @@ impl Plugins {
 
         // The built-in handler component fills several slots: compile it once.
         let mut compiled = Compiled::default();
-        let policy = slot(&engine, &linker, &mut compiled, "policy", policy_source)?;
+        let policy = slot(&engine, &linkers, &mut compiled, "policy", policy_source)?;
         let attributes = slot(
             &engine,
-            &linker,
+            &linkers,
             &mut compiled,
             "attributes",
             handler_source("attributes"),
         )?;
         let scim = slot(
             &engine,
-            &linker,
+            &linkers,
             &mut compiled,
             "scim",
             handler_source("scim"),
@@ -322,6 +320,54 @@ macro_rules! loadable {
 }
 loadable!(authorizer, attributes, scim);
 
+/// What each slot may import. A site's component gets only its slot's store interfaces
+/// (least privilege: an `attributes` plugin cannot reach groups); the built-in handler
+/// component, which serves every group, gets them all.
+struct Linkers {
+    policy: Linker<GuestState>,
+    attributes: Linker<GuestState>,
+    scim: Linker<GuestState>,
+    builtin: Linker<GuestState>,
+}
+
+type AddToLinker = fn(&mut Linker<GuestState>) -> wasmtime::Result<()>;
+
+impl Linkers {
+    fn new(engine: &Engine) -> Result<Linkers> {
+        use bindings::iam::plugin::{accounts, attribute_store, group_store};
+        let accounts: AddToLinker = |l| accounts::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s);
+        let attribute_store: AddToLinker =
+            |l| attribute_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s);
+        let group_store: AddToLinker =
+            |l| group_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s);
+        let make = |interfaces: &[AddToLinker]| -> Result<Linker<GuestState>> {
+            // Every guest gets WASI (Rust's std needs it), with no files, network or
+            // environment: see `Plugins::call`.
+            let mut linker = Linker::new(engine);
+            wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+            for add in interfaces {
+                add(&mut linker)?;
+            }
+            Ok(linker)
+        };
+        Ok(Linkers {
+            policy: make(&[])?,
+            attributes: make(&[accounts, attribute_store])?,
+            scim: make(&[accounts, group_store])?,
+            builtin: make(&[accounts, attribute_store, group_store])?,
+        })
+    }
+
+    fn for_slot(&self, slot: &str) -> &Linker<GuestState> {
+        match slot {
+            "policy" => &self.policy,
+            "attributes" => &self.attributes,
+            "scim" => &self.scim,
+            other => unreachable!("no slot named {other}"),
+        }
+    }
+}
+
 /// Components compiled so far, by source.
 #[derive(Default)]
 struct Compiled(HashMap<String, Component>);
@@ -330,11 +376,15 @@ struct Compiled(HashMap<String, Component>);
 /// and that the host can satisfy its imports.
 fn slot<I: Loadable>(
     engine: &Engine,
-    linker: &Linker<GuestState>,
+    linkers: &Linkers,
     compiled: &mut Compiled,
     name: &'static str,
     source: Source,
 ) -> Result<Slot<I>> {
+    let linker = match source {
+        Source::Builtin(..) => &linkers.builtin,
+        Source::File(_) => linkers.for_slot(name),
+    };
     let (label, bytes) = match source {
         Source::Builtin(label, bytes) => (label.to_string(), Cow::Borrowed(bytes)),
         Source::File(path) => {

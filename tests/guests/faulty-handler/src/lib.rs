@@ -34,7 +34,11 @@ impl Guest for Faulty {
         attribute_store::get_all(&account_id).map_err(Error::Internal)
     }
 
-    fn set(account_id: String, attr: Attribute) -> Result<(), Error> {
+    fn set(account_id: String, name: Option<String>, value: Option<String>) -> Result<(), Error> {
+        let attr = Attribute {
+            name: name.unwrap_or_default(),
+            value,
+        };
         match attr.name.as_str() {
             "trap" => panic!("deliberate trap requested by the test"),
             "loop" => {

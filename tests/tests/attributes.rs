@@ -1,0 +1,985 @@
+//! `GET|PUT|DELETE /iam/account/{id}/attributes` (iam-reference-behavior.md §2.1, §1.9; the
+//! `roles` policy of account-api.md §2), tested black-box against the real server.
+
+use std::time::Duration;
+
+use iam_tests::*;
+use reqwest::Method;
+use reqwest::blocking::Response;
+use serde_json::{Value, json};
+
+const NAME_RULE: &str = "invalid name (does not match with regexp: '^[a-zA-Z][a-zA-Z0-9\\-_.]*$')";
+const NO_WHITESPACE: &str = "The string must not contain any new line or carriage return";
+const UNKNOWN_ID: &str = "3f0c3bb4-8a7a-4a5e-9f65-4b8d7cb0e0aa";
+
+fn path(id: &str) -> String {
+    format!("/iam/account/{id}/attributes")
+}
+
+/// Asserts the status and returns the body text.
+fn expect(r: Response, status: StatusCode, what: &str) -> String {
+    let got = r.status();
+    let text = r.text().unwrap();
+    assert_eq!(got, status, "{what}: body {text:?}");
+    text
+}
+
+/// Asserts the status and returns the body as JSON.
+fn expect_json(r: Response, status: StatusCode, what: &str) -> Value {
+    let text = expect(r, status, what);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {text:?}"))
+}
+
+/// Asserts an `{"error": msg}` answer with exactly that message.
+fn expect_error(r: Response, status: StatusCode, msg: &str, what: &str) {
+    let v = expect_json(r, status, what);
+    assert_eq!(v, json!({ "error": msg }), "{what}");
+}
+
+/// Asserts an `{"error": "..."}` answer with some message.
+fn expect_some_error(r: Response, status: StatusCode, what: &str) -> String {
+    let v = expect_json(r, status, what);
+    let obj = v
+        .as_object()
+        .unwrap_or_else(|| panic!("{what}: not an object: {v}"));
+    assert_eq!(obj.len(), 1, "{what}: only `error` expected: {v}");
+    v["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{what}: no error string: {v}"))
+        .to_string()
+}
+
+fn expect_denied(r: Response, what: &str) {
+    let v = expect_json(r, StatusCode::FORBIDDEN, what);
+    assert_eq!(
+        v,
+        json!({"error": "access_denied", "error_description": "Access is denied"}),
+        "{what}"
+    );
+}
+
+fn expect_unauthorized(r: Response, what: &str) {
+    let challenge = r
+        .headers()
+        .get("www-authenticate")
+        .map(|h| h.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let v = expect_json(r, StatusCode::UNAUTHORIZED, what);
+    assert_eq!(
+        v,
+        json!({"error": "unauthorized",
+               "error_description": "Full authentication is required to access this resource"}),
+        "{what}"
+    );
+    assert!(
+        challenge.starts_with("Bearer"),
+        "{what}: WWW-Authenticate {challenge:?}"
+    );
+}
+
+struct Ctx {
+    server: Server,
+    admin: String,
+    alice: String,
+    alice_token: String,
+    bob: String,
+    bob_token: String,
+}
+
+fn setup() -> Ctx {
+    let server = Server::start();
+    let admin = server.token("admin");
+    let alice = server.create_user(&admin, "alice");
+    let bob = server.create_user(&admin, "bob");
+    let alice_token = server.token("alice");
+    let bob_token = server.token("bob");
+    Ctx {
+        server,
+        admin,
+        alice,
+        alice_token,
+        bob,
+        bob_token,
+    }
+}
+
+impl Ctx {
+    fn get(&self, id: &str, token: Option<&str>) -> Response {
+        self.server.get(&path(id), token)
+    }
+
+    fn put(&self, id: &str, token: Option<&str>, body: &Value) -> Response {
+        self.server.put_json(&path(id), token, body)
+    }
+
+    fn put_raw(
+        &self,
+        id: &str,
+        token: Option<&str>,
+        content_type: Option<&str>,
+        body: &str,
+    ) -> Response {
+        let mut rb = self.server.req(Method::PUT, &path(id), token);
+        if let Some(ct) = content_type {
+            rb = rb.header("content-type", ct);
+        }
+        rb.body(body.to_string()).send().unwrap()
+    }
+
+    fn delete(&self, id: &str, token: Option<&str>, query: &[(&str, &str)]) -> Response {
+        let q: Vec<String> = query
+            .iter()
+            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+            .collect();
+        let url = if q.is_empty() {
+            path(id)
+        } else {
+            format!("{}?{}", path(id), q.join("&"))
+        };
+        self.server.req(Method::DELETE, &url, token).send().unwrap()
+    }
+
+    /// The attributes of `id` as the admin sees them.
+    fn attrs(&self, id: &str) -> Value {
+        expect_json(
+            self.get(id, Some(&self.admin)),
+            StatusCode::OK,
+            "GET attributes",
+        )
+    }
+
+    /// `meta.lastModified` of the SCIM user `id`.
+    fn last_modified(&self, id: &str) -> String {
+        let u = expect_json(
+            self.server
+                .get(&format!("/scim/Users/{id}"), Some(&self.admin)),
+            StatusCode::OK,
+            "GET scim user",
+        );
+        u["meta"]["lastModified"]
+            .as_str()
+            .expect("meta.lastModified")
+            .to_string()
+    }
+
+    fn set_ok(&self, id: &str, body: Value) {
+        let text = expect(
+            self.put(id, Some(&self.admin), &body),
+            StatusCode::OK,
+            &format!("PUT {body}"),
+        );
+        assert!(text.is_empty(), "PUT answers an empty body, got {text:?}");
+    }
+}
+
+/// Percent-encodes a query component.
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Timestamps have millisecond resolution: make sure the clock moves between writes.
+fn tick() {
+    std::thread::sleep(Duration::from_millis(20));
+}
+
+#[test]
+fn a_fresh_account_has_no_attributes() {
+    let c = setup();
+    let r = c.get(&c.alice, Some(&c.admin));
+    let ct = r
+        .headers()
+        .get("content-type")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(ct.starts_with("application/json"), "content type {ct}");
+    assert_eq!(expect_json(r, StatusCode::OK, "GET"), json!([]));
+}
+
+#[test]
+fn put_then_get_lists_attributes_ordered_by_name_with_null_values_written() {
+    let c = setup();
+    c.set_ok(&c.alice, json!({"name": "zeta", "value": "last"}));
+    c.set_ok(
+        &c.alice,
+        json!({"name": "affiliation", "value": "INFN-CNAF"}),
+    );
+    c.set_ok(&c.alice, json!({"name": "middle"}));
+    c.set_ok(&c.alice, json!({"name": "nulled", "value": null}));
+    c.set_ok(&c.alice, json!({"name": "empty", "value": ""}));
+    c.set_ok(&c.alice, json!({"name": "a1-b_c.D", "value": "x"}));
+
+    let got = c.attrs(&c.alice);
+    assert_eq!(
+        got,
+        json!([
+            {"name": "a1-b_c.D", "value": "x"},
+            {"name": "affiliation", "value": "INFN-CNAF"},
+            {"name": "empty", "value": ""},
+            {"name": "middle", "value": null},
+            {"name": "nulled", "value": null},
+            {"name": "zeta", "value": "last"},
+        ])
+    );
+    // `value: null` is written, not omitted.
+    for item in got.as_array().unwrap() {
+        let obj = item.as_object().unwrap();
+        assert!(obj.contains_key("value"), "{item}");
+        assert_eq!(obj.len(), 2, "only name and value: {item}");
+    }
+
+    // Attributes belong to one account only.
+    assert_eq!(c.attrs(&c.bob), json!([]));
+}
+
+#[test]
+fn put_replaces_by_name_including_setting_the_value_to_null() {
+    let c = setup();
+    c.set_ok(&c.alice, json!({"name": "a", "value": "1"}));
+    c.set_ok(&c.alice, json!({"name": "a", "value": "2"}));
+    assert_eq!(c.attrs(&c.alice), json!([{"name": "a", "value": "2"}]));
+    c.set_ok(&c.alice, json!({"name": "a", "value": null}));
+    assert_eq!(c.attrs(&c.alice), json!([{"name": "a", "value": null}]));
+    c.set_ok(&c.alice, json!({"name": "a", "value": "3"}));
+    assert_eq!(c.attrs(&c.alice), json!([{"name": "a", "value": "3"}]));
+    // Names are case-sensitive keys.
+    c.set_ok(&c.alice, json!({"name": "A", "value": "upper"}));
+    assert_eq!(c.attrs(&c.alice).as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn put_ignores_unknown_properties() {
+    let c = setup();
+    c.set_ok(
+        &c.alice,
+        json!({"name": "a", "value": "b", "prefix": "ignored", "extra": {"x": 1}}),
+    );
+    assert_eq!(c.attrs(&c.alice), json!([{"name": "a", "value": "b"}]));
+}
+
+#[test]
+fn unknown_account_is_404_on_every_operation() {
+    let c = setup();
+    for id in [UNKNOWN_ID, "not-a-uuid"] {
+        let msg = format!("Account not found for id '{id}'");
+        expect_error(
+            c.get(id, Some(&c.admin)),
+            StatusCode::NOT_FOUND,
+            &msg,
+            "GET unknown",
+        );
+        expect_error(
+            c.put(id, Some(&c.admin), &json!({"name": "a", "value": "b"})),
+            StatusCode::NOT_FOUND,
+            &msg,
+            "PUT unknown",
+        );
+        expect_error(
+            c.delete(id, Some(&c.admin), &[("name", "a")]),
+            StatusCode::NOT_FOUND,
+            &msg,
+            "DELETE unknown",
+        );
+    }
+}
+
+#[test]
+fn put_validation_messages() {
+    let c = setup();
+    let id = c.alice.clone();
+    let prefix = "Invalid attribute: ";
+    let exact = |body: Value, detail: &str| {
+        expect_error(
+            c.put(&id, Some(&c.admin), &body),
+            StatusCode::BAD_REQUEST,
+            &format!("{prefix}{detail}"),
+            &format!("PUT {body}"),
+        );
+    };
+    let contains = |body: Value, parts: &[&str]| {
+        let msg = expect_some_error(
+            c.put(&id, Some(&c.admin), &body),
+            StatusCode::BAD_REQUEST,
+            &format!("PUT {body}"),
+        );
+        assert!(msg.starts_with(prefix), "{body}: {msg}");
+        for p in parts {
+            assert!(msg.contains(p), "{body}: {msg:?} lacks {p:?}");
+        }
+    };
+
+    // Name required (a missing or null name: see `put_without_a_name_reports_only_blank`).
+    contains(json!({}), &["must not be blank"]);
+    contains(json!({"name": ""}), &["must not be blank"]);
+    contains(json!({"name": "   "}), &["must not be blank"]);
+
+    // Name pattern.
+    for bad in [
+        "1abc", "-a", ".a", "_a", "a b", "a/b", "a\nb", "a:b", "é", "a@b",
+    ] {
+        exact(json!({"name": bad, "value": "v"}), NAME_RULE);
+    }
+
+    // Name length: 64 is fine, 65 is not.
+    exact(
+        json!({"name": "a".repeat(65)}),
+        "name cannot be longer than 64 chars",
+    );
+
+    // Value length: 256 is fine, 257 is not (characters, not bytes).
+    exact(
+        json!({"name": "a", "value": "v".repeat(257)}),
+        "value cannot be longer than 256 chars",
+    );
+    exact(
+        json!({"name": "a", "value": "é".repeat(257)}),
+        "value cannot be longer than 256 chars",
+    );
+
+    // "No whitespace" rule: space, tab, CR and LF are all refused.
+    for bad in ["x y", " ", "x\ty", "x\ny", "x\ry", "x\r\ny", "trailing "] {
+        exact(json!({"name": "a", "value": bad}), NO_WHITESPACE);
+    }
+
+    // Several violations: every message, joined by ",".
+    let msg = expect_some_error(
+        c.put(&id, Some(&c.admin), &json!({"name": "-a", "value": "x y"})),
+        StatusCode::BAD_REQUEST,
+        "two violations",
+    );
+    let a = format!("{prefix}{NAME_RULE},{NO_WHITESPACE}");
+    let b = format!("{prefix}{NO_WHITESPACE},{NAME_RULE}");
+    assert!(msg == a || msg == b, "{msg:?}");
+    contains(
+        json!({"name": format!("1{}", "a".repeat(70)), "value": "v".repeat(300)}),
+        &[
+            NAME_RULE,
+            "name cannot be longer than 64 chars",
+            "value cannot be longer than 256 chars",
+        ],
+    );
+
+    // Nothing invalid was stored.
+    assert_eq!(c.attrs(&id), json!([]));
+
+    // The limits themselves are accepted.
+    c.set_ok(
+        &id,
+        json!({"name": "n".repeat(64), "value": "v".repeat(256)}),
+    );
+    c.set_ok(&id, json!({"name": "u", "value": "é".repeat(256)}));
+    let got = c.attrs(&id);
+    assert_eq!(
+        got,
+        json!([
+            {"name": "n".repeat(64), "value": "v".repeat(256)},
+            {"name": "u", "value": "é".repeat(256)},
+        ])
+    );
+}
+
+/// A null name breaks only `@NotBlank` (null passes `@Pattern` and `@Size` in Bean
+/// Validation), so the message is exactly "must not be blank" (reference §2.1), as it is for
+/// DELETE without `name`.
+#[test]
+fn put_without_a_name_reports_only_blank() {
+    let c = setup();
+    for (id, body) in [
+        (c.alice.as_str(), json!({})),
+        (c.alice.as_str(), json!({"value": "v"})),
+        (c.alice.as_str(), json!({"name": null, "value": "v"})),
+        (UNKNOWN_ID, json!({"value": "v"})),
+    ] {
+        expect_error(
+            c.put(id, Some(&c.admin), &body),
+            StatusCode::BAD_REQUEST,
+            "Invalid attribute: must not be blank",
+            &format!("PUT {body} on {id}"),
+        );
+    }
+}
+
+#[test]
+fn validation_comes_before_the_account_lookup() {
+    let c = setup();
+    expect_error(
+        c.put(UNKNOWN_ID, Some(&c.admin), &json!({"name": "1bad"})),
+        StatusCode::BAD_REQUEST,
+        &format!("Invalid attribute: {NAME_RULE}"),
+        "PUT invalid on unknown account",
+    );
+    let msg = expect_some_error(
+        c.put(UNKNOWN_ID, Some(&c.admin), &json!({"value": "x"})),
+        StatusCode::BAD_REQUEST,
+        "PUT blank name on unknown account",
+    );
+    assert!(
+        msg.starts_with("Invalid attribute: must not be blank"),
+        "{msg}"
+    );
+    expect_error(
+        c.delete(UNKNOWN_ID, Some(&c.admin), &[]),
+        StatusCode::BAD_REQUEST,
+        "Invalid attribute: must not be blank",
+        "DELETE without name on unknown account",
+    );
+    expect_error(
+        c.delete(
+            UNKNOWN_ID,
+            Some(&c.admin),
+            &[("name", "a"), ("value", "x y")],
+        ),
+        StatusCode::BAD_REQUEST,
+        &format!("Invalid attribute: {NO_WHITESPACE}"),
+        "DELETE invalid value on unknown account",
+    );
+}
+
+#[test]
+fn put_needs_a_json_content_type_and_a_readable_body() {
+    let c = setup();
+    let id = c.alice.clone();
+    let body = r#"{"name":"a","value":"b"}"#;
+
+    for ct in [
+        Some("text/plain"),
+        Some("application/xml"),
+        Some("application/scim+json"),
+        None,
+    ] {
+        expect_some_error(
+            c.put_raw(&id, Some(&c.admin), ct, body),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            &format!("content type {ct:?}"),
+        );
+    }
+
+    for bad in [
+        "{",
+        "not json",
+        "",
+        "   ",
+        r#"{"name":"a","value":"b""#,
+        "[]",
+        r#""a""#,
+        "null",
+    ] {
+        expect_some_error(
+            c.put_raw(&id, Some(&c.admin), Some("application/json"), bad),
+            StatusCode::BAD_REQUEST,
+            &format!("body {bad:?}"),
+        );
+    }
+    // A value that cannot be read as a string is unreadable JSON too.
+    for bad in [
+        r#"{"name":"a","value":{"x":1}}"#,
+        r#"{"name":["a"],"value":"b"}"#,
+    ] {
+        expect_some_error(
+            c.put_raw(&id, Some(&c.admin), Some("application/json"), bad),
+            StatusCode::BAD_REQUEST,
+            &format!("body {bad:?}"),
+        );
+    }
+    assert_eq!(c.attrs(&id), json!([]));
+
+    // Media type parameters and case do not matter.
+    for (i, ct) in ["application/json;charset=UTF-8", "Application/JSON"]
+        .iter()
+        .enumerate()
+    {
+        let body = format!(r#"{{"name":"n{i}","value":"v"}}"#);
+        let text = expect(
+            c.put_raw(&id, Some(&c.admin), Some(ct), &body),
+            StatusCode::OK,
+            ct,
+        );
+        assert!(text.is_empty());
+    }
+    assert_eq!(
+        c.attrs(&id),
+        json!([{"name": "n0", "value": "v"}, {"name": "n1", "value": "v"}])
+    );
+}
+
+#[test]
+fn delete_removes_by_name_and_is_idempotent() {
+    let c = setup();
+    let id = c.alice.clone();
+    c.set_ok(&id, json!({"name": "a", "value": "1"}));
+    c.set_ok(&id, json!({"name": "b", "value": "2"}));
+    c.set_ok(&id, json!({"name": "c"}));
+
+    let text = expect(
+        c.delete(&id, Some(&c.admin), &[("name", "a")]),
+        StatusCode::NO_CONTENT,
+        "DELETE a",
+    );
+    assert!(text.is_empty());
+    assert_eq!(
+        c.attrs(&id),
+        json!([{"name": "b", "value": "2"}, {"name": "c", "value": null}])
+    );
+
+    // Again: still 204.
+    expect(
+        c.delete(&id, Some(&c.admin), &[("name", "a")]),
+        StatusCode::NO_CONTENT,
+        "DELETE a again",
+    );
+    // Never set: 204.
+    expect(
+        c.delete(&id, Some(&c.admin), &[("name", "never")]),
+        StatusCode::NO_CONTENT,
+        "DELETE never",
+    );
+
+    // The value is ignored: a different value still removes the attribute.
+    expect(
+        c.delete(&id, Some(&c.admin), &[("name", "b"), ("value", "other")]),
+        StatusCode::NO_CONTENT,
+        "DELETE b with another value",
+    );
+    expect(
+        c.delete(&id, Some(&c.admin), &[("name", "c"), ("value", "")]),
+        StatusCode::NO_CONTENT,
+        "DELETE c with empty value",
+    );
+    assert_eq!(c.attrs(&id), json!([]));
+
+    // Another account's attribute of the same name is untouched.
+    c.set_ok(&c.bob, json!({"name": "a", "value": "bob"}));
+    c.set_ok(&id, json!({"name": "a", "value": "alice"}));
+    expect(
+        c.delete(&id, Some(&c.admin), &[("name", "a")]),
+        StatusCode::NO_CONTENT,
+        "DELETE alice a",
+    );
+    assert_eq!(c.attrs(&c.bob), json!([{"name": "a", "value": "bob"}]));
+}
+
+#[test]
+fn delete_validates_its_parameters() {
+    let c = setup();
+    let id = c.alice.clone();
+    c.set_ok(&id, json!({"name": "a", "value": "1"}));
+
+    expect_error(
+        c.delete(&id, Some(&c.admin), &[]),
+        StatusCode::BAD_REQUEST,
+        "Invalid attribute: must not be blank",
+        "DELETE without name",
+    );
+    expect_error(
+        c.delete(&id, Some(&c.admin), &[("value", "1")]),
+        StatusCode::BAD_REQUEST,
+        "Invalid attribute: must not be blank",
+        "DELETE with value only",
+    );
+    let msg = expect_some_error(
+        c.delete(&id, Some(&c.admin), &[("name", "")]),
+        StatusCode::BAD_REQUEST,
+        "empty name",
+    );
+    assert!(
+        msg.starts_with("Invalid attribute: ") && msg.contains("must not be blank"),
+        "{msg}"
+    );
+    expect_error(
+        c.delete(&id, Some(&c.admin), &[("name", "1a")]),
+        StatusCode::BAD_REQUEST,
+        &format!("Invalid attribute: {NAME_RULE}"),
+        "DELETE bad name",
+    );
+    expect_error(
+        c.delete(&id, Some(&c.admin), &[("name", "a".repeat(65).as_str())]),
+        StatusCode::BAD_REQUEST,
+        "Invalid attribute: name cannot be longer than 64 chars",
+        "DELETE long name",
+    );
+    for bad in ["x y", "x\ny", "x\ty", "x\ry"] {
+        expect_error(
+            c.delete(&id, Some(&c.admin), &[("name", "a"), ("value", bad)]),
+            StatusCode::BAD_REQUEST,
+            &format!("Invalid attribute: {NO_WHITESPACE}"),
+            &format!("DELETE value {bad:?}"),
+        );
+    }
+    // Nothing was removed by the refused requests.
+    assert_eq!(c.attrs(&id), json!([{"name": "a", "value": "1"}]));
+}
+
+#[test]
+fn put_always_bumps_last_modified_and_delete_only_on_removal() {
+    let c = setup();
+    let id = c.alice.clone();
+    let t0 = c.last_modified(&id);
+
+    tick();
+    c.set_ok(&id, json!({"name": "a", "value": "1"}));
+    let t1 = c.last_modified(&id);
+    assert!(t1 > t0, "PUT bumps: {t0} → {t1}");
+
+    // The very same attribute again still bumps.
+    tick();
+    c.set_ok(&id, json!({"name": "a", "value": "1"}));
+    let t2 = c.last_modified(&id);
+    assert!(t2 > t1, "identical PUT bumps: {t1} → {t2}");
+
+    // Refused requests do not.
+    tick();
+    expect(
+        c.put(&id, Some(&c.admin), &json!({"name": "1a"})),
+        StatusCode::BAD_REQUEST,
+        "bad PUT",
+    );
+    expect(
+        c.put(&id, Some(&c.bob_token), &json!({"name": "a"})),
+        StatusCode::FORBIDDEN,
+        "denied PUT",
+    );
+    assert_eq!(c.last_modified(&id), t2, "refused PUTs do not bump");
+
+    // Removing an absent attribute does not bump.
+    tick();
+    expect(
+        c.delete(&id, Some(&c.admin), &[("name", "absent")]),
+        StatusCode::NO_CONTENT,
+        "DELETE absent",
+    );
+    assert_eq!(
+        c.last_modified(&id),
+        t2,
+        "DELETE of an absent attribute does not bump"
+    );
+
+    // A real removal does.
+    tick();
+    expect(
+        c.delete(&id, Some(&c.admin), &[("name", "a")]),
+        StatusCode::NO_CONTENT,
+        "DELETE a",
+    );
+    let t3 = c.last_modified(&id);
+    assert!(t3 > t2, "DELETE bumps: {t2} → {t3}");
+
+    // Bob's account was never touched by any of this.
+    let bob_user: Value = body(
+        c.server
+            .get(&format!("/scim/Users/{}", c.bob), Some(&c.admin)),
+    );
+    assert!(bob_user["meta"]["lastModified"].as_str().unwrap() < t1.as_str());
+}
+
+#[test]
+fn get_is_allowed_for_self_admin_read_scope_and_role_admin_only() {
+    let c = setup();
+    c.set_ok(&c.alice, json!({"name": "a", "value": "1"}));
+    let expected = json!([{"name": "a", "value": "1"}]);
+    let s = &c.server;
+
+    expect_unauthorized(c.get(&c.alice, None), "anonymous");
+    expect_denied(
+        c.get(&c.alice, Some(&c.bob_token)),
+        "plain user on another account",
+    );
+    assert_eq!(
+        expect_json(
+            c.get(&c.alice, Some(&c.alice_token)),
+            StatusCode::OK,
+            "self"
+        ),
+        expected
+    );
+    assert_eq!(
+        expect_json(c.get(&c.alice, Some(&c.admin)), StatusCode::OK, "admin"),
+        expected
+    );
+
+    let read_scope = s.token_with("admin", Some("iam:admin.read"));
+    assert_eq!(
+        expect_json(
+            c.get(&c.alice, Some(&read_scope)),
+            StatusCode::OK,
+            "iam:admin.read"
+        ),
+        expected
+    );
+    let role_only = s.token_with("admin", Some("openid"));
+    assert_eq!(
+        expect_json(
+            c.get(&c.alice, Some(&role_only)),
+            StatusCode::OK,
+            "ROLE_ADMIN alone"
+        ),
+        expected
+    );
+
+    // A non-admin cannot get the admin scopes: they are stripped from the token.
+    let bob_asks = s.token_with(
+        "bob",
+        Some("openid iam:admin.read iam:admin.write scim:read scim:write"),
+    );
+    expect_denied(
+        c.get(&c.alice, Some(&bob_asks)),
+        "plain user asking for iam:admin.read",
+    );
+
+    // Self is exact: alice cannot read bob's attributes.
+    expect_denied(c.get(&c.bob, Some(&c.alice_token)), "alice on bob");
+
+    // Denial comes before the account lookup.
+    expect_denied(
+        c.get(UNKNOWN_ID, Some(&c.bob_token)),
+        "plain user on unknown account",
+    );
+    expect_unauthorized(c.get(UNKNOWN_ID, None), "anonymous on unknown account");
+}
+
+#[test]
+fn put_is_allowed_for_admin_write_scope_and_role_admin_only() {
+    let c = setup();
+    let s = &c.server;
+    let body = json!({"name": "a", "value": "1"});
+
+    expect_unauthorized(c.put(&c.alice, None, &body), "anonymous");
+    expect_denied(c.put(&c.alice, Some(&c.bob_token), &body), "plain user");
+    expect_denied(c.put(&c.alice, Some(&c.alice_token), &body), "self");
+    let bob_asks = s.token_with("bob", Some("openid iam:admin.write"));
+    expect_denied(
+        c.put(&c.alice, Some(&bob_asks), &body),
+        "plain user asking for iam:admin.write",
+    );
+    assert_eq!(c.attrs(&c.alice), json!([]), "denied PUTs stored nothing");
+
+    expect(
+        c.put(&c.alice, Some(&c.admin), &json!({"name": "full"})),
+        StatusCode::OK,
+        "admin",
+    );
+    let write_scope = s.token_with("admin", Some("iam:admin.write"));
+    expect(
+        c.put(&c.alice, Some(&write_scope), &json!({"name": "scope"})),
+        StatusCode::OK,
+        "iam:admin.write",
+    );
+    let role_only = s.token_with("admin", Some("openid"));
+    expect(
+        c.put(&c.alice, Some(&role_only), &json!({"name": "role"})),
+        StatusCode::OK,
+        "ROLE_ADMIN alone",
+    );
+    assert_eq!(
+        c.attrs(&c.alice),
+        json!([{"name": "full", "value": null}, {"name": "role", "value": null}, {"name": "scope", "value": null}])
+    );
+
+    // Denial comes before the account lookup and before validation of a well-formed body.
+    expect_denied(
+        c.put(UNKNOWN_ID, Some(&c.bob_token), &body),
+        "plain user on unknown account",
+    );
+    expect_denied(
+        c.put(
+            &c.alice,
+            Some(&c.bob_token),
+            &json!({"name": "1bad", "value": "x y"}),
+        ),
+        "invalid body",
+    );
+    expect_denied(
+        c.put(&c.alice, Some(&c.bob_token), &json!({})),
+        "blank name",
+    );
+    // ...but after reading the body: a malformed one is a 400 even for a denied caller.
+    expect_some_error(
+        c.put_raw(&c.alice, Some(&c.bob_token), Some("application/json"), "{"),
+        StatusCode::BAD_REQUEST,
+        "malformed body from a denied caller",
+    );
+    // And 401 before everything.
+    expect_unauthorized(
+        c.put_raw(&c.alice, None, Some("application/json"), "{"),
+        "anonymous malformed",
+    );
+    expect_unauthorized(
+        c.put(UNKNOWN_ID, None, &json!({"name": "1bad"})),
+        "anonymous invalid, unknown",
+    );
+}
+
+#[test]
+fn delete_is_allowed_for_admin_write_scope_and_role_admin_only() {
+    let c = setup();
+    let s = &c.server;
+    for n in ["a", "b", "c"] {
+        c.set_ok(&c.alice, json!({"name": n, "value": "1"}));
+    }
+
+    expect_unauthorized(c.delete(&c.alice, None, &[("name", "a")]), "anonymous");
+    expect_denied(
+        c.delete(&c.alice, Some(&c.bob_token), &[("name", "a")]),
+        "plain user",
+    );
+    expect_denied(
+        c.delete(&c.alice, Some(&c.alice_token), &[("name", "a")]),
+        "self",
+    );
+    let bob_asks = s.token_with("bob", Some("openid iam:admin.write"));
+    expect_denied(
+        c.delete(&c.alice, Some(&bob_asks), &[("name", "a")]),
+        "plain user asking for the scope",
+    );
+    assert_eq!(
+        c.attrs(&c.alice).as_array().unwrap().len(),
+        3,
+        "denied DELETEs removed nothing"
+    );
+
+    expect(
+        c.delete(&c.alice, Some(&c.admin), &[("name", "a")]),
+        StatusCode::NO_CONTENT,
+        "admin",
+    );
+    let write_scope = s.token_with("admin", Some("iam:admin.write"));
+    expect(
+        c.delete(&c.alice, Some(&write_scope), &[("name", "b")]),
+        StatusCode::NO_CONTENT,
+        "scope",
+    );
+    let role_only = s.token_with("admin", Some("openid"));
+    expect(
+        c.delete(&c.alice, Some(&role_only), &[("name", "c")]),
+        StatusCode::NO_CONTENT,
+        "ROLE_ADMIN alone",
+    );
+    assert_eq!(c.attrs(&c.alice), json!([]));
+
+    // Denial comes before validation and before the account lookup.
+    expect_denied(
+        c.delete(&c.alice, Some(&c.bob_token), &[]),
+        "missing name from a denied caller",
+    );
+    expect_denied(
+        c.delete(UNKNOWN_ID, Some(&c.bob_token), &[("name", "a")]),
+        "unknown account",
+    );
+    expect_unauthorized(
+        c.delete(UNKNOWN_ID, None, &[]),
+        "anonymous, invalid, unknown",
+    );
+}
+
+#[test]
+fn read_scope_does_not_imply_write_for_the_operation_itself() {
+    // The admin's ROLE_ADMIN grants writes under the `roles` policy whatever the scope, so a
+    // scope-only denial is not observable with user tokens; what is observable: a read-scope
+    // token of the admin writes only because of ROLE_ADMIN, and a plain user with every
+    // scope requested still cannot write.
+    let c = setup();
+    let read_only = c.server.token_with("admin", Some("iam:admin.read"));
+    expect(
+        c.put(&c.alice, Some(&read_only), &json!({"name": "a"})),
+        StatusCode::OK,
+        "admin, read scope",
+    );
+    let bob_all = c.server.token_with(
+        "bob",
+        Some("iam:admin.read iam:admin.write scim:read scim:write"),
+    );
+    expect_denied(
+        c.put(&c.alice, Some(&bob_all), &json!({"name": "b"})),
+        "plain user, all scopes asked",
+    );
+    expect_denied(
+        c.delete(&c.alice, Some(&bob_all), &[("name", "a")]),
+        "plain user, all scopes asked",
+    );
+    // bob may still read his own.
+    assert_eq!(
+        expect_json(c.get(&c.bob, Some(&bob_all)), StatusCode::OK, "bob self"),
+        json!([])
+    );
+}
+
+#[test]
+fn attributes_of_a_deleted_account_are_gone() {
+    let c = setup();
+    c.set_ok(&c.bob, json!({"name": "a", "value": "1"}));
+    expect(
+        c.server
+            .delete(&format!("/scim/Users/{}", c.bob), Some(&c.admin)),
+        StatusCode::NO_CONTENT,
+        "delete bob",
+    );
+    let msg = format!("Account not found for id '{}'", c.bob);
+    expect_error(
+        c.get(&c.bob, Some(&c.admin)),
+        StatusCode::NOT_FOUND,
+        &msg,
+        "GET",
+    );
+    expect_error(
+        c.put(&c.bob, Some(&c.admin), &json!({"name": "a"})),
+        StatusCode::NOT_FOUND,
+        &msg,
+        "PUT",
+    );
+    expect_error(
+        c.delete(&c.bob, Some(&c.admin), &[("name", "a")]),
+        StatusCode::NOT_FOUND,
+        &msg,
+        "DELETE",
+    );
+
+    // A new account with the same username starts empty.
+    let again = c.server.create_user(&c.admin, "bob");
+    assert_ne!(again, c.bob);
+    assert_eq!(c.attrs(&again), json!([]));
+}
+
+#[test]
+fn attributes_survive_a_restart() {
+    let mut c = setup();
+    c.set_ok(
+        &c.alice,
+        json!({"name": "affiliation", "value": "INFN-CNAF"}),
+    );
+    c.set_ok(&c.alice, json!({"name": "nothing"}));
+    let before = c.last_modified(&c.alice);
+
+    c.server.restart();
+    let expected =
+        json!([{"name": "affiliation", "value": "INFN-CNAF"}, {"name": "nothing", "value": null}]);
+    assert_eq!(c.attrs(&c.alice), expected);
+    assert_eq!(c.last_modified(&c.alice), before);
+    // Tokens minted before the restart still work.
+    assert_eq!(
+        expect_json(
+            c.get(&c.alice, Some(&c.alice_token)),
+            StatusCode::OK,
+            "self after restart"
+        ),
+        expected
+    );
+
+    // And writes after the restart are kept too.
+    expect(
+        c.delete(&c.alice, Some(&c.admin), &[("name", "nothing")]),
+        StatusCode::NO_CONTENT,
+        "DELETE",
+    );
+    c.server.restart();
+    assert_eq!(
+        c.attrs(&c.alice),
+        json!([{"name": "affiliation", "value": "INFN-CNAF"}])
+    );
+}

@@ -1,0 +1,1370 @@
+//! `/scim/Users` and `/scim/Groups` basics (iam-reference-behavior.md §1.4–1.8, §2.11, §2.12;
+//! the `roles` policy of account-api.md §2), tested black-box against the real server.
+
+use iam_tests::*;
+use reqwest::Method;
+use reqwest::blocking::Response;
+use serde_json::{Value, json};
+
+const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+const INDIGO_USER: &str = "urn:indigo-dc:scim:schemas:IndigoUser";
+const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+const INDIGO_GROUP: &str = "urn:indigo-dc:scim:schemas:IndigoGroup";
+const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+const SCIM_CONTENT_TYPE: &str = "application/scim+json;charset=UTF-8";
+const UNKNOWN_ID: &str = "3f0c3bb4-8a7a-4a5e-9f65-4b8d7cb0e0aa";
+
+/// Asserts the status and returns the body text.
+fn expect(r: Response, status: StatusCode, what: &str) -> String {
+    let got = r.status();
+    let text = r.text().unwrap();
+    assert_eq!(got, status, "{what}: body {text:?}");
+    text
+}
+
+fn expect_json(r: Response, status: StatusCode, what: &str) -> Value {
+    let text = expect(r, status, what);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {text:?}"))
+}
+
+fn content_type(r: &Response) -> String {
+    r.headers()
+        .get("content-type")
+        .map(|h| h.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+/// A successful SCIM answer: status, SCIM content type, JSON body.
+fn expect_scim(r: Response, status: StatusCode, what: &str) -> Value {
+    let ct = content_type(&r);
+    let v = expect_json(r, status, what);
+    assert_eq!(
+        ct.replace(' ', ""),
+        SCIM_CONTENT_TYPE,
+        "{what}: content type"
+    );
+    v
+}
+
+/// A ScimError with exactly this status and detail, rendered as `application/json`.
+fn expect_scim_error(r: Response, status: StatusCode, detail: &str, what: &str) {
+    let got = scim_error_detail(r, status, what);
+    assert_eq!(got, detail, "{what}");
+}
+
+/// A ScimError with this status; returns its detail.
+fn scim_error_detail(r: Response, status: StatusCode, what: &str) -> String {
+    let ct = content_type(&r);
+    let v = expect_json(r, status, what);
+    assert!(
+        ct.starts_with("application/json"),
+        "{what}: content type {ct}"
+    );
+    assert_eq!(v["schemas"], json!([ERROR_SCHEMA]), "{what}: {v}");
+    assert_eq!(
+        v["status"],
+        json!(status.as_u16().to_string()),
+        "{what}: status is a string: {v}"
+    );
+    let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+    assert_eq!(keys.len(), 3, "{what}: schemas, status, detail only: {v}");
+    v["detail"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{what}: no detail: {v}"))
+        .to_string()
+}
+
+/// An `{"error": "..."}` framework error (415, 406, 400 for unreadable input, 405, 404).
+fn expect_plain_error(r: Response, status: StatusCode, what: &str) {
+    let v = expect_json(r, status, what);
+    assert!(v["error"].is_string(), "{what}: {v}");
+    assert_eq!(v.as_object().unwrap().len(), 1, "{what}: {v}");
+}
+
+fn expect_denied(r: Response, what: &str) {
+    let v = expect_json(r, StatusCode::FORBIDDEN, what);
+    assert_eq!(
+        v,
+        json!({"error": "access_denied", "error_description": "Access is denied"}),
+        "{what}"
+    );
+}
+
+fn expect_unauthorized(r: Response, what: &str) {
+    let challenge = r
+        .headers()
+        .get("www-authenticate")
+        .map(|h| h.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let v = expect_json(r, StatusCode::UNAUTHORIZED, what);
+    assert_eq!(
+        v,
+        json!({"error": "unauthorized",
+               "error_description": "Full authentication is required to access this resource"}),
+        "{what}"
+    );
+    assert!(
+        challenge.starts_with("Bearer"),
+        "{what}: WWW-Authenticate {challenge:?}"
+    );
+}
+
+/// `2026-01-31T10:00:00.000Z`
+fn assert_iso_millis(s: &Value, what: &str) {
+    let s = s
+        .as_str()
+        .unwrap_or_else(|| panic!("{what}: not a string: {s}"));
+    let b = s.as_bytes();
+    let ok = b.len() == 24
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            10 => *c == b'T',
+            13 | 16 => *c == b':',
+            19 => *c == b'.',
+            23 => *c == b'Z',
+            _ => c.is_ascii_digit(),
+        });
+    assert!(ok, "{what}: {s:?} is not ISO-8601 UTC with milliseconds");
+}
+
+fn post_json(
+    server: &Server,
+    path: &str,
+    token: Option<&str>,
+    content_type: &str,
+    body: &str,
+) -> Response {
+    server
+        .req(Method::POST, path, token)
+        .header("content-type", content_type)
+        .body(body.to_string())
+        .send()
+        .unwrap()
+}
+
+fn get_accept(server: &Server, path: &str, token: Option<&str>, accept: &str) -> Response {
+    server
+        .req(Method::GET, path, token)
+        .header("accept", accept)
+        .send()
+        .unwrap()
+}
+
+fn user_with(username: &str, email: &str) -> Value {
+    json!({
+        "schemas": [USER_SCHEMA],
+        "userName": username,
+        "active": true,
+        "name": {"givenName": "Test", "familyName": "User"},
+        "emails": [{"type": "work", "value": email, "primary": true}]
+    })
+}
+
+fn ids(list: &Value) -> Vec<String> {
+    list["Resources"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no Resources: {list}"))
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Users
+
+#[test]
+fn create_user_returns_the_full_scim_user() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    let body = json!({
+        "schemas": [USER_SCHEMA],
+        "userName": "alice",
+        "active": true,
+        "password": "a-secret-password",
+        "name": {"givenName": "Alice", "familyName": "Liddell"},
+        "emails": [{"type": "work", "value": "alice@example.org", "primary": true}]
+    });
+    let r = s.post_scim("/scim/Users", Some(&admin), &body);
+    let u = expect_scim(r, StatusCode::CREATED, "POST user");
+
+    let id = u["id"].as_str().expect("id");
+    uuid::Uuid::parse_str(id).expect("id is a UUID");
+    assert_eq!(u["userName"], "alice");
+    assert_eq!(u["displayName"], "alice");
+    assert_eq!(u["active"], true);
+    assert_eq!(
+        u["name"],
+        json!({"givenName": "Alice", "familyName": "Liddell", "formatted": "Alice Liddell"})
+    );
+    assert_eq!(
+        u["emails"],
+        json!([{"type": "work", "value": "alice@example.org", "primary": true}])
+    );
+    let mut schemas: Vec<&str> = u["schemas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    schemas.sort();
+    assert_eq!(schemas, [USER_SCHEMA, INDIGO_USER]);
+    assert_eq!(u["meta"]["resourceType"], "User");
+    assert_eq!(
+        u["meta"]["location"],
+        json!(format!("{}/scim/Users/{id}", s.base))
+    );
+    assert_iso_millis(&u["meta"]["created"], "meta.created");
+    assert_iso_millis(&u["meta"]["lastModified"], "meta.lastModified");
+    assert_eq!(u[INDIGO_USER]["serviceAccount"], false);
+
+    // Never rendered: the password; NON_EMPTY: no empty groups, no nulls.
+    let text = u.to_string();
+    assert!(
+        !text.contains("password") && !text.contains("a-secret-password"),
+        "{text}"
+    );
+    assert!(u.get("groups").is_none(), "no groups yet: {u}");
+    fn no_nulls(v: &Value, at: &str) {
+        match v {
+            Value::Null => panic!("null at {at}"),
+            Value::Object(m) => m
+                .iter()
+                .for_each(|(k, v)| no_nulls(v, &format!("{at}.{k}"))),
+            Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .for_each(|(i, v)| no_nulls(v, &format!("{at}[{i}]"))),
+            _ => {}
+        }
+    }
+    no_nulls(&u, "user");
+
+    // GET returns the same representation.
+    let got = expect_scim(
+        s.get(&format!("/scim/Users/{id}"), Some(&admin)),
+        StatusCode::OK,
+        "GET user",
+    );
+    assert_eq!(got, u);
+}
+
+#[test]
+fn create_user_active_defaults_to_false_and_payload_id_is_used() {
+    let s = Server::start();
+    let admin = s.token("admin");
+
+    let mut body = user_with("absent", "absent@example.org");
+    body.as_object_mut().unwrap().remove("active");
+    let u = expect_scim(
+        s.post_scim("/scim/Users", Some(&admin), &body),
+        StatusCode::CREATED,
+        "no active",
+    );
+    assert_eq!(
+        u["active"], false,
+        "`active` absent → false (and rendered): {u}"
+    );
+
+    let mut body = user_with("inactive", "inactive@example.org");
+    body["active"] = json!(false);
+    let u = expect_scim(
+        s.post_scim("/scim/Users", Some(&admin), &body),
+        StatusCode::CREATED,
+        "active false",
+    );
+    assert_eq!(u["active"], false);
+
+    let wanted = "0f2d6a1e-5c3b-4e8f-9a7d-1b2c3d4e5f60";
+    let mut body = user_with("withid", "withid@example.org");
+    body["id"] = json!(wanted);
+    let u = expect_scim(
+        s.post_scim("/scim/Users", Some(&admin), &body),
+        StatusCode::CREATED,
+        "with id",
+    );
+    assert_eq!(u["id"], wanted);
+    let got = expect_scim(
+        s.get(&format!("/scim/Users/{wanted}"), Some(&admin)),
+        StatusCode::OK,
+        "GET by id",
+    );
+    assert_eq!(got["userName"], "withid");
+}
+
+#[test]
+fn create_user_validation_errors_are_scim_errors() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    let post = |body: &Value| s.post_scim("/scim/Users", Some(&admin), body);
+    let invalid = |body: Value, parts: &[&str]| {
+        let d = scim_error_detail(
+            post(&body),
+            StatusCode::BAD_REQUEST,
+            &format!("POST {body}"),
+        );
+        assert!(d.starts_with("Invalid Scim User: ["), "{body}: {d}");
+        for p in parts {
+            assert!(d.contains(p), "{body}: {d:?} lacks {p:?}");
+        }
+    };
+
+    // userName
+    let mut b = user_with("x", "x@example.org");
+    b.as_object_mut().unwrap().remove("userName");
+    expect_scim_error(
+        post(&b),
+        StatusCode::BAD_REQUEST,
+        "Invalid Scim User: [scimUser.userName : must not be blank]",
+        "missing userName",
+    );
+    invalid(
+        user_with("", "x@example.org"),
+        &["[scimUser.userName : must not be blank]"],
+    );
+    invalid(
+        user_with("   ", "x@example.org"),
+        &["[scimUser.userName : must not be blank]"],
+    );
+    invalid(
+        user_with(&"u".repeat(129), "x@example.org"),
+        &["scimUser.userName"],
+    );
+
+    // emails
+    let mut b = user_with("x", "x@example.org");
+    b.as_object_mut().unwrap().remove("emails");
+    invalid(b, &["[scimUser.emails : must not be empty]"]);
+    let mut b = user_with("x", "x@example.org");
+    b["emails"] = json!([]);
+    invalid(b, &["[scimUser.emails : must not be empty]"]);
+    for bad in ["not-an-email", "a@", "@example.org", "a b@example.org", ""] {
+        invalid(
+            user_with("x", bad),
+            &["Please provide a valid email address"],
+        );
+    }
+    let long = format!("{}@example.org", "e".repeat(120));
+    invalid(
+        user_with("x", &long),
+        &["Please provide a valid email address"],
+    );
+    let mut b = user_with("x", "x@example.org");
+    b["emails"][0].as_object_mut().unwrap().remove("type");
+    invalid(b, &["type"]);
+    let mut b = user_with("x", "x@example.org");
+    b["emails"][0].as_object_mut().unwrap().remove("primary");
+    invalid(b, &["primary"]);
+
+    // name
+    let mut b = user_with("x", "x@example.org");
+    b["name"].as_object_mut().unwrap().remove("givenName");
+    invalid(b, &["scimUser.name.givenName"]);
+    let mut b = user_with("x", "x@example.org");
+    b["name"].as_object_mut().unwrap().remove("familyName");
+    invalid(b, &["scimUser.name.familyName"]);
+    let mut b = user_with("x", "x@example.org");
+    b.as_object_mut().unwrap().remove("name");
+    invalid(b, &[]);
+    let long_name = "g".repeat(65);
+    for bad in ["A", long_name.as_str(), "a<b", "a>b", "a%b", "a$b"] {
+        let mut b = user_with("x", "x@example.org");
+        b["name"]["givenName"] = json!(bad);
+        invalid(b, &["scimUser.name.givenName"]);
+    }
+
+    // Several violations are all reported.
+    invalid(
+        json!({"schemas": [USER_SCHEMA], "emails": [{"type": "work", "value": "bad", "primary": true}]}),
+        &[
+            "[scimUser.userName : must not be blank]",
+            "Please provide a valid email address",
+        ],
+    );
+
+    // Nothing was created: only the admin exists.
+    let list = expect_scim(s.get("/scim/Users", Some(&admin)), StatusCode::OK, "list");
+    assert_eq!(list["totalResults"], 1, "{list}");
+
+    // The limits themselves are fine.
+    let mut b = user_with(&"u".repeat(128), "limits@example.org");
+    b["name"] = json!({"givenName": "Al", "familyName": "f".repeat(64)});
+    expect_scim(post(&b), StatusCode::CREATED, "limits");
+}
+
+#[test]
+fn create_user_needs_scim_json_and_a_readable_body() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    let body = user_with("alice", "alice@example.org").to_string();
+    for ct in ["application/json", "text/plain"] {
+        expect_plain_error(
+            post_json(&s, "/scim/Users", Some(&admin), ct, &body),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ct,
+        );
+    }
+    let r = s
+        .req(Method::POST, "/scim/Users", Some(&admin))
+        .body(body.clone())
+        .send()
+        .unwrap();
+    expect_plain_error(r, StatusCode::UNSUPPORTED_MEDIA_TYPE, "no content type");
+    for bad in ["{", "", "[]", "not json"] {
+        expect_plain_error(
+            post_json(&s, "/scim/Users", Some(&admin), SCIM, bad),
+            StatusCode::BAD_REQUEST,
+            bad,
+        );
+    }
+    // With parameters it is still SCIM JSON.
+    expect_scim(
+        post_json(
+            &s,
+            "/scim/Users",
+            Some(&admin),
+            "application/scim+json;charset=UTF-8",
+            &body,
+        ),
+        StatusCode::CREATED,
+        "scim json with charset",
+    );
+}
+
+#[test]
+fn duplicate_username_and_email_are_409() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    s.create_user(&admin, "alice");
+
+    expect_scim_error(
+        s.post_scim(
+            "/scim/Users",
+            Some(&admin),
+            &user_with("alice", "other@example.org"),
+        ),
+        StatusCode::CONFLICT,
+        "A user with username 'alice' already exists",
+        "duplicate username",
+    );
+    expect_scim_error(
+        s.post_scim(
+            "/scim/Users",
+            Some(&admin),
+            &user_with("bob", "alice@example.org"),
+        ),
+        StatusCode::CONFLICT,
+        "A user linked with email 'alice@example.org' already exists",
+        "duplicate email",
+    );
+    let list = expect_scim(s.get("/scim/Users", Some(&admin)), StatusCode::OK, "list");
+    assert_eq!(list["totalResults"], 2, "{list}");
+
+    // Once deleted, the username and the address are free again.
+    let alice = s.user_id(&admin, "alice");
+    expect(
+        s.delete(&format!("/scim/Users/{alice}"), Some(&admin)),
+        StatusCode::NO_CONTENT,
+        "delete alice",
+    );
+    let again = s.create_user(&admin, "alice");
+    assert_ne!(again, alice);
+}
+
+#[test]
+fn get_and_delete_user() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    let alice = s.create_user(&admin, "alice");
+    let bob = s.create_user(&admin, "bob");
+
+    for id in [UNKNOWN_ID, "not-a-uuid"] {
+        expect_scim_error(
+            s.get(&format!("/scim/Users/{id}"), Some(&admin)),
+            StatusCode::NOT_FOUND,
+            &format!("No user mapped to id '{id}'"),
+            "GET unknown",
+        );
+        expect_scim_error(
+            s.delete(&format!("/scim/Users/{id}"), Some(&admin)),
+            StatusCode::NOT_FOUND,
+            &format!("No user mapped to id '{id}'"),
+            "DELETE unknown",
+        );
+    }
+
+    let text = expect(
+        s.delete(&format!("/scim/Users/{alice}"), Some(&admin)),
+        StatusCode::NO_CONTENT,
+        "DELETE",
+    );
+    assert!(text.is_empty());
+    expect_scim_error(
+        s.get(&format!("/scim/Users/{alice}"), Some(&admin)),
+        StatusCode::NOT_FOUND,
+        &format!("No user mapped to id '{alice}'"),
+        "GET deleted",
+    );
+    expect_scim_error(
+        s.delete(&format!("/scim/Users/{alice}"), Some(&admin)),
+        StatusCode::NOT_FOUND,
+        &format!("No user mapped to id '{alice}'"),
+        "DELETE again",
+    );
+    // Bob is still there and the list lost alice.
+    expect_scim(
+        s.get(&format!("/scim/Users/{bob}"), Some(&admin)),
+        StatusCode::OK,
+        "GET bob",
+    );
+    let list = expect_scim(s.get("/scim/Users", Some(&admin)), StatusCode::OK, "list");
+    assert_eq!(list["totalResults"], 2);
+    assert!(!ids(&list).contains(&alice));
+    assert!(ids(&list).contains(&bob));
+}
+
+#[test]
+fn scim_gets_refuse_an_unacceptable_accept_header() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    let alice = s.create_user(&admin, "alice");
+    let group = s.create_group(&admin, "g");
+    let paths = [
+        "/scim/Users".to_string(),
+        format!("/scim/Users/{alice}"),
+        "/scim/Groups".to_string(),
+        format!("/scim/Groups/{group}"),
+    ];
+    for p in &paths {
+        for bad in ["application/json", "text/html", "application/xml"] {
+            expect_plain_error(
+                get_accept(&s, p, Some(&admin), bad),
+                StatusCode::NOT_ACCEPTABLE,
+                &format!("{p} {bad}"),
+            );
+        }
+        for good in [
+            "*/*",
+            "application/*",
+            "application/scim+json",
+            "application/json, application/scim+json",
+        ] {
+            expect_scim(
+                get_accept(&s, p, Some(&admin), good),
+                StatusCode::OK,
+                &format!("{p} {good}"),
+            );
+        }
+    }
+}
+
+#[test]
+fn list_users_paging() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    let admin_id = s.user_id(&admin, "admin");
+    let mut created = vec![admin_id];
+    for u in ["u1", "u2", "u3", "u4"] {
+        created.push(s.create_user(&admin, u));
+    }
+    let list = |q: &str| {
+        expect_scim(
+            s.get(&format!("/scim/Users{q}"), Some(&admin)),
+            StatusCode::OK,
+            q,
+        )
+    };
+
+    // Default: everything, in creation order.
+    let all = list("");
+    assert_eq!(all["totalResults"], 5);
+    assert_eq!(all["itemsPerPage"], 5);
+    assert_eq!(all["startIndex"], 1);
+    assert_eq!(all["schemas"], json!([LIST_SCHEMA]));
+    assert_eq!(ids(&all), created);
+    let mut keys: Vec<&str> = all
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "Resources",
+            "itemsPerPage",
+            "schemas",
+            "startIndex",
+            "totalResults"
+        ]
+    );
+    // Items are full users.
+    assert_eq!(all["Resources"][1]["userName"], "u1");
+    assert_eq!(all["Resources"][1]["meta"]["resourceType"], "User");
+
+    let page = list("?count=2");
+    assert_eq!(
+        (
+            page["totalResults"].clone(),
+            page["itemsPerPage"].clone(),
+            page["startIndex"].clone()
+        ),
+        (json!(5), json!(2), json!(1))
+    );
+    assert_eq!(ids(&page), created[0..2]);
+    let page = list("?startIndex=2&count=2");
+    assert_eq!(page["startIndex"], 2);
+    assert_eq!(ids(&page), created[1..3]);
+    let page = list("?startIndex=4&count=10");
+    assert_eq!(page["itemsPerPage"], 2);
+    assert_eq!(ids(&page), created[3..5]);
+
+    // count=0 (and negative counts, which mean 0): the count only.
+    for q in ["?count=0", "?count=-3", "?count=0&startIndex=3"] {
+        assert_eq!(
+            list(q),
+            json!({"totalResults": 5, "Resources": [], "schemas": [LIST_SCHEMA]}),
+            "{q}"
+        );
+    }
+
+    // Past the end: nothing, with the start index echoed.
+    let past = list("?startIndex=50");
+    assert_eq!(
+        past,
+        json!({"totalResults": 5, "itemsPerPage": 0, "startIndex": 50, "Resources": [], "schemas": [LIST_SCHEMA]})
+    );
+
+    // startIndex below 1 means 1.
+    for q in ["?startIndex=0", "?startIndex=-7"] {
+        let page = list(q);
+        assert_eq!(page["startIndex"], 1, "{q}");
+        assert_eq!(ids(&page), created, "{q}");
+    }
+
+    // Non-integer parameters are a 400.
+    for q in ["?count=abc", "?startIndex=abc", "?count=1.5", "?count="] {
+        expect_plain_error(
+            s.get(&format!("/scim/Users{q}"), Some(&admin)),
+            StatusCode::BAD_REQUEST,
+            q,
+        );
+    }
+}
+
+#[test]
+fn list_users_count_is_capped_at_100() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    for i in 0..101 {
+        s.create_user(&admin, &format!("user{i:03}"));
+    }
+    let list = |q: &str| {
+        expect_scim(
+            s.get(&format!("/scim/Users{q}"), Some(&admin)),
+            StatusCode::OK,
+            q,
+        )
+    };
+    for q in ["", "?count=1000", "?count=101"] {
+        let page = list(q);
+        assert_eq!(page["totalResults"], 102, "{q}");
+        assert_eq!(page["itemsPerPage"], 100, "{q}");
+        assert_eq!(page["Resources"].as_array().unwrap().len(), 100, "{q}");
+    }
+    let tail = list("?startIndex=101");
+    assert_eq!(tail["itemsPerPage"], 2);
+    assert_eq!(tail["Resources"][1]["userName"], "user100");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Groups
+
+#[test]
+fn create_group_returns_the_scim_group() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    let r = s.post_scim(
+        "/scim/Groups",
+        Some(&admin),
+        &group_body("Production", None),
+    );
+    let g = expect_scim(r, StatusCode::CREATED, "POST group");
+    let id = g["id"].as_str().unwrap().to_string();
+    uuid::Uuid::parse_str(&id).expect("id is a UUID");
+    assert_eq!(g["displayName"], "Production");
+    assert_eq!(g["meta"]["resourceType"], "Group");
+    assert_eq!(
+        g["meta"]["location"],
+        json!(format!("{}/scim/Groups/{id}", s.base))
+    );
+    assert_iso_millis(&g["meta"]["created"], "meta.created");
+    assert_iso_millis(&g["meta"]["lastModified"], "meta.lastModified");
+    let mut schemas: Vec<&str> = g["schemas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    schemas.sort();
+    assert_eq!(schemas, [GROUP_SCHEMA, INDIGO_GROUP]);
+    // The extension is always there, with its null members written.
+    assert_eq!(
+        g[INDIGO_GROUP],
+        json!({"parentGroup": null, "description": null, "labels": null})
+    );
+    assert!(
+        g.get("members").is_none(),
+        "members are never rendered: {g}"
+    );
+
+    let got = expect_scim(
+        s.get(&format!("/scim/Groups/{id}"), Some(&admin)),
+        StatusCode::OK,
+        "GET group",
+    );
+    assert_eq!(got, g);
+}
+
+#[test]
+fn create_group_validation() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    let post = |body: &Value| s.post_scim("/scim/Groups", Some(&admin), body);
+    let blank = "Invalid Scim Group: [scimGroup.displayName : must not be blank]";
+
+    expect_scim_error(
+        post(&group_body("", None)),
+        StatusCode::BAD_REQUEST,
+        blank,
+        "empty",
+    );
+    expect_scim_error(
+        post(&group_body("   ", None)),
+        StatusCode::BAD_REQUEST,
+        blank,
+        "spaces",
+    );
+    expect_scim_error(
+        post(&json!({"schemas": [GROUP_SCHEMA]})),
+        StatusCode::BAD_REQUEST,
+        blank,
+        "missing",
+    );
+    expect_scim_error(
+        post(&json!({"schemas": [GROUP_SCHEMA], "displayName": null})),
+        StatusCode::BAD_REQUEST,
+        blank,
+        "null",
+    );
+    for bad in ["a/b", "/", "a/", "/a"] {
+        expect_scim_error(
+            post(&group_body(bad, None)),
+            StatusCode::BAD_REQUEST,
+            "Group displayName cannot contain a slash character",
+            bad,
+        );
+    }
+    expect_scim_error(
+        post(&group_body(&"g".repeat(51), None)),
+        StatusCode::BAD_REQUEST,
+        "Group name length cannot exceed 50 characters",
+        "51 chars",
+    );
+    let list = expect_scim(s.get("/scim/Groups", Some(&admin)), StatusCode::OK, "list");
+    assert_eq!(list["totalResults"], 0, "nothing created: {list}");
+
+    // 50 is fine; duplicates are 409.
+    s.create_group(&admin, &"g".repeat(50));
+    s.create_group(&admin, "dup");
+    expect_scim_error(
+        post(&group_body("dup", None)),
+        StatusCode::CONFLICT,
+        "Duplicated group 'dup'",
+        "duplicate",
+    );
+
+    // Content type and body.
+    let body = group_body("other", None).to_string();
+    expect_plain_error(
+        post_json(&s, "/scim/Groups", Some(&admin), "application/json", &body),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "json content type",
+    );
+    expect_plain_error(
+        post_json(&s, "/scim/Groups", Some(&admin), SCIM, "{"),
+        StatusCode::BAD_REQUEST,
+        "malformed",
+    );
+}
+
+#[test]
+fn subgroups() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    let parent = s.create_group(&admin, "parent");
+
+    let r = s.post_scim(
+        "/scim/Groups",
+        Some(&admin),
+        &group_body("child", Some((&parent, "parent"))),
+    );
+    let child = expect_scim(r, StatusCode::CREATED, "child");
+    assert_eq!(child["displayName"], "parent/child");
+    assert_eq!(
+        child[INDIGO_GROUP]["parentGroup"],
+        json!({"display": "parent", "value": parent, "$ref": format!("{}/scim/Groups/{parent}", s.base)})
+    );
+    let child_id = child["id"].as_str().unwrap().to_string();
+    let got = expect_scim(
+        s.get(&format!("/scim/Groups/{child_id}"), Some(&admin)),
+        StatusCode::OK,
+        "GET child",
+    );
+    assert_eq!(got, child);
+
+    // Grandchild: the full path.
+    let r = s.post_scim(
+        "/scim/Groups",
+        Some(&admin),
+        &group_body("grand", Some((&child_id, "parent/child"))),
+    );
+    let grand = expect_scim(r, StatusCode::CREATED, "grandchild");
+    assert_eq!(grand["displayName"], "parent/child/grand");
+
+    // Unique by full name: the same child twice is 409, the same segment elsewhere is fine.
+    expect_scim_error(
+        s.post_scim(
+            "/scim/Groups",
+            Some(&admin),
+            &group_body("child", Some((&parent, "parent"))),
+        ),
+        StatusCode::CONFLICT,
+        "Duplicated group 'parent/child'",
+        "duplicate child",
+    );
+    s.create_group(&admin, "child");
+    let other = s.create_group(&admin, "other");
+    let r = s.post_scim(
+        "/scim/Groups",
+        Some(&admin),
+        &group_body("child", Some((&other, "other"))),
+    );
+    assert_eq!(
+        expect_scim(r, StatusCode::CREATED, "other/child")["displayName"],
+        "other/child"
+    );
+
+    // Unknown parent.
+    expect_scim_error(
+        s.post_scim(
+            "/scim/Groups",
+            Some(&admin),
+            &group_body("x", Some((UNKNOWN_ID, "nope"))),
+        ),
+        StatusCode::NOT_FOUND,
+        &format!("Parent group '{UNKNOWN_ID}' not found"),
+        "unknown parent",
+    );
+
+    // The segment rules apply to subgroups too.
+    expect_scim_error(
+        s.post_scim(
+            "/scim/Groups",
+            Some(&admin),
+            &group_body("a/b", Some((&parent, "parent"))),
+        ),
+        StatusCode::BAD_REQUEST,
+        "Group displayName cannot contain a slash character",
+        "slash in child",
+    );
+    expect_scim_error(
+        s.post_scim(
+            "/scim/Groups",
+            Some(&admin),
+            &group_body(&"c".repeat(51), Some((&parent, "parent"))),
+        ),
+        StatusCode::BAD_REQUEST,
+        "Group name length cannot exceed 50 characters",
+        "long child",
+    );
+
+    // IAM builds the name from the request's parentGroup.display, not the stored name.
+    let r = s.post_scim(
+        "/scim/Groups",
+        Some(&admin),
+        &group_body("kid", Some((&parent, "Renamed"))),
+    );
+    assert_eq!(
+        expect_scim(r, StatusCode::CREATED, "display from request")["displayName"],
+        "Renamed/kid"
+    );
+}
+
+#[test]
+fn get_list_and_delete_groups() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    let a = s.create_group(&admin, "a");
+    let b = s.create_group(&admin, "b");
+    let r = s.post_scim(
+        "/scim/Groups",
+        Some(&admin),
+        &group_body("c", Some((&a, "a"))),
+    );
+    let c = expect_scim(r, StatusCode::CREATED, "a/c")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    for id in [UNKNOWN_ID, "not-a-uuid"] {
+        expect_scim_error(
+            s.get(&format!("/scim/Groups/{id}"), Some(&admin)),
+            StatusCode::NOT_FOUND,
+            &format!("No group mapped to id '{id}'"),
+            "GET unknown",
+        );
+        expect_scim_error(
+            s.delete(&format!("/scim/Groups/{id}"), Some(&admin)),
+            StatusCode::NOT_FOUND,
+            &format!("No group mapped to id '{id}'"),
+            "DELETE unknown",
+        );
+    }
+
+    let list = |q: &str| {
+        expect_scim(
+            s.get(&format!("/scim/Groups{q}"), Some(&admin)),
+            StatusCode::OK,
+            q,
+        )
+    };
+    let all = list("");
+    assert_eq!(all["totalResults"], 3);
+    assert_eq!(all["itemsPerPage"], 3);
+    assert_eq!(all["startIndex"], 1);
+    assert_eq!(all["schemas"], json!([LIST_SCHEMA]));
+    assert_eq!(ids(&all), [a.clone(), b.clone(), c.clone()]);
+    assert_eq!(all["Resources"][2]["displayName"], "a/c");
+    assert_eq!(all["Resources"][2]["meta"]["resourceType"], "Group");
+    let page = list("?startIndex=2&count=1");
+    assert_eq!(
+        (page["itemsPerPage"].clone(), page["startIndex"].clone()),
+        (json!(1), json!(2))
+    );
+    assert_eq!(ids(&page), std::slice::from_ref(&b));
+    assert_eq!(
+        list("?count=0"),
+        json!({"totalResults": 3, "Resources": [], "schemas": [LIST_SCHEMA]})
+    );
+    assert_eq!(
+        list("?startIndex=9"),
+        json!({"totalResults": 3, "itemsPerPage": 0, "startIndex": 9, "Resources": [], "schemas": [LIST_SCHEMA]})
+    );
+    for q in ["?count=x", "?startIndex=x"] {
+        expect_plain_error(
+            s.get(&format!("/scim/Groups{q}"), Some(&admin)),
+            StatusCode::BAD_REQUEST,
+            q,
+        );
+    }
+
+    // A group with a subgroup is not empty.
+    expect_scim_error(
+        s.delete(&format!("/scim/Groups/{a}"), Some(&admin)),
+        StatusCode::BAD_REQUEST,
+        "Group is not empty",
+        "DELETE parent",
+    );
+    expect_scim(
+        s.get(&format!("/scim/Groups/{a}"), Some(&admin)),
+        StatusCode::OK,
+        "parent still there",
+    );
+
+    let text = expect(
+        s.delete(&format!("/scim/Groups/{c}"), Some(&admin)),
+        StatusCode::NO_CONTENT,
+        "DELETE child",
+    );
+    assert!(text.is_empty());
+    expect(
+        s.delete(&format!("/scim/Groups/{a}"), Some(&admin)),
+        StatusCode::NO_CONTENT,
+        "DELETE emptied parent",
+    );
+    for id in [&a, &c] {
+        expect_scim_error(
+            s.get(&format!("/scim/Groups/{id}"), Some(&admin)),
+            StatusCode::NOT_FOUND,
+            &format!("No group mapped to id '{id}'"),
+            "GET deleted",
+        );
+    }
+    expect_scim_error(
+        s.delete(&format!("/scim/Groups/{a}"), Some(&admin)),
+        StatusCode::NOT_FOUND,
+        &format!("No group mapped to id '{a}'"),
+        "DELETE again",
+    );
+    assert_eq!(ids(&list("")), std::slice::from_ref(&b));
+
+    // The name is free again.
+    s.create_group(&admin, "a");
+}
+
+#[test]
+fn users_and_groups_survive_a_restart() {
+    let mut s = Server::start();
+    let admin = s.token("admin");
+    let alice = s.create_user(&admin, "alice");
+    let g = s.create_group(&admin, "g");
+    let user = expect_scim(
+        s.get(&format!("/scim/Users/{alice}"), Some(&admin)),
+        StatusCode::OK,
+        "user",
+    );
+    let group = expect_scim(
+        s.get(&format!("/scim/Groups/{g}"), Some(&admin)),
+        StatusCode::OK,
+        "group",
+    );
+    s.restart();
+    assert_eq!(
+        expect_scim(
+            s.get(&format!("/scim/Users/{alice}"), Some(&admin)),
+            StatusCode::OK,
+            "user"
+        ),
+        user
+    );
+    assert_eq!(
+        expect_scim(
+            s.get(&format!("/scim/Groups/{g}"), Some(&admin)),
+            StatusCode::OK,
+            "group"
+        ),
+        group
+    );
+    expect_scim_error(
+        s.post_scim("/scim/Users", Some(&admin), &user_body("alice")),
+        StatusCode::CONFLICT,
+        "A user with username 'alice' already exists",
+        "dup after restart",
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Authorization (`roles` policy)
+
+struct Callers {
+    anonymous: Option<String>,
+    plain: String,
+    plain_asking_scopes: String,
+    admin: String,
+    admin_scim_read: String,
+    admin_scim_write: String,
+    admin_role_only: String,
+}
+
+fn callers(s: &Server) -> Callers {
+    Callers {
+        anonymous: None,
+        plain: s.token("bob"),
+        plain_asking_scopes: s.token_with(
+            "bob",
+            Some("openid scim:read scim:write iam:admin.read iam:admin.write"),
+        ),
+        admin: s.token("admin"),
+        admin_scim_read: s.token_with("admin", Some("scim:read")),
+        admin_scim_write: s.token_with("admin", Some("scim:write")),
+        admin_role_only: s.token_with("admin", Some("openid")),
+    }
+}
+
+#[test]
+fn reading_users_needs_scim_read_or_role_admin() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    let bob = s.create_user(&admin, "bob");
+    let alice = s.create_user(&admin, "alice");
+    let c = callers(&s);
+    let one = format!("/scim/Users/{alice}");
+
+    expect_unauthorized(
+        s.get("/scim/Users", c.anonymous.as_deref()),
+        "list anonymous",
+    );
+    expect_unauthorized(s.get(&one, None), "get anonymous");
+    for (who, t) in [
+        ("plain", &c.plain),
+        ("plain asking scopes", &c.plain_asking_scopes),
+    ] {
+        expect_denied(s.get("/scim/Users", Some(t)), &format!("list {who}"));
+        expect_denied(s.get(&one, Some(t)), &format!("get {who}"));
+    }
+    // No "self" rule on SCIM users.
+    expect_denied(
+        s.get(&format!("/scim/Users/{bob}"), Some(&c.plain)),
+        "bob reads himself",
+    );
+    for (who, t) in [
+        ("admin", &c.admin),
+        ("scim:read", &c.admin_scim_read),
+        ("ROLE_ADMIN alone", &c.admin_role_only),
+    ] {
+        expect_scim(
+            s.get("/scim/Users", Some(t)),
+            StatusCode::OK,
+            &format!("list {who}"),
+        );
+        let u = expect_scim(s.get(&one, Some(t)), StatusCode::OK, &format!("get {who}"));
+        assert_eq!(u["userName"], "alice");
+    }
+    // 403 before 404, 400 and 406; 401 before everything.
+    expect_denied(
+        s.get(&format!("/scim/Users/{UNKNOWN_ID}"), Some(&c.plain)),
+        "plain unknown",
+    );
+    expect_unauthorized(
+        s.get(&format!("/scim/Users/{UNKNOWN_ID}"), None),
+        "anonymous unknown",
+    );
+    expect_unauthorized(
+        get_accept(&s, "/scim/Users", None, "application/json"),
+        "anonymous bad accept",
+    );
+    expect_unauthorized(s.get("/scim/Users?count=abc", None), "anonymous bad count");
+}
+
+#[test]
+fn writing_users_needs_scim_write_or_role_admin() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    let bob = s.create_user(&admin, "bob");
+    let alice = s.create_user(&admin, "alice");
+    let c = callers(&s);
+
+    let body = user_with("carol", "carol@example.org");
+    expect_unauthorized(s.post_scim("/scim/Users", None, &body), "post anonymous");
+    expect_unauthorized(
+        s.delete(&format!("/scim/Users/{alice}"), None),
+        "delete anonymous",
+    );
+    for (who, t) in [
+        ("plain", &c.plain),
+        ("plain asking scopes", &c.plain_asking_scopes),
+    ] {
+        expect_denied(
+            s.post_scim("/scim/Users", Some(t), &body),
+            &format!("post {who}"),
+        );
+        expect_denied(
+            s.delete(&format!("/scim/Users/{alice}"), Some(t)),
+            &format!("delete {who}"),
+        );
+    }
+    expect_denied(
+        s.delete(&format!("/scim/Users/{bob}"), Some(&c.plain)),
+        "bob deletes himself",
+    );
+    // Nothing happened.
+    let list = expect_scim(s.get("/scim/Users", Some(&admin)), StatusCode::OK, "list");
+    assert_eq!(list["totalResults"], 3);
+
+    for (i, (who, t)) in [
+        ("admin", &c.admin),
+        ("scim:write", &c.admin_scim_write),
+        ("ROLE_ADMIN alone", &c.admin_role_only),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let name = format!("new{i}");
+        let u = expect_scim(
+            s.post_scim(
+                "/scim/Users",
+                Some(t),
+                &user_with(&name, &format!("{name}@example.org")),
+            ),
+            StatusCode::CREATED,
+            &format!("post {who}"),
+        );
+        let id = u["id"].as_str().unwrap();
+        expect(
+            s.delete(&format!("/scim/Users/{id}"), Some(t)),
+            StatusCode::NO_CONTENT,
+            &format!("delete {who}"),
+        );
+    }
+
+    // Ordering: 401, then an unreadable body (400), then 403, then validation and lookups.
+    expect_unauthorized(
+        post_json(&s, "/scim/Users", None, SCIM, "{"),
+        "anonymous malformed",
+    );
+    expect_unauthorized(
+        post_json(&s, "/scim/Users", None, "application/json", "{}"),
+        "anonymous bad type",
+    );
+    expect_plain_error(
+        post_json(&s, "/scim/Users", Some(&c.plain), SCIM, "{"),
+        StatusCode::BAD_REQUEST,
+        "plain malformed",
+    );
+    expect_denied(
+        s.post_scim("/scim/Users", Some(&c.plain), &json!({})),
+        "plain invalid",
+    );
+    expect_denied(
+        s.post_scim(
+            "/scim/Users",
+            Some(&c.plain),
+            &user_with("bob", "x@example.org"),
+        ),
+        "plain dup",
+    );
+    expect_denied(
+        s.delete(&format!("/scim/Users/{UNKNOWN_ID}"), Some(&c.plain)),
+        "plain unknown",
+    );
+}
+
+#[test]
+fn reading_groups_needs_scim_read_or_role_admin() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    s.create_user(&admin, "bob");
+    let g = s.create_group(&admin, "g");
+    let c = callers(&s);
+    let one = format!("/scim/Groups/{g}");
+
+    expect_unauthorized(s.get("/scim/Groups", None), "list anonymous");
+    expect_unauthorized(s.get(&one, None), "get anonymous");
+    for (who, t) in [
+        ("plain", &c.plain),
+        ("plain asking scopes", &c.plain_asking_scopes),
+    ] {
+        expect_denied(s.get("/scim/Groups", Some(t)), &format!("list {who}"));
+        expect_denied(s.get(&one, Some(t)), &format!("get {who}"));
+    }
+    for (who, t) in [
+        ("admin", &c.admin),
+        ("scim:read", &c.admin_scim_read),
+        ("ROLE_ADMIN alone", &c.admin_role_only),
+    ] {
+        let list = expect_scim(
+            s.get("/scim/Groups", Some(t)),
+            StatusCode::OK,
+            &format!("list {who}"),
+        );
+        assert_eq!(list["totalResults"], 1);
+        let got = expect_scim(s.get(&one, Some(t)), StatusCode::OK, &format!("get {who}"));
+        assert_eq!(got["displayName"], "g");
+    }
+    expect_denied(
+        s.get(&format!("/scim/Groups/{UNKNOWN_ID}"), Some(&c.plain)),
+        "plain unknown",
+    );
+    expect_unauthorized(
+        s.get(&format!("/scim/Groups/{UNKNOWN_ID}"), None),
+        "anonymous unknown",
+    );
+    expect_unauthorized(
+        get_accept(&s, &one, None, "application/json"),
+        "anonymous bad accept",
+    );
+}
+
+#[test]
+fn writing_groups_needs_scim_write_or_role_admin() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    s.create_user(&admin, "bob");
+    let g = s.create_group(&admin, "g");
+    let c = callers(&s);
+
+    expect_unauthorized(
+        s.post_scim("/scim/Groups", None, &group_body("x", None)),
+        "post anonymous",
+    );
+    expect_unauthorized(
+        s.delete(&format!("/scim/Groups/{g}"), None),
+        "delete anonymous",
+    );
+    for (who, t) in [
+        ("plain", &c.plain),
+        ("plain asking scopes", &c.plain_asking_scopes),
+    ] {
+        expect_denied(
+            s.post_scim("/scim/Groups", Some(t), &group_body("x", None)),
+            &format!("post {who}"),
+        );
+        expect_denied(
+            s.delete(&format!("/scim/Groups/{g}"), Some(t)),
+            &format!("delete {who}"),
+        );
+    }
+    let list = expect_scim(s.get("/scim/Groups", Some(&admin)), StatusCode::OK, "list");
+    assert_eq!(ids(&list), std::slice::from_ref(&g), "nothing happened");
+
+    for (i, (who, t)) in [
+        ("admin", &c.admin),
+        ("scim:write", &c.admin_scim_write),
+        ("ROLE_ADMIN alone", &c.admin_role_only),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let r = s.post_scim(
+            "/scim/Groups",
+            Some(t),
+            &group_body(&format!("new{i}"), None),
+        );
+        let id = expect_scim(r, StatusCode::CREATED, &format!("post {who}"))["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        expect(
+            s.delete(&format!("/scim/Groups/{id}"), Some(t)),
+            StatusCode::NO_CONTENT,
+            &format!("delete {who}"),
+        );
+    }
+
+    // Ordering: 401 first, unreadable body 400 before 403, 403 before validation/lookups.
+    expect_unauthorized(
+        post_json(&s, "/scim/Groups", None, SCIM, "{"),
+        "anonymous malformed",
+    );
+    expect_plain_error(
+        post_json(&s, "/scim/Groups", Some(&c.plain), SCIM, "{"),
+        StatusCode::BAD_REQUEST,
+        "plain malformed",
+    );
+    expect_denied(
+        s.post_scim("/scim/Groups", Some(&c.plain), &group_body("", None)),
+        "plain blank",
+    );
+    expect_denied(
+        s.post_scim("/scim/Groups", Some(&c.plain), &group_body("a/b", None)),
+        "plain slash",
+    );
+    expect_denied(
+        s.post_scim("/scim/Groups", Some(&c.plain), &group_body("g", None)),
+        "plain duplicate",
+    );
+    expect_denied(
+        s.post_scim(
+            "/scim/Groups",
+            Some(&c.plain),
+            &group_body("x", Some((UNKNOWN_ID, "nope"))),
+        ),
+        "plain unknown parent",
+    );
+    expect_denied(
+        s.delete(&format!("/scim/Groups/{UNKNOWN_ID}"), Some(&c.plain)),
+        "plain delete unknown",
+    );
+}
