@@ -26,7 +26,7 @@ pub struct Config {
 /// Which component fills each slot, and the limits every guest call runs under.
 #[derive(Debug, Clone)]
 pub struct PluginsConfig {
-    /// `roles` (built-in) or a path to a `.wasm` component.
+    /// `roles` or `strict` (built-in) or a path to a `.wasm` component.
     pub policy: String,
     /// Handler group name → path to a `.wasm` component replacing the built-in one.
     pub handlers: BTreeMap<String, PathBuf>,

@@ -36,7 +36,7 @@ enum Command {
         /// SQLite database file (env IAM_DB; default ./iam.db).
         #[arg(long)]
         db: Option<PathBuf>,
-        /// `roles` or a path to a policy component (.wasm).
+        /// `roles` (default), `strict`, or a path to a policy component (.wasm).
         #[arg(long)]
         policy: Option<String>,
     },

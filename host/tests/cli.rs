@@ -66,28 +66,31 @@ fn serve_refuses_an_unknown_policy_and_a_missing_plugin_file() {
     );
 }
 
-#[test]
-fn serve_refuses_a_component_that_does_not_fit_its_slot() {
-    // The built-in policy component exports no handler interface.
+/// Writes a config that puts `component` into the `attributes` handler slot, runs `serve`
+/// with it, expects it to fail, and returns its stderr.
+fn serve_fails_with_attributes_component(component: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("iam.toml");
+    let path = dir.path().join("iam.toml");
     std::fs::write(
-        &config,
-        format!(
-            "[plugins.handlers]\nattributes = \"{}\"\n",
-            env!("IAM_GUEST_POLICY_ROLES")
-        ),
+        &path,
+        format!("[plugins.handlers]\nattributes = \"{component}\"\n"),
     )
     .unwrap();
     let out = iam_host()
         .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&config)
+        .arg(&path)
         .arg("--db")
         .arg(dir.path().join("iam.db"))
         .output()
         .unwrap();
     assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn serve_refuses_a_component_that_does_not_fit_its_slot() {
+    // The built-in policy component exports no handler interface.
+    let err = serve_fails_with_attributes_component(env!("IAM_GUEST_POLICY_ROLES"));
     assert!(
         err.contains("plugin slot 'attributes'") && err.contains("does not export"),
         "{err}"
@@ -98,25 +101,7 @@ fn serve_refuses_a_component_that_does_not_fit_its_slot() {
 fn a_site_plugin_may_import_only_its_slots_store() {
     // The built-in handler component imports the group store too, which the `attributes`
     // slot does not provide to a site's component.
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("iam.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[plugins.handlers]\nattributes = \"{}\"\n",
-            env!("IAM_GUEST_HANDLERS")
-        ),
-    )
-    .unwrap();
-    let out = iam_host()
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&config)
-        .arg("--db")
-        .arg(dir.path().join("iam.db"))
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = serve_fails_with_attributes_component(env!("IAM_GUEST_HANDLERS"));
     assert!(
         err.contains("plugin slot 'attributes'") && err.contains("group-store"),
         "{err}"

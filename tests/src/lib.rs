@@ -58,20 +58,7 @@ impl Server {
     /// A server with `extra` arguments after `serve` (e.g. `--policy FILE`).
     pub fn start_with_args(extra: &[&str]) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
-        let port = free_port();
-        let mut server = Server {
-            base: format!("http://127.0.0.1:{port}"),
-            port,
-            args: extra.iter().map(|s| s.to_string()).collect(),
-            dir,
-            child: None,
-            client: Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .unwrap(),
-        };
-        server.spawn();
-        server
+        Server::launch(dir, extra.iter().map(|s| s.to_string()).collect())
     }
 
     /// A server configured by a TOML file written into its directory.
@@ -79,11 +66,17 @@ impl Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = dir.path().join("iam.toml");
         std::fs::write(&config, toml).unwrap();
+        let args = vec!["--config".into(), config.to_string_lossy().into_owned()];
+        Server::launch(dir, args)
+    }
+
+    /// Starts a server in `dir` on a free port with `args` after `serve`.
+    fn launch(dir: tempfile::TempDir, args: Vec<String>) -> Server {
         let port = free_port();
         let mut server = Server {
             base: format!("http://127.0.0.1:{port}"),
             port,
-            args: vec!["--config".into(), config.to_string_lossy().into_owned()],
+            args,
             dir,
             child: None,
             client: Client::builder()
@@ -317,4 +310,78 @@ fn free_port() -> u16 {
 pub fn body(r: Response) -> Value {
     let text = r.text().unwrap();
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text:?}"))
+}
+
+/// A well-formed UUID that names no account or group.
+pub const UNKNOWN_ID: &str = "3f0c3bb4-8a7a-4a5e-9f65-4b8d7cb0e0aa";
+
+/// The attributes endpoint of account `id`.
+pub fn attributes_path(id: &str) -> String {
+    format!("/iam/account/{id}/attributes")
+}
+
+/// The `Content-Type` header of a response (empty when absent).
+pub fn content_type(r: &Response) -> String {
+    r.headers()
+        .get("content-type")
+        .map(|h| h.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+/// The `WWW-Authenticate` header of a response (empty when absent).
+pub fn challenge(r: &Response) -> String {
+    r.headers()
+        .get("www-authenticate")
+        .map(|h| h.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+/// Asserts the status and returns the body text.
+pub fn expect(r: Response, status: StatusCode, what: &str) -> String {
+    let got = r.status();
+    let text = r.text().unwrap();
+    assert_eq!(got, status, "{what}: body {text:?}");
+    text
+}
+
+/// Asserts the status and returns the body as JSON.
+pub fn expect_json(r: Response, status: StatusCode, what: &str) -> Value {
+    let text = expect(r, status, what);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {text:?}"))
+}
+
+/// Asserts the 403 answer of the policy: `access_denied`, "Access is denied".
+pub fn expect_denied(r: Response, what: &str) {
+    let v = expect_json(r, StatusCode::FORBIDDEN, what);
+    assert_eq!(
+        v,
+        json!({"error": "access_denied", "error_description": "Access is denied"}),
+        "{what}"
+    );
+}
+
+/// Asserts the 401 answer for a missing token, with a `Bearer` challenge.
+pub fn expect_unauthorized(r: Response, what: &str) {
+    let ch = challenge(&r);
+    let v = expect_json(r, StatusCode::UNAUTHORIZED, what);
+    assert_eq!(
+        v,
+        json!({"error": "unauthorized",
+               "error_description": "Full authentication is required to access this resource"}),
+        "{what}"
+    );
+    assert!(ch.starts_with("Bearer"), "{what}: WWW-Authenticate {ch:?}");
+}
+
+/// Asserts an `{"error": "..."}` framework error (415, 406, 400 for unreadable input, 405,
+/// 404) rendered as `application/json`.
+pub fn expect_plain_error(r: Response, status: StatusCode, what: &str) {
+    let ct = content_type(&r);
+    let v = expect_json(r, status, what);
+    assert!(
+        ct.starts_with("application/json"),
+        "{what}: content type {ct:?}"
+    );
+    assert!(v["error"].is_string(), "{what}: {v}");
+    assert_eq!(v.as_object().unwrap().len(), 1, "{what}: {v}");
 }

@@ -10,25 +10,6 @@ use serde_json::{Value, json};
 
 const NAME_RULE: &str = "invalid name (does not match with regexp: '^[a-zA-Z][a-zA-Z0-9\\-_.]*$')";
 const NO_WHITESPACE: &str = "The string must not contain any new line or carriage return";
-const UNKNOWN_ID: &str = "3f0c3bb4-8a7a-4a5e-9f65-4b8d7cb0e0aa";
-
-fn path(id: &str) -> String {
-    format!("/iam/account/{id}/attributes")
-}
-
-/// Asserts the status and returns the body text.
-fn expect(r: Response, status: StatusCode, what: &str) -> String {
-    let got = r.status();
-    let text = r.text().unwrap();
-    assert_eq!(got, status, "{what}: body {text:?}");
-    text
-}
-
-/// Asserts the status and returns the body as JSON.
-fn expect_json(r: Response, status: StatusCode, what: &str) -> Value {
-    let text = expect(r, status, what);
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {text:?}"))
-}
 
 /// Asserts an `{"error": msg}` answer with exactly that message.
 fn expect_error(r: Response, status: StatusCode, msg: &str, what: &str) {
@@ -47,34 +28,6 @@ fn expect_some_error(r: Response, status: StatusCode, what: &str) -> String {
         .as_str()
         .unwrap_or_else(|| panic!("{what}: no error string: {v}"))
         .to_string()
-}
-
-fn expect_denied(r: Response, what: &str) {
-    let v = expect_json(r, StatusCode::FORBIDDEN, what);
-    assert_eq!(
-        v,
-        json!({"error": "access_denied", "error_description": "Access is denied"}),
-        "{what}"
-    );
-}
-
-fn expect_unauthorized(r: Response, what: &str) {
-    let challenge = r
-        .headers()
-        .get("www-authenticate")
-        .map(|h| h.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    let v = expect_json(r, StatusCode::UNAUTHORIZED, what);
-    assert_eq!(
-        v,
-        json!({"error": "unauthorized",
-               "error_description": "Full authentication is required to access this resource"}),
-        "{what}"
-    );
-    assert!(
-        challenge.starts_with("Bearer"),
-        "{what}: WWW-Authenticate {challenge:?}"
-    );
 }
 
 struct Ctx {
@@ -105,11 +58,11 @@ fn setup() -> Ctx {
 
 impl Ctx {
     fn get(&self, id: &str, token: Option<&str>) -> Response {
-        self.server.get(&path(id), token)
+        self.server.get(&attributes_path(id), token)
     }
 
     fn put(&self, id: &str, token: Option<&str>, body: &Value) -> Response {
-        self.server.put_json(&path(id), token, body)
+        self.server.put_json(&attributes_path(id), token, body)
     }
 
     fn put_raw(
@@ -119,7 +72,7 @@ impl Ctx {
         content_type: Option<&str>,
         body: &str,
     ) -> Response {
-        let mut rb = self.server.req(Method::PUT, &path(id), token);
+        let mut rb = self.server.req(Method::PUT, &attributes_path(id), token);
         if let Some(ct) = content_type {
             rb = rb.header("content-type", ct);
         }
@@ -132,9 +85,9 @@ impl Ctx {
             .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
             .collect();
         let url = if q.is_empty() {
-            path(id)
+            attributes_path(id)
         } else {
-            format!("{}?{}", path(id), q.join("&"))
+            format!("{}?{}", attributes_path(id), q.join("&"))
         };
         self.server.req(Method::DELETE, &url, token).send().unwrap()
     }

@@ -10,41 +10,8 @@ use reqwest::Method;
 use reqwest::blocking::Response;
 use serde_json::{Value, json};
 
-const UNKNOWN_ID: &str = "3f0c3bb4-8a7a-4a5e-9f65-4b8d7cb0e0aa";
-
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-fn expect(r: Response, status: StatusCode, what: &str) -> String {
-    let got = r.status();
-    let text = r.text().unwrap();
-    assert_eq!(got, status, "{what}: body {text:?}");
-    text
-}
-
-fn expect_json(r: Response, status: StatusCode, what: &str) -> Value {
-    let text = expect(r, status, what);
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {text:?}"))
-}
-
-fn challenge(r: &Response) -> String {
-    r.headers()
-        .get("www-authenticate")
-        .map(|h| h.to_str().unwrap().to_string())
-        .unwrap_or_default()
-}
-
-fn expect_unauthorized(r: Response, what: &str) {
-    let ch = challenge(&r);
-    let v = expect_json(r, StatusCode::UNAUTHORIZED, what);
-    assert_eq!(
-        v,
-        json!({"error": "unauthorized",
-               "error_description": "Full authentication is required to access this resource"}),
-        "{what}"
-    );
-    assert!(ch.starts_with("Bearer"), "{what}: WWW-Authenticate {ch:?}");
-}
 
 fn expect_invalid_token(r: Response, what: &str) {
     let ch = challenge(&r);
@@ -55,40 +22,12 @@ fn expect_invalid_token(r: Response, what: &str) {
     assert!(ch.starts_with("Bearer"), "{what}: WWW-Authenticate {ch:?}");
 }
 
-fn expect_denied(r: Response, what: &str) {
-    let v = expect_json(r, StatusCode::FORBIDDEN, what);
-    assert_eq!(
-        v,
-        json!({"error": "access_denied", "error_description": "Access is denied"}),
-        "{what}"
-    );
-}
-
-fn expect_plain_error(r: Response, status: StatusCode, what: &str) {
-    let ct = r
-        .headers()
-        .get("content-type")
-        .map(|h| h.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    let v = expect_json(r, status, what);
-    assert!(
-        ct.starts_with("application/json"),
-        "{what}: content type {ct:?}"
-    );
-    assert!(v["error"].is_string(), "{what}: {v}");
-    assert_eq!(v.as_object().unwrap().len(), 1, "{what}: {v}");
-}
-
 /// A request with a raw `Authorization` header.
 fn with_authorization(s: &Server, method: Method, path: &str, value: &str) -> Response {
     s.req(method, path, None)
         .header("authorization", value)
         .send()
         .unwrap()
-}
-
-fn attrs(id: &str) -> String {
-    format!("/iam/account/{id}/attributes")
 }
 
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -275,22 +214,34 @@ fn missing_token_is_401_before_anything_else() {
     let group = s.create_group(&admin, "g");
     let bob_body = user_body("bob").to_string();
     let cases: Vec<Case> = vec![
-        (Method::GET, attrs(&alice), None),
-        (Method::GET, attrs(UNKNOWN_ID), None),
+        (Method::GET, attributes_path(&alice), None),
+        (Method::GET, attributes_path(UNKNOWN_ID), None),
         (
             Method::PUT,
-            attrs(&alice),
+            attributes_path(&alice),
             Some(("application/json", r#"{"name":"a"}"#)),
         ),
-        (Method::PUT, attrs(&alice), Some(("application/json", "{"))),
-        (Method::PUT, attrs(&alice), Some(("text/plain", "x"))),
         (
             Method::PUT,
-            attrs(UNKNOWN_ID),
+            attributes_path(&alice),
+            Some(("application/json", "{")),
+        ),
+        (
+            Method::PUT,
+            attributes_path(&alice),
+            Some(("text/plain", "x")),
+        ),
+        (
+            Method::PUT,
+            attributes_path(UNKNOWN_ID),
             Some(("application/json", r#"{"name":"1bad"}"#)),
         ),
-        (Method::DELETE, format!("{}?name=a", attrs(&alice)), None),
-        (Method::DELETE, attrs(UNKNOWN_ID), None),
+        (
+            Method::DELETE,
+            format!("{}?name=a", attributes_path(&alice)),
+            None,
+        ),
+        (Method::DELETE, attributes_path(UNKNOWN_ID), None),
         (Method::GET, "/scim/Users".into(), None),
         (Method::GET, "/scim/Users?count=abc".into(), None),
         (Method::GET, format!("/scim/Users/{alice}"), None),
@@ -347,7 +298,7 @@ fn an_authorization_header_that_is_not_bearer_is_401() {
     let admin = s.token("admin");
     let alice = s.create_user(&admin, "alice");
     for value in ["Basic YWRtaW46YWRtaW4tcGFzc3dvcmQ=", "Token abc", "Bearer"] {
-        let r = with_authorization(&s, Method::GET, &attrs(&alice), value);
+        let r = with_authorization(&s, Method::GET, &attributes_path(&alice), value);
         let ch = challenge(&r);
         let v = expect_json(r, StatusCode::UNAUTHORIZED, value);
         assert!(
@@ -357,12 +308,22 @@ fn an_authorization_header_that_is_not_bearer_is_401() {
         assert!(ch.starts_with("Bearer"), "{value}: {ch:?}");
     }
     // The scheme is case-insensitive.
-    let r = with_authorization(&s, Method::GET, &attrs(&alice), &format!("bearer {admin}"));
+    let r = with_authorization(
+        &s,
+        Method::GET,
+        &attributes_path(&alice),
+        &format!("bearer {admin}"),
+    );
     assert_eq!(
         expect_json(r, StatusCode::OK, "lower-case bearer"),
         json!([])
     );
-    let r = with_authorization(&s, Method::GET, &attrs(&alice), &format!("BEARER {admin}"));
+    let r = with_authorization(
+        &s,
+        Method::GET,
+        &attributes_path(&alice),
+        &format!("BEARER {admin}"),
+    );
     assert_eq!(
         expect_json(r, StatusCode::OK, "upper-case bearer"),
         json!([])
@@ -376,7 +337,7 @@ fn malformed_unsigned_and_tampered_tokens_are_invalid_token() {
     let admin_id = s.user_id(&admin, "admin");
     let bob_id = s.create_user(&admin, "bob");
     let bob = s.token("bob");
-    let path = attrs(&bob_id);
+    let path = attributes_path(&bob_id);
     // The real tokens work.
     expect(s.get(&path, Some(&bob)), StatusCode::OK, "bob's own token");
 
@@ -446,7 +407,7 @@ fn malformed_unsigned_and_tampered_tokens_are_invalid_token() {
     for (what, token) in &forged {
         expect_invalid_token(s.get(&path, Some(token)), what);
         expect_invalid_token(
-            s.get(&attrs(&admin_id), Some(token)),
+            s.get(&attributes_path(&admin_id), Some(token)),
             &format!("{what} on admin"),
         );
         expect_invalid_token(
@@ -455,7 +416,7 @@ fn malformed_unsigned_and_tampered_tokens_are_invalid_token() {
         );
         // 401 before the 400 of a malformed body and the 404 of an unknown account.
         let r = s
-            .req(Method::PUT, &attrs(UNKNOWN_ID), Some(token))
+            .req(Method::PUT, &attributes_path(UNKNOWN_ID), Some(token))
             .header("content-type", "application/json")
             .body("{")
             .send()
@@ -507,11 +468,11 @@ fn an_expired_token_is_invalid_token() {
     assert_eq!(payload["exp"], payload["iat"], "lifetime 0");
     // Past any clock-skew leeway.
     std::thread::sleep(Duration::from_secs(7));
-    expect_invalid_token(s.get(&attrs(&alice), Some(&short)), "expired");
+    expect_invalid_token(s.get(&attributes_path(&alice), Some(&short)), "expired");
     expect_invalid_token(s.get("/scim/Users", Some(&short)), "expired on SCIM");
     assert_eq!(
         expect_json(
-            s.get(&attrs(&alice), Some(&long)),
+            s.get(&attributes_path(&alice), Some(&long)),
             StatusCode::OK,
             "not expired"
         ),
@@ -526,7 +487,7 @@ fn a_token_of_a_deleted_or_inactive_account_is_invalid_token() {
     let alice = s.create_user(&admin, "alice");
     let alice_token = s.token("alice");
     expect(
-        s.get(&attrs(&alice), Some(&alice_token)),
+        s.get(&attributes_path(&alice), Some(&alice_token)),
         StatusCode::OK,
         "before deletion",
     );
@@ -535,7 +496,10 @@ fn a_token_of_a_deleted_or_inactive_account_is_invalid_token() {
         StatusCode::NO_CONTENT,
         "delete alice",
     );
-    expect_invalid_token(s.get(&attrs(&alice), Some(&alice_token)), "deleted account");
+    expect_invalid_token(
+        s.get(&attributes_path(&alice), Some(&alice_token)),
+        "deleted account",
+    );
     expect_invalid_token(
         s.get("/scim/Users", Some(&alice_token)),
         "deleted account on SCIM",
@@ -544,7 +508,7 @@ fn a_token_of_a_deleted_or_inactive_account_is_invalid_token() {
     // A new account with the same username does not revive the old token.
     s.create_user(&admin, "alice");
     expect_invalid_token(
-        s.get(&attrs(&alice), Some(&alice_token)),
+        s.get(&attributes_path(&alice), Some(&alice_token)),
         "old token, recreated username",
     );
 
@@ -558,7 +522,7 @@ fn a_token_of_a_deleted_or_inactive_account_is_invalid_token() {
         .to_string();
     let sleepy_token = s.token("sleepy");
     expect_invalid_token(
-        s.get(&attrs(&sleepy), Some(&sleepy_token)),
+        s.get(&attributes_path(&sleepy), Some(&sleepy_token)),
         "inactive account",
     );
 }
@@ -604,9 +568,12 @@ fn denial_is_403_access_denied() {
     s.create_user(&admin, "bob");
     let bob = s.token("bob");
     let g = s.create_group(&admin, "g");
-    expect_denied(s.get(&attrs(&alice), Some(&bob)), "attributes of another");
     expect_denied(
-        s.put_json(&attrs(&alice), Some(&bob), &json!({"name": "a"})),
+        s.get(&attributes_path(&alice), Some(&bob)),
+        "attributes of another",
+    );
+    expect_denied(
+        s.put_json(&attributes_path(&alice), Some(&bob), &json!({"name": "a"})),
         "PUT attribute",
     );
     expect_denied(s.get("/scim/Users", Some(&bob)), "list users");
@@ -672,7 +639,7 @@ fn admin_scopes_are_stripped_from_non_admin_tokens() {
         "bob with stripped scim:read",
     );
     expect_denied(
-        s.get(&attrs(&s.user_id(&admin, "admin")), Some(&bob)),
+        s.get(&attributes_path(&s.user_id(&admin, "admin")), Some(&bob)),
         "bob with stripped iam:admin.read",
     );
 }
@@ -690,12 +657,12 @@ fn role_admin_grants_access_without_any_admin_scope() {
             &format!("list users with {scope:?}"),
         );
         expect(
-            s.put_json(&attrs(&alice), Some(&t), &json!({"name": "a"})),
+            s.put_json(&attributes_path(&alice), Some(&t), &json!({"name": "a"})),
             StatusCode::OK,
             "PUT attribute",
         );
         expect(
-            s.get(&attrs(&alice), Some(&t)),
+            s.get(&attributes_path(&alice), Some(&t)),
             StatusCode::OK,
             "GET attributes",
         );
@@ -710,7 +677,7 @@ fn an_unreadable_body_is_400_before_403_and_an_invalid_one_is_403() {
     s.create_user(&admin, "bob");
     let bob = s.token("bob");
     let put = |ct: &str, b: &str| {
-        s.req(Method::PUT, &attrs(&alice), Some(&bob))
+        s.req(Method::PUT, &attributes_path(&alice), Some(&bob))
             .header("content-type", ct)
             .body(b.to_string())
             .send()
@@ -737,7 +704,11 @@ fn an_unreadable_body_is_400_before_403_and_an_invalid_one_is_403() {
     );
     expect_denied(put("application/json", r#"{}"#), "blank name");
     expect_denied(
-        s.put_json(&attrs(UNKNOWN_ID), Some(&bob), &json!({"name": "a"})),
+        s.put_json(
+            &attributes_path(UNKNOWN_ID),
+            Some(&bob),
+            &json!({"name": "a"}),
+        ),
         "unknown account",
     );
 
@@ -785,8 +756,8 @@ fn unknown_routes_are_404_and_wrong_methods_405_as_json() {
         expect_plain_error(s.get(path, Some(&admin)), StatusCode::NOT_FOUND, path);
     }
     let cases = [
-        (Method::POST, attrs(&alice)),
-        (Method::PATCH, attrs(&alice)),
+        (Method::POST, attributes_path(&alice)),
+        (Method::PATCH, attributes_path(&alice)),
         (Method::PUT, "/scim/Users".to_string()),
         (Method::DELETE, "/scim/Users".to_string()),
         (Method::POST, format!("/scim/Users/{alice}")),
@@ -828,7 +799,7 @@ fn keys_and_tokens_survive_a_restart() {
         "admin token after restart",
     );
     expect(
-        s.get(&attrs(&alice), Some(&alice_token)),
+        s.get(&attributes_path(&alice), Some(&alice_token)),
         StatusCode::OK,
         "alice token after restart",
     );

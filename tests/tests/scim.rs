@@ -13,27 +13,6 @@ const INDIGO_GROUP: &str = "urn:indigo-dc:scim:schemas:IndigoGroup";
 const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 const SCIM_CONTENT_TYPE: &str = "application/scim+json;charset=UTF-8";
-const UNKNOWN_ID: &str = "3f0c3bb4-8a7a-4a5e-9f65-4b8d7cb0e0aa";
-
-/// Asserts the status and returns the body text.
-fn expect(r: Response, status: StatusCode, what: &str) -> String {
-    let got = r.status();
-    let text = r.text().unwrap();
-    assert_eq!(got, status, "{what}: body {text:?}");
-    text
-}
-
-fn expect_json(r: Response, status: StatusCode, what: &str) -> Value {
-    let text = expect(r, status, what);
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {text:?}"))
-}
-
-fn content_type(r: &Response) -> String {
-    r.headers()
-        .get("content-type")
-        .map(|h| h.to_str().unwrap().to_string())
-        .unwrap_or_default()
-}
 
 /// A successful SCIM answer: status, SCIM content type, JSON body.
 fn expect_scim(r: Response, status: StatusCode, what: &str) -> Value {
@@ -73,41 +52,6 @@ fn scim_error_detail(r: Response, status: StatusCode, what: &str) -> String {
         .as_str()
         .unwrap_or_else(|| panic!("{what}: no detail: {v}"))
         .to_string()
-}
-
-/// An `{"error": "..."}` framework error (415, 406, 400 for unreadable input, 405, 404).
-fn expect_plain_error(r: Response, status: StatusCode, what: &str) {
-    let v = expect_json(r, status, what);
-    assert!(v["error"].is_string(), "{what}: {v}");
-    assert_eq!(v.as_object().unwrap().len(), 1, "{what}: {v}");
-}
-
-fn expect_denied(r: Response, what: &str) {
-    let v = expect_json(r, StatusCode::FORBIDDEN, what);
-    assert_eq!(
-        v,
-        json!({"error": "access_denied", "error_description": "Access is denied"}),
-        "{what}"
-    );
-}
-
-fn expect_unauthorized(r: Response, what: &str) {
-    let challenge = r
-        .headers()
-        .get("www-authenticate")
-        .map(|h| h.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    let v = expect_json(r, StatusCode::UNAUTHORIZED, what);
-    assert_eq!(
-        v,
-        json!({"error": "unauthorized",
-               "error_description": "Full authentication is required to access this resource"}),
-        "{what}"
-    );
-    assert!(
-        challenge.starts_with("Bearer"),
-        "{what}: WWW-Authenticate {challenge:?}"
-    );
 }
 
 /// `2026-01-31T10:00:00.000Z`

@@ -1,6 +1,9 @@
-//! The `roles` policy: INDIGO IAM's documented rules, where "requires ROLE_X" is read from
-//! the caller's authorities and the IAM admin scopes also grant access
-//! (account-api.md §2).
+//! The two built-in policies of account-api.md §2:
+//! - `roles` (default): INDIGO IAM's documented rules, where "requires ROLE_X" is read from
+//!   the caller's authorities and the IAM admin scopes also grant access;
+//! - `strict`: INDIGO IAM 1.12's rules for bearer tokens, where roles count only where IAM
+//!   honours them for tokens (self, manager of the group, ROLE_USER) and everything else
+//!   needs the scope.
 
 use crate::types::{Operation, Principal};
 
@@ -100,6 +103,32 @@ pub fn authorize_roles(caller: &Principal, op: &Operation) -> Result<(), String>
     }
 }
 
+/// Decides `op` for `caller` under the `strict` policy.
+pub fn authorize_strict(caller: &Principal, op: &Operation) -> Result<(), String> {
+    let c = Caller(caller);
+    let allowed = match op {
+        Operation::GetAccountAttributes(account) => {
+            c.has_scope(scope::ADMIN_READ) || c.is_self(account)
+        }
+        Operation::SetAccountAttribute(_) | Operation::DeleteAccountAttribute(_) => {
+            c.has_scope(scope::ADMIN_WRITE)
+        }
+        Operation::ListUsers | Operation::ListGroups | Operation::GetUser(_) => {
+            c.has_scope(scope::SCIM_READ)
+        }
+        Operation::CreateUser | Operation::DeleteUser(_) | Operation::CreateGroup => {
+            c.has_scope(scope::SCIM_WRITE)
+        }
+        Operation::GetGroup(group) => c.has_scope(scope::SCIM_READ) || c.manages(group),
+        Operation::DeleteGroup(group) => c.has_scope(scope::SCIM_WRITE) || c.manages(group),
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(format!("strict policy: {op:?} not allowed"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,5 +218,37 @@ mod tests {
         let plain = principal(Some(ME), &["ROLE_USER"], &[]);
         assert!(authorize_roles(&plain, &user).is_err());
         assert!(authorize_roles(&principal(None, &[], &["scim:read"]), &list).is_ok());
+    }
+
+    #[test]
+    fn strict_ignores_roles_except_self_and_group_manager() {
+        let admin = principal(Some(ME), &["ROLE_USER", "ROLE_ADMIN", "ROLE_READER"], &[]);
+        let other = Operation::GetAccountAttributes(OTHER.into());
+        assert!(authorize_strict(&admin, &other).is_err());
+        assert!(authorize_strict(&admin, &Operation::ListUsers).is_err());
+        assert!(authorize_strict(&admin, &Operation::SetAccountAttribute(ME.into())).is_err());
+        // Self may read its own attributes, and only read them.
+        assert!(authorize_strict(&admin, &Operation::GetAccountAttributes(ME.into())).is_ok());
+        // Scopes grant what they name and nothing more.
+        let read = principal(None, &[], &["iam:admin.read"]);
+        assert!(authorize_strict(&read, &other).is_ok());
+        assert!(authorize_strict(&read, &Operation::SetAccountAttribute(OTHER.into())).is_err());
+        let write = principal(None, &[], &["iam:admin.write"]);
+        assert!(authorize_strict(&write, &Operation::DeleteAccountAttribute(OTHER.into())).is_ok());
+        assert!(authorize_strict(&write, &other).is_err());
+        // The manager of a group keeps its group rights.
+        let gm = principal(Some(ME), &[&format!("ROLE_GM:{G}")], &[]);
+        assert!(authorize_strict(&gm, &Operation::GetGroup(G.into())).is_ok());
+        assert!(authorize_strict(&gm, &Operation::DeleteGroup(G.into())).is_ok());
+        assert!(authorize_strict(&gm, &Operation::GetGroup("other".into())).is_err());
+        assert!(authorize_strict(&gm, &Operation::GetUser(OTHER.into())).is_err());
+        let scim = principal(None, &[], &["scim:read", "scim:write"]);
+        for op in [
+            Operation::ListUsers,
+            Operation::CreateUser,
+            Operation::DeleteGroup(G.into()),
+        ] {
+            assert!(authorize_strict(&scim, &op).is_ok(), "{op:?}");
+        }
     }
 }

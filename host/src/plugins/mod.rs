@@ -29,6 +29,7 @@ use crate::config::PluginsConfig;
 
 /// The default guests, compiled by `build.rs` from `guest/` and embedded in the binary.
 const BUILTIN_POLICY_ROLES: &[u8] = include_bytes!(env!("IAM_GUEST_POLICY_ROLES"));
+const BUILTIN_POLICY_STRICT: &[u8] = include_bytes!(env!("IAM_GUEST_POLICY_STRICT"));
 const BUILTIN_HANDLERS: &[u8] = include_bytes!(env!("IAM_GUEST_HANDLERS"));
 
 /// How often the engine's epoch advances; deadlines are counted in these ticks.
@@ -164,8 +165,11 @@ impl Plugins {
 
         let policy_source = match cfg.policy.as_str() {
             "roles" => Source::Builtin("builtin:roles", BUILTIN_POLICY_ROLES),
+            "strict" => Source::Builtin("builtin:strict", BUILTIN_POLICY_STRICT),
             p if p.ends_with(".wasm") => Source::File(p),
-            other => bail!("unknown policy '{other}': use 'roles' or a path to a .wasm component"),
+            other => bail!(
+                "unknown policy '{other}': use 'roles', 'strict' or a path to a .wasm component"
+            ),
         };
         let handler_source = |group: &str| match cfg.handlers.get(group) {
             Some(path) => Source::File(path.to_str().unwrap_or_default()),
@@ -253,7 +257,14 @@ impl Plugins {
     ) -> (Result<R, Failure>, Option<Connection>) {
         let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
         let state = GuestState {
-            wasi: WasiCtxBuilder::new().stderr(stderr.clone()).build(),
+            // No files, environment, arguments or sockets: a guest reaches the world only
+            // through the slot's imports. Its stderr is kept for the log.
+            wasi: WasiCtxBuilder::new()
+                .stderr(stderr.clone())
+                .allow_tcp(false)
+                .allow_udp(false)
+                .allow_ip_name_lookup(false)
+                .build(),
             table: ResourceTable::new(),
             limiter: MemoryLimiter {
                 max_bytes: self.memory_bytes,
