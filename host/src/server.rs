@@ -127,7 +127,7 @@ pub fn print_token(
             .unwrap_or_else(|| format!("http://{}", crate::config::DEFAULT_LISTEN));
         let account = accounts::by_username(conn, username)?
             .with_context(|| format!("no account with username '{username}'"))?;
-        let is_admin = accounts::authorities(conn, &account.id)?
+        let is_admin = store::authorities::of_account(conn, &account.id)?
             .iter()
             .any(|a| a == "ROLE_ADMIN");
         let scopes = auth::user_token_scopes(scope, is_admin);

@@ -12,8 +12,10 @@ mod bindings {
 
 mod store;
 
-use bindings::exports::iam::plugin::{attributes, scim};
-use iam_guest_logic::types::{Attribute, Error, Group, NewGroup, NewUser, PageRequest, User};
+use bindings::exports::iam::plugin::{attributes, authorities, labels, scim};
+use iam_guest_logic::types::{
+    Attribute, Error, Group, Label, NewGroup, NewUser, PageRequest, Principal, User,
+};
 use store::HostStore;
 
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
@@ -43,6 +45,67 @@ impl attributes::Guest for Handlers {
             &HostStore,
             &HostStore,
             &account_id,
+            name.as_deref(),
+            value.as_deref(),
+        )
+    }
+}
+
+impl authorities::Guest for Handlers {
+    fn get(account_id: String) -> Result<Vec<String>, Error> {
+        iam_guest_logic::authorities::get(&HostStore, &HostStore, &account_id)
+    }
+
+    fn add(account_id: String, authority: Option<String>) -> Result<(), Error> {
+        iam_guest_logic::authorities::add(&HostStore, &HostStore, &account_id, authority.as_deref())
+    }
+
+    fn remove(account_id: String, authority: Option<String>) -> Result<(), Error> {
+        iam_guest_logic::authorities::remove(
+            &HostStore,
+            &HostStore,
+            &account_id,
+            authority.as_deref(),
+        )
+    }
+
+    fn get_own(caller: Principal) -> Result<Vec<String>, Error> {
+        iam_guest_logic::authorities::get_own(&HostStore, &caller)
+    }
+}
+
+impl labels::Guest for Handlers {
+    fn get(account_id: String) -> Result<Vec<Label>, Error> {
+        iam_guest_logic::labels::list(&HostStore, &HostStore, &account_id)
+    }
+
+    fn set(
+        account_id: String,
+        prefix: Option<String>,
+        name: Option<String>,
+        value: Option<String>,
+    ) -> Result<(), Error> {
+        iam_guest_logic::labels::set(
+            &HostStore,
+            &HostStore,
+            &account_id,
+            prefix.as_deref(),
+            name.as_deref(),
+            value.as_deref(),
+        )
+    }
+
+    fn remove(
+        account_id: String,
+        prefix: Option<String>,
+        name: Option<String>,
+        value: Option<String>,
+    ) -> Result<(), Error> {
+        iam_guest_logic::labels::remove(
+            &HostStore,
+            &HostStore,
+            &account_id,
+            prefix.as_deref(),
             name.as_deref(),
             value.as_deref(),
         )

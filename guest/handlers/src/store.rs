@@ -1,8 +1,12 @@
 //! The logic's store traits, implemented by the host's `store` imports.
 
-use crate::bindings::iam::plugin::{accounts, attribute_store, group_store};
-use iam_guest_logic::store::{AccountCreate, Accounts, AttributeStore, GroupStore, StoreResult};
-use iam_guest_logic::types::{Account, Attribute, Group, User};
+use crate::bindings::iam::plugin::{
+    accounts, attribute_store, authority_store, group_store, label_store,
+};
+use iam_guest_logic::store::{
+    AccountCreate, Accounts, AttributeStore, AuthorityStore, GroupStore, LabelStore, StoreResult,
+};
+use iam_guest_logic::types::{Account, Attribute, Group, Label, User};
 
 /// The host's database, reached through the component's imports.
 pub struct HostStore;
@@ -81,5 +85,40 @@ impl GroupStore for HostStore {
     }
     fn list_groups(&self, offset: u64, limit: u64) -> StoreResult<Vec<Group>> {
         group_store::list_groups(offset, limit)
+    }
+}
+
+impl AuthorityStore for HostStore {
+    fn of_account(&self, account_id: &str) -> StoreResult<Vec<String>> {
+        authority_store::of_account(account_id)
+    }
+    fn exists(&self, authority: &str) -> StoreResult<bool> {
+        authority_store::exists(authority)
+    }
+    fn grant(&self, account_id: &str, authority: &str) -> StoreResult<bool> {
+        authority_store::grant(account_id, authority)
+    }
+    fn revoke(&self, account_id: &str, authority: &str) -> StoreResult<bool> {
+        authority_store::revoke(account_id, authority)
+    }
+}
+
+impl LabelStore for HostStore {
+    fn get_all(&self, account_id: &str) -> StoreResult<Vec<Label>> {
+        label_store::get_all(account_id)
+    }
+    fn find(
+        &self,
+        account_id: &str,
+        prefix: Option<&str>,
+        name: &str,
+    ) -> StoreResult<Option<Label>> {
+        label_store::find(account_id, prefix, name)
+    }
+    fn put(&self, account_id: &str, label: &Label) -> StoreResult<()> {
+        label_store::put(account_id, label)
+    }
+    fn remove(&self, account_id: &str, prefix: Option<&str>, name: &str) -> StoreResult<bool> {
+        label_store::remove(account_id, prefix, name)
     }
 }

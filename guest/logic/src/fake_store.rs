@@ -3,8 +3,10 @@
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 
-use crate::store::{AccountCreate, Accounts, AttributeStore, GroupStore, StoreResult};
-use crate::types::{Account, Attribute, Group, GroupRef, User};
+use crate::store::{
+    AccountCreate, Accounts, AttributeStore, AuthorityStore, GroupStore, LabelStore, StoreResult,
+};
+use crate::types::{Account, Attribute, Group, GroupRef, Label, User};
 
 #[derive(Default)]
 pub struct FakeStore {
@@ -12,6 +14,10 @@ pub struct FakeStore {
     attributes: RefCell<BTreeMap<(String, String), Option<String>>>,
     touches: RefCell<BTreeMap<String, u32>>,
     groups: RefCell<Vec<Group>>,
+    /// (account, authority) pairs.
+    grants: RefCell<Vec<(String, String)>>,
+    /// (account, prefix or "", name) → label.
+    labels: RefCell<BTreeMap<(String, String, String), Label>>,
     next: Cell<u32>,
 }
 
@@ -201,5 +207,87 @@ impl GroupStore for FakeStore {
             .take(limit as usize)
             .cloned()
             .collect())
+    }
+}
+
+impl AuthorityStore for FakeStore {
+    fn of_account(&self, account_id: &str) -> StoreResult<Vec<String>> {
+        let mut held: Vec<String> = std::iter::once("ROLE_USER".to_string())
+            .chain(
+                self.grants
+                    .borrow()
+                    .iter()
+                    .filter(|(a, _)| a == account_id)
+                    .map(|(_, r)| r.clone()),
+            )
+            .collect();
+        held[1..].sort();
+        Ok(held)
+    }
+    fn exists(&self, authority: &str) -> StoreResult<bool> {
+        Ok([
+            "ROLE_ADMIN",
+            "ROLE_USER",
+            "ROLE_READER",
+            "ROLE_PRE_AUTHENTICATED",
+        ]
+        .contains(&authority))
+    }
+    fn grant(&self, account_id: &str, authority: &str) -> StoreResult<bool> {
+        let pair = (account_id.to_string(), authority.to_string());
+        let mut grants = self.grants.borrow_mut();
+        if grants.contains(&pair) {
+            return Ok(false);
+        }
+        grants.push(pair);
+        Ok(true)
+    }
+    fn revoke(&self, account_id: &str, authority: &str) -> StoreResult<bool> {
+        let mut grants = self.grants.borrow_mut();
+        let before = grants.len();
+        grants.retain(|(a, r)| !(a == account_id && r == authority));
+        Ok(grants.len() != before)
+    }
+}
+
+impl LabelStore for FakeStore {
+    fn get_all(&self, account_id: &str) -> StoreResult<Vec<Label>> {
+        Ok(self
+            .labels
+            .borrow()
+            .iter()
+            .filter(|((a, _, _), _)| a == account_id)
+            .map(|(_, l)| l.clone())
+            .collect())
+    }
+    fn find(
+        &self,
+        account_id: &str,
+        prefix: Option<&str>,
+        name: &str,
+    ) -> StoreResult<Option<Label>> {
+        let key = (
+            account_id.to_string(),
+            prefix.unwrap_or_default().to_string(),
+            name.to_string(),
+        );
+        Ok(self.labels.borrow().get(&key).cloned())
+    }
+    fn put(&self, account_id: &str, label: &Label) -> StoreResult<()> {
+        let key = (
+            account_id.to_string(),
+            label.prefix.clone().unwrap_or_default(),
+            label.name.clone(),
+        );
+        self.labels.borrow_mut().insert(key, label.clone());
+        Ok(())
+    }
+    fn remove(&self, account_id: &str, prefix: Option<&str>, name: &str) -> StoreResult<bool> {
+        let key = (
+            account_id.to_string(),
+            prefix.unwrap_or_default().to_string(),
+            name.to_string(),
+        );
+        Ok(self.labels.borrow_mut().remove(&key).is_some())
     }
 }

@@ -4,6 +4,8 @@
 //! code runs natively in this crate's unit tests.
 
 pub mod attributes;
+pub mod authorities;
+pub mod labels;
 pub mod paging;
 pub mod policy;
 pub mod scim;

@@ -70,16 +70,23 @@ impl Caller<'_> {
 pub fn authorize_roles(caller: &Principal, op: &Operation) -> Result<(), String> {
     let c = Caller(caller);
     let allowed = match op {
-        Operation::GetAccountAttributes(account) => {
+        Operation::GetAccountAttributes(account) | Operation::GetAccountLabels(account) => {
             c.has_scope(scope::ADMIN_READ)
                 || c.is_self(account)
                 || c.admin()
                 || c.reader()
                 || c.is_any_group_manager()
         }
-        Operation::SetAccountAttribute(_) | Operation::DeleteAccountAttribute(_) => {
-            c.has_scope(scope::ADMIN_WRITE) || c.admin()
+        Operation::GetAccountAuthorities(_) => {
+            c.has_scope(scope::ADMIN_READ) || c.admin() || c.reader() || c.is_any_group_manager()
         }
+        Operation::SetAccountAttribute(_)
+        | Operation::DeleteAccountAttribute(_)
+        | Operation::SetAccountLabel(_)
+        | Operation::DeleteAccountLabel(_)
+        | Operation::AddAccountAuthority(_)
+        | Operation::RemoveAccountAuthority(_) => c.has_scope(scope::ADMIN_WRITE) || c.admin(),
+        Operation::GetOwnAuthorities => c.has_role(role::USER),
         Operation::ListUsers | Operation::ListGroups => {
             c.has_scope(scope::SCIM_READ) || c.admin() || c.reader()
         }
@@ -107,12 +114,17 @@ pub fn authorize_roles(caller: &Principal, op: &Operation) -> Result<(), String>
 pub fn authorize_strict(caller: &Principal, op: &Operation) -> Result<(), String> {
     let c = Caller(caller);
     let allowed = match op {
-        Operation::GetAccountAttributes(account) => {
+        Operation::GetAccountAttributes(account) | Operation::GetAccountLabels(account) => {
             c.has_scope(scope::ADMIN_READ) || c.is_self(account)
         }
-        Operation::SetAccountAttribute(_) | Operation::DeleteAccountAttribute(_) => {
-            c.has_scope(scope::ADMIN_WRITE)
-        }
+        Operation::GetAccountAuthorities(_) => c.has_scope(scope::ADMIN_READ),
+        Operation::SetAccountAttribute(_)
+        | Operation::DeleteAccountAttribute(_)
+        | Operation::SetAccountLabel(_)
+        | Operation::DeleteAccountLabel(_)
+        | Operation::AddAccountAuthority(_)
+        | Operation::RemoveAccountAuthority(_) => c.has_scope(scope::ADMIN_WRITE),
+        Operation::GetOwnAuthorities => c.has_role(role::USER),
         Operation::ListUsers | Operation::ListGroups | Operation::GetUser(_) => {
             c.has_scope(scope::SCIM_READ)
         }
@@ -250,5 +262,26 @@ mod tests {
         ] {
             assert!(authorize_strict(&scim, &op).is_ok(), "{op:?}");
         }
+    }
+
+    #[test]
+    fn authorities_rows() {
+        let get = Operation::GetAccountAuthorities(OTHER.into());
+        let add = Operation::AddAccountAuthority(OTHER.into());
+        let own = Operation::GetOwnAuthorities;
+        let reader = principal(Some(ME), &["ROLE_USER", "ROLE_READER"], &[]);
+        let gm = principal(Some(ME), &["ROLE_USER", "ROLE_GM:x"], &[]);
+        let plain_self = principal(Some(OTHER), &["ROLE_USER"], &[]);
+        let client = principal(None, &[], &["iam:admin.read", "iam:admin.write"]);
+        // No self access to an account's authorities, but every user reads its own.
+        assert!(authorize_roles(&plain_self, &get).is_err());
+        assert!(authorize_roles(&plain_self, &own).is_ok());
+        assert!(authorize_strict(&plain_self, &own).is_ok());
+        assert!(authorize_roles(&client, &own).is_err());
+        assert!(authorize_roles(&reader, &get).is_ok() && authorize_roles(&gm, &get).is_ok());
+        assert!(authorize_strict(&reader, &get).is_err() && authorize_strict(&gm, &get).is_err());
+        assert!(authorize_roles(&reader, &add).is_err());
+        assert!(authorize_roles(&client, &get).is_ok() && authorize_roles(&client, &add).is_ok());
+        assert!(authorize_strict(&client, &get).is_ok() && authorize_strict(&client, &add).is_ok());
     }
 }

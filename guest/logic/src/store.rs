@@ -1,7 +1,7 @@
 //! What the handlers need from the host's database, as traits. In a component they are
 //! implemented by the WIT imports; in unit tests by an in-memory fake.
 
-use crate::types::{Account, Attribute, Group, User};
+use crate::types::{Account, Attribute, Group, Label, User};
 
 /// A failure of the database itself (its message is for logs).
 pub type StoreError = String;
@@ -49,4 +49,25 @@ pub trait GroupStore {
     fn count_subgroups(&self, id: &str) -> StoreResult<u64>;
     fn count(&self) -> StoreResult<u64>;
     fn list_groups(&self, offset: u64, limit: u64) -> StoreResult<Vec<Group>>;
+}
+
+/// The `authority-store` interface.
+pub trait AuthorityStore {
+    fn of_account(&self, account_id: &str) -> StoreResult<Vec<String>>;
+    fn exists(&self, authority: &str) -> StoreResult<bool>;
+    fn grant(&self, account_id: &str, authority: &str) -> StoreResult<bool>;
+    fn revoke(&self, account_id: &str, authority: &str) -> StoreResult<bool>;
+}
+
+/// The `label-store` interface.
+pub trait LabelStore {
+    fn get_all(&self, account_id: &str) -> StoreResult<Vec<Label>>;
+    fn find(
+        &self,
+        account_id: &str,
+        prefix: Option<&str>,
+        name: &str,
+    ) -> StoreResult<Option<Label>>;
+    fn put(&self, account_id: &str, label: &Label) -> StoreResult<()>;
+    fn remove(&self, account_id: &str, prefix: Option<&str>, name: &str) -> StoreResult<bool>;
 }

@@ -50,6 +50,23 @@ pub fn is_valid_email(s: &str) -> bool {
     local_ok && domain_ok
 }
 
+/// `^((?!-)[A-Za-z0-9-]{1,63}(?<!-)\.)+[A-Za-z]{2,6}$`: a DNS-like label prefix.
+pub fn is_dns_like(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('.').collect();
+    let Some((tld, labels)) = parts.split_last() else {
+        return false;
+    };
+    !labels.is_empty()
+        && (2..=6).contains(&tld.len())
+        && tld.chars().all(|c| c.is_ascii_alphabetic())
+        && labels.iter().all(|l| {
+            (1..=63).contains(&l.len())
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,6 +101,33 @@ mod tests {
         ] {
             assert!(!is_valid_email(bad), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn dns_like_prefixes() {
+        for good in ["example.org", "a.b.io", "x-y.example.museum", "iam.test"] {
+            assert!(is_dns_like(good), "{good}");
+        }
+        for bad in [
+            "aword",
+            "-starts-with-dash.com",
+            "ends-with-dash-.com",
+            "contains_underscore.org",
+            "contains/slashes.org",
+            "a.b\n",
+            "a.b\r",
+            "example.o",
+            "example.toolong",
+            "a..org",
+            ".org",
+            "example.org.",
+            "example.c0m",
+            "",
+        ] {
+            assert!(!is_dns_like(bad), "{bad:?}");
+        }
+        assert!(is_dns_like(&format!("{}.org", "a".repeat(63))));
+        assert!(!is_dns_like(&format!("{}.org", "a".repeat(64))));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
 use crate::plugins::types::Principal;
-use crate::store::{accounts, now_ms};
+use crate::store::{accounts, authorities, now_ms};
 use keys::Keyring;
 
 /// Scopes every account may hold.
@@ -115,7 +115,7 @@ pub fn principal(conn: &Connection, claims: &Claims) -> Result<Principal, AuthEr
     let db_error = |_| AuthError::Invalid("Cannot verify the access token now".into());
     match accounts::by_uuid(conn, &claims.sub).map_err(db_error)? {
         Some(account) if account.active => Ok(Principal {
-            authorities: accounts::authorities(conn, &account.id).map_err(db_error)?,
+            authorities: authorities::of_account(conn, &account.id).map_err(db_error)?,
             account_id: Some(account.id),
             username: Some(account.username),
             client_id: claims.client_id.clone(),

@@ -33,7 +33,7 @@ async fn list(
             op,
             Family::Iam,
             TxMode::Read,
-            move |p, conn| p.attributes(conn, |g, store| g.call_get(store, &id)),
+            move |p, conn| p.handle(&p.attributes, conn, |g, store| g.call_get(store, &id)),
         )
         .await?;
     let body: Vec<_> = attrs
@@ -62,7 +62,7 @@ async fn set(
         Family::Iam,
         TxMode::Write,
         move |p, conn| {
-            p.attributes(conn, |g, store| {
+            p.handle(&p.attributes, conn, |g, store| {
                 g.call_set(store, &id, name.as_deref(), value.as_deref())
             })
         },
@@ -91,7 +91,7 @@ async fn remove(
         Family::Iam,
         TxMode::Write,
         move |p, conn| {
-            p.attributes(conn, |g, store| {
+            p.handle(&p.attributes, conn, |g, store| {
                 g.call_remove(store, &id, name.as_deref(), value.as_deref())
             })
         },

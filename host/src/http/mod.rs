@@ -3,8 +3,10 @@
 
 mod attributes;
 mod auth;
+mod authorities;
 mod body;
 mod error;
+mod labels;
 mod meta;
 mod scim;
 
@@ -53,6 +55,8 @@ pub fn router(app: AppState, max_body_bytes: usize) -> Router {
     Router::new()
         .merge(meta::routes())
         .merge(attributes::routes())
+        .merge(authorities::routes())
+        .merge(labels::routes())
         .merge(scim::routes())
         .fallback(|State(app): State<AppState>, req: Request| {
             unrouted(app, req, StatusCode::NOT_FOUND, "Not Found")

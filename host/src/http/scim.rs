@@ -191,7 +191,7 @@ async fn create_user(
             Operation::CreateUser,
             Family::Scim,
             TxMode::Write,
-            move |p, conn| p.scim(conn, |g, store| g.call_create_user(store, &new)),
+            move |p, conn| p.handle(&p.scim, conn, |g, store| g.call_create_user(store, &new)),
         )
         .await?;
     Ok(scim(StatusCode::CREATED, user_json(&app.base_url, &user)))
@@ -213,7 +213,7 @@ async fn get_user(
             op,
             Family::Scim,
             TxMode::Read,
-            move |p, conn| p.scim(conn, |g, store| g.call_get_user(store, &id)),
+            move |p, conn| p.handle(&p.scim, conn, |g, store| g.call_get_user(store, &id)),
         )
         .await?;
     Ok(scim(StatusCode::OK, user_json(&app.base_url, &user)))
@@ -235,7 +235,7 @@ async fn list_users(
             Operation::ListUsers,
             Family::Scim,
             TxMode::Read,
-            move |p, conn| p.scim(conn, |g, store| g.call_list_users(store, page)),
+            move |p, conn| p.handle(&p.scim, conn, |g, store| g.call_list_users(store, page)),
         )
         .await?;
     let users = result
@@ -259,7 +259,7 @@ async fn delete_user(
         op,
         Family::Scim,
         TxMode::Write,
-        move |p, conn| p.scim(conn, |g, store| g.call_delete_user(store, &id)),
+        move |p, conn| p.handle(&p.scim, conn, |g, store| g.call_delete_user(store, &id)),
     )
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -280,7 +280,7 @@ async fn create_group(
             Operation::CreateGroup,
             Family::Scim,
             TxMode::Write,
-            move |p, conn| p.scim(conn, |g, store| g.call_create_group(store, &new)),
+            move |p, conn| p.handle(&p.scim, conn, |g, store| g.call_create_group(store, &new)),
         )
         .await?;
     Ok(scim(StatusCode::CREATED, group_json(&app.base_url, &group)))
@@ -302,7 +302,7 @@ async fn get_group(
             op,
             Family::Scim,
             TxMode::Read,
-            move |p, conn| p.scim(conn, |g, store| g.call_get_group(store, &id)),
+            move |p, conn| p.handle(&p.scim, conn, |g, store| g.call_get_group(store, &id)),
         )
         .await?;
     Ok(scim(StatusCode::OK, group_json(&app.base_url, &group)))
@@ -324,7 +324,7 @@ async fn list_groups(
             Operation::ListGroups,
             Family::Scim,
             TxMode::Read,
-            move |p, conn| p.scim(conn, |g, store| g.call_list_groups(store, page)),
+            move |p, conn| p.handle(&p.scim, conn, |g, store| g.call_list_groups(store, page)),
         )
         .await?;
     let groups = result
@@ -348,7 +348,7 @@ async fn delete_group(
         op,
         Family::Scim,
         TxMode::Write,
-        move |p, conn| p.scim(conn, |g, store| g.call_delete_group(store, &id)),
+        move |p, conn| p.handle(&p.scim, conn, |g, store| g.call_delete_group(store, &id)),
     )
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -3,7 +3,9 @@
 use rusqlite::Connection;
 
 use super::GuestState;
-use super::bindings::iam::plugin::{accounts, attribute_store, group_store, types};
+use super::bindings::iam::plugin::{
+    accounts, attribute_store, authority_store, group_store, label_store, types,
+};
 use crate::auth::passwords;
 use crate::store;
 
@@ -117,5 +119,46 @@ impl group_store::Host for GuestState {
 
     fn list_groups(&mut self, offset: u64, limit: u64) -> R<Vec<types::Group>> {
         store::groups::list(self.db()?, offset, limit).map_err(err)
+    }
+}
+
+impl authority_store::Host for GuestState {
+    fn of_account(&mut self, account_id: String) -> R<Vec<String>> {
+        store::authorities::of_account(self.db()?, &account_id).map_err(err)
+    }
+
+    fn exists(&mut self, authority: String) -> R<bool> {
+        store::authorities::exists(self.db()?, &authority).map_err(err)
+    }
+
+    fn grant(&mut self, account_id: String, authority: String) -> R<bool> {
+        store::authorities::grant(self.db()?, &account_id, &authority).map_err(err)
+    }
+
+    fn revoke(&mut self, account_id: String, authority: String) -> R<bool> {
+        store::authorities::revoke(self.db()?, &account_id, &authority).map_err(err)
+    }
+}
+
+impl label_store::Host for GuestState {
+    fn get_all(&mut self, account_id: String) -> R<Vec<types::Label>> {
+        store::labels::all(self.db()?, &account_id).map_err(err)
+    }
+
+    fn find(
+        &mut self,
+        account_id: String,
+        prefix: Option<String>,
+        name: String,
+    ) -> R<Option<types::Label>> {
+        store::labels::find(self.db()?, &account_id, prefix.as_deref(), &name).map_err(err)
+    }
+
+    fn put(&mut self, account_id: String, l: types::Label) -> R<()> {
+        store::labels::put(self.db()?, &account_id, &l).map_err(err)
+    }
+
+    fn remove(&mut self, account_id: String, prefix: Option<String>, name: String) -> R<bool> {
+        store::labels::remove(self.db()?, &account_id, prefix.as_deref(), &name).map_err(err)
     }
 }

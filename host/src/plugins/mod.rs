@@ -22,7 +22,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 pub use authorizer::Decision;
 use bindings::exports::iam::plugin::authorizer;
-pub use bindings::exports::iam::plugin::{attributes, scim};
+pub use bindings::exports::iam::plugin::{attributes, authorities, labels, scim};
 pub use bindings::iam::plugin::types;
 
 use crate::config::PluginsConfig;
@@ -115,7 +115,7 @@ pub struct Failure {
 }
 
 /// A compiled component filling one slot.
-struct Slot<I> {
+pub struct Slot<I> {
     name: &'static str,
     source: String,
     pre: InstancePre<GuestState>,
@@ -126,8 +126,10 @@ struct Slot<I> {
 pub struct Plugins {
     engine: Engine,
     policy: Slot<authorizer::GuestIndices>,
-    attributes: Slot<attributes::GuestIndices>,
-    scim: Slot<scim::GuestIndices>,
+    pub attributes: Slot<attributes::GuestIndices>,
+    pub authorities: Slot<authorities::GuestIndices>,
+    pub labels: Slot<labels::GuestIndices>,
+    pub scim: Slot<scim::GuestIndices>,
     deadline_ticks: u64,
     memory_bytes: usize,
     ticker_stop: Arc<AtomicBool>,
@@ -161,8 +163,6 @@ impl Plugins {
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&wcfg)?;
 
-        let linkers = Linkers::new(&engine)?;
-
         let policy_source = match cfg.policy.as_str() {
             "roles" => Source::Builtin("builtin:roles", BUILTIN_POLICY_ROLES),
             "strict" => Source::Builtin("builtin:strict", BUILTIN_POLICY_STRICT),
@@ -178,21 +178,12 @@ impl Plugins {
 
         // The built-in handler component fills several slots: compile it once.
         let mut compiled = Compiled::default();
-        let policy = slot(&engine, &linkers, &mut compiled, "policy", policy_source)?;
-        let attributes = slot(
-            &engine,
-            &linkers,
-            &mut compiled,
-            "attributes",
-            handler_source("attributes"),
-        )?;
-        let scim = slot(
-            &engine,
-            &linkers,
-            &mut compiled,
-            "scim",
-            handler_source("scim"),
-        )?;
+        let c = &mut compiled;
+        let policy = slot(&engine, c, "policy", policy_source)?;
+        let attributes = slot(&engine, c, "attributes", handler_source("attributes"))?;
+        let authorities = slot(&engine, c, "authorities", handler_source("authorities"))?;
+        let labels = slot(&engine, c, "labels", handler_source("labels"))?;
+        let scim = slot(&engine, c, "scim", handler_source("scim"))?;
 
         let ticker_stop = Arc::new(AtomicBool::new(false));
         spawn_epoch_ticker(engine.clone(), ticker_stop.clone());
@@ -202,6 +193,8 @@ impl Plugins {
             engine,
             policy,
             attributes,
+            authorities,
+            labels,
             scim,
             ticker_stop,
         })
@@ -212,6 +205,8 @@ impl Plugins {
         vec![
             (self.policy.name, self.policy.source.as_str()),
             (self.attributes.name, self.attributes.source.as_str()),
+            (self.authorities.name, self.authorities.source.as_str()),
+            (self.labels.name, self.labels.source.as_str()),
             (self.scim.name, self.scim.source.as_str()),
         ]
     }
@@ -228,24 +223,15 @@ impl Plugins {
         result
     }
 
-    /// Calls the `attributes` handler with `conn` (inside the request's transaction) as its
-    /// store; gives the connection back with the outcome.
-    pub fn attributes<R>(
+    /// Calls a handler slot's guest with `conn` (inside the request's transaction) as its
+    /// store, and gives the connection back with the outcome.
+    pub fn handle<I: Loadable, R>(
         &self,
+        slot: &Slot<I>,
         conn: Connection,
-        f: impl FnOnce(&attributes::Guest, &mut Store<GuestState>) -> wasmtime::Result<R>,
+        f: impl FnOnce(&I::Guest, &mut Store<GuestState>) -> wasmtime::Result<R>,
     ) -> (Result<R, Failure>, Connection) {
-        let (result, conn) = self.call(&self.attributes, Some(conn), f);
-        (result, conn.expect("connection handed back"))
-    }
-
-    /// Calls the `scim` handler; see [`Plugins::attributes`].
-    pub fn scim<R>(
-        &self,
-        conn: Connection,
-        f: impl FnOnce(&scim::Guest, &mut Store<GuestState>) -> wasmtime::Result<R>,
-    ) -> (Result<R, Failure>, Connection) {
-        let (result, conn) = self.call(&self.scim, Some(conn), f);
+        let (result, conn) = self.call(slot, Some(conn), f);
         (result, conn.expect("connection handed back"))
     }
 
@@ -306,7 +292,7 @@ impl Plugins {
 }
 
 /// The exported interface of a slot: found in a component once, loaded from each instance.
-trait Loadable: Sized {
+pub trait Loadable: Sized {
     type Guest;
     fn find(pre: &InstancePre<GuestState>) -> wasmtime::Result<Self>;
     fn load_guest(
@@ -329,54 +315,52 @@ macro_rules! loadable {
         }
     )*};
 }
-loadable!(authorizer, attributes, scim);
+loadable!(authorizer, attributes, authorities, labels, scim);
 
-/// What each slot may import. A site's component gets only its slot's store interfaces
-/// (least privilege: an `attributes` plugin cannot reach groups); the built-in handler
-/// component, which serves every group, gets them all.
-struct Linkers {
-    policy: Linker<GuestState>,
-    attributes: Linker<GuestState>,
-    scim: Linker<GuestState>,
-    builtin: Linker<GuestState>,
+/// The store interfaces a slot's component may import. A site's component gets only its
+/// slot's (least privilege: an `attributes` plugin cannot reach authorities); the built-in
+/// handler component, which serves every group, gets them all.
+fn store_imports(slot: Option<&str>) -> Vec<AddToLinker> {
+    use bindings::iam::plugin::{
+        accounts, attribute_store, authority_store, group_store, label_store,
+    };
+    let accounts: AddToLinker = |l| accounts::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s);
+    let attribute_store: AddToLinker =
+        |l| attribute_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s);
+    let authority_store: AddToLinker =
+        |l| authority_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s);
+    let group_store: AddToLinker =
+        |l| group_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s);
+    let label_store: AddToLinker =
+        |l| label_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s);
+    match slot {
+        Some("policy") => vec![],
+        Some("attributes") => vec![accounts, attribute_store],
+        Some("authorities") => vec![accounts, authority_store],
+        Some("labels") => vec![accounts, label_store],
+        Some("scim") => vec![accounts, group_store],
+        Some(other) => unreachable!("no slot named {other}"),
+        None => vec![
+            accounts,
+            attribute_store,
+            authority_store,
+            group_store,
+            label_store,
+        ],
+    }
 }
 
 type AddToLinker = fn(&mut Linker<GuestState>) -> wasmtime::Result<()>;
 
-impl Linkers {
-    fn new(engine: &Engine) -> Result<Linkers> {
-        use bindings::iam::plugin::{accounts, attribute_store, group_store};
-        let accounts: AddToLinker = |l| accounts::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s);
-        let attribute_store: AddToLinker =
-            |l| attribute_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s);
-        let group_store: AddToLinker =
-            |l| group_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s);
-        let make = |interfaces: &[AddToLinker]| -> Result<Linker<GuestState>> {
-            // Every guest gets WASI (Rust's std needs it), with no files, network or
-            // environment: see `Plugins::call`.
-            let mut linker = Linker::new(engine);
-            wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-            for add in interfaces {
-                add(&mut linker)?;
-            }
-            Ok(linker)
-        };
-        Ok(Linkers {
-            policy: make(&[])?,
-            attributes: make(&[accounts, attribute_store])?,
-            scim: make(&[accounts, group_store])?,
-            builtin: make(&[accounts, attribute_store, group_store])?,
-        })
+/// A linker with WASI (Rust's std needs it; the context has no files, network or
+/// environment: see `Plugins::call`) and the given store interfaces.
+fn linker(engine: &Engine, imports: Vec<AddToLinker>) -> Result<Linker<GuestState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+    for add in imports {
+        add(&mut linker)?;
     }
-
-    fn for_slot(&self, slot: &str) -> &Linker<GuestState> {
-        match slot {
-            "policy" => &self.policy,
-            "attributes" => &self.attributes,
-            "scim" => &self.scim,
-            other => unreachable!("no slot named {other}"),
-        }
-    }
+    Ok(linker)
 }
 
 /// Components compiled so far, by source.
@@ -387,15 +371,17 @@ struct Compiled(HashMap<String, Component>);
 /// and that the host can satisfy its imports.
 fn slot<I: Loadable>(
     engine: &Engine,
-    linkers: &Linkers,
     compiled: &mut Compiled,
     name: &'static str,
     source: Source,
 ) -> Result<Slot<I>> {
-    let linker = match source {
-        Source::Builtin(..) => &linkers.builtin,
-        Source::File(_) => linkers.for_slot(name),
-    };
+    let linker = linker(
+        engine,
+        match source {
+            Source::Builtin(..) => store_imports(None),
+            Source::File(_) => store_imports(Some(name)),
+        },
+    )?;
     let (label, bytes) = match source {
         Source::Builtin(label, bytes) => (label.to_string(), Cow::Borrowed(bytes)),
         Source::File(path) => {

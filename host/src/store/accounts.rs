@@ -67,17 +67,6 @@ pub fn user(conn: &Connection, uuid: &str) -> rusqlite::Result<Option<User>> {
     Ok(Some(User { account, groups }))
 }
 
-/// The authorities an account holds, `ROLE_USER` first and the rest sorted.
-pub fn authorities(conn: &Connection, uuid: &str) -> rusqlite::Result<Vec<String>> {
-    conn.prepare_cached(
-        "SELECT au.name FROM account_authorities aa
-         JOIN authorities au ON au.id = aa.authority_id JOIN accounts a ON a.id = aa.account_id
-         WHERE a.uuid = ?1 ORDER BY au.name <> 'ROLE_USER', au.name",
-    )?
-    .query_map([uuid], |r| r.get(0))?
-    .collect()
-}
-
 /// A new account; the password is already hashed.
 pub struct NewAccount<'a> {
     pub uuid: &'a str,

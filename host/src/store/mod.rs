@@ -3,8 +3,10 @@
 
 pub mod accounts;
 pub mod attributes;
+pub mod authorities;
 pub mod groups;
 pub mod keys;
+pub mod labels;
 mod schema;
 
 use std::path::{Path, PathBuf};

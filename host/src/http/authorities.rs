@@ -1,0 +1,125 @@
+//! `GET|POST|DELETE /iam/account/{id}/authorities` and `GET /iam/me/authorities`
+//! (reference §2.2).
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+use serde_json::json;
+
+use super::body::Params;
+use super::{ApiError, AppState, Caller, Family, RequestId};
+use crate::plugins::types::Operation;
+use crate::store::TxMode;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/iam/account/{id}/authorities",
+            get(list).post(add).delete(remove),
+        )
+        .route("/iam/me/authorities", get(own))
+}
+
+fn authorities_json(list: Vec<String>) -> Response {
+    Json(json!({ "authorities": list })).into_response()
+}
+
+async fn list(
+    State(app): State<AppState>,
+    Extension(rid): Extension<RequestId>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let op = Operation::GetAccountAuthorities(id.clone());
+    let list = app
+        .execute(
+            &rid,
+            caller,
+            op,
+            Family::Iam,
+            TxMode::Read,
+            move |p, conn| p.handle(&p.authorities, conn, |g, store| g.call_get(store, &id)),
+        )
+        .await?;
+    Ok(authorities_json(list))
+}
+
+async fn own(
+    State(app): State<AppState>,
+    Extension(rid): Extension<RequestId>,
+    caller: Caller,
+) -> Result<Response, ApiError> {
+    let me = caller.0.clone();
+    let list = app
+        .execute(
+            &rid,
+            caller,
+            Operation::GetOwnAuthorities,
+            Family::Iam,
+            TxMode::Read,
+            move |p, conn| p.handle(&p.authorities, conn, |g, store| g.call_get_own(store, &me)),
+        )
+        .await?;
+    Ok(authorities_json(list))
+}
+
+async fn add(
+    State(app): State<AppState>,
+    Extension(rid): Extension<RequestId>,
+    caller: Caller,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let authority = Params::parse_with_form(query.as_deref(), &headers, &body)?
+        .get("authority")
+        .map(String::from);
+    let op = Operation::AddAccountAuthority(id.clone());
+    app.execute(
+        &rid,
+        caller,
+        op,
+        Family::Iam,
+        TxMode::Write,
+        move |p, conn| {
+            p.handle(&p.authorities, conn, |g, store| {
+                g.call_add(store, &id, authority.as_deref())
+            })
+        },
+    )
+    .await?;
+    Ok(StatusCode::OK.into_response())
+}
+
+async fn remove(
+    State(app): State<AppState>,
+    Extension(rid): Extension<RequestId>,
+    caller: Caller,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let authority = Params::parse_with_form(query.as_deref(), &headers, &body)?
+        .get("authority")
+        .map(String::from);
+    let op = Operation::RemoveAccountAuthority(id.clone());
+    app.execute(
+        &rid,
+        caller,
+        op,
+        Family::Iam,
+        TxMode::Write,
+        move |p, conn| {
+            p.handle(&p.authorities, conn, |g, store| {
+                g.call_remove(store, &id, authority.as_deref())
+            })
+        },
+    )
+    .await?;
+    Ok(StatusCode::OK.into_response())
+}

@@ -1,0 +1,124 @@
+//! `GET|PUT|DELETE /iam/account/{id}/labels` (reference §2.7).
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+use serde_json::{Map, Value};
+
+use super::body::{JSON, Params, json_object, string_field};
+use super::{ApiError, AppState, Caller, Family, RequestId};
+use crate::plugins::types::{Label, Operation};
+use crate::store::TxMode;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route(
+        "/iam/account/{id}/labels",
+        get(list).put(set).delete(remove),
+    )
+}
+
+/// A label as IAM writes it: absent or empty members are left out.
+pub fn label_json(l: &Label) -> Value {
+    let mut m = Map::new();
+    if let Some(p) = l.prefix.as_ref().filter(|p| !p.is_empty()) {
+        m.insert("prefix".into(), p.as_str().into());
+    }
+    m.insert("name".into(), l.name.as_str().into());
+    if let Some(v) = l.value.as_ref().filter(|v| !v.is_empty()) {
+        m.insert("value".into(), v.as_str().into());
+    }
+    Value::Object(m)
+}
+
+async fn list(
+    State(app): State<AppState>,
+    Extension(rid): Extension<RequestId>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let op = Operation::GetAccountLabels(id.clone());
+    let labels = app
+        .execute(
+            &rid,
+            caller,
+            op,
+            Family::Iam,
+            TxMode::Read,
+            move |p, conn| p.handle(&p.labels, conn, |g, store| g.call_get(store, &id)),
+        )
+        .await?;
+    Ok(Json(labels.iter().map(label_json).collect::<Vec<_>>()).into_response())
+}
+
+async fn set(
+    State(app): State<AppState>,
+    Extension(rid): Extension<RequestId>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let obj = json_object(&headers, &body, &[JSON])?;
+    let prefix = string_field(&obj, "prefix")?;
+    let name = string_field(&obj, "name")?;
+    let value = string_field(&obj, "value")?;
+    let op = Operation::SetAccountLabel(id.clone());
+    app.execute(
+        &rid,
+        caller,
+        op,
+        Family::Iam,
+        TxMode::Write,
+        move |p, conn| {
+            p.handle(&p.labels, conn, |g, store| {
+                g.call_set(
+                    store,
+                    &id,
+                    prefix.as_deref(),
+                    name.as_deref(),
+                    value.as_deref(),
+                )
+            })
+        },
+    )
+    .await?;
+    Ok(StatusCode::OK.into_response())
+}
+
+async fn remove(
+    State(app): State<AppState>,
+    Extension(rid): Extension<RequestId>,
+    caller: Caller,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let params = Params::parse_with_form(query.as_deref(), &headers, &body)?;
+    let field = |k: &str| params.get(k).map(String::from);
+    let (prefix, name, value) = (field("prefix"), field("name"), field("value"));
+    let op = Operation::DeleteAccountLabel(id.clone());
+    app.execute(
+        &rid,
+        caller,
+        op,
+        Family::Iam,
+        TxMode::Write,
+        move |p, conn| {
+            p.handle(&p.labels, conn, |g, store| {
+                g.call_remove(
+                    store,
+                    &id,
+                    prefix.as_deref(),
+                    name.as_deref(),
+                    value.as_deref(),
+                )
+            })
+        },
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
