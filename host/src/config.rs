@@ -70,7 +70,14 @@ pub struct Overrides {
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DB: &str = "iam.db";
 /// The handler groups a site may replace.
-pub const HANDLER_GROUPS: &[&str] = &["attributes", "authorities", "labels", "scim"];
+pub const HANDLER_GROUPS: &[&str] = &[
+    "attributes",
+    "authorities",
+    "labels",
+    "groups",
+    "managers",
+    "scim",
+];
 
 impl Config {
     /// Loads the configuration: `--config` or `IAM_CONFIG` names the TOML file; `IAM_LISTEN`,

@@ -12,7 +12,7 @@ mod bindings {
 
 mod store;
 
-use bindings::exports::iam::plugin::{attributes, authorities, labels, scim};
+use bindings::exports::iam::plugin::{attributes, authorities, groups, labels, managers, scim};
 use iam_guest_logic::types::{
     Attribute, Error, Group, Label, NewGroup, NewUser, PageRequest, Principal, User,
 };
@@ -109,6 +109,62 @@ impl labels::Guest for Handlers {
             name.as_deref(),
             value.as_deref(),
         )
+    }
+}
+
+impl groups::Guest for Handlers {
+    fn add_member(account_id: String, group_id: String) -> Result<(), Error> {
+        iam_guest_logic::groups::add_member(
+            &HostStore,
+            &HostStore,
+            &HostStore,
+            &account_id,
+            &group_id,
+        )
+    }
+
+    fn remove_member(account_id: String, group_id: String) -> Result<(), Error> {
+        iam_guest_logic::groups::remove_member(
+            &HostStore,
+            &HostStore,
+            &HostStore,
+            &account_id,
+            &group_id,
+        )
+    }
+}
+
+impl managers::Guest for Handlers {
+    fn managed_groups(account_id: String) -> Result<managers::Management, Error> {
+        let (account, managed, unmanaged) = iam_guest_logic::managers::managed_groups(
+            &HostStore,
+            &HostStore,
+            &HostStore,
+            &account_id,
+        )?;
+        Ok(managers::Management {
+            account,
+            managed,
+            unmanaged,
+        })
+    }
+
+    fn add(account_id: String, group_id: String) -> Result<(), Error> {
+        iam_guest_logic::managers::add(&HostStore, &HostStore, &HostStore, &account_id, &group_id)
+    }
+
+    fn remove(account_id: String, group_id: String) -> Result<(), Error> {
+        iam_guest_logic::managers::remove(
+            &HostStore,
+            &HostStore,
+            &HostStore,
+            &account_id,
+            &group_id,
+        )
+    }
+
+    fn group_managers(group_id: String) -> Result<Vec<User>, Error> {
+        iam_guest_logic::managers::group_managers(&HostStore, &HostStore, &group_id)
     }
 }
 

@@ -1,12 +1,13 @@
 //! The logic's store traits, implemented by the host's `store` imports.
 
 use crate::bindings::iam::plugin::{
-    accounts, attribute_store, authority_store, group_store, label_store,
+    accounts, attribute_store, authority_store, group_store, label_store, membership_store,
 };
 use iam_guest_logic::store::{
-    AccountCreate, Accounts, AttributeStore, AuthorityStore, GroupStore, LabelStore, StoreResult,
+    AccountCreate, Accounts, AttributeStore, AuthorityStore, GroupStore, LabelStore,
+    MembershipStore, StoreResult,
 };
-use iam_guest_logic::types::{Account, Attribute, Group, Label, User};
+use iam_guest_logic::types::{Account, Attribute, Group, GroupRef, Label, User};
 
 /// The host's database, reached through the component's imports.
 pub struct HostStore;
@@ -47,6 +48,9 @@ impl Accounts for HostStore {
     fn list_users(&self, offset: u64, limit: u64) -> StoreResult<Vec<User>> {
         accounts::list_users(offset, limit)
     }
+    fn with_authority(&self, authority: &str) -> StoreResult<Vec<User>> {
+        accounts::with_authority(authority)
+    }
 }
 
 impl AttributeStore for HostStore {
@@ -86,6 +90,12 @@ impl GroupStore for HostStore {
     fn list_groups(&self, offset: u64, limit: u64) -> StoreResult<Vec<Group>> {
         group_store::list_groups(offset, limit)
     }
+    fn all_refs(&self) -> StoreResult<Vec<GroupRef>> {
+        group_store::all_refs()
+    }
+    fn touch(&self, id: &str) -> StoreResult<()> {
+        group_store::touch(id)
+    }
 }
 
 impl AuthorityStore for HostStore {
@@ -120,5 +130,20 @@ impl LabelStore for HostStore {
     }
     fn remove(&self, account_id: &str, prefix: Option<&str>, name: &str) -> StoreResult<bool> {
         label_store::remove(account_id, prefix, name)
+    }
+}
+
+impl MembershipStore for HostStore {
+    fn ancestors(&self, group_id: &str) -> StoreResult<Vec<String>> {
+        membership_store::ancestors(group_id)
+    }
+    fn descendants(&self, group_id: &str) -> StoreResult<Vec<String>> {
+        membership_store::descendants(group_id)
+    }
+    fn add(&self, account_id: &str, group_id: &str) -> StoreResult<bool> {
+        membership_store::add(account_id, group_id)
+    }
+    fn remove(&self, account_id: &str, group_id: &str) -> StoreResult<bool> {
+        membership_store::remove(account_id, group_id)
     }
 }

@@ -4,7 +4,8 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 
 use crate::store::{
-    AccountCreate, Accounts, AttributeStore, AuthorityStore, GroupStore, LabelStore, StoreResult,
+    AccountCreate, Accounts, AttributeStore, AuthorityStore, GroupStore, LabelStore,
+    MembershipStore, StoreResult,
 };
 use crate::types::{Account, Attribute, Group, GroupRef, Label, User};
 
@@ -16,6 +17,8 @@ pub struct FakeStore {
     groups: RefCell<Vec<Group>>,
     /// (account, authority) pairs.
     grants: RefCell<Vec<(String, String)>>,
+    /// (account, group) pairs.
+    members: RefCell<Vec<(String, String)>>,
     /// (account, prefix or "", name) → label.
     labels: RefCell<BTreeMap<(String, String, String), Label>>,
     next: Cell<u32>,
@@ -42,6 +45,17 @@ impl FakeStore {
         )
         .unwrap()
         .id
+    }
+
+    /// The groups `account` is a direct member of, in group creation order.
+    pub fn memberships(&self, account: &str) -> Vec<String> {
+        let members = self.members.borrow();
+        self.groups
+            .borrow()
+            .iter()
+            .filter(|g| members.contains(&(account.to_string(), g.id.clone())))
+            .map(|g| g.id.clone())
+            .collect()
     }
 
     pub fn touches(&self, id: &str) -> u32 {
@@ -116,6 +130,21 @@ impl Accounts for FakeStore {
             .take(limit as usize)
             .map(|id| Ok(self.get_user(id)?.unwrap()))
             .collect()
+    }
+    fn with_authority(&self, authority: &str) -> StoreResult<Vec<User>> {
+        let holders: Vec<String> = self
+            .grants
+            .borrow()
+            .iter()
+            .filter(|(_, r)| r == authority)
+            .map(|(a, _)| a.clone())
+            .collect();
+        let mut users: Vec<User> = holders
+            .iter()
+            .filter_map(|id| self.get_user(id).unwrap())
+            .collect();
+        users.sort_by(|a, b| a.account.username.cmp(&b.account.username));
+        Ok(users)
     }
 }
 
@@ -207,6 +236,66 @@ impl GroupStore for FakeStore {
             .take(limit as usize)
             .cloned()
             .collect())
+    }
+    fn all_refs(&self) -> StoreResult<Vec<GroupRef>> {
+        let mut refs: Vec<GroupRef> = self
+            .groups
+            .borrow()
+            .iter()
+            .map(|g| GroupRef {
+                id: g.id.clone(),
+                name: g.name.clone(),
+            })
+            .collect();
+        refs.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(refs)
+    }
+    fn touch(&self, id: &str) -> StoreResult<()> {
+        Accounts::touch(self, id)
+    }
+}
+
+impl MembershipStore for FakeStore {
+    fn ancestors(&self, group_id: &str) -> StoreResult<Vec<String>> {
+        let mut chain = Vec::new();
+        let mut current = GroupStore::get(self, group_id)?;
+        while let Some(parent) = current.and_then(|g| g.parent) {
+            chain.push(parent.id.clone());
+            current = GroupStore::get(self, &parent.id)?;
+        }
+        Ok(chain)
+    }
+    fn descendants(&self, group_id: &str) -> StoreResult<Vec<String>> {
+        let groups = self.groups.borrow();
+        let mut found = vec![group_id.to_string()];
+        let mut i = 0;
+        while i < found.len() {
+            let parent = found[i].clone();
+            found.extend(
+                groups
+                    .iter()
+                    .filter(|g| g.parent.as_ref().is_some_and(|p| p.id == parent))
+                    .map(|g| g.id.clone()),
+            );
+            i += 1;
+        }
+        found.remove(0);
+        Ok(found)
+    }
+    fn add(&self, account_id: &str, group_id: &str) -> StoreResult<bool> {
+        let pair = (account_id.to_string(), group_id.to_string());
+        let mut members = self.members.borrow_mut();
+        if members.contains(&pair) {
+            return Ok(false);
+        }
+        members.push(pair);
+        Ok(true)
+    }
+    fn remove(&self, account_id: &str, group_id: &str) -> StoreResult<bool> {
+        let mut members = self.members.borrow_mut();
+        let before = members.len();
+        members.retain(|(a, g)| !(a == account_id && g == group_id));
+        Ok(members.len() != before)
     }
 }
 

@@ -5,7 +5,9 @@
 
 pub mod attributes;
 pub mod authorities;
+pub mod groups;
 pub mod labels;
+pub mod managers;
 pub mod paging;
 pub mod policy;
 pub mod scim;

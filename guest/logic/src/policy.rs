@@ -87,6 +87,18 @@ pub fn authorize_roles(caller: &Principal, op: &Operation) -> Result<(), String>
         | Operation::AddAccountAuthority(_)
         | Operation::RemoveAccountAuthority(_) => c.has_scope(scope::ADMIN_WRITE) || c.admin(),
         Operation::GetOwnAuthorities => c.has_role(role::USER),
+        Operation::AddGroupMember(ag) | Operation::RemoveGroupMember(ag) => {
+            c.has_scope(scope::ADMIN_WRITE) || c.admin() || c.manages(&ag.group)
+        }
+        Operation::GetManagedGroups(account) => {
+            c.has_scope(scope::ADMIN_READ) || c.is_self(account) || c.admin()
+        }
+        Operation::AddGroupManager(_) | Operation::RemoveGroupManager(_) => {
+            c.has_scope(scope::ADMIN_WRITE) || c.admin()
+        }
+        Operation::GetGroupManagers(group) => {
+            c.has_scope(scope::ADMIN_READ) || c.admin() || c.reader() || c.manages(group)
+        }
         Operation::ListUsers | Operation::ListGroups => {
             c.has_scope(scope::SCIM_READ) || c.admin() || c.reader()
         }
@@ -125,6 +137,16 @@ pub fn authorize_strict(caller: &Principal, op: &Operation) -> Result<(), String
         | Operation::AddAccountAuthority(_)
         | Operation::RemoveAccountAuthority(_) => c.has_scope(scope::ADMIN_WRITE),
         Operation::GetOwnAuthorities => c.has_role(role::USER),
+        Operation::AddGroupMember(ag) | Operation::RemoveGroupMember(ag) => {
+            c.has_scope(scope::ADMIN_WRITE) || c.manages(&ag.group)
+        }
+        Operation::GetManagedGroups(account) => {
+            c.has_scope(scope::ADMIN_READ) || c.is_self(account)
+        }
+        Operation::AddGroupManager(_) | Operation::RemoveGroupManager(_) => {
+            c.has_scope(scope::ADMIN_WRITE)
+        }
+        Operation::GetGroupManagers(group) => c.has_scope(scope::ADMIN_READ) || c.manages(group),
         Operation::ListUsers | Operation::ListGroups | Operation::GetUser(_) => {
             c.has_scope(scope::SCIM_READ)
         }
@@ -144,6 +166,7 @@ pub fn authorize_strict(caller: &Principal, op: &Operation) -> Result<(), String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::AccountGroup;
 
     fn principal(account: Option<&str>, authorities: &[&str], scopes: &[&str]) -> Principal {
         Principal {
@@ -283,5 +306,35 @@ mod tests {
         assert!(authorize_roles(&reader, &add).is_err());
         assert!(authorize_roles(&client, &get).is_ok() && authorize_roles(&client, &add).is_ok());
         assert!(authorize_strict(&client, &get).is_ok() && authorize_strict(&client, &add).is_ok());
+    }
+
+    #[test]
+    fn membership_and_manager_rows() {
+        let ag = |g: &str| AccountGroup {
+            account: OTHER.into(),
+            group: g.into(),
+        };
+        let gm = principal(Some(ME), &["ROLE_USER", &format!("ROLE_GM:{G}")], &[]);
+        let admin = principal(Some(ME), &["ROLE_USER", "ROLE_ADMIN"], &[]);
+        let write = principal(None, &[], &["iam:admin.write"]);
+        for policy in [authorize_roles, authorize_strict] {
+            // A group manager manages the membership of its own group only, under both.
+            assert!(policy(&gm, &Operation::AddGroupMember(ag(G))).is_ok());
+            assert!(policy(&gm, &Operation::RemoveGroupMember(ag(G))).is_ok());
+            assert!(policy(&gm, &Operation::AddGroupMember(ag("other"))).is_err());
+            assert!(policy(&gm, &Operation::GetGroupManagers(G.into())).is_ok());
+            assert!(policy(&gm, &Operation::GetGroupManagers("other".into())).is_err());
+            // Only the write scope (and, under roles, ROLE_ADMIN) appoints managers.
+            assert!(policy(&gm, &Operation::AddGroupManager(ag(G))).is_err());
+            assert!(policy(&write, &Operation::AddGroupManager(ag(G))).is_ok());
+            assert!(policy(&write, &Operation::RemoveGroupMember(ag(G))).is_ok());
+            // Self reads its own managed groups.
+            assert!(policy(&gm, &Operation::GetManagedGroups(ME.into())).is_ok());
+            assert!(policy(&gm, &Operation::GetManagedGroups(OTHER.into())).is_err());
+        }
+        assert!(authorize_roles(&admin, &Operation::AddGroupManager(ag(G))).is_ok());
+        assert!(authorize_strict(&admin, &Operation::AddGroupManager(ag(G))).is_err());
+        assert!(authorize_roles(&admin, &Operation::GetManagedGroups(OTHER.into())).is_ok());
+        assert!(authorize_strict(&admin, &Operation::GetManagedGroups(OTHER.into())).is_err());
     }
 }

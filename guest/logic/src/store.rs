@@ -1,7 +1,7 @@
 //! What the handlers need from the host's database, as traits. In a component they are
 //! implemented by the WIT imports; in unit tests by an in-memory fake.
 
-use crate::types::{Account, Attribute, Group, Label, User};
+use crate::types::{Account, Attribute, Group, GroupRef, Label, User};
 
 /// A failure of the database itself (its message is for logs).
 pub type StoreError = String;
@@ -30,6 +30,7 @@ pub trait Accounts {
     fn touch(&self, id: &str) -> StoreResult<()>;
     fn count(&self) -> StoreResult<u64>;
     fn list_users(&self, offset: u64, limit: u64) -> StoreResult<Vec<User>>;
+    fn with_authority(&self, authority: &str) -> StoreResult<Vec<User>>;
 }
 
 /// The `attribute-store` interface.
@@ -49,6 +50,8 @@ pub trait GroupStore {
     fn count_subgroups(&self, id: &str) -> StoreResult<u64>;
     fn count(&self) -> StoreResult<u64>;
     fn list_groups(&self, offset: u64, limit: u64) -> StoreResult<Vec<Group>>;
+    fn all_refs(&self) -> StoreResult<Vec<GroupRef>>;
+    fn touch(&self, id: &str) -> StoreResult<()>;
 }
 
 /// The `authority-store` interface.
@@ -70,4 +73,12 @@ pub trait LabelStore {
     ) -> StoreResult<Option<Label>>;
     fn put(&self, account_id: &str, label: &Label) -> StoreResult<()>;
     fn remove(&self, account_id: &str, prefix: Option<&str>, name: &str) -> StoreResult<bool>;
+}
+
+/// The `membership-store` interface.
+pub trait MembershipStore {
+    fn ancestors(&self, group_id: &str) -> StoreResult<Vec<String>>;
+    fn descendants(&self, group_id: &str) -> StoreResult<Vec<String>>;
+    fn add(&self, account_id: &str, group_id: &str) -> StoreResult<bool>;
+    fn remove(&self, account_id: &str, group_id: &str) -> StoreResult<bool>;
 }

@@ -6,6 +6,7 @@ mod auth;
 mod authorities;
 mod body;
 mod error;
+mod groups;
 mod labels;
 mod meta;
 mod scim;
@@ -57,6 +58,7 @@ pub fn router(app: AppState, max_body_bytes: usize) -> Router {
         .merge(attributes::routes())
         .merge(authorities::routes())
         .merge(labels::routes())
+        .merge(groups::routes())
         .merge(scim::routes())
         .fallback(|State(app): State<AppState>, req: Request| {
             unrouted(app, req, StatusCode::NOT_FOUND, "Not Found")

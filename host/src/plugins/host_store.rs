@@ -4,7 +4,7 @@ use rusqlite::Connection;
 
 use super::GuestState;
 use super::bindings::iam::plugin::{
-    accounts, attribute_store, authority_store, group_store, label_store, types,
+    accounts, attribute_store, authority_store, group_store, label_store, membership_store, types,
 };
 use crate::auth::passwords;
 use crate::store;
@@ -72,6 +72,10 @@ impl accounts::Host for GuestState {
     fn list_users(&mut self, offset: u64, limit: u64) -> R<Vec<types::User>> {
         store::accounts::list_users(self.db()?, offset, limit).map_err(err)
     }
+
+    fn with_authority(&mut self, authority: String) -> R<Vec<types::User>> {
+        store::accounts::with_authority(self.db()?, &authority).map_err(err)
+    }
 }
 
 impl attribute_store::Host for GuestState {
@@ -120,6 +124,14 @@ impl group_store::Host for GuestState {
     fn list_groups(&mut self, offset: u64, limit: u64) -> R<Vec<types::Group>> {
         store::groups::list(self.db()?, offset, limit).map_err(err)
     }
+
+    fn all_refs(&mut self) -> R<Vec<types::GroupRef>> {
+        store::groups::all_refs(self.db()?).map_err(err)
+    }
+
+    fn touch(&mut self, id: String) -> R<()> {
+        store::groups::touch(self.db()?, &id).map_err(err)
+    }
 }
 
 impl authority_store::Host for GuestState {
@@ -160,5 +172,23 @@ impl label_store::Host for GuestState {
 
     fn remove(&mut self, account_id: String, prefix: Option<String>, name: String) -> R<bool> {
         store::labels::remove(self.db()?, &account_id, prefix.as_deref(), &name).map_err(err)
+    }
+}
+
+impl membership_store::Host for GuestState {
+    fn ancestors(&mut self, group_id: String) -> R<Vec<String>> {
+        store::memberships::ancestors(self.db()?, &group_id).map_err(err)
+    }
+
+    fn descendants(&mut self, group_id: String) -> R<Vec<String>> {
+        store::memberships::descendants(self.db()?, &group_id).map_err(err)
+    }
+
+    fn add(&mut self, account_id: String, group_id: String) -> R<bool> {
+        store::memberships::add(self.db()?, &account_id, &group_id).map_err(err)
+    }
+
+    fn remove(&mut self, account_id: String, group_id: String) -> R<bool> {
+        store::memberships::remove(self.db()?, &account_id, &group_id).map_err(err)
     }
 }

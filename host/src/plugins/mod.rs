@@ -22,7 +22,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 pub use authorizer::Decision;
 use bindings::exports::iam::plugin::authorizer;
-pub use bindings::exports::iam::plugin::{attributes, authorities, labels, scim};
+pub use bindings::exports::iam::plugin::{attributes, authorities, groups, labels, managers, scim};
 pub use bindings::iam::plugin::types;
 
 use crate::config::PluginsConfig;
@@ -129,6 +129,8 @@ pub struct Plugins {
     pub attributes: Slot<attributes::GuestIndices>,
     pub authorities: Slot<authorities::GuestIndices>,
     pub labels: Slot<labels::GuestIndices>,
+    pub groups: Slot<groups::GuestIndices>,
+    pub managers: Slot<managers::GuestIndices>,
     pub scim: Slot<scim::GuestIndices>,
     deadline_ticks: u64,
     memory_bytes: usize,
@@ -183,6 +185,8 @@ impl Plugins {
         let attributes = slot(&engine, c, "attributes", handler_source("attributes"))?;
         let authorities = slot(&engine, c, "authorities", handler_source("authorities"))?;
         let labels = slot(&engine, c, "labels", handler_source("labels"))?;
+        let groups = slot(&engine, c, "groups", handler_source("groups"))?;
+        let managers = slot(&engine, c, "managers", handler_source("managers"))?;
         let scim = slot(&engine, c, "scim", handler_source("scim"))?;
 
         let ticker_stop = Arc::new(AtomicBool::new(false));
@@ -195,6 +199,8 @@ impl Plugins {
             attributes,
             authorities,
             labels,
+            groups,
+            managers,
             scim,
             ticker_stop,
         })
@@ -207,6 +213,8 @@ impl Plugins {
             (self.attributes.name, self.attributes.source.as_str()),
             (self.authorities.name, self.authorities.source.as_str()),
             (self.labels.name, self.labels.source.as_str()),
+            (self.groups.name, self.groups.source.as_str()),
+            (self.managers.name, self.managers.source.as_str()),
             (self.scim.name, self.scim.source.as_str()),
         ]
     }
@@ -315,14 +323,22 @@ macro_rules! loadable {
         }
     )*};
 }
-loadable!(authorizer, attributes, authorities, labels, scim);
+loadable!(
+    authorizer,
+    attributes,
+    authorities,
+    labels,
+    groups,
+    managers,
+    scim
+);
 
 /// The store interfaces a slot's component may import. A site's component gets only its
 /// slot's (least privilege: an `attributes` plugin cannot reach authorities); the built-in
 /// handler component, which serves every group, gets them all.
 fn store_imports(slot: Option<&str>) -> Vec<AddToLinker> {
     use bindings::iam::plugin::{
-        accounts, attribute_store, authority_store, group_store, label_store,
+        accounts, attribute_store, authority_store, group_store, label_store, membership_store,
     };
     let accounts: AddToLinker = |l| accounts::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s);
     let attribute_store: AddToLinker =
@@ -331,6 +347,8 @@ fn store_imports(slot: Option<&str>) -> Vec<AddToLinker> {
         |l| authority_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s);
     let group_store: AddToLinker =
         |l| group_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s);
+    let membership_store: AddToLinker =
+        |l| membership_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s);
     let label_store: AddToLinker =
         |l| label_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s);
     match slot {
@@ -338,6 +356,8 @@ fn store_imports(slot: Option<&str>) -> Vec<AddToLinker> {
         Some("attributes") => vec![accounts, attribute_store],
         Some("authorities") => vec![accounts, authority_store],
         Some("labels") => vec![accounts, label_store],
+        Some("groups") => vec![accounts, group_store, membership_store],
+        Some("managers") => vec![accounts, group_store, authority_store],
         Some("scim") => vec![accounts, group_store],
         Some(other) => unreachable!("no slot named {other}"),
         None => vec![
@@ -346,6 +366,7 @@ fn store_imports(slot: Option<&str>) -> Vec<AddToLinker> {
             authority_store,
             group_store,
             label_store,
+            membership_store,
         ],
     }
 }

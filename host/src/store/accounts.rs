@@ -129,6 +129,30 @@ pub fn count(conn: &Connection) -> rusqlite::Result<u64> {
         .query_row([], |r| r.get(0))
 }
 
+/// The users holding `authority`, ordered by username.
+pub fn with_authority(conn: &Connection, authority: &str) -> rusqlite::Result<Vec<User>> {
+    let accounts: Vec<Account> = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM accounts a
+             JOIN account_authorities aa ON aa.account_id = a.id
+             JOIN authorities au ON au.id = aa.authority_id
+             WHERE au.name = ?1 ORDER BY a.username"
+        ))?
+        .query_map([authority], account_from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    with_groups(conn, accounts)
+}
+
+fn with_groups(conn: &Connection, accounts: Vec<Account>) -> rusqlite::Result<Vec<User>> {
+    accounts
+        .into_iter()
+        .map(|account| {
+            let groups = groups_of(conn, &account.id)?;
+            Ok(User { account, groups })
+        })
+        .collect()
+}
+
 /// A page of users in creation order.
 pub fn list_users(conn: &Connection, offset: u64, limit: u64) -> rusqlite::Result<Vec<User>> {
     let accounts: Vec<Account> = conn
@@ -137,11 +161,5 @@ pub fn list_users(conn: &Connection, offset: u64, limit: u64) -> rusqlite::Resul
         ))?
         .query_map(params![limit, offset], account_from_row)?
         .collect::<rusqlite::Result<_>>()?;
-    accounts
-        .into_iter()
-        .map(|account| {
-            let groups = groups_of(conn, &account.id)?;
-            Ok(User { account, groups })
-        })
-        .collect()
+    with_groups(conn, accounts)
 }

@@ -85,3 +85,21 @@ pub fn list(conn: &Connection, offset: u64, limit: u64) -> rusqlite::Result<Vec<
     .query_map(params![limit, offset], group_from_row)?
     .collect()
 }
+
+/// Every group as a reference, ordered by name.
+pub fn all_refs(conn: &Connection) -> rusqlite::Result<Vec<GroupRef>> {
+    conn.prepare_cached("SELECT uuid, name FROM groups ORDER BY name")?
+        .query_map([], |r| {
+            Ok(GroupRef {
+                id: r.get(0)?,
+                name: r.get(1)?,
+            })
+        })?
+        .collect()
+}
+
+pub fn touch(conn: &Connection, uuid: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE groups SET last_modified_ms = ?2 WHERE uuid = ?1")?
+        .execute(params![uuid, now_ms()])?;
+    Ok(())
+}

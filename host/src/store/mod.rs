@@ -7,6 +7,7 @@ pub mod authorities;
 pub mod groups;
 pub mod keys;
 pub mod labels;
+pub mod memberships;
 mod schema;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,384 @@
+//! Group membership (reference §2.5) and group managers (§2.6), under both policies.
+
+use iam_tests::*;
+use serde_json::{Value, json};
+
+fn member_path(account: &str, group: &str) -> String {
+    format!("/iam/account/{account}/groups/{group}")
+}
+
+fn manager_path(account: &str, group: &str) -> String {
+    format!("/iam/account/{account}/managed-groups/{group}")
+}
+
+fn post(s: &Server, path: &str, token: &str) -> reqwest::blocking::Response {
+    s.req(reqwest::Method::POST, path, Some(token))
+        .send()
+        .unwrap()
+}
+
+/// Creates `name` under `parent` = (uuid, full name) and returns its UUID.
+fn subgroup(s: &Server, token: &str, name: &str, parent: (&str, &str)) -> String {
+    let r = s.post_scim("/scim/Groups", Some(token), &group_body(name, Some(parent)));
+    assert_eq!(r.status(), StatusCode::CREATED);
+    body(r)["id"].as_str().unwrap().to_string()
+}
+
+/// The group UUIDs a user's SCIM representation lists.
+fn user_groups(s: &Server, token: &str, account: &str) -> Vec<String> {
+    let user = body(s.get(&format!("/scim/Users/{account}"), Some(token)));
+    let mut ids: Vec<String> = user["groups"]
+        .as_array()
+        .map(|gs| {
+            gs.iter()
+                .map(|g| g["value"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    ids.sort();
+    ids
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+fn last_modified(s: &Server, token: &str, path: &str) -> String {
+    body(s.get(path, Some(token)))["meta"]["lastModified"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn membership_climbs_to_ancestors_and_removal_reaches_descendants() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    let alice = s.create_user(&admin, "alice");
+    let root = s.create_group(&admin, "root");
+    let mid = subgroup(&s, &admin, "mid", (&root, "root"));
+    let leaf = subgroup(&s, &admin, "leaf", (&mid, "root/mid"));
+    let sibling = subgroup(&s, &admin, "sibling", (&root, "root"));
+
+    let r = post(&s, &member_path(&alice, &leaf), &admin);
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(r.text().unwrap(), "");
+    assert_eq!(
+        user_groups(&s, &admin, &alice),
+        sorted(vec![root.clone(), mid.clone(), leaf.clone()])
+    );
+    // The SCIM user shows each group's full name.
+    let user = body(s.get(&format!("/scim/Users/{alice}"), Some(&admin)));
+    let names: Vec<&str> = user["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["display"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["root", "root/mid", "root/mid/leaf"]);
+    assert_eq!(
+        user["groups"][0]["$ref"],
+        json!(format!("{}/scim/Groups/{root}", s.base))
+    );
+
+    // Idempotent: still 201, nothing duplicated.
+    assert_eq!(
+        post(&s, &member_path(&alice, &leaf), &admin).status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(user_groups(&s, &admin, &alice).len(), 3);
+    assert_eq!(
+        post(&s, &member_path(&alice, &sibling), &admin).status(),
+        StatusCode::CREATED
+    );
+
+    // Removing from mid removes from leaf too, keeps root and the sibling.
+    let r = s.delete(&member_path(&alice, &mid), Some(&admin));
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        user_groups(&s, &admin, &alice),
+        sorted(vec![root.clone(), sibling.clone()])
+    );
+    // Idempotent too.
+    assert_eq!(
+        s.delete(&member_path(&alice, &mid), Some(&admin)).status(),
+        StatusCode::NO_CONTENT
+    );
+
+    // A group with members cannot be deleted.
+    let r = s.delete(&format!("/scim/Groups/{sibling}"), Some(&admin));
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(body(r)["detail"], "Group is not empty");
+}
+
+#[test]
+fn membership_lookups_are_group_first_and_answer_400() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    let alice = s.create_user(&admin, "alice");
+    let g = s.create_group(&admin, "g");
+    for (method, ok) in [
+        (reqwest::Method::POST, StatusCode::CREATED),
+        (reqwest::Method::DELETE, StatusCode::NO_CONTENT),
+    ] {
+        let send = |path: &str| s.req(method.clone(), path, Some(&admin)).send().unwrap();
+        let r = send(&member_path("nobody", "nogroup"));
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            body(r),
+            json!({"error": "Group not found for uuid: nogroup"})
+        );
+        let r = send(&member_path("nobody", &g));
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            body(r),
+            json!({"error": "Account not found for id 'nobody'"})
+        );
+        assert_eq!(send(&member_path(&alice, &g)).status(), ok);
+    }
+}
+
+#[test]
+fn membership_changes_touch_the_account_and_the_group() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    let alice = s.create_user(&admin, "alice");
+    let g = s.create_group(&admin, "g");
+    let user_path = format!("/scim/Users/{alice}");
+    let group_path = format!("/scim/Groups/{g}");
+    let (u0, g0) = (
+        last_modified(&s, &admin, &user_path),
+        last_modified(&s, &admin, &group_path),
+    );
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    post(&s, &member_path(&alice, &g), &admin);
+    let (u1, g1) = (
+        last_modified(&s, &admin, &user_path),
+        last_modified(&s, &admin, &group_path),
+    );
+    assert!(u1 > u0 && g1 > g0, "{u0} {u1} {g0} {g1}");
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    // Already a member: nothing changes.
+    post(&s, &member_path(&alice, &g), &admin);
+    assert_eq!(last_modified(&s, &admin, &user_path), u1);
+    s.delete(&member_path(&alice, &g), Some(&admin));
+    assert!(last_modified(&s, &admin, &user_path) > u1);
+    assert!(last_modified(&s, &admin, &group_path) > g1);
+}
+
+#[test]
+fn managers_are_the_gm_authority() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    let alice = s.create_user(&admin, "alice");
+    let g = s.create_group(&admin, "g");
+    let h = s.create_group(&admin, "h");
+
+    let r = post(&s, &manager_path(&alice, &g), &admin);
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = post(&s, &manager_path(&alice, &g), &admin);
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body(r),
+        json!({"error": format!("Authority 'ROLE_GM:{g}' is already bound to user 'alice' ({alice})")})
+    );
+    let auths = body(s.get(&format!("/iam/account/{alice}/authorities"), Some(&admin)));
+    assert_eq!(
+        auths,
+        json!({"authorities": ["ROLE_USER", format!("ROLE_GM:{g}")]})
+    );
+
+    let r = s.get(
+        &format!("/iam/account/{alice}/managed-groups"),
+        Some(&admin),
+    );
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        body(r),
+        json!({
+            "id": alice, "username": "alice",
+            "managedGroups": [{"name": "g", "id": g, "description": null, "parent": null}],
+            "unmanagedGroups": [{"name": "h", "id": h, "description": null, "parent": null}],
+        })
+    );
+
+    let r = s.get(&format!("/iam/group/{g}/group-managers"), Some(&admin));
+    assert_eq!(r.status(), StatusCode::OK);
+    let managers = body(r);
+    assert_eq!(managers.as_array().unwrap().len(), 1);
+    assert_eq!(managers[0]["userName"], "alice");
+    assert_eq!(managers[0]["id"], json!(alice));
+    assert_eq!(
+        body(s.get(&format!("/iam/group/{h}/group-managers"), Some(&admin))),
+        json!([])
+    );
+
+    // Managing does not make a member.
+    assert!(user_groups(&s, &admin, &alice).is_empty());
+
+    let r = s.delete(&manager_path(&alice, &g), Some(&admin));
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        s.delete(&manager_path(&alice, &g), Some(&admin)).status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        body(s.get(&format!("/iam/group/{g}/group-managers"), Some(&admin))),
+        json!([])
+    );
+}
+
+#[test]
+fn manager_lookups_are_account_first_and_answer_400() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    let alice = s.create_user(&admin, "alice");
+    let g = s.create_group(&admin, "g");
+    for method in [reqwest::Method::POST, reqwest::Method::DELETE] {
+        let send = |path: &str| s.req(method.clone(), path, Some(&admin)).send().unwrap();
+        let r = send(&manager_path("nobody", "nogroup"));
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            body(r),
+            json!({"error": "Account not found for id 'nobody'"})
+        );
+        let r = send(&manager_path(&alice, "nogroup"));
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(body(r), json!({"error": "Group 'nogroup' not found"}));
+    }
+    let r = s.get("/iam/account/nobody/managed-groups", Some(&admin));
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body(r),
+        json!({"error": "Account not found for id 'nobody'"})
+    );
+    let r = s.get("/iam/group/nogroup/group-managers", Some(&admin));
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(body(r), json!({"error": "Group 'nogroup' not found"}));
+    let _ = g;
+}
+
+/// Who may do what: the membership and manager rows of the policy table.
+fn authorization_matrix(policy: &str) {
+    let s = Server::start_with_args(&["--policy", policy]);
+    let strict = policy == "strict";
+    let admin = s.token("admin");
+    let alice = s.create_user(&admin, "alice");
+    s.create_user(&admin, "bob");
+    let manager = s.create_user(&admin, "manager");
+    let other_manager = s.create_user(&admin, "othermanager");
+    let reader = s.create_user(&admin, "reader");
+    let g = s.create_group(&admin, "g");
+    let h = s.create_group(&admin, "h");
+    post(&s, &manager_path(&manager, &g), &admin);
+    post(&s, &manager_path(&other_manager, &h), &admin);
+    let r = s
+        .req(
+            reqwest::Method::POST,
+            &format!("/iam/account/{reader}/authorities?authority=ROLE_READER"),
+            Some(&admin),
+        )
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    let tokens: Vec<(&str, String)> = vec![
+        ("plain", s.token("bob")),
+        ("manager of g", s.token("manager")),
+        ("manager of h", s.token("othermanager")),
+        ("reader", s.token("reader")),
+        (
+            "admin without scopes",
+            s.token_with("admin", Some("openid")),
+        ),
+        ("admin.read", s.token_with("admin", Some("iam:admin.read"))),
+        (
+            "admin.write",
+            s.token_with("admin", Some("iam:admin.write")),
+        ),
+    ];
+    // Every admin token carries ROLE_ADMIN, which `roles` honours for all four rules; under
+    // `strict` only the named scope (and the group-manager and self rules) count.
+    let allowed = |who: &str, rule: &str| -> bool {
+        if !strict && who.starts_with("admin") {
+            return true;
+        }
+        match rule {
+            "member" => matches!(who, "manager of g" | "admin.write"),
+            "managed-groups of alice" => who == "admin.read",
+            "appoint" => who == "admin.write",
+            "group-managers of g" => {
+                matches!(who, "manager of g" | "admin.read") || (!strict && who == "reader")
+            }
+            _ => unreachable!(),
+        }
+    };
+    for (who, token) in &tokens {
+        let check = |rule: &str, r: reqwest::blocking::Response, ok: StatusCode| {
+            if allowed(who, rule) {
+                assert_eq!(r.status(), ok, "{policy}: {who} should be allowed: {rule}");
+            } else {
+                expect_denied(r, &format!("{policy}: {who} must be denied: {rule}"));
+            }
+        };
+        check(
+            "member",
+            post(&s, &member_path(&alice, &g), token),
+            StatusCode::CREATED,
+        );
+        check(
+            "member",
+            s.delete(&member_path(&alice, &g), Some(token)),
+            StatusCode::NO_CONTENT,
+        );
+        check(
+            "managed-groups of alice",
+            s.get(&format!("/iam/account/{alice}/managed-groups"), Some(token)),
+            StatusCode::OK,
+        );
+        check(
+            "appoint",
+            post(&s, &manager_path(&alice, &h), token),
+            StatusCode::CREATED,
+        );
+        check(
+            "appoint",
+            s.delete(&manager_path(&alice, &h), Some(token)),
+            StatusCode::NO_CONTENT,
+        );
+        check(
+            "group-managers of g",
+            s.get(&format!("/iam/group/{g}/group-managers"), Some(token)),
+            StatusCode::OK,
+        );
+    }
+    // Everyone reads their own managed groups, and only those.
+    let r = s.get(
+        &format!("/iam/account/{alice}/managed-groups"),
+        Some(&s.token("alice")),
+    );
+    assert_eq!(r.status(), StatusCode::OK);
+    let own: Value = body(s.get(
+        &format!("/iam/account/{manager}/managed-groups"),
+        Some(&s.token("manager")),
+    ));
+    assert_eq!(own["managedGroups"][0]["id"], json!(g));
+    // No token at all: 401 before anything.
+    expect_unauthorized(
+        s.req(reqwest::Method::POST, &member_path(&alice, &g), None)
+            .send()
+            .unwrap(),
+        "anonymous",
+    );
+}
+
+#[test]
+fn authorization_under_roles() {
+    authorization_matrix("roles");
+}
+
+#[test]
+fn authorization_under_strict() {
+    authorization_matrix("strict");
+}
