@@ -382,3 +382,126 @@ fn authorization_under_roles() {
 fn authorization_under_strict() {
     authorization_matrix("strict");
 }
+
+#[test]
+fn scim_group_members_and_subgroups() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    let root = s.create_group(&admin, "root");
+    let zeta = subgroup(&s, &admin, "zeta", (&root, "root"));
+    let alpha = subgroup(&s, &admin, "alpha", (&root, "root"));
+    let bob = s.create_user(&admin, "bob");
+    let alice = s.create_user(&admin, "alice");
+    for u in [&bob, &alice] {
+        assert_eq!(
+            post(&s, &member_path(u, &root), &admin).status(),
+            StatusCode::CREATED
+        );
+    }
+
+    // Members: ordered by username, with the full name and the user's location.
+    let r = s.get(&format!("/scim/Groups/{root}/members"), Some(&admin));
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(content_type(&r), "application/scim+json;charset=UTF-8");
+    let list = body(r);
+    assert_eq!(list["totalResults"], 2);
+    assert_eq!(list["itemsPerPage"], 2);
+    assert_eq!(list["startIndex"], 1);
+    assert_eq!(
+        list["schemas"],
+        json!(["urn:ietf:params:scim:api:messages:2.0:ListResponse"])
+    );
+    assert_eq!(
+        list["Resources"][0],
+        json!({"value": alice, "display": "Test User", "$ref": format!("{}/scim/Users/{alice}", s.base)})
+    );
+    assert_eq!(list["Resources"][1]["value"], json!(bob));
+    // SCIM paging: a window, and count=0 for the count only.
+    let list = body(s.get(
+        &format!("/scim/Groups/{root}/members?startIndex=2&count=5"),
+        Some(&admin),
+    ));
+    assert_eq!(
+        (
+            list["itemsPerPage"].clone(),
+            list["Resources"][0]["value"].clone()
+        ),
+        (json!(1), json!(bob))
+    );
+    let list = body(s.get(
+        &format!("/scim/Groups/{root}/members?count=0"),
+        Some(&admin),
+    ));
+    assert_eq!(
+        list,
+        json!({"totalResults": 2, "Resources": [], "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"]})
+    );
+
+    // Subgroups: direct children ordered by name.
+    let list = body(s.get(&format!("/scim/Groups/{root}/subgroups"), Some(&admin)));
+    assert_eq!(list["totalResults"], 2);
+    assert_eq!(
+        list["Resources"],
+        json!([
+            {"value": alpha, "display": "root/alpha", "$ref": format!("{}/scim/Groups/{alpha}", s.base)},
+            {"value": zeta, "display": "root/zeta", "$ref": format!("{}/scim/Groups/{zeta}", s.base)},
+        ])
+    );
+    let list = body(s.get(&format!("/scim/Groups/{alpha}/subgroups"), Some(&admin)));
+    assert_eq!(
+        (list["totalResults"].clone(), list["Resources"].clone()),
+        (json!(0), json!([]))
+    );
+
+    // Unknown group: SCIM 404.
+    for what in ["members", "subgroups"] {
+        let r = s.get(&format!("/scim/Groups/{UNKNOWN_ID}/{what}"), Some(&admin));
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            body(r)["detail"],
+            json!(format!("No group mapped to id '{UNKNOWN_ID}'"))
+        );
+    }
+
+    // A manager of the group may list it; a plain user may not.
+    post(&s, &manager_path(&alice, &root), &admin);
+    let alice_token = s.token("alice");
+    assert_eq!(
+        s.get(&format!("/scim/Groups/{root}/members"), Some(&alice_token))
+            .status(),
+        StatusCode::OK
+    );
+    expect_denied(
+        s.get(&format!("/scim/Groups/{alpha}/members"), Some(&alice_token)),
+        "other group",
+    );
+    expect_denied(
+        s.get(
+            &format!("/scim/Groups/{root}/subgroups"),
+            Some(&s.token("bob")),
+        ),
+        "plain user",
+    );
+}
+
+#[test]
+fn scim_me_is_the_callers_own_user() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    let alice = s.create_user(&admin, "alice");
+    let r = s.get("/scim/Me", Some(&s.token("alice")));
+    assert_eq!(r.status(), StatusCode::OK);
+    let me = body(r);
+    assert_eq!(me["id"], json!(alice));
+    assert_eq!(
+        me,
+        body(s.get(&format!("/scim/Users/{alice}"), Some(&admin)))
+    );
+    expect_unauthorized(s.get("/scim/Me", None), "anonymous");
+    let r = s
+        .req(reqwest::Method::GET, "/scim/Me", Some(&admin))
+        .header("accept", "application/json")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_ACCEPTABLE);
+}

@@ -202,6 +202,21 @@ impl scim::Guest for Handlers {
     fn delete_group(id: String) -> Result<(), Error> {
         iam_guest_logic::scim::delete_group(&HostStore, &id)
     }
+
+    fn list_members(group_id: String, page: PageRequest) -> Result<scim::UserPage, Error> {
+        let (info, users) =
+            iam_guest_logic::scim::list_members(&HostStore, &HostStore, &group_id, &page)?;
+        Ok(scim::UserPage { info, users })
+    }
+
+    fn list_subgroups(group_id: String, page: PageRequest) -> Result<scim::GroupRefPage, Error> {
+        let (info, refs) = iam_guest_logic::scim::list_subgroups(&HostStore, &group_id, &page)?;
+        Ok(scim::GroupRefPage { info, refs })
+    }
+
+    fn get_me(caller: Principal) -> Result<User, Error> {
+        iam_guest_logic::scim::get_me(&HostStore, &caller)
+    }
 }
 
 // Natively (tests, clippy) there is no component to export into.

@@ -48,6 +48,9 @@ impl Accounts for HostStore {
     fn list_users(&self, offset: u64, limit: u64) -> StoreResult<Vec<User>> {
         accounts::list_users(offset, limit)
     }
+    fn members_of(&self, group_id: &str, offset: u64, limit: u64) -> StoreResult<Vec<User>> {
+        accounts::members_of(group_id, offset, limit)
+    }
     fn with_authority(&self, authority: &str) -> StoreResult<Vec<User>> {
         accounts::with_authority(authority)
     }
@@ -89,6 +92,9 @@ impl GroupStore for HostStore {
     }
     fn list_groups(&self, offset: u64, limit: u64) -> StoreResult<Vec<Group>> {
         group_store::list_groups(offset, limit)
+    }
+    fn subgroups(&self, id: &str, offset: u64, limit: u64) -> StoreResult<Vec<GroupRef>> {
+        group_store::subgroups(id, offset, limit)
     }
     fn all_refs(&self) -> StoreResult<Vec<GroupRef>> {
         group_store::all_refs()

@@ -131,6 +131,25 @@ impl Accounts for FakeStore {
             .map(|id| Ok(self.get_user(id)?.unwrap()))
             .collect()
     }
+    fn members_of(&self, group_id: &str, offset: u64, limit: u64) -> StoreResult<Vec<User>> {
+        let ids: Vec<String> = self
+            .members
+            .borrow()
+            .iter()
+            .filter(|(_, g)| g == group_id)
+            .map(|(a, _)| a.clone())
+            .collect();
+        let mut users: Vec<User> = ids
+            .iter()
+            .filter_map(|id| self.get_user(id).unwrap())
+            .collect();
+        users.sort_by(|a, b| a.account.username.cmp(&b.account.username));
+        Ok(users
+            .into_iter()
+            .skip(offset as usize)
+            .take(limit as usize)
+            .collect())
+    }
     fn with_authority(&self, authority: &str) -> StoreResult<Vec<User>> {
         let holders: Vec<String> = self
             .grants
@@ -213,8 +232,13 @@ impl GroupStore for FakeStore {
         groups.retain(|g| g.id != id);
         Ok(groups.len() != before)
     }
-    fn count_members(&self, _id: &str) -> StoreResult<u64> {
-        Ok(0)
+    fn count_members(&self, id: &str) -> StoreResult<u64> {
+        Ok(self
+            .members
+            .borrow()
+            .iter()
+            .filter(|(_, g)| g == id)
+            .count() as u64)
     }
     fn count_subgroups(&self, id: &str) -> StoreResult<u64> {
         Ok(self
@@ -235,6 +259,24 @@ impl GroupStore for FakeStore {
             .skip(offset as usize)
             .take(limit as usize)
             .cloned()
+            .collect())
+    }
+    fn subgroups(&self, id: &str, offset: u64, limit: u64) -> StoreResult<Vec<GroupRef>> {
+        let mut refs: Vec<GroupRef> = self
+            .groups
+            .borrow()
+            .iter()
+            .filter(|g| g.parent.as_ref().is_some_and(|p| p.id == id))
+            .map(|g| GroupRef {
+                id: g.id.clone(),
+                name: g.name.clone(),
+            })
+            .collect();
+        refs.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(refs
+            .into_iter()
+            .skip(offset as usize)
+            .take(limit as usize)
             .collect())
     }
     fn all_refs(&self) -> StoreResult<Vec<GroupRef>> {

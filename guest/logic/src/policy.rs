@@ -108,9 +108,12 @@ pub fn authorize_roles(caller: &Principal, op: &Operation) -> Result<(), String>
         Operation::CreateUser | Operation::DeleteUser(_) | Operation::CreateGroup => {
             c.has_scope(scope::SCIM_WRITE) || c.admin()
         }
-        Operation::GetGroup(group) => {
+        Operation::GetGroup(group)
+        | Operation::ListGroupMembers(group)
+        | Operation::ListSubgroups(group) => {
             c.has_scope(scope::SCIM_READ) || c.admin() || c.reader() || c.manages(group)
         }
+        Operation::GetMe => c.has_scope(scope::SCIM_READ) || c.has_role(role::USER),
         Operation::DeleteGroup(group) => {
             c.has_scope(scope::SCIM_WRITE) || c.admin() || c.manages(group)
         }
@@ -153,7 +156,10 @@ pub fn authorize_strict(caller: &Principal, op: &Operation) -> Result<(), String
         Operation::CreateUser | Operation::DeleteUser(_) | Operation::CreateGroup => {
             c.has_scope(scope::SCIM_WRITE)
         }
-        Operation::GetGroup(group) => c.has_scope(scope::SCIM_READ) || c.manages(group),
+        Operation::GetGroup(group)
+        | Operation::ListGroupMembers(group)
+        | Operation::ListSubgroups(group) => c.has_scope(scope::SCIM_READ) || c.manages(group),
+        Operation::GetMe => c.has_scope(scope::SCIM_READ) || c.has_role(role::USER),
         Operation::DeleteGroup(group) => c.has_scope(scope::SCIM_WRITE) || c.manages(group),
     };
     if allowed {

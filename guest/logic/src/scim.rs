@@ -4,7 +4,9 @@
 use crate::attributes::internal;
 use crate::paging::{Window, scim_window};
 use crate::store::{AccountCreate, Accounts, GroupStore};
-use crate::types::{Error, Group, NewGroup, NewUser, PageInfo, PageRequest, User};
+use crate::types::{
+    Error, Group, GroupRef, NewGroup, NewUser, PageInfo, PageRequest, Principal, User,
+};
 use crate::validation::{is_blank, is_valid_email, java_len};
 
 pub fn user_not_found(id: &str) -> Error {
@@ -231,6 +233,59 @@ pub fn list_groups(
     Ok((w.info(total), list))
 }
 
+/// A page of the group's direct members, ordered by username.
+pub fn list_members(
+    accounts: &impl Accounts,
+    groups: &impl GroupStore,
+    group: &str,
+    page: &PageRequest,
+) -> Result<(PageInfo, Vec<User>), Error> {
+    get_group(groups, group)?;
+    let w = scim_window(page);
+    let total = groups.count_members(group).map_err(internal)?;
+    let users = if w.count_only {
+        Vec::new()
+    } else {
+        accounts
+            .members_of(group, w.offset, w.limit)
+            .map_err(internal)?
+    };
+    Ok((w.info(total), users))
+}
+
+/// A page of the group's direct subgroups, ordered by name.
+pub fn list_subgroups(
+    groups: &impl GroupStore,
+    group: &str,
+    page: &PageRequest,
+) -> Result<(PageInfo, Vec<GroupRef>), Error> {
+    get_group(groups, group)?;
+    let w = scim_window(page);
+    let total = groups.count_subgroups(group).map_err(internal)?;
+    let refs = if w.count_only {
+        Vec::new()
+    } else {
+        groups
+            .subgroups(group, w.offset, w.limit)
+            .map_err(internal)?
+    };
+    Ok((w.info(total), refs))
+}
+
+/// `GET /scim/Me` (reference §2.13).
+pub fn get_me(accounts: &impl Accounts, caller: &Principal) -> Result<User, Error> {
+    let id = caller
+        .account_id
+        .as_deref()
+        .ok_or_else(|| Error::Invalid("No user linked to the current OAuth token".into()))?;
+    accounts.get_user(id).map_err(internal)?.ok_or_else(|| {
+        Error::NotFound(format!(
+            "No user mapped to username '{}'",
+            caller.username.as_deref().unwrap_or(id)
+        ))
+    })
+}
+
 pub fn delete_group(groups: &impl GroupStore, id: &str) -> Result<(), Error> {
     get_group(groups, id)?;
     if groups.count_members(id).map_err(internal)? > 0
@@ -354,5 +409,65 @@ mod tests {
             delete_group(&store, &root.id),
             Err(group_not_found(&root.id))
         );
+    }
+
+    #[test]
+    fn members_subgroups_and_me() {
+        let store = FakeStore::default();
+        let root = create_group(
+            &store,
+            &NewGroup {
+                display_name: Some("root".into()),
+                parent_id: None,
+                parent_display: None,
+            },
+        )
+        .unwrap();
+        let page = PageRequest {
+            start_index: None,
+            count: None,
+        };
+        assert_eq!(
+            list_members(&store, &store, "nope", &page).unwrap_err(),
+            group_not_found("nope")
+        );
+        let (info, users) = list_members(&store, &store, &root.id, &page).unwrap();
+        assert_eq!((info.total_results, users.len()), (0, 0));
+        let child = create_group(
+            &store,
+            &NewGroup {
+                display_name: Some("child".into()),
+                parent_id: Some(root.id.clone()),
+                parent_display: None,
+            },
+        )
+        .unwrap();
+        let (info, refs) = list_subgroups(&store, &root.id, &page).unwrap();
+        assert_eq!(info.total_results, 1);
+        assert_eq!(refs[0].id, child.id);
+        let count_only = PageRequest {
+            start_index: None,
+            count: Some(0),
+        };
+        let (info, refs) = list_subgroups(&store, &root.id, &count_only).unwrap();
+        assert!(info.count_only && refs.is_empty() && info.total_results == 1);
+
+        let client = Principal {
+            account_id: None,
+            username: None,
+            client_id: Some("c".into()),
+            authorities: vec![],
+            scopes: vec![],
+        };
+        assert_eq!(
+            get_me(&store, &client).unwrap_err(),
+            Error::Invalid("No user linked to the current OAuth token".into())
+        );
+        let alice = store.add_account("alice");
+        let me = Principal {
+            account_id: Some(alice.clone()),
+            ..client
+        };
+        assert_eq!(get_me(&store, &me).unwrap().account.id, alice);
     }
 }

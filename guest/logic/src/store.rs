@@ -30,6 +30,7 @@ pub trait Accounts {
     fn touch(&self, id: &str) -> StoreResult<()>;
     fn count(&self) -> StoreResult<u64>;
     fn list_users(&self, offset: u64, limit: u64) -> StoreResult<Vec<User>>;
+    fn members_of(&self, group_id: &str, offset: u64, limit: u64) -> StoreResult<Vec<User>>;
     fn with_authority(&self, authority: &str) -> StoreResult<Vec<User>>;
 }
 
@@ -50,6 +51,7 @@ pub trait GroupStore {
     fn count_subgroups(&self, id: &str) -> StoreResult<u64>;
     fn count(&self) -> StoreResult<u64>;
     fn list_groups(&self, offset: u64, limit: u64) -> StoreResult<Vec<Group>>;
+    fn subgroups(&self, id: &str, offset: u64, limit: u64) -> StoreResult<Vec<GroupRef>>;
     fn all_refs(&self) -> StoreResult<Vec<GroupRef>>;
     fn touch(&self, id: &str) -> StoreResult<()>;
 }

@@ -30,6 +30,9 @@ pub fn routes() -> Router<AppState> {
         .route("/scim/Users/{id}", get(get_user).delete(delete_user))
         .route("/scim/Groups", get(list_groups).post(create_group))
         .route("/scim/Groups/{id}", get(get_group).delete(delete_group))
+        .route("/scim/Groups/{id}/members", get(list_members))
+        .route("/scim/Groups/{id}/subgroups", get(list_subgroups))
+        .route("/scim/Me", get(get_me))
 }
 
 /// A SCIM JSON response.
@@ -352,4 +355,97 @@ async fn delete_group(
     )
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn list_members(
+    State(app): State<AppState>,
+    Extension(rid): Extension<RequestId>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    require_scim_accept(&headers)?;
+    let page = page(query.as_deref())?;
+    let op = Operation::ListGroupMembers(id.clone());
+    let result = app
+        .execute(
+            &rid,
+            caller,
+            op,
+            Family::Scim,
+            TxMode::Read,
+            move |p, conn| {
+                p.handle(&p.scim, conn, |g, store| {
+                    g.call_list_members(store, &id, page)
+                })
+            },
+        )
+        .await?;
+    let base = &app.base_url;
+    let refs = result
+        .users
+        .iter()
+        .map(|u| {
+            let a = &u.account;
+            json!({"value": a.id, "display": format!("{} {}", a.given_name, a.family_name),
+                   "$ref": format!("{base}/scim/Users/{}", a.id)})
+        })
+        .collect();
+    Ok(scim(StatusCode::OK, list_json(&result.info, refs)))
+}
+
+async fn list_subgroups(
+    State(app): State<AppState>,
+    Extension(rid): Extension<RequestId>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    require_scim_accept(&headers)?;
+    let page = page(query.as_deref())?;
+    let op = Operation::ListSubgroups(id.clone());
+    let result = app
+        .execute(
+            &rid,
+            caller,
+            op,
+            Family::Scim,
+            TxMode::Read,
+            move |p, conn| {
+                p.handle(&p.scim, conn, |g, store| {
+                    g.call_list_subgroups(store, &id, page)
+                })
+            },
+        )
+        .await?;
+    let base = &app.base_url;
+    let refs = result
+        .refs
+        .iter()
+        .map(|g| json!({"value": g.id, "display": g.name, "$ref": format!("{base}/scim/Groups/{}", g.id)}))
+        .collect();
+    Ok(scim(StatusCode::OK, list_json(&result.info, refs)))
+}
+
+async fn get_me(
+    State(app): State<AppState>,
+    Extension(rid): Extension<RequestId>,
+    caller: Caller,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    require_scim_accept(&headers)?;
+    let me = caller.0.clone();
+    let user = app
+        .execute(
+            &rid,
+            caller,
+            Operation::GetMe,
+            Family::Scim,
+            TxMode::Read,
+            move |p, conn| p.handle(&p.scim, conn, |g, store| g.call_get_me(store, &me)),
+        )
+        .await?;
+    Ok(scim(StatusCode::OK, user_json(&app.base_url, &user)))
 }

@@ -73,6 +73,10 @@ impl accounts::Host for GuestState {
         store::accounts::list_users(self.db()?, offset, limit).map_err(err)
     }
 
+    fn members_of(&mut self, group_id: String, offset: u64, limit: u64) -> R<Vec<types::User>> {
+        store::accounts::members_of(self.db()?, &group_id, offset, limit).map_err(err)
+    }
+
     fn with_authority(&mut self, authority: String) -> R<Vec<types::User>> {
         store::accounts::with_authority(self.db()?, &authority).map_err(err)
     }
@@ -123,6 +127,10 @@ impl group_store::Host for GuestState {
 
     fn list_groups(&mut self, offset: u64, limit: u64) -> R<Vec<types::Group>> {
         store::groups::list(self.db()?, offset, limit).map_err(err)
+    }
+
+    fn subgroups(&mut self, id: String, offset: u64, limit: u64) -> R<Vec<types::GroupRef>> {
+        store::groups::subgroups(self.db()?, &id, offset, limit).map_err(err)
     }
 
     fn all_refs(&mut self) -> R<Vec<types::GroupRef>> {

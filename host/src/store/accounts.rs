@@ -129,6 +129,25 @@ pub fn count(conn: &Connection) -> rusqlite::Result<u64> {
         .query_row([], |r| r.get(0))
 }
 
+/// A page of a group's direct members, ordered by username.
+pub fn members_of(
+    conn: &Connection,
+    group_uuid: &str,
+    offset: u64,
+    limit: u64,
+) -> rusqlite::Result<Vec<User>> {
+    let accounts: Vec<Account> = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM accounts a
+             JOIN memberships m ON m.account_id = a.id
+             WHERE m.group_id = (SELECT id FROM groups WHERE uuid = ?1)
+             ORDER BY a.username LIMIT ?2 OFFSET ?3"
+        ))?
+        .query_map(params![group_uuid, limit, offset], account_from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    with_groups(conn, accounts)
+}
+
 /// The users holding `authority`, ordered by username.
 pub fn with_authority(conn: &Connection, authority: &str) -> rusqlite::Result<Vec<User>> {
     let accounts: Vec<Account> = conn

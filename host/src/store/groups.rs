@@ -86,6 +86,26 @@ pub fn list(conn: &Connection, offset: u64, limit: u64) -> rusqlite::Result<Vec<
     .collect()
 }
 
+/// A page of a group's direct subgroups, ordered by name.
+pub fn subgroups(
+    conn: &Connection,
+    uuid: &str,
+    offset: u64,
+    limit: u64,
+) -> rusqlite::Result<Vec<GroupRef>> {
+    conn.prepare_cached(
+        "SELECT uuid, name FROM groups WHERE parent_id = (SELECT id FROM groups WHERE uuid = ?1)
+         ORDER BY name LIMIT ?2 OFFSET ?3",
+    )?
+    .query_map(params![uuid, limit, offset], |r| {
+        Ok(GroupRef {
+            id: r.get(0)?,
+            name: r.get(1)?,
+        })
+    })?
+    .collect()
+}
+
 /// Every group as a reference, ordered by name.
 pub fn all_refs(conn: &Connection) -> rusqlite::Result<Vec<GroupRef>> {
     conn.prepare_cached("SELECT uuid, name FROM groups ORDER BY name")?
