@@ -76,6 +76,7 @@ pub const HANDLER_GROUPS: &[&str] = &[
     "labels",
     "groups",
     "managers",
+    "search",
     "scim",
 ];
 

@@ -12,9 +12,11 @@ mod bindings {
 
 mod store;
 
-use bindings::exports::iam::plugin::{attributes, authorities, groups, labels, managers, scim};
+use bindings::exports::iam::plugin::{
+    attributes, authorities, groups, labels, managers, scim, search,
+};
 use iam_guest_logic::types::{
-    Attribute, Error, Group, Label, NewGroup, NewUser, PageRequest, Principal, User,
+    Attribute, Error, Group, Label, NewGroup, NewUser, PageRequest, Principal, SearchRequest, User,
 };
 use store::HostStore;
 
@@ -165,6 +167,18 @@ impl managers::Guest for Handlers {
 
     fn group_managers(group_id: String) -> Result<Vec<User>, Error> {
         iam_guest_logic::managers::group_managers(&HostStore, &HostStore, &group_id)
+    }
+}
+
+impl search::Guest for Handlers {
+    fn accounts(request: SearchRequest) -> Result<search::AccountResults, Error> {
+        let (info, users) = iam_guest_logic::search::accounts(&HostStore, &request)?;
+        Ok(search::AccountResults { info, users })
+    }
+
+    fn groups(request: SearchRequest) -> Result<search::GroupResults, Error> {
+        let (info, groups) = iam_guest_logic::search::groups(&HostStore, &request)?;
+        Ok(search::GroupResults { info, groups })
     }
 }
 

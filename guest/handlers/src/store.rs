@@ -7,7 +7,7 @@ use iam_guest_logic::store::{
     AccountCreate, Accounts, AttributeStore, AuthorityStore, GroupStore, LabelStore,
     MembershipStore, StoreResult,
 };
-use iam_guest_logic::types::{Account, Attribute, Group, GroupRef, Label, User};
+use iam_guest_logic::types::{Account, AccountOrder, Attribute, Group, GroupRef, Label, User};
 
 /// The host's database, reached through the component's imports.
 pub struct HostStore;
@@ -47,6 +47,19 @@ impl Accounts for HostStore {
     }
     fn list_users(&self, offset: u64, limit: u64) -> StoreResult<Vec<User>> {
         accounts::list_users(offset, limit)
+    }
+    fn count_matching(&self, pattern: Option<&str>) -> StoreResult<u64> {
+        accounts::count_matching(pattern)
+    }
+    fn search(
+        &self,
+        pattern: Option<&str>,
+        order: AccountOrder,
+        descending: bool,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<Vec<User>> {
+        accounts::search(pattern, order, descending, offset, limit)
     }
     fn members_of(&self, group_id: &str, offset: u64, limit: u64) -> StoreResult<Vec<User>> {
         accounts::members_of(group_id, offset, limit)
@@ -92,6 +105,18 @@ impl GroupStore for HostStore {
     }
     fn list_groups(&self, offset: u64, limit: u64) -> StoreResult<Vec<Group>> {
         group_store::list_groups(offset, limit)
+    }
+    fn count_matching(&self, text: Option<&str>) -> StoreResult<u64> {
+        group_store::count_matching(text)
+    }
+    fn search(
+        &self,
+        text: Option<&str>,
+        descending: bool,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<Vec<Group>> {
+        group_store::search(text, descending, offset, limit)
     }
     fn subgroups(&self, id: &str, offset: u64, limit: u64) -> StoreResult<Vec<GroupRef>> {
         group_store::subgroups(id, offset, limit)

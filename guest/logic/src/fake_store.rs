@@ -7,7 +7,7 @@ use crate::store::{
     AccountCreate, Accounts, AttributeStore, AuthorityStore, GroupStore, LabelStore,
     MembershipStore, StoreResult,
 };
-use crate::types::{Account, Attribute, Group, GroupRef, Label, User};
+use crate::types::{Account, AccountOrder, Attribute, Group, GroupRef, Label, User};
 
 #[derive(Default)]
 pub struct FakeStore {
@@ -130,6 +130,52 @@ impl Accounts for FakeStore {
             .take(limit as usize)
             .map(|id| Ok(self.get_user(id)?.unwrap()))
             .collect()
+    }
+    fn count_matching(&self, pattern: Option<&str>) -> StoreResult<u64> {
+        Ok(Accounts::search(self, pattern, AccountOrder::Name, false, 0, u64::MAX)?.len() as u64)
+    }
+    fn search(
+        &self,
+        pattern: Option<&str>,
+        order: AccountOrder,
+        descending: bool,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<Vec<User>> {
+        let needle = pattern.unwrap_or_default().to_lowercase();
+        let mut found: Vec<Account> = self
+            .accounts
+            .borrow()
+            .iter()
+            .filter(|a| {
+                [
+                    &a.email,
+                    &a.username,
+                    &a.id,
+                    &format!("{} {}", a.given_name, a.family_name),
+                ]
+                .iter()
+                .any(|f| f.to_lowercase().contains(&needle))
+            })
+            .cloned()
+            .collect();
+        found.sort_by_key(|a| match order {
+            AccountOrder::Name => format!("{} {}", a.given_name, a.family_name).to_lowercase(),
+            AccountOrder::Email => a.email.to_lowercase(),
+            AccountOrder::Creation => format!("{:020}", a.created),
+        });
+        if descending {
+            found.reverse();
+        }
+        Ok(found
+            .into_iter()
+            .skip(offset as usize)
+            .take(limit as usize)
+            .map(|account| User {
+                account,
+                groups: Vec::new(),
+            })
+            .collect())
     }
     fn members_of(&self, group_id: &str, offset: u64, limit: u64) -> StoreResult<Vec<User>> {
         let ids: Vec<String> = self
@@ -259,6 +305,34 @@ impl GroupStore for FakeStore {
             .skip(offset as usize)
             .take(limit as usize)
             .cloned()
+            .collect())
+    }
+    fn count_matching(&self, text: Option<&str>) -> StoreResult<u64> {
+        Ok(GroupStore::search(self, text, false, 0, u64::MAX)?.len() as u64)
+    }
+    fn search(
+        &self,
+        text: Option<&str>,
+        descending: bool,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<Vec<Group>> {
+        let needle = text.unwrap_or_default().to_lowercase();
+        let mut found: Vec<Group> = self
+            .groups
+            .borrow()
+            .iter()
+            .filter(|g| g.name.to_lowercase().contains(&needle) || g.id.contains(&needle))
+            .cloned()
+            .collect();
+        found.sort_by_key(|g| g.name.to_lowercase());
+        if descending {
+            found.reverse();
+        }
+        Ok(found
+            .into_iter()
+            .skip(offset as usize)
+            .take(limit as usize)
             .collect())
     }
     fn subgroups(&self, id: &str, offset: u64, limit: u64) -> StoreResult<Vec<GroupRef>> {

@@ -11,6 +11,7 @@ pub mod managers;
 pub mod paging;
 pub mod policy;
 pub mod scim;
+pub mod search;
 pub mod store;
 pub mod validation;
 

@@ -30,6 +30,25 @@ pub fn scim_window(page: &PageRequest) -> Window {
     }
 }
 
+/// The largest search page.
+pub const SEARCH_MAX_COUNT: i64 = 10;
+
+/// Search paging (family C): `count` absent, negative or above 10 → 10, `0` asks for the
+/// count only; `startIndex` absent or below 1 → 1.
+pub fn search_window(start_index: Option<i64>, count: Option<i64>) -> Window {
+    let count = match count {
+        Some(c) if (0..=SEARCH_MAX_COUNT).contains(&c) => c as u64,
+        _ => SEARCH_MAX_COUNT as u64,
+    };
+    let start_index = start_index.filter(|s| *s >= 1).unwrap_or(1) as u64;
+    Window {
+        offset: start_index - 1,
+        limit: count,
+        start_index,
+        count_only: count == 0,
+    }
+}
+
 impl Window {
     pub fn info(&self, total_results: u64) -> PageInfo {
         PageInfo {
@@ -46,6 +65,39 @@ mod tests {
 
     fn w(start_index: Option<i64>, count: Option<i64>) -> Window {
         scim_window(&PageRequest { start_index, count })
+    }
+
+    #[test]
+    fn search_defaults_and_clamps() {
+        assert_eq!(
+            search_window(None, None),
+            Window {
+                offset: 0,
+                limit: 10,
+                start_index: 1,
+                count_only: false
+            }
+        );
+        assert_eq!(search_window(Some(-1), Some(-1)).limit, 10);
+        assert_eq!(
+            search_window(Some(0), Some(11)),
+            Window {
+                offset: 0,
+                limit: 10,
+                start_index: 1,
+                count_only: false
+            }
+        );
+        assert!(search_window(Some(5), Some(0)).count_only);
+        assert_eq!(
+            search_window(Some(21), Some(3)),
+            Window {
+                offset: 20,
+                limit: 3,
+                start_index: 21,
+                count_only: false
+            }
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! What the handlers need from the host's database, as traits. In a component they are
 //! implemented by the WIT imports; in unit tests by an in-memory fake.
 
-use crate::types::{Account, Attribute, Group, GroupRef, Label, User};
+use crate::types::{Account, AccountOrder, Attribute, Group, GroupRef, Label, User};
 
 /// A failure of the database itself (its message is for logs).
 pub type StoreError = String;
@@ -30,6 +30,15 @@ pub trait Accounts {
     fn touch(&self, id: &str) -> StoreResult<()>;
     fn count(&self) -> StoreResult<u64>;
     fn list_users(&self, offset: u64, limit: u64) -> StoreResult<Vec<User>>;
+    fn count_matching(&self, pattern: Option<&str>) -> StoreResult<u64>;
+    fn search(
+        &self,
+        pattern: Option<&str>,
+        order: AccountOrder,
+        descending: bool,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<Vec<User>>;
     fn members_of(&self, group_id: &str, offset: u64, limit: u64) -> StoreResult<Vec<User>>;
     fn with_authority(&self, authority: &str) -> StoreResult<Vec<User>>;
 }
@@ -51,6 +60,14 @@ pub trait GroupStore {
     fn count_subgroups(&self, id: &str) -> StoreResult<u64>;
     fn count(&self) -> StoreResult<u64>;
     fn list_groups(&self, offset: u64, limit: u64) -> StoreResult<Vec<Group>>;
+    fn count_matching(&self, text: Option<&str>) -> StoreResult<u64>;
+    fn search(
+        &self,
+        text: Option<&str>,
+        descending: bool,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<Vec<Group>>;
     fn subgroups(&self, id: &str, offset: u64, limit: u64) -> StoreResult<Vec<GroupRef>>;
     fn all_refs(&self) -> StoreResult<Vec<GroupRef>>;
     fn touch(&self, id: &str) -> StoreResult<()>;

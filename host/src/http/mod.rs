@@ -10,6 +10,7 @@ mod groups;
 mod labels;
 mod meta;
 mod scim;
+mod search;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -60,6 +61,7 @@ pub fn router(app: AppState, max_body_bytes: usize) -> Router {
         .merge(labels::routes())
         .merge(groups::routes())
         .merge(scim::routes())
+        .merge(search::routes())
         .fallback(|State(app): State<AppState>, req: Request| {
             unrouted(app, req, StatusCode::NOT_FOUND, "Not Found")
         })

@@ -100,18 +100,33 @@ pub fn group_json(base: &str, g: &Group) -> Value {
     })
 }
 
-/// A SCIM list response; `count=0` gives the count only.
-pub fn list_json(info: &PageInfo, resources: Vec<Value>) -> Value {
+/// A list response without `schemas` (the search endpoints'); `count=0` gives the count
+/// only.
+pub fn plain_list_json(info: &PageInfo, resources: Vec<Value>) -> Value {
     if info.count_only {
-        return json!({"totalResults": info.total_results, "Resources": [], "schemas": [LIST_SCHEMA]});
+        return json!({"totalResults": info.total_results, "Resources": []});
     }
     json!({
         "totalResults": info.total_results,
         "itemsPerPage": resources.len(),
         "startIndex": info.start_index,
         "Resources": resources,
-        "schemas": [LIST_SCHEMA],
     })
+}
+
+/// A SCIM list response: the plain one with `schemas`.
+pub fn list_json(info: &PageInfo, resources: Vec<Value>) -> Value {
+    let mut body = plain_list_json(info, resources);
+    body["schemas"] = json!([LIST_SCHEMA]);
+    body
+}
+
+/// Keeps only the named top-level members of a SCIM resource.
+pub fn restrict(mut resource: Value, keep: &[&str]) -> Value {
+    if let Value::Object(m) = &mut resource {
+        m.retain(|k, _| keep.contains(&k.as_str()));
+    }
+    resource
 }
 
 fn page(query: Option<&str>) -> Result<PageRequest, ApiError> {

@@ -73,6 +73,29 @@ impl accounts::Host for GuestState {
         store::accounts::list_users(self.db()?, offset, limit).map_err(err)
     }
 
+    fn count_matching(&mut self, pattern: Option<String>) -> R<u64> {
+        store::accounts::count_matching(self.db()?, pattern.as_deref()).map_err(err)
+    }
+
+    fn search(
+        &mut self,
+        pattern: Option<String>,
+        order: types::AccountOrder,
+        descending: bool,
+        offset: u64,
+        limit: u64,
+    ) -> R<Vec<types::User>> {
+        store::accounts::search(
+            self.db()?,
+            pattern.as_deref(),
+            order,
+            descending,
+            offset,
+            limit,
+        )
+        .map_err(err)
+    }
+
     fn members_of(&mut self, group_id: String, offset: u64, limit: u64) -> R<Vec<types::User>> {
         store::accounts::members_of(self.db()?, &group_id, offset, limit).map_err(err)
     }
@@ -127,6 +150,20 @@ impl group_store::Host for GuestState {
 
     fn list_groups(&mut self, offset: u64, limit: u64) -> R<Vec<types::Group>> {
         store::groups::list(self.db()?, offset, limit).map_err(err)
+    }
+
+    fn count_matching(&mut self, text: Option<String>) -> R<u64> {
+        store::groups::count_matching(self.db()?, text.as_deref()).map_err(err)
+    }
+
+    fn search(
+        &mut self,
+        text: Option<String>,
+        descending: bool,
+        offset: u64,
+        limit: u64,
+    ) -> R<Vec<types::Group>> {
+        store::groups::search(self.db()?, text.as_deref(), descending, offset, limit).map_err(err)
     }
 
     fn subgroups(&mut self, id: String, offset: u64, limit: u64) -> R<Vec<types::GroupRef>> {

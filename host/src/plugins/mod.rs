@@ -22,7 +22,9 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 pub use authorizer::Decision;
 use bindings::exports::iam::plugin::authorizer;
-pub use bindings::exports::iam::plugin::{attributes, authorities, groups, labels, managers, scim};
+pub use bindings::exports::iam::plugin::{
+    attributes, authorities, groups, labels, managers, scim, search,
+};
 pub use bindings::iam::plugin::types;
 
 use crate::config::PluginsConfig;
@@ -131,6 +133,7 @@ pub struct Plugins {
     pub labels: Slot<labels::GuestIndices>,
     pub groups: Slot<groups::GuestIndices>,
     pub managers: Slot<managers::GuestIndices>,
+    pub search: Slot<search::GuestIndices>,
     pub scim: Slot<scim::GuestIndices>,
     deadline_ticks: u64,
     memory_bytes: usize,
@@ -187,6 +190,7 @@ impl Plugins {
         let labels = slot(&engine, c, "labels", handler_source("labels"))?;
         let groups = slot(&engine, c, "groups", handler_source("groups"))?;
         let managers = slot(&engine, c, "managers", handler_source("managers"))?;
+        let search = slot(&engine, c, "search", handler_source("search"))?;
         let scim = slot(&engine, c, "scim", handler_source("scim"))?;
 
         let ticker_stop = Arc::new(AtomicBool::new(false));
@@ -201,6 +205,7 @@ impl Plugins {
             labels,
             groups,
             managers,
+            search,
             scim,
             ticker_stop,
         })
@@ -215,6 +220,7 @@ impl Plugins {
             (self.labels.name, self.labels.source.as_str()),
             (self.groups.name, self.groups.source.as_str()),
             (self.managers.name, self.managers.source.as_str()),
+            (self.search.name, self.search.source.as_str()),
             (self.scim.name, self.scim.source.as_str()),
         ]
     }
@@ -330,6 +336,7 @@ loadable!(
     labels,
     groups,
     managers,
+    search,
     scim
 );
 
@@ -358,6 +365,7 @@ fn store_imports(slot: Option<&str>) -> Vec<AddToLinker> {
         Some("labels") => vec![accounts, label_store],
         Some("groups") => vec![accounts, group_store, membership_store],
         Some("managers") => vec![accounts, group_store, authority_store],
+        Some("search") => vec![accounts, group_store],
         Some("scim") => vec![accounts, group_store],
         Some(other) => unreachable!("no slot named {other}"),
         None => vec![

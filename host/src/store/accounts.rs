@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::now_ms;
-use crate::plugins::types::{Account, GroupRef, User};
+use crate::plugins::types::{Account, AccountOrder, GroupRef, User};
 
 const COLUMNS: &str = "a.uuid, a.username, a.given_name, a.family_name, a.email, a.active, \
                        a.service_account, a.created_ms, a.last_modified_ms, a.end_time_ms";
@@ -127,6 +127,48 @@ pub fn touch(conn: &Connection, uuid: &str) -> rusqlite::Result<()> {
 pub fn count(conn: &Connection) -> rusqlite::Result<u64> {
     conn.prepare_cached("SELECT count(*) FROM accounts")?
         .query_row([], |r| r.get(0))
+}
+
+/// The search condition: `?1` is the filter (NULL: none), `?2` it wrapped in `%`. The
+/// filter's own `%` and `_` stay wildcards, as in INDIGO IAM. SQLite's LIKE ignores ASCII case.
+const MATCHING: &str = "(?1 IS NULL OR a.email LIKE ?2 OR a.username LIKE ?2 OR a.uuid LIKE ?2
+                         OR (a.given_name || ' ' || a.family_name) LIKE ?2)";
+
+fn like_pattern(filter: Option<&str>) -> Option<String> {
+    filter.map(|f| format!("%{f}%"))
+}
+
+pub fn count_matching(conn: &Connection, filter: Option<&str>) -> rusqlite::Result<u64> {
+    conn.prepare_cached(&format!("SELECT count(*) FROM accounts a WHERE {MATCHING}"))?
+        .query_row(params![filter, like_pattern(filter)], |r| r.get(0))
+}
+
+/// A page of the accounts matching `filter`, sorted.
+pub fn search(
+    conn: &Connection,
+    filter: Option<&str>,
+    order: AccountOrder,
+    descending: bool,
+    offset: u64,
+    limit: u64,
+) -> rusqlite::Result<Vec<User>> {
+    let dir = if descending { "DESC" } else { "ASC" };
+    let keys = match order {
+        AccountOrder::Name => format!("lower(a.given_name) {dir}, lower(a.family_name) {dir}"),
+        AccountOrder::Email => format!("lower(a.email) {dir}"),
+        AccountOrder::Creation => format!("a.created_ms {dir}"),
+    };
+    let accounts: Vec<Account> = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM accounts a WHERE {MATCHING}
+             ORDER BY {keys}, a.id {dir} LIMIT ?3 OFFSET ?4"
+        ))?
+        .query_map(
+            params![filter, like_pattern(filter), limit, offset],
+            account_from_row,
+        )?
+        .collect::<rusqlite::Result<_>>()?;
+    with_groups(conn, accounts)
 }
 
 /// A page of a group's direct members, ordered by username.

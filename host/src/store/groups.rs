@@ -86,6 +86,45 @@ pub fn list(conn: &Connection, offset: u64, limit: u64) -> rusqlite::Result<Vec<
     .collect()
 }
 
+/// `?1` is the filter (NULL: none), `?2` it escaped and wrapped in `%`: group search takes
+/// the filter literally.
+const MATCHING: &str = "(?1 IS NULL OR g.name LIKE ?2 ESCAPE '\\' OR g.uuid LIKE ?2 ESCAPE '\\')";
+
+fn literal_pattern(text: Option<&str>) -> Option<String> {
+    text.map(|t| {
+        let escaped = t
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        format!("%{escaped}%")
+    })
+}
+
+pub fn count_matching(conn: &Connection, text: Option<&str>) -> rusqlite::Result<u64> {
+    conn.prepare_cached(&format!("SELECT count(*) FROM groups g WHERE {MATCHING}"))?
+        .query_row(params![text, literal_pattern(text)], |r| r.get(0))
+}
+
+/// A page of the groups matching `text`, ordered by name.
+pub fn search(
+    conn: &Connection,
+    text: Option<&str>,
+    descending: bool,
+    offset: u64,
+    limit: u64,
+) -> rusqlite::Result<Vec<Group>> {
+    let dir = if descending { "DESC" } else { "ASC" };
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM {FROM} WHERE {MATCHING}
+         ORDER BY lower(g.name) {dir}, g.id {dir} LIMIT ?3 OFFSET ?4"
+    ))?
+    .query_map(
+        params![text, literal_pattern(text), limit, offset],
+        group_from_row,
+    )?
+    .collect()
+}
+
 /// A page of a group's direct subgroups, ordered by name.
 pub fn subgroups(
     conn: &Connection,

@@ -1,0 +1,94 @@
+//! `GET /iam/account/search` and `GET /iam/group/search` (reference §2.10).
+
+use axum::extract::{RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+
+use super::body::Params;
+use super::scim::{INDIGO_GROUP_SCHEMA, group_json, plain_list_json, restrict, user_json};
+use super::{ApiError, AppState, Caller, Family, RequestId};
+use crate::plugins::types::{Operation, SearchRequest};
+use crate::store::TxMode;
+
+/// What a user found by search shows: no `schemas`, no IndigoUser extension.
+const USER_MEMBERS: &[&str] = &[
+    "id",
+    "displayName",
+    "meta",
+    "name",
+    "userName",
+    "active",
+    "emails",
+    "photos",
+    "groups",
+];
+/// What a group found by search shows.
+const GROUP_MEMBERS: &[&str] = &["id", "displayName", "meta", INDIGO_GROUP_SCHEMA];
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/iam/account/search", get(accounts))
+        .route("/iam/group/search", get(groups))
+}
+
+fn request(query: Option<&str>) -> Result<SearchRequest, ApiError> {
+    let p = Params::parse(query)?;
+    Ok(SearchRequest {
+        filter: p.get("filter").map(String::from),
+        start_index: p.int("startIndex")?,
+        count: p.int("count")?,
+        sort_by: p.get("sortBy").map(String::from),
+        sort_direction: p.get("sortDirection").map(String::from),
+    })
+}
+
+async fn accounts(
+    State(app): State<AppState>,
+    Extension(rid): Extension<RequestId>,
+    caller: Caller,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let req = request(query.as_deref())?;
+    let found = app
+        .execute(
+            &rid,
+            caller,
+            Operation::SearchAccounts,
+            Family::Iam,
+            TxMode::Read,
+            move |p, conn| p.handle(&p.search, conn, |g, store| g.call_accounts(store, &req)),
+        )
+        .await?;
+    let users = found
+        .users
+        .iter()
+        .map(|u| restrict(user_json(&app.base_url, u), USER_MEMBERS))
+        .collect();
+    Ok(Json(plain_list_json(&found.info, users)).into_response())
+}
+
+async fn groups(
+    State(app): State<AppState>,
+    Extension(rid): Extension<RequestId>,
+    caller: Caller,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let req = request(query.as_deref())?;
+    let found = app
+        .execute(
+            &rid,
+            caller,
+            Operation::SearchGroups,
+            Family::Iam,
+            TxMode::Read,
+            move |p, conn| p.handle(&p.search, conn, |g, store| g.call_groups(store, &req)),
+        )
+        .await?;
+    let groups = found
+        .groups
+        .iter()
+        .map(|g| restrict(group_json(&app.base_url, g), GROUP_MEMBERS))
+        .collect();
+    Ok(Json(plain_list_json(&found.info, groups)).into_response())
+}

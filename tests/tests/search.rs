@@ -1,0 +1,289 @@
+//! Account and group search (reference §2.10): paging family C, filters, sorting, the
+//! restricted resource shapes, and who may search.
+
+use iam_tests::*;
+use serde_json::{Value, json};
+
+fn create(
+    s: &Server,
+    admin: &str,
+    username: &str,
+    given: &str,
+    family: &str,
+    email: &str,
+) -> String {
+    let mut b = user_body(username);
+    b["name"] = json!({"givenName": given, "familyName": family});
+    b["emails"][0]["value"] = json!(email);
+    let r = s.post_scim("/scim/Users", Some(admin), &b);
+    assert_eq!(r.status(), StatusCode::CREATED);
+    body(r)["id"].as_str().unwrap().to_string()
+}
+
+fn usernames(list: &Value) -> Vec<String> {
+    list["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["userName"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn search(s: &Server, token: &str, query: &str) -> Value {
+    let r = s.get(&format!("/iam/account/search{query}"), Some(token));
+    assert_eq!(r.status(), StatusCode::OK, "{query}");
+    assert!(content_type(&r).starts_with("application/json"));
+    body(r)
+}
+
+#[test]
+fn account_search_filters_sorts_and_pages() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    let carol = create(&s, &admin, "carol", "Carol", "Zed", "a-carol@example.org");
+    create(&s, &admin, "bob", "bob", "Young", "c-bob@example.org");
+    create(
+        &s,
+        &admin,
+        "alice",
+        "Alice",
+        "Xavier",
+        "b-alice@example.org",
+    );
+
+    // Default: sorted by given then family name, case-insensitively; admin's "Admin User" first.
+    let all = search(&s, &admin, "");
+    assert_eq!(all["totalResults"], 4);
+    assert_eq!(all["itemsPerPage"], 4);
+    assert_eq!(all["startIndex"], 1);
+    assert!(all.get("schemas").is_none());
+    assert_eq!(usernames(&all), ["admin", "alice", "bob", "carol"]);
+
+    // The restricted user shape: no schemas, no extension.
+    let u = &all["Resources"][3];
+    let mut keys: Vec<&str> = u.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "active",
+            "displayName",
+            "emails",
+            "id",
+            "meta",
+            "name",
+            "userName"
+        ]
+    );
+    assert_eq!(u["id"], json!(carol));
+
+    // Sorting.
+    assert_eq!(
+        usernames(&search(&s, &admin, "?sortBy=email")),
+        ["carol", "admin", "alice", "bob"]
+    );
+    assert_eq!(
+        usernames(&search(&s, &admin, "?sortBy=EMAIL&sortDirection=DESC")),
+        ["bob", "alice", "admin", "carol"]
+    );
+    assert_eq!(
+        usernames(&search(&s, &admin, "?sortBy=creation&sortDirection=desc")),
+        ["alice", "bob", "carol", "admin"]
+    );
+    assert_eq!(
+        usernames(&search(
+            &s,
+            &admin,
+            "?sortBy=nonsense&sortDirection=sideways"
+        )),
+        ["admin", "alice", "bob", "carol"]
+    );
+
+    // Filter: case-insensitive substring of email, username, uuid or full name.
+    assert_eq!(usernames(&search(&s, &admin, "?filter=ALICE")), ["alice"]);
+    assert_eq!(usernames(&search(&s, &admin, "?filter=young")), ["bob"]);
+    assert_eq!(
+        usernames(&search(&s, &admin, "?filter=carol%20zed")),
+        ["carol"]
+    );
+    assert_eq!(
+        usernames(&search(&s, &admin, &format!("?filter={}", &carol[..8]))),
+        ["carol"]
+    );
+    assert_eq!(usernames(&search(&s, &admin, "?filter=")).len(), 4);
+    // LIKE wildcards are not escaped in account search (as in INDIGO IAM).
+    assert_eq!(usernames(&search(&s, &admin, "?filter=b_alice")), ["alice"]);
+    assert_eq!(search(&s, &admin, "?filter=nomatch")["totalResults"], 0);
+
+    // Paging C: at most 10, count=0 is the count only, bad numbers fall back.
+    let page = search(&s, &admin, "?startIndex=2&count=2");
+    assert_eq!(
+        (page["itemsPerPage"].clone(), page["startIndex"].clone()),
+        (json!(2), json!(2))
+    );
+    assert_eq!(usernames(&page), ["alice", "bob"]);
+    assert_eq!(
+        search(&s, &admin, "?count=0"),
+        json!({"totalResults": 4, "Resources": []})
+    );
+    assert_eq!(
+        search(&s, &admin, "?startIndex=0&count=-1")["startIndex"],
+        1
+    );
+    let past = search(&s, &admin, "?startIndex=99");
+    assert_eq!(
+        (past["itemsPerPage"].clone(), past["Resources"].clone()),
+        (json!(0), json!([]))
+    );
+    for bad in ["?count=abc", "?startIndex=1.5"] {
+        let r = s.get(&format!("/iam/account/search{bad}"), Some(&admin));
+        expect_plain_error(r, StatusCode::BAD_REQUEST, bad);
+    }
+}
+
+#[test]
+fn account_search_pages_hold_at_most_ten() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    for i in 0..11 {
+        s.create_user(&admin, &format!("user{i:02}"));
+    }
+    let page = search(&s, &admin, "?count=50");
+    assert_eq!(page["totalResults"], 12);
+    assert_eq!(page["itemsPerPage"], 10);
+    assert_eq!(search(&s, &admin, "")["itemsPerPage"], 10);
+    assert_eq!(search(&s, &admin, "?startIndex=11")["itemsPerPage"], 2);
+}
+
+#[test]
+fn group_search() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    let beta = s.create_group(&admin, "beta");
+    s.create_group(&admin, "Alpha");
+    let r = s.post_scim(
+        "/scim/Groups",
+        Some(&admin),
+        &group_body("child_1", Some((&beta, "beta"))),
+    );
+    assert_eq!(r.status(), StatusCode::CREATED);
+
+    let names = |q: &str| -> Vec<String> {
+        let r = s.get(&format!("/iam/group/search{q}"), Some(&admin));
+        assert_eq!(r.status(), StatusCode::OK);
+        body(r)["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["displayName"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names(""), ["Alpha", "beta", "beta/child_1"]);
+    assert_eq!(
+        names("?sortDirection=desc&sortBy=creation"),
+        ["beta/child_1", "beta", "Alpha"]
+    );
+    assert_eq!(names("?filter=BETA"), ["beta", "beta/child_1"]);
+    assert_eq!(names(&format!("?filter={}", &beta[..8])), ["beta"]);
+    // Group search takes `_` literally.
+    assert_eq!(names("?filter=d_1"), ["beta/child_1"]);
+    assert!(names("?filter=child%251").is_empty());
+
+    let all = body(s.get("/iam/group/search", Some(&admin)));
+    let g = &all["Resources"][1];
+    let mut keys: Vec<&str> = g.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "displayName",
+            "id",
+            "meta",
+            "urn:indigo-dc:scim:schemas:IndigoGroup"
+        ]
+    );
+    assert_eq!(
+        body(s.get("/iam/group/search?count=0", Some(&admin))),
+        json!({"totalResults": 3, "Resources": []})
+    );
+}
+
+#[test]
+fn who_may_search() {
+    for policy in ["roles", "strict"] {
+        let s = Server::start_with_args(&["--policy", policy]);
+        let admin = s.token("admin");
+        let alice = s.create_user(&admin, "alice");
+        s.create_user(&admin, "reader");
+        let g = s.create_group(&admin, "g");
+        let r = s
+            .req(
+                reqwest::Method::POST,
+                &format!("/iam/account/{alice}/managed-groups/{g}"),
+                Some(&admin),
+            )
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let reader_id = s.user_id(&admin, "reader");
+        let r = s
+            .req(
+                reqwest::Method::POST,
+                &format!("/iam/account/{reader_id}/authorities?authority=ROLE_READER"),
+                Some(&admin),
+            )
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let strict = policy == "strict";
+
+        let cases = [
+            ("manager", s.token("alice"), !strict, true),
+            ("reader", s.token("reader"), !strict, true),
+            (
+                "admin without scopes",
+                s.token_with("admin", Some("openid")),
+                !strict,
+                true,
+            ),
+            (
+                "admin.read",
+                s.token_with("admin", Some("iam:admin.read")),
+                true,
+                true,
+            ),
+            (
+                "scim:read",
+                s.token_with("admin", Some("scim:read")),
+                !strict,
+                true,
+            ),
+        ];
+        for (who, token, accounts_ok, groups_ok) in cases {
+            let r = s.get("/iam/account/search", Some(&token));
+            if accounts_ok {
+                assert_eq!(r.status(), StatusCode::OK, "{policy}: {who} account search");
+            } else {
+                expect_denied(r, &format!("{policy}: {who} account search"));
+            }
+            let r = s.get("/iam/group/search", Some(&token));
+            if groups_ok {
+                assert_eq!(r.status(), StatusCode::OK, "{policy}: {who} group search");
+            } else {
+                expect_denied(r, &format!("{policy}: {who} group search"));
+            }
+        }
+        // A plain user may search groups but not accounts.
+        s.create_user(&admin, "plain");
+        let plain = s.token("plain");
+        expect_denied(
+            s.get("/iam/account/search", Some(&plain)),
+            "plain account search",
+        );
+        assert_eq!(
+            s.get("/iam/group/search", Some(&plain)).status(),
+            StatusCode::OK
+        );
+        expect_unauthorized(s.get("/iam/group/search", None), "anonymous");
+    }
+}
