@@ -1,0 +1,1217 @@
+//! `GET|PUT|DELETE /iam/account/{id}/labels` (iam-reference-behavior.md §2.7, §1.9, §1.1;
+//! account-api.md §2 and §3.5), tested black-box against the real server under both
+//! built-in policies.
+
+use std::time::Duration;
+
+use iam_tests::*;
+use reqwest::Method;
+use reqwest::blocking::Response;
+use serde_json::{Value, json};
+
+const PREFIX_RULE: &str = "invalid prefix (does not match with regexp: '^((?!-)[A-Za-z0-9-]{1,63}(?<!-)\\.)+[A-Za-z]{2,6}$')";
+const NAME_RULE: &str = "invalid name (does not match with regexp: '^[a-zA-Z][a-zA-Z0-9-_.]*$')";
+const NO_WHITESPACE: &str = "The string must not contain any new line or carriage return";
+const INVALID: &str = "Invalid label: ";
+
+fn labels_path(id: &str) -> String {
+    format!("/iam/account/{id}/labels")
+}
+
+/// Asserts an `{"error": msg}` answer with exactly that message.
+fn expect_error(r: Response, status: StatusCode, msg: &str, what: &str) {
+    let v = expect_json(r, status, what);
+    assert_eq!(v, json!({ "error": msg }), "{what}");
+}
+
+/// Asserts a 400 `{"error": "Invalid label: <detail>"}`.
+fn expect_invalid(r: Response, detail: &str, what: &str) {
+    expect_error(
+        r,
+        StatusCode::BAD_REQUEST,
+        &format!("{INVALID}{detail}"),
+        what,
+    );
+}
+
+/// Asserts a 400 `Invalid label: ...` whose message holds every one of `parts`, joined by
+/// `,` in some order (so the message is exactly that long).
+fn expect_invalid_all(r: Response, parts: &[&str], what: &str) {
+    let v = expect_json(r, StatusCode::BAD_REQUEST, what);
+    assert_eq!(v.as_object().map(|o| o.len()), Some(1), "{what}: {v}");
+    let msg = v["error"].as_str().unwrap_or_else(|| panic!("{what}: {v}"));
+    let detail = msg
+        .strip_prefix(INVALID)
+        .unwrap_or_else(|| panic!("{what}: {msg:?}"));
+    for p in parts {
+        assert!(detail.contains(p), "{what}: {msg:?} lacks {p:?}");
+    }
+    let expected_len = parts.iter().map(|p| p.len()).sum::<usize>() + parts.len() - 1;
+    assert_eq!(detail.len(), expected_len, "{what}: {msg:?}");
+}
+
+/// Percent-encodes a query or form component.
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn query(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Timestamps have millisecond resolution: make sure the clock moves between writes.
+fn tick() {
+    std::thread::sleep(Duration::from_millis(20));
+}
+
+struct Ctx {
+    server: Server,
+    admin: String,
+    alice: String,
+    alice_token: String,
+    bob: String,
+    bob_token: String,
+}
+
+fn setup_with(args: &[&str]) -> Ctx {
+    let server = Server::start_with_args(args);
+    let admin = server.token("admin");
+    let alice = server.create_user(&admin, "alice");
+    let bob = server.create_user(&admin, "bob");
+    let alice_token = server.token("alice");
+    let bob_token = server.token("bob");
+    Ctx {
+        server,
+        admin,
+        alice,
+        alice_token,
+        bob,
+        bob_token,
+    }
+}
+
+fn setup() -> Ctx {
+    setup_with(&[])
+}
+
+impl Ctx {
+    fn get(&self, id: &str, token: Option<&str>) -> Response {
+        self.server.get(&labels_path(id), token)
+    }
+
+    fn put(&self, id: &str, token: Option<&str>, body: &Value) -> Response {
+        self.server.put_json(&labels_path(id), token, body)
+    }
+
+    fn put_raw(
+        &self,
+        id: &str,
+        token: Option<&str>,
+        content_type: Option<&str>,
+        body: &str,
+    ) -> Response {
+        let mut rb = self.server.req(Method::PUT, &labels_path(id), token);
+        if let Some(ct) = content_type {
+            rb = rb.header("content-type", ct);
+        }
+        rb.body(body.to_string()).send().unwrap()
+    }
+
+    fn delete(&self, id: &str, token: Option<&str>, params: &[(&str, &str)]) -> Response {
+        let url = if params.is_empty() {
+            labels_path(id)
+        } else {
+            format!("{}?{}", labels_path(id), query(params))
+        };
+        self.server.req(Method::DELETE, &url, token).send().unwrap()
+    }
+
+    fn delete_form(&self, id: &str, token: Option<&str>, params: &[(&str, &str)]) -> Response {
+        self.server
+            .req(Method::DELETE, &labels_path(id), token)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(query(params))
+            .send()
+            .unwrap()
+    }
+
+    /// The labels of `id` as the admin sees them.
+    fn labels(&self, id: &str) -> Value {
+        expect_json(
+            self.get(id, Some(&self.admin)),
+            StatusCode::OK,
+            "GET labels",
+        )
+    }
+
+    fn set_ok(&self, id: &str, body: Value) {
+        let text = expect(
+            self.put(id, Some(&self.admin), &body),
+            StatusCode::OK,
+            &format!("PUT {body}"),
+        );
+        assert!(text.is_empty(), "PUT answers an empty body, got {text:?}");
+    }
+
+    fn delete_ok(&self, id: &str, params: &[(&str, &str)]) {
+        let text = expect(
+            self.delete(id, Some(&self.admin), params),
+            StatusCode::NO_CONTENT,
+            &format!("DELETE {params:?}"),
+        );
+        assert!(text.is_empty(), "DELETE answers no body, got {text:?}");
+    }
+
+    /// `meta.lastModified` of the SCIM user `id`.
+    fn last_modified(&self, id: &str) -> String {
+        let u = expect_json(
+            self.server
+                .get(&format!("/scim/Users/{id}"), Some(&self.admin)),
+            StatusCode::OK,
+            "GET scim user",
+        );
+        u["meta"]["lastModified"]
+            .as_str()
+            .expect("meta.lastModified")
+            .to_string()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading and writing
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_fresh_account_has_no_labels() {
+    let c = setup();
+    let r = c.get(&c.alice, Some(&c.admin));
+    let ct = content_type(&r);
+    assert!(ct.starts_with("application/json"), "content type {ct:?}");
+    assert_eq!(expect_json(r, StatusCode::OK, "GET"), json!([]));
+}
+
+#[test]
+fn labels_are_listed_by_prefix_then_name_with_empty_members_omitted() {
+    let c = setup();
+    c.set_ok(&c.alice, json!({"prefix": "example.org", "name": "b"}));
+    c.set_ok(&c.alice, json!({"name": "zeta", "value": "1"}));
+    c.set_ok(
+        &c.alice,
+        json!({"prefix": "example.org", "name": "a", "value": "x"}),
+    );
+    c.set_ok(&c.alice, json!({"prefix": "b.example.org", "name": "z"}));
+    c.set_ok(&c.alice, json!({"name": "alpha"}));
+    c.set_ok(&c.alice, json!({"name": "empty", "value": ""}));
+    c.set_ok(
+        &c.alice,
+        json!({"prefix": null, "name": "nulls", "value": null}),
+    );
+    c.set_ok(
+        &c.alice,
+        json!({"prefix": "a.io", "name": "m", "value": "v-1_2.3"}),
+    );
+    c.set_ok(&c.alice, json!({"name": "a1-b_c.D", "value": "é"}));
+
+    let got = c.labels(&c.alice);
+    // serde_json compares objects key by key: absent members must really be absent.
+    assert_eq!(
+        got,
+        json!([
+            {"name": "a1-b_c.D", "value": "é"},
+            {"name": "alpha"},
+            {"name": "empty"},
+            {"name": "nulls"},
+            {"name": "zeta", "value": "1"},
+            {"prefix": "a.io", "name": "m", "value": "v-1_2.3"},
+            {"prefix": "b.example.org", "name": "z"},
+            {"prefix": "example.org", "name": "a", "value": "x"},
+            {"prefix": "example.org", "name": "b"},
+        ])
+    );
+    for l in got.as_array().unwrap() {
+        let o = l.as_object().unwrap();
+        assert!(
+            o.values()
+                .all(|v| v.as_str().is_some_and(|s| !s.is_empty())),
+            "no null or empty member: {l}"
+        );
+    }
+
+    // Labels belong to one account only.
+    assert_eq!(c.labels(&c.bob), json!([]));
+}
+
+#[test]
+fn identity_is_prefix_and_name_and_put_replaces_the_value() {
+    let c = setup();
+    let id = c.alice.clone();
+    c.set_ok(&id, json!({"name": "l", "value": "1"}));
+    c.set_ok(
+        &id,
+        json!({"prefix": "example.org", "name": "l", "value": "2"}),
+    );
+    c.set_ok(&id, json!({"prefix": "other.org", "name": "l"}));
+    assert_eq!(
+        c.labels(&id),
+        json!([
+            {"name": "l", "value": "1"},
+            {"prefix": "example.org", "name": "l", "value": "2"},
+            {"prefix": "other.org", "name": "l"},
+        ])
+    );
+
+    // Replacing the unprefixed one leaves the prefixed ones alone, and vice versa.
+    c.set_ok(&id, json!({"name": "l", "value": "3"}));
+    c.set_ok(
+        &id,
+        json!({"prefix": "other.org", "name": "l", "value": "4"}),
+    );
+    assert_eq!(
+        c.labels(&id),
+        json!([
+            {"name": "l", "value": "3"},
+            {"prefix": "example.org", "name": "l", "value": "2"},
+            {"prefix": "other.org", "name": "l", "value": "4"},
+        ])
+    );
+    // A PUT without a value drops the value.
+    c.set_ok(&id, json!({"prefix": "example.org", "name": "l"}));
+    c.set_ok(&id, json!({"name": "l", "value": null}));
+    assert_eq!(
+        c.labels(&id),
+        json!([
+            {"name": "l"},
+            {"prefix": "example.org", "name": "l"},
+            {"prefix": "other.org", "name": "l", "value": "4"},
+        ])
+    );
+    // Names are case-sensitive keys.
+    c.set_ok(&id, json!({"name": "L", "value": "upper"}));
+    assert_eq!(c.labels(&id).as_array().unwrap().len(), 4);
+    // Unknown properties are ignored.
+    c.set_ok(
+        &c.bob,
+        json!({"name": "n", "value": "v", "extra": {"x": 1}, "qualifiedName": "q"}),
+    );
+    assert_eq!(c.labels(&c.bob), json!([{"name": "n", "value": "v"}]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn put_validation_messages() {
+    let c = setup();
+    let id = c.alice.clone();
+    let put = |body: Value| c.put(&id, Some(&c.admin), &body);
+
+    // Prefix pattern.
+    let label_64 = format!("{}.org", "a".repeat(64));
+    for bad in [
+        "aword",
+        "-starts-with-dash.com",
+        "ends-with-dash-.com",
+        "contains_underscore.org",
+        "contains/slashes.org",
+        "example.org\n",
+        "example.org\r",
+        "exa\nmple.org",
+        "exa\rmple.org",
+        "example.o",
+        "example.toolong",
+        "example.c0m",
+        ".org",
+        "a..org",
+        "example.org.",
+        "exa mple.org",
+        label_64.as_str(),
+    ] {
+        expect_invalid(
+            put(json!({"prefix": bad, "name": "n"})),
+            PREFIX_RULE,
+            &format!("prefix {bad:?}"),
+        );
+    }
+    // Prefix length: a DNS-like prefix of 263 characters breaks only the length rule.
+    let long_prefix = format!("{}org", "a.".repeat(130));
+    assert_eq!(long_prefix.len(), 263);
+    expect_invalid(
+        put(json!({"prefix": long_prefix, "name": "n"})),
+        "invalid prefix length",
+        "prefix of 263 chars",
+    );
+
+    // Name required.
+    for body in [
+        json!({}),
+        json!({"name": null}),
+        json!({"prefix": "example.org"}),
+        json!({"value": "v"}),
+        json!({"prefix": "example.org", "name": null, "value": "v"}),
+    ] {
+        expect_invalid(put(body.clone()), "name is required", &format!("{body}"));
+    }
+    // An empty name is required and does not match the pattern either.
+    let v = expect_json(
+        put(json!({"name": ""})),
+        StatusCode::BAD_REQUEST,
+        "name \"\"",
+    );
+    let msg = v["error"].as_str().unwrap();
+    assert!(
+        msg.starts_with(INVALID) && msg.contains("name is required"),
+        "{msg:?}"
+    );
+
+    // Name pattern.
+    for bad in [
+        "-pippo",
+        "/ciccio/paglia",
+        ".starts-with-dot",
+        "name\n",
+        "na\rme",
+        "\nname",
+        "1abc",
+        "_a",
+        "a b",
+        "a:b",
+        "a@b",
+        "é",
+    ] {
+        expect_invalid(
+            put(json!({"name": bad})),
+            NAME_RULE,
+            &format!("name {bad:?}"),
+        );
+    }
+    // Name length: 64 is fine, 65 is not.
+    expect_invalid(
+        put(json!({"name": "n".repeat(65)})),
+        "invalid name length",
+        "name of 65 chars",
+    );
+
+    // Value length: 64 is fine, 65 is not (characters, not bytes).
+    expect_invalid(
+        put(json!({"name": "n", "value": "v".repeat(65)})),
+        "invalid value length",
+        "value of 65 chars",
+    );
+    expect_invalid(
+        put(json!({"name": "n", "value": "é".repeat(65)})),
+        "invalid value length",
+        "value of 65 é",
+    );
+    // Value: space, tab, CR and LF are all refused.
+    for bad in [
+        "x y",
+        " ",
+        "x\ty",
+        "x\ny",
+        "x\ry",
+        "x\r\ny",
+        "trailing ",
+        "\n",
+    ] {
+        expect_invalid(
+            put(json!({"name": "n", "value": bad})),
+            NO_WHITESPACE,
+            &format!("value {bad:?}"),
+        );
+    }
+
+    // Several violations: every message, joined by ",".
+    expect_invalid_all(
+        put(json!({"prefix": "aword", "name": "-x", "value": "a b"})),
+        &[PREFIX_RULE, NAME_RULE, NO_WHITESPACE],
+        "three violations",
+    );
+    expect_invalid_all(
+        put(json!({"prefix": "example.org", "value": "v".repeat(65)})),
+        &["name is required", "invalid value length"],
+        "no name, long value",
+    );
+    expect_invalid_all(
+        put(json!({"name": format!("1{}", "a".repeat(64)), "value": "x y"})),
+        &[NAME_RULE, "invalid name length", NO_WHITESPACE],
+        "bad long name, bad value",
+    );
+
+    // Nothing invalid was stored.
+    assert_eq!(c.labels(&id), json!([]));
+
+    // The limits themselves are accepted.
+    let prefix_256 = format!("{}abcdef", "a.".repeat(125));
+    let prefix_257 = format!("ab.{}abcdef", "a.".repeat(124));
+    assert_eq!(prefix_257.len(), 257);
+    expect_invalid(
+        put(json!({"prefix": prefix_257, "name": "n"})),
+        "invalid prefix length",
+        "prefix of 257 chars",
+    );
+    assert_eq!(prefix_256.len(), 256);
+    let label_63 = format!("{}.org", "a".repeat(63));
+    c.set_ok(
+        &id,
+        json!({"prefix": prefix_256, "name": "n".repeat(64), "value": "v".repeat(64)}),
+    );
+    c.set_ok(
+        &id,
+        json!({"prefix": label_63, "name": "u", "value": "é".repeat(64)}),
+    );
+    c.set_ok(
+        &id,
+        json!({"prefix": "x-y.Example.MUSEUM", "name": "Z9-_.", "value": "a=b,c;d"}),
+    );
+    assert_eq!(
+        c.labels(&id),
+        json!([
+            {"prefix": prefix_256, "name": "n".repeat(64), "value": "v".repeat(64)},
+            {"prefix": label_63, "name": "u", "value": "é".repeat(64)},
+            {"prefix": "x-y.Example.MUSEUM", "name": "Z9-_.", "value": "a=b,c;d"},
+        ])
+    );
+}
+
+#[test]
+fn put_needs_a_json_content_type_and_a_readable_body() {
+    let c = setup();
+    let id = c.alice.clone();
+    let body = r#"{"name":"a","value":"b"}"#;
+
+    for ct in [
+        Some("text/plain"),
+        Some("application/xml"),
+        Some("application/scim+json"),
+        Some("application/x-www-form-urlencoded"),
+        None,
+    ] {
+        expect_plain_error(
+            c.put_raw(&id, Some(&c.admin), ct, body),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            &format!("content type {ct:?}"),
+        );
+    }
+    for bad in [
+        "{",
+        "not json",
+        "",
+        "   ",
+        r#"{"name":"a","value":"b""#,
+        "[]",
+        r#""a""#,
+        "null",
+        r#"{"name":{"x":1}}"#,
+        r#"{"name":"a","value":["b"]}"#,
+        r#"{"prefix":{},"name":"a"}"#,
+    ] {
+        expect_plain_error(
+            c.put_raw(&id, Some(&c.admin), Some("application/json"), bad),
+            StatusCode::BAD_REQUEST,
+            &format!("body {bad:?}"),
+        );
+    }
+    assert_eq!(c.labels(&id), json!([]));
+
+    // Media type parameters and case do not matter.
+    for (i, ct) in ["application/json;charset=UTF-8", "Application/JSON"]
+        .iter()
+        .enumerate()
+    {
+        let text = expect(
+            c.put_raw(
+                &id,
+                Some(&c.admin),
+                Some(ct),
+                &format!(r#"{{"name":"n{i}"}}"#),
+            ),
+            StatusCode::OK,
+            ct,
+        );
+        assert!(text.is_empty());
+    }
+    assert_eq!(c.labels(&id), json!([{"name": "n0"}, {"name": "n1"}]));
+}
+
+#[test]
+fn unknown_or_deleted_accounts_are_404_after_validation() {
+    let c = setup();
+    for id in [UNKNOWN_ID, "not-a-uuid"] {
+        let msg = format!("Account not found for id '{id}'");
+        expect_error(
+            c.get(id, Some(&c.admin)),
+            StatusCode::NOT_FOUND,
+            &msg,
+            "GET unknown",
+        );
+        expect_error(
+            c.put(
+                id,
+                Some(&c.admin),
+                &json!({"prefix": "example.org", "name": "a", "value": "b"}),
+            ),
+            StatusCode::NOT_FOUND,
+            &msg,
+            "PUT unknown",
+        );
+        expect_error(
+            c.delete(id, Some(&c.admin), &[("name", "a")]),
+            StatusCode::NOT_FOUND,
+            &msg,
+            "DELETE unknown",
+        );
+
+        // Validation comes first.
+        expect_invalid(
+            c.put(id, Some(&c.admin), &json!({"value": "v"})),
+            "name is required",
+            "PUT no name on unknown",
+        );
+        expect_invalid(
+            c.put(id, Some(&c.admin), &json!({"prefix": "aword", "name": "a"})),
+            PREFIX_RULE,
+            "PUT bad prefix on unknown",
+        );
+        expect_invalid(
+            c.delete(id, Some(&c.admin), &[]),
+            "name is required",
+            "DELETE no name on unknown",
+        );
+        expect_invalid(
+            c.delete(id, Some(&c.admin), &[("name", "a"), ("value", "x y")]),
+            NO_WHITESPACE,
+            "DELETE bad value on unknown",
+        );
+        // Framework errors come before everything.
+        expect_plain_error(
+            c.put_raw(id, Some(&c.admin), Some("application/json"), "{"),
+            StatusCode::BAD_REQUEST,
+            "malformed on unknown",
+        );
+        expect_plain_error(
+            c.put_raw(id, Some(&c.admin), Some("text/plain"), r#"{"name":"a"}"#),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "text/plain on unknown",
+        );
+    }
+
+    c.set_ok(&c.bob, json!({"name": "a", "value": "1"}));
+    expect(
+        c.server
+            .delete(&format!("/scim/Users/{}", c.bob), Some(&c.admin)),
+        StatusCode::NO_CONTENT,
+        "delete bob",
+    );
+    let msg = format!("Account not found for id '{}'", c.bob);
+    expect_error(
+        c.get(&c.bob, Some(&c.admin)),
+        StatusCode::NOT_FOUND,
+        &msg,
+        "GET deleted",
+    );
+    expect_error(
+        c.put(&c.bob, Some(&c.admin), &json!({"name": "a"})),
+        StatusCode::NOT_FOUND,
+        &msg,
+        "PUT deleted",
+    );
+    expect_error(
+        c.delete(&c.bob, Some(&c.admin), &[("name", "a")]),
+        StatusCode::NOT_FOUND,
+        &msg,
+        "DELETE deleted",
+    );
+    // A new account with the same username starts empty.
+    let again = c.server.create_user(&c.admin, "bob");
+    assert_eq!(c.labels(&again), json!([]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// DELETE
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn delete_removes_by_prefix_and_name_ignoring_the_value() {
+    let c = setup();
+    let id = c.alice.clone();
+    c.set_ok(&id, json!({"name": "l", "value": "1"}));
+    c.set_ok(
+        &id,
+        json!({"prefix": "example.org", "name": "l", "value": "2"}),
+    );
+    c.set_ok(&id, json!({"prefix": "other.org", "name": "l"}));
+    c.set_ok(&id, json!({"name": "m"}));
+
+    // Without a prefix: the unprefixed label only.
+    c.delete_ok(&id, &[("name", "l")]);
+    assert_eq!(
+        c.labels(&id),
+        json!([
+            {"name": "m"},
+            {"prefix": "example.org", "name": "l", "value": "2"},
+            {"prefix": "other.org", "name": "l"},
+        ])
+    );
+    // Again, and a name that never existed: still 204.
+    c.delete_ok(&id, &[("name", "l")]);
+    c.delete_ok(&id, &[("name", "never")]);
+    // A prefix that holds no such label: 204, nothing removed.
+    c.delete_ok(&id, &[("prefix", "nowhere.org"), ("name", "l")]);
+    c.delete_ok(&id, &[("prefix", "example.org"), ("name", "m")]);
+    assert_eq!(c.labels(&id).as_array().unwrap().len(), 3);
+
+    // With a prefix, whatever the value says.
+    c.delete_ok(
+        &id,
+        &[("prefix", "example.org"), ("name", "l"), ("value", "other")],
+    );
+    assert_eq!(
+        c.labels(&id),
+        json!([{"name": "m"}, {"prefix": "other.org", "name": "l"}])
+    );
+    // Through a form body too.
+    let text = expect(
+        c.delete_form(
+            &id,
+            Some(&c.admin),
+            &[("prefix", "other.org"), ("name", "l"), ("value", "")],
+        ),
+        StatusCode::NO_CONTENT,
+        "DELETE form",
+    );
+    assert!(text.is_empty());
+    c.delete_ok(&id, &[("name", "m"), ("value", "ignored")]);
+    assert_eq!(c.labels(&id), json!([]));
+
+    // Another account's label of the same (prefix, name) is untouched.
+    c.set_ok(
+        &c.bob,
+        json!({"prefix": "example.org", "name": "l", "value": "bob"}),
+    );
+    c.set_ok(
+        &id,
+        json!({"prefix": "example.org", "name": "l", "value": "alice"}),
+    );
+    c.delete_ok(&id, &[("prefix", "example.org"), ("name", "l")]);
+    assert_eq!(
+        c.labels(&c.bob),
+        json!([{"prefix": "example.org", "name": "l", "value": "bob"}])
+    );
+    assert_eq!(c.labels(&id), json!([]));
+}
+
+#[test]
+fn delete_validates_its_parameters() {
+    let c = setup();
+    let id = c.alice.clone();
+    c.set_ok(
+        &id,
+        json!({"prefix": "example.org", "name": "a", "value": "1"}),
+    );
+
+    for params in [
+        vec![],
+        vec![("value", "1")],
+        vec![("prefix", "example.org")],
+    ] {
+        expect_invalid(
+            c.delete(&id, Some(&c.admin), &params),
+            "name is required",
+            &format!("DELETE {params:?}"),
+        );
+    }
+    expect_invalid(
+        c.delete_form(&id, Some(&c.admin), &[("prefix", "example.org")]),
+        "name is required",
+        "DELETE form without name",
+    );
+    let v = expect_json(
+        c.delete(&id, Some(&c.admin), &[("name", "")]),
+        StatusCode::BAD_REQUEST,
+        "empty name",
+    );
+    let msg = v["error"].as_str().unwrap();
+    assert!(
+        msg.starts_with(INVALID) && msg.contains("name is required"),
+        "{msg:?}"
+    );
+    for bad in ["-pippo", "/ciccio/paglia", ".starts-with-dot", "a\nb"] {
+        expect_invalid(
+            c.delete(&id, Some(&c.admin), &[("name", bad)]),
+            NAME_RULE,
+            &format!("DELETE name {bad:?}"),
+        );
+    }
+    expect_invalid(
+        c.delete(&id, Some(&c.admin), &[("name", "n".repeat(65).as_str())]),
+        "invalid name length",
+        "DELETE long name",
+    );
+    for bad in ["aword", "contains_underscore.org", "example.org\n"] {
+        expect_invalid(
+            c.delete(&id, Some(&c.admin), &[("prefix", bad), ("name", "a")]),
+            PREFIX_RULE,
+            &format!("DELETE prefix {bad:?}"),
+        );
+    }
+    for bad in ["x y", "x\ny", "x\ty", "x\ry"] {
+        expect_invalid(
+            c.delete(&id, Some(&c.admin), &[("name", "a"), ("value", bad)]),
+            NO_WHITESPACE,
+            &format!("DELETE value {bad:?}"),
+        );
+    }
+    expect_invalid(
+        c.delete(
+            &id,
+            Some(&c.admin),
+            &[("name", "a"), ("value", "v".repeat(65).as_str())],
+        ),
+        "invalid value length",
+        "DELETE long value",
+    );
+    // Nothing was removed by the refused requests.
+    assert_eq!(
+        c.labels(&id),
+        json!([{"prefix": "example.org", "name": "a", "value": "1"}])
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// meta.lastModified
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn only_real_changes_bump_last_modified() {
+    let c = setup();
+    let id = c.alice.clone();
+    let t0 = c.last_modified(&id);
+
+    // A new label bumps.
+    tick();
+    c.set_ok(&id, json!({"name": "l", "value": "1"}));
+    let t1 = c.last_modified(&id);
+    assert!(t1 > t0, "new label: {t0} → {t1}");
+
+    // The very same label again does not.
+    tick();
+    c.set_ok(&id, json!({"name": "l", "value": "1"}));
+    c.set_ok(
+        &id,
+        json!({"prefix": null, "name": "l", "value": "1", "x": 2}),
+    );
+    assert_eq!(c.last_modified(&id), t1, "identical PUT");
+
+    // Another value does.
+    tick();
+    c.set_ok(&id, json!({"name": "l", "value": "2"}));
+    let t2 = c.last_modified(&id);
+    assert!(t2 > t1, "new value: {t1} → {t2}");
+
+    // Dropping the value does; repeating the valueless label does not.
+    tick();
+    c.set_ok(&id, json!({"name": "l"}));
+    let t3 = c.last_modified(&id);
+    assert!(t3 > t2, "value dropped: {t2} → {t3}");
+    tick();
+    c.set_ok(&id, json!({"name": "l"}));
+    c.set_ok(&id, json!({"name": "l", "value": null}));
+    assert_eq!(c.last_modified(&id), t3, "identical valueless PUT");
+
+    // The same name under a prefix is another label: it bumps, and so does its twin's value.
+    tick();
+    c.set_ok(&id, json!({"prefix": "example.org", "name": "l"}));
+    let t4 = c.last_modified(&id);
+    assert!(t4 > t3, "prefixed twin: {t3} → {t4}");
+    tick();
+    c.set_ok(&id, json!({"prefix": "example.org", "name": "l"}));
+    assert_eq!(c.last_modified(&id), t4, "identical prefixed PUT");
+
+    // Refused requests do not bump.
+    tick();
+    expect(
+        c.put(&id, Some(&c.admin), &json!({"name": "-l", "value": "9"})),
+        StatusCode::BAD_REQUEST,
+        "invalid PUT",
+    );
+    expect(
+        c.put(&id, Some(&c.bob_token), &json!({"name": "l", "value": "9"})),
+        StatusCode::FORBIDDEN,
+        "denied PUT",
+    );
+    expect(
+        c.put(
+            &id,
+            Some(&c.alice_token),
+            &json!({"name": "l", "value": "9"}),
+        ),
+        StatusCode::FORBIDDEN,
+        "self PUT",
+    );
+    expect(
+        c.delete(&id, Some(&c.bob_token), &[("name", "l")]),
+        StatusCode::FORBIDDEN,
+        "denied DELETE",
+    );
+    assert_eq!(c.last_modified(&id), t4, "refused requests");
+
+    // Removing an absent label does not bump, whatever the mismatch.
+    tick();
+    c.delete_ok(&id, &[("name", "absent")]);
+    c.delete_ok(&id, &[("prefix", "other.org"), ("name", "l")]);
+    assert_eq!(c.last_modified(&id), t4, "DELETE of absent labels");
+
+    // A real removal bumps; removing it again does not.
+    tick();
+    c.delete_ok(&id, &[("prefix", "example.org"), ("name", "l")]);
+    let t5 = c.last_modified(&id);
+    assert!(t5 > t4, "removal: {t4} → {t5}");
+    tick();
+    c.delete_ok(&id, &[("prefix", "example.org"), ("name", "l")]);
+    assert_eq!(c.last_modified(&id), t5, "second removal");
+    tick();
+    c.delete_ok(&id, &[("name", "l"), ("value", "whatever")]);
+    let t6 = c.last_modified(&id);
+    assert!(t6 > t5, "unprefixed removal: {t5} → {t6}");
+    assert_eq!(c.labels(&id), json!([]));
+
+    // Bob's account was never touched by any of this.
+    let bob = c.last_modified(&c.bob);
+    assert!(bob < t1, "bob {bob} vs {t1}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Authorization
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Outcome {
+    Unauthorized,
+    Denied,
+    Allowed,
+}
+use Outcome::*;
+
+const CALLERS: [&str; 9] = [
+    "anonymous",
+    "plain user",
+    "self",
+    "ROLE_READER user",
+    "group manager",
+    "admin, openid only",
+    "admin, iam:admin.read",
+    "admin, iam:admin.write",
+    "plain user asking for admin scopes",
+];
+
+/// The target is alice; bob is a plain user, carol holds ROLE_READER (granted through the
+/// authorities endpoint), dave manages some group.
+fn callers(c: &Ctx) -> Vec<(&'static str, Option<String>)> {
+    let s = &c.server;
+    let carol = s.create_user(&c.admin, "carol");
+    let dave = s.create_user(&c.admin, "dave");
+    let group = s.create_group(&c.admin, "physics");
+    for (id, authority) in [
+        (carol, "ROLE_READER".to_string()),
+        (dave, format!("ROLE_GM:{group}")),
+    ] {
+        let r = s
+            .req(
+                Method::POST,
+                &format!(
+                    "/iam/account/{id}/authorities?authority={}",
+                    encode(&authority)
+                ),
+                Some(&c.admin),
+            )
+            .send()
+            .unwrap();
+        expect(r, StatusCode::OK, &format!("grant {authority}"));
+    }
+    vec![
+        (CALLERS[0], None),
+        (CALLERS[1], Some(c.bob_token.clone())),
+        (CALLERS[2], Some(c.alice_token.clone())),
+        (CALLERS[3], Some(s.token("carol"))),
+        (CALLERS[4], Some(s.token("dave"))),
+        (CALLERS[5], Some(s.token_with("admin", Some("openid")))),
+        (
+            CALLERS[6],
+            Some(s.token_with("admin", Some("iam:admin.read"))),
+        ),
+        (
+            CALLERS[7],
+            Some(s.token_with("admin", Some("iam:admin.write"))),
+        ),
+        (
+            CALLERS[8],
+            Some(s.token_with(
+                "bob",
+                Some("openid iam:admin.read iam:admin.write scim:read scim:write"),
+            )),
+        ),
+    ]
+}
+
+fn check_outcome(r: Response, expected: Outcome, what: &str) -> Option<Response> {
+    match expected {
+        Unauthorized => {
+            expect_unauthorized(r, what);
+            None
+        }
+        Denied => {
+            expect_denied(r, what);
+            None
+        }
+        Allowed => Some(r),
+    }
+}
+
+fn labels_matrix(args: &[&str], get: [Outcome; 9], write: [Outcome; 9]) {
+    let c = setup_with(args);
+    let policy = args.last().copied().unwrap_or("roles");
+    let base = json!({"prefix": "example.org", "name": "base", "value": "1"});
+    c.set_ok(&c.alice, base.clone());
+    let expected = json!([base]);
+
+    for ((name, token), (get_expected, write_expected)) in
+        callers(&c).into_iter().zip(get.into_iter().zip(write))
+    {
+        let token = token.as_deref();
+        let what = |op: &str| format!("{policy}: {op} by {name}");
+
+        // GET.
+        if let Some(r) = check_outcome(c.get(&c.alice, token), get_expected, &what("GET")) {
+            assert_eq!(
+                expect_json(r, StatusCode::OK, &what("GET")),
+                expected,
+                "{}",
+                what("GET")
+            );
+        }
+
+        // PUT: stored only when allowed.
+        let body = json!({"name": "w", "value": "x"});
+        if let Some(r) = check_outcome(c.put(&c.alice, token, &body), write_expected, &what("PUT"))
+        {
+            let text = expect(r, StatusCode::OK, &what("PUT"));
+            assert!(text.is_empty(), "{}", what("PUT"));
+            assert_eq!(
+                c.labels(&c.alice),
+                json!([{"name": "w", "value": "x"}, base]),
+                "{}",
+                what("PUT")
+            );
+        } else {
+            assert_eq!(c.labels(&c.alice), expected, "{}", what("PUT"));
+            c.set_ok(&c.alice, body);
+        }
+
+        // DELETE: removed only when allowed.
+        let r = c.delete(&c.alice, token, &[("name", "w")]);
+        if let Some(r) = check_outcome(r, write_expected, &what("DELETE")) {
+            let text = expect(r, StatusCode::NO_CONTENT, &what("DELETE"));
+            assert!(text.is_empty(), "{}", what("DELETE"));
+        } else {
+            assert_eq!(
+                c.labels(&c.alice).as_array().unwrap().len(),
+                2,
+                "{}",
+                what("DELETE")
+            );
+            c.delete_ok(&c.alice, &[("name", "w")]);
+        }
+        assert_eq!(c.labels(&c.alice), expected, "{}", what("after"));
+
+        // Order of the checks for a refused caller.
+        if write_expected != Allowed {
+            // Well-formed but invalid bodies, unknown accounts: the decision comes first.
+            for (id, body) in [
+                (c.alice.as_str(), json!({})),
+                (
+                    c.alice.as_str(),
+                    json!({"prefix": "aword", "name": "-x", "value": "a b"}),
+                ),
+                (UNKNOWN_ID, json!({"name": "a"})),
+                (UNKNOWN_ID, json!({"value": "x y"})),
+            ] {
+                check_outcome(
+                    c.put(id, token, &body),
+                    write_expected,
+                    &what(&format!("PUT {body} on {id}")),
+                );
+            }
+            for (id, params) in [
+                (c.alice.as_str(), vec![]),
+                (c.alice.as_str(), vec![("name", "-x"), ("value", "a b")]),
+                (UNKNOWN_ID, vec![("name", "a")]),
+                (UNKNOWN_ID, vec![]),
+            ] {
+                check_outcome(
+                    c.delete(id, token, &params),
+                    write_expected,
+                    &what(&format!("DELETE {params:?} on {id}")),
+                );
+            }
+            if write_expected == Denied {
+                // A malformed body is a 400 (argument binding precedes authorization), a
+                // wrong content type a 415.
+                for bad in ["{", "", "[]"] {
+                    expect_plain_error(
+                        c.put_raw(&c.alice, token, Some("application/json"), bad),
+                        StatusCode::BAD_REQUEST,
+                        &what(&format!("PUT malformed {bad:?}")),
+                    );
+                }
+                expect_plain_error(
+                    c.put_raw(&c.alice, token, Some("text/plain"), r#"{"name":"a"}"#),
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    &what("PUT text/plain"),
+                );
+            } else {
+                // 401 before everything, malformed bodies included.
+                for bad in ["{", ""] {
+                    expect_unauthorized(
+                        c.put_raw(&c.alice, token, Some("application/json"), bad),
+                        &what(&format!("PUT malformed {bad:?}")),
+                    );
+                }
+                expect_unauthorized(
+                    c.put_raw(UNKNOWN_ID, token, Some("text/plain"), "x"),
+                    &what("PUT text/plain on unknown"),
+                );
+            }
+        }
+        if get_expected != Allowed {
+            check_outcome(c.get(UNKNOWN_ID, token), get_expected, &what("GET unknown"));
+        }
+    }
+    assert_eq!(c.labels(&c.alice), expected);
+}
+
+#[test]
+fn labels_authorization_matrix_under_roles() {
+    labels_matrix(
+        &[],
+        [
+            Unauthorized, // anonymous
+            Denied,       // plain user
+            Allowed,      // self
+            Allowed,      // ROLE_READER
+            Allowed,      // ROLE_GM of some group
+            Allowed,      // ROLE_ADMIN, openid
+            Allowed,      // ROLE_ADMIN + iam:admin.read
+            Allowed,      // ROLE_ADMIN + iam:admin.write
+            Denied,       // plain user, admin scopes stripped
+        ],
+        [
+            Unauthorized,
+            Denied,
+            Denied, // self may not write
+            Denied,
+            Denied,
+            Allowed,
+            Allowed,
+            Allowed,
+            Denied,
+        ],
+    );
+}
+
+#[test]
+fn labels_authorization_matrix_under_strict() {
+    labels_matrix(
+        &["--policy", "strict"],
+        [
+            Unauthorized, // anonymous
+            Denied,       // plain user
+            Allowed,      // self
+            Denied,       // ROLE_READER
+            Denied,       // ROLE_GM
+            Denied,       // ROLE_ADMIN without scope
+            Allowed,      // iam:admin.read
+            Denied,       // iam:admin.write does not imply read
+            Denied,       // plain user, admin scopes stripped
+        ],
+        [
+            Unauthorized,
+            Denied,
+            Denied,
+            Denied,
+            Denied,
+            Denied,
+            Denied, // iam:admin.read does not allow writes
+            Allowed,
+            Denied,
+        ],
+    );
+}
+
+#[test]
+fn self_reads_only_its_own_labels_under_both_policies() {
+    for args in [&[][..], &["--policy", "strict"][..]] {
+        let c = setup_with(args);
+        c.set_ok(&c.alice, json!({"name": "a"}));
+        c.set_ok(&c.bob, json!({"name": "b"}));
+        assert_eq!(
+            expect_json(
+                c.get(&c.alice, Some(&c.alice_token)),
+                StatusCode::OK,
+                "alice"
+            ),
+            json!([{"name": "a"}])
+        );
+        assert_eq!(
+            expect_json(c.get(&c.bob, Some(&c.bob_token)), StatusCode::OK, "bob"),
+            json!([{"name": "b"}])
+        );
+        expect_denied(c.get(&c.bob, Some(&c.alice_token)), "alice on bob");
+        expect_denied(c.get(&c.alice, Some(&c.bob_token)), "bob on alice");
+        // The admin reads its own labels with any token under both policies.
+        let admin_id = c.server.user_id(&c.admin, "admin");
+        let openid = c.server.token_with("admin", Some("openid"));
+        assert_eq!(
+            expect_json(
+                c.get(&admin_id, Some(&openid)),
+                StatusCode::OK,
+                "admin self"
+            ),
+            json!([])
+        );
+    }
+}
+
+#[test]
+fn labels_survive_a_restart() {
+    let mut c = setup();
+    c.set_ok(
+        &c.alice,
+        json!({"prefix": "example.org", "name": "l", "value": "v"}),
+    );
+    c.set_ok(&c.alice, json!({"name": "l"}));
+    let before = c.last_modified(&c.alice);
+    c.server.restart();
+    let expected = json!([{"name": "l"}, {"prefix": "example.org", "name": "l", "value": "v"}]);
+    assert_eq!(c.labels(&c.alice), expected);
+    assert_eq!(c.last_modified(&c.alice), before);
+    assert_eq!(
+        expect_json(
+            c.get(&c.alice, Some(&c.alice_token)),
+            StatusCode::OK,
+            "self"
+        ),
+        expected
+    );
+}
