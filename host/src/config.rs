@@ -21,6 +21,39 @@ pub struct Config {
     pub plugins: PluginsConfig,
     /// Largest request body accepted (bytes).
     pub max_body_bytes: usize,
+    /// Account end times and the expiry job.
+    pub lifecycle: LifecycleConfig,
+}
+
+/// The `[lifecycle]` section: INDIGO IAM's `lifecycle.account.*` settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LifecycleConfig {
+    /// Whether the expiry job runs in the server.
+    pub enabled: bool,
+    /// Seconds between two runs of the job.
+    pub interval_secs: u64,
+    /// Refuse `PUT /iam/account/{id}/endTime`.
+    pub read_only_end_time: bool,
+    /// Delete expired accounts once past the removal grace period.
+    pub removal_enabled: bool,
+    /// Days after the end time before suspension (0: at once).
+    pub suspension_grace_period_days: u32,
+    /// Days after the end time before removal (0: at once).
+    pub removal_grace_period_days: u32,
+}
+
+impl Default for LifecycleConfig {
+    fn default() -> Self {
+        LifecycleConfig {
+            enabled: true,
+            interval_secs: 300,
+            read_only_end_time: false,
+            removal_enabled: true,
+            suspension_grace_period_days: 7,
+            removal_grace_period_days: 30,
+        }
+    }
 }
 
 /// Which component fills each slot, and the limits every guest call runs under.
@@ -46,6 +79,8 @@ struct FileConfig {
     max_body_bytes: Option<usize>,
     #[serde(default)]
     plugins: FilePlugins,
+    #[serde(default)]
+    lifecycle: LifecycleConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -77,6 +112,7 @@ pub const HANDLER_GROUPS: &[&str] = &[
     "groups",
     "managers",
     "search",
+    "lifecycle",
     "scim",
 ];
 
@@ -134,6 +170,7 @@ impl Config {
             db,
             base_url,
             max_body_bytes: file.max_body_bytes.unwrap_or(1 << 20),
+            lifecycle: file.lifecycle,
             plugins: PluginsConfig {
                 policy,
                 handlers,
@@ -200,6 +237,22 @@ mod tests {
         );
         assert_eq!(cfg.plugins.deadline, Duration::from_millis(250));
         assert_eq!(cfg.plugins.memory_bytes, 8 << 20);
+    }
+
+    #[test]
+    fn lifecycle_settings_default_like_iam() {
+        let cfg = load_toml("").unwrap();
+        assert!(
+            cfg.lifecycle.enabled
+                && cfg.lifecycle.removal_enabled
+                && !cfg.lifecycle.read_only_end_time
+        );
+        assert_eq!(cfg.lifecycle.suspension_grace_period_days, 7);
+        assert_eq!(cfg.lifecycle.removal_grace_period_days, 30);
+        let cfg = load_toml("[lifecycle]\nremoval_enabled = false\ninterval_secs = 5\n").unwrap();
+        assert!(!cfg.lifecycle.removal_enabled);
+        assert_eq!(cfg.lifecycle.interval_secs, 5);
+        assert_eq!(cfg.lifecycle.removal_grace_period_days, 30);
     }
 
     #[test]

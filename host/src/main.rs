@@ -3,6 +3,7 @@
 mod auth;
 mod config;
 mod http;
+mod lifecycle;
 mod plugins;
 mod server;
 mod store;
@@ -40,6 +41,16 @@ enum Command {
         #[arg(long)]
         policy: Option<String>,
     },
+    /// Run the account-lifecycle job once (label, suspend, remove expired accounts) and
+    /// print what it did. The server also runs it every `[lifecycle] interval_secs`.
+    Lifecycle {
+        /// TOML configuration file (env IAM_CONFIG).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// SQLite database file (env IAM_DB; default ./iam.db).
+        #[arg(long)]
+        db: Option<PathBuf>,
+    },
     /// Print a signed access token for an account (for operators and scripts).
     Token {
         /// SQLite database file (env IAM_DB; default ./iam.db).
@@ -74,6 +85,15 @@ fn main() -> ExitCode {
                 policy,
             })
             .and_then(server::serve)
+        }
+        Command::Lifecycle { config, db } => {
+            server::init_logging();
+            config::Config::load(config::Overrides {
+                config,
+                db,
+                ..Default::default()
+            })
+            .and_then(server::run_lifecycle)
         }
         Command::Token {
             db,

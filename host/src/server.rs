@@ -10,6 +10,7 @@ use tokio::sync::Semaphore;
 use crate::auth::{self, keys::Keyring, passwords};
 use crate::config::Config;
 use crate::http::{self, App};
+use crate::lifecycle;
 use crate::plugins::{self, Plugins};
 use crate::store::{self, Db, TxMode, accounts};
 
@@ -26,7 +27,8 @@ pub fn init_logging() {
         .init();
 }
 
-pub fn serve(cfg: Config) -> Result<()> {
+/// Opens the database (first-start set-up included) and loads the plugins.
+fn build_app(cfg: &Config) -> Result<App> {
     let db = Db::open(&cfg.db)?;
     let keyring = db.transaction(TxMode::Write, |conn| {
         bootstrap_admin(conn)?;
@@ -37,20 +39,27 @@ pub fn serve(cfg: Config) -> Result<()> {
     for (slot, source) in plugins.describe() {
         tracing::info!(slot, source, "plugin loaded");
     }
-    let app = Arc::new(App {
+    Ok(App {
         db,
         plugins,
         keyring,
         issuer: cfg.base_url.clone(),
         base_url: cfg.base_url.clone(),
         guest_slots: Semaphore::new(plugins::MAX_INSTANCES as usize / 2),
-    });
+        lifecycle: lifecycle::settings(&cfg.lifecycle),
+    })
+}
+
+pub fn serve(cfg: Config) -> Result<()> {
+    let app = Arc::new(build_app(&cfg)?);
+    let job_app = app.clone();
     let router = http::router(app, cfg.max_body_bytes);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
+        lifecycle::spawn(job_app, &cfg.lifecycle);
         let listener = tokio::net::TcpListener::bind(&cfg.listen)
             .await
             .with_context(|| format!("cannot listen on {}", cfg.listen))?;
@@ -70,6 +79,22 @@ async fn shutdown_signal() {
         _ = term.recv() => {}
     }
     tracing::info!("shutting down");
+}
+
+/// `iam-host lifecycle`: one pass of the account-lifecycle job; prints what it did.
+pub fn run_lifecycle(cfg: Config) -> Result<()> {
+    let app = build_app(&cfg)?;
+    let report =
+        lifecycle::run_once(&app).map_err(|e| anyhow::anyhow!("lifecycle pass failed: {e:?}"))?;
+    println!(
+        "{}",
+        serde_json::json!({
+            "pendingSuspension": report.pending_suspension,
+            "suspended": report.suspended,
+            "removed": report.removed,
+        })
+    );
+    Ok(())
 }
 
 /// On an empty database, creates `admin` (ROLE_ADMIN, ROLE_USER) with the password in

@@ -13,10 +13,11 @@ mod bindings {
 mod store;
 
 use bindings::exports::iam::plugin::{
-    attributes, authorities, groups, labels, managers, scim, search,
+    attributes, authorities, groups, labels, lifecycle, managers, scim, search,
 };
 use iam_guest_logic::types::{
-    Attribute, Error, Group, Label, NewGroup, NewUser, PageRequest, Principal, SearchRequest, User,
+    Attribute, Error, Group, Label, LifecycleSettings, NewGroup, NewUser, PageRequest, Principal,
+    SearchRequest, User,
 };
 use store::HostStore;
 
@@ -167,6 +168,35 @@ impl managers::Guest for Handlers {
 
     fn group_managers(group_id: String) -> Result<Vec<User>, Error> {
         iam_guest_logic::managers::group_managers(&HostStore, &HostStore, &group_id)
+    }
+}
+
+impl lifecycle::Guest for Handlers {
+    fn set_end_time(
+        account_id: String,
+        end_time: Option<u64>,
+        settings: LifecycleSettings,
+    ) -> Result<(), Error> {
+        iam_guest_logic::lifecycle::set_end_time(
+            &HostStore,
+            &HostStore,
+            &account_id,
+            end_time,
+            &settings,
+        )
+    }
+
+    fn expire_accounts(
+        now: u64,
+        settings: LifecycleSettings,
+    ) -> Result<lifecycle::LifecycleReport, Error> {
+        let r =
+            iam_guest_logic::lifecycle::expire_accounts(&HostStore, &HostStore, now, &settings)?;
+        Ok(lifecycle::LifecycleReport {
+            pending_suspension: r.pending_suspension,
+            suspended: r.suspended,
+            removed: r.removed,
+        })
     }
 }
 

@@ -42,6 +42,15 @@ impl Accounts for HostStore {
     fn touch(&self, id: &str) -> StoreResult<()> {
         accounts::touch(id)
     }
+    fn set_end_time(&self, id: &str, end_time: Option<u64>) -> StoreResult<()> {
+        accounts::set_end_time(id, end_time)
+    }
+    fn set_active(&self, id: &str, active: bool) -> StoreResult<()> {
+        accounts::set_active(id, active)
+    }
+    fn expired_before(&self, time: u64) -> StoreResult<Vec<Account>> {
+        accounts::expired_before(time)
+    }
     fn count(&self) -> StoreResult<u64> {
         accounts::count()
     }

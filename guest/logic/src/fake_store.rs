@@ -115,6 +115,29 @@ impl Accounts for FakeStore {
         *self.touches.borrow_mut().entry(id.into()).or_default() += 1;
         Ok(())
     }
+    fn set_end_time(&self, id: &str, end_time: Option<u64>) -> StoreResult<()> {
+        for a in self.accounts.borrow_mut().iter_mut().filter(|a| a.id == id) {
+            a.end_time = end_time;
+        }
+        Ok(())
+    }
+    fn set_active(&self, id: &str, active: bool) -> StoreResult<()> {
+        for a in self.accounts.borrow_mut().iter_mut().filter(|a| a.id == id) {
+            a.active = active;
+        }
+        Ok(())
+    }
+    fn expired_before(&self, time: u64) -> StoreResult<Vec<Account>> {
+        let mut found: Vec<Account> = self
+            .accounts
+            .borrow()
+            .iter()
+            .filter(|a| a.end_time.is_some_and(|e| e < time))
+            .cloned()
+            .collect();
+        found.sort_by_key(|a| a.end_time);
+        Ok(found)
+    }
     fn count(&self) -> StoreResult<u64> {
         Ok(self.accounts.borrow().len() as u64)
     }

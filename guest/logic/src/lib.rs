@@ -7,6 +7,7 @@ pub mod attributes;
 pub mod authorities;
 pub mod groups;
 pub mod labels;
+pub mod lifecycle;
 pub mod managers;
 pub mod paging;
 pub mod policy;

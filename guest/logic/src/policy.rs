@@ -85,7 +85,8 @@ pub fn authorize_roles(caller: &Principal, op: &Operation) -> Result<(), String>
         | Operation::SetAccountLabel(_)
         | Operation::DeleteAccountLabel(_)
         | Operation::AddAccountAuthority(_)
-        | Operation::RemoveAccountAuthority(_) => c.has_scope(scope::ADMIN_WRITE) || c.admin(),
+        | Operation::RemoveAccountAuthority(_)
+        | Operation::SetEndTime(_) => c.has_scope(scope::ADMIN_WRITE) || c.admin(),
         Operation::GetOwnAuthorities => c.has_role(role::USER),
         Operation::AddGroupMember(ag) | Operation::RemoveGroupMember(ag) => {
             c.has_scope(scope::ADMIN_WRITE) || c.admin() || c.manages(&ag.group)
@@ -150,7 +151,8 @@ pub fn authorize_strict(caller: &Principal, op: &Operation) -> Result<(), String
         | Operation::SetAccountLabel(_)
         | Operation::DeleteAccountLabel(_)
         | Operation::AddAccountAuthority(_)
-        | Operation::RemoveAccountAuthority(_) => c.has_scope(scope::ADMIN_WRITE),
+        | Operation::RemoveAccountAuthority(_)
+        | Operation::SetEndTime(_) => c.has_scope(scope::ADMIN_WRITE),
         Operation::GetOwnAuthorities => c.has_role(role::USER),
         Operation::AddGroupMember(ag) | Operation::RemoveGroupMember(ag) => {
             c.has_scope(scope::ADMIN_WRITE) || c.manages(&ag.group)

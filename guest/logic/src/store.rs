@@ -28,6 +28,9 @@ pub trait Accounts {
     fn create(&self, new: AccountCreate) -> StoreResult<Account>;
     fn delete(&self, id: &str) -> StoreResult<bool>;
     fn touch(&self, id: &str) -> StoreResult<()>;
+    fn set_end_time(&self, id: &str, end_time: Option<u64>) -> StoreResult<()>;
+    fn set_active(&self, id: &str, active: bool) -> StoreResult<()>;
+    fn expired_before(&self, time: u64) -> StoreResult<Vec<Account>>;
     fn count(&self) -> StoreResult<u64>;
     fn list_users(&self, offset: u64, limit: u64) -> StoreResult<Vec<User>>;
     fn count_matching(&self, pattern: Option<&str>) -> StoreResult<u64>;

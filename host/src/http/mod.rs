@@ -8,6 +8,7 @@ mod body;
 mod error;
 mod groups;
 mod labels;
+mod lifecycle;
 mod meta;
 mod scim;
 mod search;
@@ -42,6 +43,8 @@ pub struct App {
     pub base_url: String,
     /// Bounds the guest calls in flight to what the instance pool can hold.
     pub guest_slots: Semaphore,
+    /// The site's account-lifecycle settings, handed to the lifecycle guest.
+    pub lifecycle: types::LifecycleSettings,
 }
 
 pub type AppState = Arc<App>;
@@ -59,6 +62,7 @@ pub fn router(app: AppState, max_body_bytes: usize) -> Router {
         .merge(attributes::routes())
         .merge(authorities::routes())
         .merge(labels::routes())
+        .merge(lifecycle::routes())
         .merge(groups::routes())
         .merge(scim::routes())
         .merge(search::routes())
@@ -189,7 +193,18 @@ impl App {
             }
             Err(failure) => return Err(ApiError::plugin(request, failure)),
         }
+        self.in_transaction(request, family, mode, call)
+    }
 
+    /// Runs a handler guest call inside one transaction: committed only when the guest
+    /// returns `ok`, rolled back on its errors and failures.
+    pub fn in_transaction<R>(
+        &self,
+        request: &RequestId,
+        family: Family,
+        mode: TxMode,
+        call: impl FnOnce(&Plugins, Connection) -> GuestOutcome<R>,
+    ) -> Result<R, ApiError> {
         let conn = self
             .db
             .take()

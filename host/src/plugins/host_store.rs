@@ -65,6 +65,18 @@ impl accounts::Host for GuestState {
         store::accounts::touch(self.db()?, &id).map_err(err)
     }
 
+    fn set_end_time(&mut self, id: String, end_time: Option<u64>) -> R<()> {
+        store::accounts::set_end_time(self.db()?, &id, end_time).map_err(err)
+    }
+
+    fn set_active(&mut self, id: String, active: bool) -> R<()> {
+        store::accounts::set_active(self.db()?, &id, active).map_err(err)
+    }
+
+    fn expired_before(&mut self, time: u64) -> R<Vec<types::Account>> {
+        store::accounts::expired_before(self.db()?, time).map_err(err)
+    }
+
     fn count(&mut self) -> R<u64> {
         store::accounts::count(self.db()?).map_err(err)
     }

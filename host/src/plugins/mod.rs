@@ -23,7 +23,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 pub use authorizer::Decision;
 use bindings::exports::iam::plugin::authorizer;
 pub use bindings::exports::iam::plugin::{
-    attributes, authorities, groups, labels, managers, scim, search,
+    attributes, authorities, groups, labels, lifecycle, managers, scim, search,
 };
 pub use bindings::iam::plugin::types;
 
@@ -134,6 +134,7 @@ pub struct Plugins {
     pub groups: Slot<groups::GuestIndices>,
     pub managers: Slot<managers::GuestIndices>,
     pub search: Slot<search::GuestIndices>,
+    pub lifecycle: Slot<lifecycle::GuestIndices>,
     pub scim: Slot<scim::GuestIndices>,
     deadline_ticks: u64,
     memory_bytes: usize,
@@ -191,6 +192,7 @@ impl Plugins {
         let groups = slot(&engine, c, "groups", handler_source("groups"))?;
         let managers = slot(&engine, c, "managers", handler_source("managers"))?;
         let search = slot(&engine, c, "search", handler_source("search"))?;
+        let lifecycle = slot(&engine, c, "lifecycle", handler_source("lifecycle"))?;
         let scim = slot(&engine, c, "scim", handler_source("scim"))?;
 
         let ticker_stop = Arc::new(AtomicBool::new(false));
@@ -206,6 +208,7 @@ impl Plugins {
             groups,
             managers,
             search,
+            lifecycle,
             scim,
             ticker_stop,
         })
@@ -221,6 +224,7 @@ impl Plugins {
             (self.groups.name, self.groups.source.as_str()),
             (self.managers.name, self.managers.source.as_str()),
             (self.search.name, self.search.source.as_str()),
+            (self.lifecycle.name, self.lifecycle.source.as_str()),
             (self.scim.name, self.scim.source.as_str()),
         ]
     }
@@ -337,6 +341,7 @@ loadable!(
     groups,
     managers,
     search,
+    lifecycle,
     scim
 );
 
@@ -366,6 +371,7 @@ fn store_imports(slot: Option<&str>) -> Vec<AddToLinker> {
         Some("groups") => vec![accounts, group_store, membership_store],
         Some("managers") => vec![accounts, group_store, authority_store],
         Some("search") => vec![accounts, group_store],
+        Some("lifecycle") => vec![accounts, label_store],
         Some("scim") => vec![accounts, group_store],
         Some(other) => unreachable!("no slot named {other}"),
         None => vec![

@@ -124,6 +124,27 @@ pub fn touch(conn: &Connection, uuid: &str) -> rusqlite::Result<()> {
     Ok(())
 }
 
+pub fn set_end_time(conn: &Connection, uuid: &str, end_time: Option<u64>) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE accounts SET end_time_ms = ?2 WHERE uuid = ?1")?
+        .execute(params![uuid, end_time])?;
+    Ok(())
+}
+
+pub fn set_active(conn: &Connection, uuid: &str, active: bool) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE accounts SET active = ?2 WHERE uuid = ?1")?
+        .execute(params![uuid, active])?;
+    Ok(())
+}
+
+/// Accounts whose end time is before `time`, oldest end time first.
+pub fn expired_before(conn: &Connection, time: u64) -> rusqlite::Result<Vec<Account>> {
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM accounts a WHERE a.end_time_ms < ?1 ORDER BY a.end_time_ms, a.id"
+    ))?
+    .query_map([time], account_from_row)?
+    .collect()
+}
+
 pub fn count(conn: &Connection) -> rusqlite::Result<u64> {
     conn.prepare_cached("SELECT count(*) FROM accounts")?
         .query_row([], |r| r.get(0))

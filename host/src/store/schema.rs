@@ -34,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
         end_time_ms      INTEGER
     );
     CREATE INDEX accounts_email ON accounts(email);
+    CREATE INDEX accounts_end_time ON accounts(end_time_ms) WHERE end_time_ms IS NOT NULL;
 
     CREATE TABLE groups (
         id               INTEGER PRIMARY KEY,

@@ -1,0 +1,57 @@
+//! The account-lifecycle job: on a timer in the server, or once from the CLI, the
+//! `lifecycle` guest labels, suspends and removes expired accounts.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::LifecycleConfig;
+use crate::http::{ApiError, App, Family, RequestId};
+use crate::plugins::lifecycle::LifecycleReport;
+use crate::plugins::types::LifecycleSettings;
+use crate::store::{TxMode, now_ms};
+
+/// The guest's view of the `[lifecycle]` config.
+pub fn settings(cfg: &LifecycleConfig) -> LifecycleSettings {
+    LifecycleSettings {
+        read_only_end_time: cfg.read_only_end_time,
+        removal_enabled: cfg.removal_enabled,
+        suspension_grace_days: cfg.suspension_grace_period_days,
+        removal_grace_days: cfg.removal_grace_period_days,
+    }
+}
+
+/// One pass, in one transaction. Blocking: call it off the async reactor.
+pub fn run_once(app: &App) -> Result<LifecycleReport, ApiError> {
+    let request = RequestId(format!("lifecycle-{}", uuid::Uuid::new_v4().simple()));
+    let settings = app.lifecycle;
+    let report = app.in_transaction(&request, Family::Iam, TxMode::Write, |p, conn| {
+        p.handle(&p.lifecycle, conn, |g, store| {
+            g.call_expire_accounts(store, now_ms(), settings)
+        })
+    })?;
+    tracing::info!(
+        pending_suspension = report.pending_suspension,
+        suspended = report.suspended,
+        removed = report.removed,
+        "lifecycle pass done"
+    );
+    Ok(report)
+}
+
+/// Runs the job every `interval_secs` for as long as the server runs.
+pub fn spawn(app: Arc<App>, cfg: &LifecycleConfig) {
+    if !cfg.enabled {
+        return;
+    }
+    let period = Duration::from_secs(cfg.interval_secs.max(1));
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let app = app.clone();
+            // Failures are logged where they happen; the next tick tries again.
+            let _ = tokio::task::spawn_blocking(move || run_once(&app)).await;
+        }
+    });
+}
