@@ -113,6 +113,7 @@ pub const HANDLER_GROUPS: &[&str] = &[
     "managers",
     "search",
     "lifecycle",
+    "find",
     "scim",
 ];
 

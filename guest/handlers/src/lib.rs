@@ -13,11 +13,11 @@ mod bindings {
 mod store;
 
 use bindings::exports::iam::plugin::{
-    attributes, authorities, groups, labels, lifecycle, managers, scim, search,
+    attributes, authorities, find, groups, labels, lifecycle, managers, scim, search,
 };
 use iam_guest_logic::types::{
-    Attribute, Error, Group, Label, LifecycleSettings, NewGroup, NewUser, PageRequest, Principal,
-    SearchRequest, User,
+    Attribute, Error, Finder, Group, Label, LifecycleSettings, NewGroup, NewUser, PageRequest,
+    Principal, SearchRequest, User,
 };
 use store::HostStore;
 
@@ -196,6 +196,17 @@ impl lifecycle::Guest for Handlers {
             pending_suspension: r.pending_suspension,
             suspended: r.suspended,
             removed: r.removed,
+        })
+    }
+}
+
+impl find::Guest for Handlers {
+    fn find(finder: Finder, page: PageRequest) -> Result<find::Found, Error> {
+        let f = iam_guest_logic::find::find(&HostStore, &HostStore, &finder, &page)?;
+        Ok(find::Found {
+            single: f.single,
+            info: f.info,
+            users: f.users,
         })
     }
 }

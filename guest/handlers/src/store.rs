@@ -7,7 +7,9 @@ use iam_guest_logic::store::{
     AccountCreate, Accounts, AttributeStore, AuthorityStore, GroupStore, LabelStore,
     MembershipStore, StoreResult,
 };
-use iam_guest_logic::types::{Account, AccountOrder, Attribute, Group, GroupRef, Label, User};
+use iam_guest_logic::types::{
+    Account, AccountOrder, Attribute, Group, GroupRef, Label, LabelFilter, User,
+};
 
 /// The host's database, reached through the component's imports.
 pub struct HostStore;
@@ -69,6 +71,44 @@ impl Accounts for HostStore {
         limit: u64,
     ) -> StoreResult<Vec<User>> {
         accounts::search(pattern, order, descending, offset, limit)
+    }
+    fn find_by_cert_subject(&self, subject: &str) -> StoreResult<Option<Account>> {
+        accounts::find_by_cert_subject(subject)
+    }
+    fn count_with_label(&self, label: &LabelFilter) -> StoreResult<u64> {
+        accounts::count_with_label(label)
+    }
+    fn with_label(&self, label: &LabelFilter, offset: u64, limit: u64) -> StoreResult<Vec<User>> {
+        accounts::with_label(label, offset, limit)
+    }
+    fn count_in_group(
+        &self,
+        group_id: &str,
+        member: bool,
+        pattern: Option<&str>,
+    ) -> StoreResult<u64> {
+        accounts::count_in_group(group_id, member, pattern)
+    }
+    fn in_group(
+        &self,
+        group_id: &str,
+        member: bool,
+        pattern: Option<&str>,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<Vec<User>> {
+        accounts::in_group(group_id, member, pattern, offset, limit)
+    }
+    fn count_with_authority_ignoring_case(&self, authority: &str) -> StoreResult<u64> {
+        accounts::count_with_authority_ignoring_case(authority)
+    }
+    fn with_authority_ignoring_case(
+        &self,
+        authority: &str,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<Vec<User>> {
+        accounts::with_authority_ignoring_case(authority, offset, limit)
     }
     fn members_of(&self, group_id: &str, offset: u64, limit: u64) -> StoreResult<Vec<User>> {
         accounts::members_of(group_id, offset, limit)

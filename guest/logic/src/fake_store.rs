@@ -7,7 +7,7 @@ use crate::store::{
     AccountCreate, Accounts, AttributeStore, AuthorityStore, GroupStore, LabelStore,
     MembershipStore, StoreResult,
 };
-use crate::types::{Account, AccountOrder, Attribute, Group, GroupRef, Label, User};
+use crate::types::{Account, AccountOrder, Attribute, Group, GroupRef, Label, LabelFilter, User};
 
 #[derive(Default)]
 pub struct FakeStore {
@@ -55,6 +55,21 @@ impl FakeStore {
             .iter()
             .filter(|g| members.contains(&(account.to_string(), g.id.clone())))
             .map(|g| g.id.clone())
+            .collect()
+    }
+
+    /// The users with these ids, ordered by username, one page of them.
+    fn users_sorted(&self, ids: Vec<String>, offset: u64, limit: u64) -> Vec<User> {
+        let mut users: Vec<User> = ids
+            .iter()
+            .filter_map(|id| self.get_user(id).unwrap())
+            .collect();
+        users.sort_by(|a, b| a.account.username.cmp(&b.account.username));
+        users.dedup_by(|a, b| a.account.id == b.account.id);
+        users
+            .into_iter()
+            .skip(offset as usize)
+            .take(limit as usize)
             .collect()
     }
 
@@ -199,6 +214,85 @@ impl Accounts for FakeStore {
                 groups: Vec::new(),
             })
             .collect())
+    }
+    fn find_by_cert_subject(&self, _subject: &str) -> StoreResult<Option<Account>> {
+        Ok(None)
+    }
+    fn count_with_label(&self, label: &LabelFilter) -> StoreResult<u64> {
+        Ok(self.with_label(label, 0, u64::MAX)?.len() as u64)
+    }
+    fn with_label(&self, label: &LabelFilter, offset: u64, limit: u64) -> StoreResult<Vec<User>> {
+        let ids: Vec<String> = self
+            .labels
+            .borrow()
+            .iter()
+            .filter(|((_, p, n), l)| {
+                n == &label.name
+                    && label.prefix.as_ref().is_none_or(|want| want == p)
+                    && label
+                        .value
+                        .as_ref()
+                        .is_none_or(|want| l.value.as_ref() == Some(want))
+            })
+            .map(|((a, _, _), _)| a.clone())
+            .collect();
+        Ok(self.users_sorted(ids, offset, limit))
+    }
+    fn count_in_group(
+        &self,
+        group_id: &str,
+        member: bool,
+        pattern: Option<&str>,
+    ) -> StoreResult<u64> {
+        Ok(self.in_group(group_id, member, pattern, 0, u64::MAX)?.len() as u64)
+    }
+    fn in_group(
+        &self,
+        group_id: &str,
+        member: bool,
+        pattern: Option<&str>,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<Vec<User>> {
+        let needle = pattern.unwrap_or_default().to_lowercase();
+        let members = self.members.borrow();
+        let ids: Vec<String> = self
+            .accounts
+            .borrow()
+            .iter()
+            .filter(|a| members.contains(&(a.id.clone(), group_id.to_string())) == member)
+            .filter(|a| {
+                [
+                    &a.email,
+                    &a.username,
+                    &format!("{} {}", a.given_name, a.family_name),
+                ]
+                .iter()
+                .any(|f| f.to_lowercase().contains(&needle))
+            })
+            .map(|a| a.id.clone())
+            .collect();
+        Ok(self.users_sorted(ids, offset, limit))
+    }
+    fn count_with_authority_ignoring_case(&self, authority: &str) -> StoreResult<u64> {
+        Ok(self
+            .with_authority_ignoring_case(authority, 0, u64::MAX)?
+            .len() as u64)
+    }
+    fn with_authority_ignoring_case(
+        &self,
+        authority: &str,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<Vec<User>> {
+        let ids: Vec<String> = self
+            .grants
+            .borrow()
+            .iter()
+            .filter(|(_, r)| r.eq_ignore_ascii_case(authority))
+            .map(|(a, _)| a.clone())
+            .collect();
+        Ok(self.users_sorted(ids, offset, limit))
     }
     fn members_of(&self, group_id: &str, offset: u64, limit: u64) -> StoreResult<Vec<User>> {
         let ids: Vec<String> = self

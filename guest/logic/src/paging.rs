@@ -30,6 +30,20 @@ pub fn scim_window(page: &PageRequest) -> Window {
     }
 }
 
+/// "Utility" paging (family A) as account-api.md §3.1 amends it: `count` absent → `max`,
+/// negative → 0, above `max` → `max`, and `0` asks for the count only (IAM: 500);
+/// `startIndex` absent or below 1 → 1 (IAM: 500 for 0).
+pub fn utility_window(start_index: Option<i64>, count: Option<i64>, max: i64) -> Window {
+    let count = count.map_or(max, |c| c.clamp(0, max)) as u64;
+    let start_index = start_index.filter(|s| *s >= 1).unwrap_or(1) as u64;
+    Window {
+        offset: start_index - 1,
+        limit: count,
+        start_index,
+        count_only: count == 0,
+    }
+}
+
 /// The largest search page.
 pub const SEARCH_MAX_COUNT: i64 = 10;
 
@@ -65,6 +79,22 @@ mod tests {
 
     fn w(start_index: Option<i64>, count: Option<i64>) -> Window {
         scim_window(&PageRequest { start_index, count })
+    }
+
+    #[test]
+    fn utility_defaults_and_clamps() {
+        assert_eq!(
+            utility_window(None, None, 100),
+            Window {
+                offset: 0,
+                limit: 100,
+                start_index: 1,
+                count_only: false
+            }
+        );
+        assert_eq!(utility_window(Some(0), Some(500), 10).limit, 10);
+        assert!(utility_window(Some(-1), Some(-1), 100).count_only);
+        assert_eq!(utility_window(Some(3), Some(2), 100).offset, 2);
     }
 
     #[test]

@@ -103,6 +103,7 @@ pub fn authorize_roles(caller: &Principal, op: &Operation) -> Result<(), String>
         Operation::ListUsers | Operation::ListGroups => {
             c.has_scope(scope::SCIM_READ) || c.admin() || c.reader()
         }
+        Operation::FindAccounts(_) => c.has_scope(scope::ADMIN_READ) || c.admin(),
         Operation::SearchAccounts => {
             c.has_scope(scope::ADMIN_READ)
                 || c.has_scope(scope::SCIM_READ)
@@ -164,7 +165,7 @@ pub fn authorize_strict(caller: &Principal, op: &Operation) -> Result<(), String
             c.has_scope(scope::ADMIN_WRITE)
         }
         Operation::GetGroupManagers(group) => c.has_scope(scope::ADMIN_READ) || c.manages(group),
-        Operation::SearchAccounts => c.has_scope(scope::ADMIN_READ),
+        Operation::FindAccounts(_) | Operation::SearchAccounts => c.has_scope(scope::ADMIN_READ),
         Operation::SearchGroups => c.has_role(role::USER) || c.has_scope(scope::ADMIN_READ),
         Operation::ListUsers | Operation::ListGroups | Operation::GetUser(_) => {
             c.has_scope(scope::SCIM_READ)

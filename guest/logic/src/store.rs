@@ -1,7 +1,7 @@
 //! What the handlers need from the host's database, as traits. In a component they are
 //! implemented by the WIT imports; in unit tests by an in-memory fake.
 
-use crate::types::{Account, AccountOrder, Attribute, Group, GroupRef, Label, User};
+use crate::types::{Account, AccountOrder, Attribute, Group, GroupRef, Label, LabelFilter, User};
 
 /// A failure of the database itself (its message is for logs).
 pub type StoreError = String;
@@ -39,6 +39,30 @@ pub trait Accounts {
         pattern: Option<&str>,
         order: AccountOrder,
         descending: bool,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<Vec<User>>;
+    fn find_by_cert_subject(&self, subject: &str) -> StoreResult<Option<Account>>;
+    fn count_with_label(&self, label: &LabelFilter) -> StoreResult<u64>;
+    fn with_label(&self, label: &LabelFilter, offset: u64, limit: u64) -> StoreResult<Vec<User>>;
+    fn count_in_group(
+        &self,
+        group_id: &str,
+        member: bool,
+        pattern: Option<&str>,
+    ) -> StoreResult<u64>;
+    fn in_group(
+        &self,
+        group_id: &str,
+        member: bool,
+        pattern: Option<&str>,
+        offset: u64,
+        limit: u64,
+    ) -> StoreResult<Vec<User>>;
+    fn count_with_authority_ignoring_case(&self, authority: &str) -> StoreResult<u64>;
+    fn with_authority_ignoring_case(
+        &self,
+        authority: &str,
         offset: u64,
         limit: u64,
     ) -> StoreResult<Vec<User>>;

@@ -141,9 +141,25 @@ impl Params {
     }
 }
 
+/// An extractor for the endpoints that produce only SCIM JSON: 406 unless the caller
+/// accepts it. Place it right after `Caller`, so 401 comes first and 406 before any
+/// parameter error, as in Spring.
+pub struct ScimAccept;
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ScimAccept {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<ScimAccept, ApiError> {
+        require_scim_accept(&parts.headers).map(|()| ScimAccept)
+    }
+}
+
 /// 406 unless the caller accepts SCIM JSON (no `Accept`, `*/*`, `application/*` or
 /// `application/scim+json`).
-pub fn require_scim_accept(headers: &HeaderMap) -> Result<(), ApiError> {
+fn require_scim_accept(headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(accept) = headers.get(header::ACCEPT) else {
         return Ok(());
     };

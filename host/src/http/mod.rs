@@ -6,6 +6,7 @@ mod auth;
 mod authorities;
 mod body;
 mod error;
+mod find;
 mod groups;
 mod labels;
 mod lifecycle;
@@ -66,6 +67,7 @@ pub fn router(app: AppState, max_body_bytes: usize) -> Router {
         .merge(groups::routes())
         .merge(scim::routes())
         .merge(search::routes())
+        .merge(find::routes())
         .fallback(|State(app): State<AppState>, req: Request| {
             unrouted(app, req, StatusCode::NOT_FOUND, "Not Found")
         })

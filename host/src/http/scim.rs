@@ -9,7 +9,7 @@ use axum::{Extension, Router};
 use serde_json::{Map, Value, json};
 
 use super::body::{
-    Params, SCIM_JSON, bool_field, json_object, object_field, require_scim_accept, string_field,
+    Params, SCIM_JSON, ScimAccept, bool_field, json_object, object_field, string_field,
 };
 use super::{ApiError, AppState, Caller, Family, RequestId};
 use crate::plugins::types::{
@@ -36,7 +36,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// A SCIM JSON response.
-fn scim(status: StatusCode, body: Value) -> Response {
+pub fn scim(status: StatusCode, body: Value) -> Response {
     let mut r = (status, body.to_string()).into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -219,10 +219,9 @@ async fn get_user(
     State(app): State<AppState>,
     Extension(rid): Extension<RequestId>,
     caller: Caller,
-    headers: HeaderMap,
+    _: ScimAccept,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    require_scim_accept(&headers)?;
     let op = Operation::GetUser(id.clone());
     let user = app
         .execute(
@@ -241,10 +240,9 @@ async fn list_users(
     State(app): State<AppState>,
     Extension(rid): Extension<RequestId>,
     caller: Caller,
-    headers: HeaderMap,
+    _: ScimAccept,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    require_scim_accept(&headers)?;
     let page = page(query.as_deref())?;
     let result = app
         .execute(
@@ -308,10 +306,9 @@ async fn get_group(
     State(app): State<AppState>,
     Extension(rid): Extension<RequestId>,
     caller: Caller,
-    headers: HeaderMap,
+    _: ScimAccept,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    require_scim_accept(&headers)?;
     let op = Operation::GetGroup(id.clone());
     let group = app
         .execute(
@@ -330,10 +327,9 @@ async fn list_groups(
     State(app): State<AppState>,
     Extension(rid): Extension<RequestId>,
     caller: Caller,
-    headers: HeaderMap,
+    _: ScimAccept,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    require_scim_accept(&headers)?;
     let page = page(query.as_deref())?;
     let result = app
         .execute(
@@ -376,11 +372,10 @@ async fn list_members(
     State(app): State<AppState>,
     Extension(rid): Extension<RequestId>,
     caller: Caller,
-    headers: HeaderMap,
+    _: ScimAccept,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    require_scim_accept(&headers)?;
     let page = page(query.as_deref())?;
     let op = Operation::ListGroupMembers(id.clone());
     let result = app
@@ -414,11 +409,10 @@ async fn list_subgroups(
     State(app): State<AppState>,
     Extension(rid): Extension<RequestId>,
     caller: Caller,
-    headers: HeaderMap,
+    _: ScimAccept,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    require_scim_accept(&headers)?;
     let page = page(query.as_deref())?;
     let op = Operation::ListSubgroups(id.clone());
     let result = app
@@ -448,9 +442,8 @@ async fn get_me(
     State(app): State<AppState>,
     Extension(rid): Extension<RequestId>,
     caller: Caller,
-    headers: HeaderMap,
+    _: ScimAccept,
 ) -> Result<Response, ApiError> {
-    require_scim_accept(&headers)?;
     let me = caller.0.clone();
     let user = app
         .execute(

@@ -108,6 +108,65 @@ impl accounts::Host for GuestState {
         .map_err(err)
     }
 
+    fn find_by_cert_subject(&mut self, subject: String) -> R<Option<types::Account>> {
+        store::accounts::by_cert_subject(self.db()?, &subject).map_err(err)
+    }
+
+    fn count_with_label(&mut self, label: types::LabelFilter) -> R<u64> {
+        store::accounts::count_with_label(self.db()?, &label).map_err(err)
+    }
+
+    fn with_label(
+        &mut self,
+        label: types::LabelFilter,
+        offset: u64,
+        limit: u64,
+    ) -> R<Vec<types::User>> {
+        store::accounts::with_label(self.db()?, &label, offset, limit).map_err(err)
+    }
+
+    fn count_in_group(
+        &mut self,
+        group_id: String,
+        member: bool,
+        pattern: Option<String>,
+    ) -> R<u64> {
+        store::accounts::count_in_group(self.db()?, &group_id, member, pattern.as_deref())
+            .map_err(err)
+    }
+
+    fn in_group(
+        &mut self,
+        group_id: String,
+        member: bool,
+        pattern: Option<String>,
+        offset: u64,
+        limit: u64,
+    ) -> R<Vec<types::User>> {
+        store::accounts::in_group(
+            self.db()?,
+            &group_id,
+            member,
+            pattern.as_deref(),
+            offset,
+            limit,
+        )
+        .map_err(err)
+    }
+
+    fn count_with_authority_ignoring_case(&mut self, authority: String) -> R<u64> {
+        store::accounts::count_with_authority_nocase(self.db()?, &authority).map_err(err)
+    }
+
+    fn with_authority_ignoring_case(
+        &mut self,
+        authority: String,
+        offset: u64,
+        limit: u64,
+    ) -> R<Vec<types::User>> {
+        store::accounts::with_authority_nocase(self.db()?, &authority, offset, limit).map_err(err)
+    }
+
     fn members_of(&mut self, group_id: String, offset: u64, limit: u64) -> R<Vec<types::User>> {
         store::accounts::members_of(self.db()?, &group_id, offset, limit).map_err(err)
     }

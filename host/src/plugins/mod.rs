@@ -23,7 +23,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 pub use authorizer::Decision;
 use bindings::exports::iam::plugin::authorizer;
 pub use bindings::exports::iam::plugin::{
-    attributes, authorities, groups, labels, lifecycle, managers, scim, search,
+    attributes, authorities, find, groups, labels, lifecycle, managers, scim, search,
 };
 pub use bindings::iam::plugin::types;
 
@@ -135,6 +135,7 @@ pub struct Plugins {
     pub managers: Slot<managers::GuestIndices>,
     pub search: Slot<search::GuestIndices>,
     pub lifecycle: Slot<lifecycle::GuestIndices>,
+    pub find: Slot<find::GuestIndices>,
     pub scim: Slot<scim::GuestIndices>,
     deadline_ticks: u64,
     memory_bytes: usize,
@@ -193,6 +194,7 @@ impl Plugins {
         let managers = slot(&engine, c, "managers", handler_source("managers"))?;
         let search = slot(&engine, c, "search", handler_source("search"))?;
         let lifecycle = slot(&engine, c, "lifecycle", handler_source("lifecycle"))?;
+        let find = slot(&engine, c, "find", handler_source("find"))?;
         let scim = slot(&engine, c, "scim", handler_source("scim"))?;
 
         let ticker_stop = Arc::new(AtomicBool::new(false));
@@ -209,6 +211,7 @@ impl Plugins {
             managers,
             search,
             lifecycle,
+            find,
             scim,
             ticker_stop,
         })
@@ -225,6 +228,7 @@ impl Plugins {
             (self.managers.name, self.managers.source.as_str()),
             (self.search.name, self.search.source.as_str()),
             (self.lifecycle.name, self.lifecycle.source.as_str()),
+            (self.find.name, self.find.source.as_str()),
             (self.scim.name, self.scim.source.as_str()),
         ]
     }
@@ -342,6 +346,7 @@ loadable!(
     managers,
     search,
     lifecycle,
+    find,
     scim
 );
 
@@ -372,6 +377,7 @@ fn store_imports(slot: Option<&str>) -> Vec<AddToLinker> {
         Some("managers") => vec![accounts, group_store, authority_store],
         Some("search") => vec![accounts, group_store],
         Some("lifecycle") => vec![accounts, label_store],
+        Some("find") => vec![accounts, group_store],
         Some("scim") => vec![accounts, group_store],
         Some(other) => unreachable!("no slot named {other}"),
         None => vec![

@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::now_ms;
-use crate::plugins::types::{Account, AccountOrder, GroupRef, User};
+use crate::plugins::types::{Account, AccountOrder, GroupRef, LabelFilter, User};
 
 const COLUMNS: &str = "a.uuid, a.username, a.given_name, a.family_name, a.email, a.active, \
                        a.service_account, a.created_ms, a.last_modified_ms, a.end_time_ms";
@@ -188,6 +188,104 @@ pub fn search(
             params![filter, like_pattern(filter), limit, offset],
             account_from_row,
         )?
+        .collect::<rusqlite::Result<_>>()?;
+    with_groups(conn, accounts)
+}
+
+/// The account a certificate with exactly this subject is linked to.
+pub fn by_cert_subject(conn: &Connection, subject: &str) -> rusqlite::Result<Option<Account>> {
+    one(
+        conn,
+        "a.id = (SELECT account_id FROM certificates WHERE subject_dn = ?1 ORDER BY id LIMIT 1)",
+        subject,
+    )
+}
+
+/// `?1` name, `?2` prefix (NULL: any), `?3` value (NULL: any); the empty prefix is "none".
+const WITH_LABEL: &str = "EXISTS (SELECT 1 FROM labels l WHERE l.account_id = a.id AND l.name = ?1
+                           AND (?2 IS NULL OR l.prefix = ?2) AND (?3 IS NULL OR l.value = ?3))";
+
+pub fn count_with_label(conn: &Connection, f: &LabelFilter) -> rusqlite::Result<u64> {
+    conn.prepare_cached(&format!(
+        "SELECT count(*) FROM accounts a WHERE {WITH_LABEL}"
+    ))?
+    .query_row(params![f.name, f.prefix, f.value], |r| r.get(0))
+}
+
+pub fn with_label(
+    conn: &Connection,
+    f: &LabelFilter,
+    offset: u64,
+    limit: u64,
+) -> rusqlite::Result<Vec<User>> {
+    let accounts: Vec<Account> = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM accounts a WHERE {WITH_LABEL} ORDER BY a.username LIMIT ?4 OFFSET ?5"
+        ))?
+        .query_map(params![f.name, f.prefix, f.value, limit, offset], account_from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    with_groups(conn, accounts)
+}
+
+/// `?1` group UUID, `?2` member (1) or not (0), `?3` filter (NULL: none), `?4` it in `%`.
+/// The group condition AND the filter (account-api.md §3.4).
+const IN_GROUP: &str = "EXISTS (SELECT 1 FROM memberships m WHERE m.account_id = a.id
+                          AND m.group_id = (SELECT id FROM groups WHERE uuid = ?1)) = ?2
+                        AND (?3 IS NULL OR a.email LIKE ?4 OR a.username LIKE ?4
+                             OR (a.given_name || ' ' || a.family_name) LIKE ?4)";
+
+pub fn count_in_group(
+    conn: &Connection,
+    group: &str,
+    member: bool,
+    filter: Option<&str>,
+) -> rusqlite::Result<u64> {
+    conn.prepare_cached(&format!("SELECT count(*) FROM accounts a WHERE {IN_GROUP}"))?
+        .query_row(params![group, member, filter, like_pattern(filter)], |r| {
+            r.get(0)
+        })
+}
+
+pub fn in_group(
+    conn: &Connection,
+    group: &str,
+    member: bool,
+    filter: Option<&str>,
+    offset: u64,
+    limit: u64,
+) -> rusqlite::Result<Vec<User>> {
+    let accounts: Vec<Account> = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM accounts a WHERE {IN_GROUP} ORDER BY a.username LIMIT ?5 OFFSET ?6"
+        ))?
+        .query_map(params![group, member, filter, like_pattern(filter), limit, offset], account_from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    with_groups(conn, accounts)
+}
+
+const WITH_AUTHORITY_NOCASE: &str = "EXISTS (SELECT 1 FROM account_authorities aa
+                                      JOIN authorities au ON au.id = aa.authority_id
+                                      WHERE aa.account_id = a.id AND au.name = ?1 COLLATE NOCASE)";
+
+pub fn count_with_authority_nocase(conn: &Connection, authority: &str) -> rusqlite::Result<u64> {
+    conn.prepare_cached(&format!(
+        "SELECT count(*) FROM accounts a WHERE {WITH_AUTHORITY_NOCASE}"
+    ))?
+    .query_row([authority], |r| r.get(0))
+}
+
+pub fn with_authority_nocase(
+    conn: &Connection,
+    authority: &str,
+    offset: u64,
+    limit: u64,
+) -> rusqlite::Result<Vec<User>> {
+    let accounts: Vec<Account> = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM accounts a WHERE {WITH_AUTHORITY_NOCASE}
+             ORDER BY a.username LIMIT ?2 OFFSET ?3"
+        ))?
+        .query_map(params![authority, limit, offset], account_from_row)?
         .collect::<rusqlite::Result<_>>()?;
     with_groups(conn, accounts)
 }
