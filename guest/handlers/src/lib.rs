@@ -16,8 +16,8 @@ use bindings::exports::iam::plugin::{
     attributes, authorities, find, groups, labels, lifecycle, managers, scim, search,
 };
 use iam_guest_logic::types::{
-    Attribute, Error, Finder, Group, Label, LifecycleSettings, NewGroup, NewUser, PageRequest,
-    Principal, SearchRequest, User,
+    Attribute, Error, Finder, Group, Label, LifecycleSettings, MemberPatch, NewGroup, NewUser,
+    PageRequest, Principal, SearchRequest, User,
 };
 use store::HostStore;
 
@@ -237,6 +237,10 @@ impl scim::Guest for Handlers {
         Ok(scim::UserPage { info, users })
     }
 
+    fn replace_user(id: String, new: NewUser) -> Result<User, Error> {
+        iam_guest_logic::scim::replace_user(&HostStore, &id, &new)
+    }
+
     fn delete_user(id: String) -> Result<(), Error> {
         iam_guest_logic::scim::delete_user(&HostStore, &id)
     }
@@ -252,6 +256,14 @@ impl scim::Guest for Handlers {
     fn list_groups(page: PageRequest) -> Result<scim::GroupPage, Error> {
         let (info, groups) = iam_guest_logic::scim::list_groups(&HostStore, &page)?;
         Ok(scim::GroupPage { info, groups })
+    }
+
+    fn replace_group(id: String, new: NewGroup) -> Result<Group, Error> {
+        iam_guest_logic::scim::replace_group(&HostStore, &id, &new)
+    }
+
+    fn patch_members(id: String, ops: Vec<MemberPatch>) -> Result<(), Error> {
+        iam_guest_logic::scim::patch_members(&HostStore, &HostStore, &id, &ops)
     }
 
     fn delete_group(id: String) -> Result<(), Error> {

@@ -4,7 +4,7 @@ use crate::bindings::iam::plugin::{
     accounts, attribute_store, authority_store, group_store, label_store, membership_store,
 };
 use iam_guest_logic::store::{
-    AccountCreate, Accounts, AttributeStore, AuthorityStore, GroupStore, LabelStore,
+    AccountCreate, AccountUpdate, Accounts, AttributeStore, AuthorityStore, GroupStore, LabelStore,
     MembershipStore, StoreResult,
 };
 use iam_guest_logic::types::{
@@ -37,6 +37,19 @@ impl Accounts for HostStore {
             active: new.active,
             password: new.password,
         })
+    }
+    fn update(&self, id: &str, c: AccountUpdate) -> StoreResult<Account> {
+        accounts::update(
+            id,
+            &accounts::AccountUpdate {
+                username: c.username,
+                given_name: c.given_name,
+                family_name: c.family_name,
+                email: c.email,
+                active: c.active,
+                password: c.password,
+            },
+        )
     }
     fn delete(&self, id: &str) -> StoreResult<bool> {
         accounts::delete(id)
@@ -139,6 +152,9 @@ impl GroupStore for HostStore {
     }
     fn create(&self, name: &str, parent_id: Option<&str>) -> StoreResult<Group> {
         group_store::create(name, parent_id)
+    }
+    fn rename(&self, id: &str, name: &str) -> StoreResult<Group> {
+        group_store::rename(id, name)
     }
     fn delete(&self, id: &str) -> StoreResult<bool> {
         group_store::delete(id)

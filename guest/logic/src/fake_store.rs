@@ -4,7 +4,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 
 use crate::store::{
-    AccountCreate, Accounts, AttributeStore, AuthorityStore, GroupStore, LabelStore,
+    AccountCreate, AccountUpdate, Accounts, AttributeStore, AuthorityStore, GroupStore, LabelStore,
     MembershipStore, StoreResult,
 };
 use crate::types::{Account, AccountOrder, Attribute, Group, GroupRef, Label, LabelFilter, User};
@@ -119,6 +119,16 @@ impl Accounts for FakeStore {
         };
         self.accounts.borrow_mut().push(account.clone());
         Ok(account)
+    }
+    fn update(&self, id: &str, c: AccountUpdate) -> StoreResult<Account> {
+        for a in self.accounts.borrow_mut().iter_mut().filter(|a| a.id == id) {
+            a.username = c.username.clone();
+            a.given_name = c.given_name.clone();
+            a.family_name = c.family_name.clone();
+            a.email = c.email.clone();
+            a.active = c.active;
+        }
+        Ok(Accounts::get(self, id)?.expect("updated account exists"))
     }
     fn delete(&self, id: &str) -> StoreResult<bool> {
         let mut accounts = self.accounts.borrow_mut();
@@ -388,6 +398,12 @@ impl GroupStore for FakeStore {
         };
         self.groups.borrow_mut().push(group.clone());
         Ok(group)
+    }
+    fn rename(&self, id: &str, name: &str) -> StoreResult<Group> {
+        for g in self.groups.borrow_mut().iter_mut().filter(|g| g.id == id) {
+            g.name = name.to_string();
+        }
+        Ok(GroupStore::get(self, id)?.expect("renamed group exists"))
     }
     fn delete(&self, id: &str) -> StoreResult<bool> {
         let mut groups = self.groups.borrow_mut();

@@ -119,16 +119,18 @@ pub fn authorize_roles(caller: &Principal, op: &Operation) -> Result<(), String>
         Operation::GetUser(_) => {
             c.has_scope(scope::SCIM_READ) || c.admin() || c.reader() || c.is_any_group_manager()
         }
-        Operation::CreateUser | Operation::DeleteUser(_) | Operation::CreateGroup => {
-            c.has_scope(scope::SCIM_WRITE) || c.admin()
-        }
+        Operation::CreateUser
+        | Operation::ReplaceUser(_)
+        | Operation::DeleteUser(_)
+        | Operation::CreateGroup
+        | Operation::ReplaceGroup(_) => c.has_scope(scope::SCIM_WRITE) || c.admin(),
         Operation::GetGroup(group)
         | Operation::ListGroupMembers(group)
         | Operation::ListSubgroups(group) => {
             c.has_scope(scope::SCIM_READ) || c.admin() || c.reader() || c.manages(group)
         }
         Operation::GetMe => c.has_scope(scope::SCIM_READ) || c.has_role(role::USER),
-        Operation::DeleteGroup(group) => {
+        Operation::DeleteGroup(group) | Operation::PatchGroup(group) => {
             c.has_scope(scope::SCIM_WRITE) || c.admin() || c.manages(group)
         }
     };
@@ -170,14 +172,18 @@ pub fn authorize_strict(caller: &Principal, op: &Operation) -> Result<(), String
         Operation::ListUsers | Operation::ListGroups | Operation::GetUser(_) => {
             c.has_scope(scope::SCIM_READ)
         }
-        Operation::CreateUser | Operation::DeleteUser(_) | Operation::CreateGroup => {
-            c.has_scope(scope::SCIM_WRITE)
-        }
+        Operation::CreateUser
+        | Operation::ReplaceUser(_)
+        | Operation::DeleteUser(_)
+        | Operation::CreateGroup
+        | Operation::ReplaceGroup(_) => c.has_scope(scope::SCIM_WRITE),
         Operation::GetGroup(group)
         | Operation::ListGroupMembers(group)
         | Operation::ListSubgroups(group) => c.has_scope(scope::SCIM_READ) || c.manages(group),
         Operation::GetMe => c.has_scope(scope::SCIM_READ) || c.has_role(role::USER),
-        Operation::DeleteGroup(group) => c.has_scope(scope::SCIM_WRITE) || c.manages(group),
+        Operation::DeleteGroup(group) | Operation::PatchGroup(group) => {
+            c.has_scope(scope::SCIM_WRITE) || c.manages(group)
+        }
     };
     if allowed {
         Ok(())

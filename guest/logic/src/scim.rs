@@ -3,9 +3,9 @@
 
 use crate::attributes::internal;
 use crate::paging::{Window, scim_window};
-use crate::store::{AccountCreate, Accounts, GroupStore};
+use crate::store::{AccountCreate, AccountUpdate, Accounts, GroupStore, MembershipStore};
 use crate::types::{
-    Error, Group, GroupRef, NewGroup, NewUser, PageInfo, PageRequest, Principal, User,
+    Error, Group, GroupRef, MemberPatch, NewGroup, NewUser, PageInfo, PageRequest, Principal, User,
 };
 use crate::validation::{is_blank, is_valid_email, java_len};
 
@@ -153,6 +153,48 @@ pub fn list_users(
     Ok((w.info(total), users))
 }
 
+/// `PUT /scim/Users/{id}`: the same rules as creation, conflicts with *other* accounts.
+pub fn replace_user(accounts: &impl Accounts, id: &str, new: &NewUser) -> Result<User, Error> {
+    let email = validate_user(new)?;
+    let current = accounts
+        .get(id)
+        .map_err(internal)?
+        .ok_or_else(|| user_not_found(id))?;
+    let username = new.username.clone().unwrap_or_default();
+    if accounts
+        .find_by_username(&username)
+        .map_err(internal)?
+        .is_some_and(|a| a.id != id)
+    {
+        return Err(Error::Conflict(format!(
+            "username {username} already assigned to another user"
+        )));
+    }
+    if accounts
+        .find_by_email(&email)
+        .map_err(internal)?
+        .is_some_and(|a| a.id != id)
+    {
+        return Err(Error::Conflict(format!(
+            "email {email} already assigned to another user"
+        )));
+    }
+    accounts
+        .update(
+            id,
+            AccountUpdate {
+                username,
+                given_name: new.given_name.clone().unwrap_or_default(),
+                family_name: new.family_name.clone().unwrap_or_default(),
+                email,
+                active: new.active.unwrap_or(current.active),
+                password: new.password.clone(),
+            },
+        )
+        .map_err(internal)?;
+    get_user(accounts, id)
+}
+
 pub fn delete_user(accounts: &impl Accounts, id: &str) -> Result<(), Error> {
     if accounts.delete(id).map_err(internal)? {
         Ok(())
@@ -210,6 +252,75 @@ pub fn create_group(groups: &impl GroupStore, new: &NewGroup) -> Result<Group, E
         return Err(Error::Conflict(format!("Duplicated group '{full_name}'")));
     }
     groups.create(&full_name, parent_id).map_err(internal)
+}
+
+/// `PUT /scim/Groups/{id}`: renames; a subgroup keeps its parent's prefix.
+pub fn replace_group(groups: &impl GroupStore, id: &str, new: &NewGroup) -> Result<Group, Error> {
+    let current = get_group(groups, id)?;
+    let display = validate_group_display_name(new.display_name.as_deref())?;
+    let name = match &current.parent {
+        Some(p) => format!("{}/{display}", p.name),
+        None => display.to_string(),
+    };
+    if name == current.name {
+        return Ok(current);
+    }
+    if groups.find_by_name(&name).map_err(internal)?.is_some() {
+        return Err(Error::Conflict(format!(
+            "{name} is already mapped to another group"
+        )));
+    }
+    groups.rename(id, &name).map_err(internal)
+}
+
+/// `PATCH /scim/Groups/{id}`: membership operations with the rules of
+/// `POST|DELETE /iam/account/{a}/groups/{g}`.
+pub fn patch_members(
+    accounts: &impl Accounts,
+    groups: &(impl GroupStore + MembershipStore),
+    id: &str,
+    ops: &[MemberPatch],
+) -> Result<(), Error> {
+    get_group(groups, id)?;
+    for op in ops {
+        if !op
+            .path
+            .as_deref()
+            .is_some_and(|p| p.eq_ignore_ascii_case("members"))
+        {
+            return Err(Error::Invalid(format!(
+                "Unsupported patch path: '{}'",
+                op.path.as_deref().unwrap_or_default()
+            )));
+        }
+        for member in &op.members {
+            if accounts.get(member).map_err(internal)?.is_none() {
+                return Err(user_not_found(member));
+            }
+        }
+        let add = |m: &str| crate::groups::add_member(accounts, groups, groups, m, id);
+        let remove = |m: &str| crate::groups::remove_member(accounts, groups, groups, m, id);
+        match op.op.to_ascii_lowercase().as_str() {
+            "add" => op.members.iter().try_for_each(|m| add(m))?,
+            "remove" => op.members.iter().try_for_each(|m| remove(m))?,
+            "replace" => {
+                let current = accounts.members_of(id, 0, u64::MAX).map_err(internal)?;
+                for gone in current
+                    .iter()
+                    .filter(|u| !op.members.contains(&u.account.id))
+                {
+                    remove(&gone.account.id)?;
+                }
+                op.members.iter().try_for_each(|m| add(m))?;
+            }
+            other => {
+                return Err(Error::Invalid(format!(
+                    "Unsupported patch operation: '{other}'"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 pub fn get_group(groups: &impl GroupStore, id: &str) -> Result<Group, Error> {
@@ -469,5 +580,64 @@ mod tests {
             ..client
         };
         assert_eq!(get_me(&store, &me).unwrap().account.id, alice);
+    }
+
+    #[test]
+    fn replace_and_patch() {
+        let store = FakeStore::default();
+        let a = create_user(&store, &new_user("alice", "alice@example.org"))
+            .unwrap()
+            .account;
+        create_user(&store, &new_user("bob", "bob@example.org")).unwrap();
+        assert_eq!(
+            replace_user(&store, &a.id, &new_user("bob", "x@example.org")).unwrap_err(),
+            Error::Conflict("username bob already assigned to another user".into())
+        );
+        assert_eq!(
+            replace_user(&store, &a.id, &new_user("alice", "bob@example.org")).unwrap_err(),
+            Error::Conflict("email bob@example.org already assigned to another user".into())
+        );
+        let mut renamed = new_user("alice2", "alice@example.org");
+        renamed.active = Some(true);
+        let u = replace_user(&store, &a.id, &renamed).unwrap();
+        assert_eq!(
+            (u.account.username.as_str(), u.account.active),
+            ("alice2", true)
+        );
+        assert_eq!(
+            replace_user(&store, "nope", &renamed).unwrap_err(),
+            user_not_found("nope")
+        );
+
+        let ng = |name: &str| NewGroup {
+            display_name: Some(name.into()),
+            parent_id: None,
+            parent_display: None,
+        };
+        let g = create_group(&store, &ng("g")).unwrap();
+        create_group(&store, &ng("h")).unwrap();
+        assert_eq!(
+            replace_group(&store, &g.id, &ng("h")).unwrap_err(),
+            Error::Conflict("h is already mapped to another group".into())
+        );
+        assert_eq!(replace_group(&store, &g.id, &ng("g2")).unwrap().name, "g2");
+
+        let patch = |op: &str, members: &[&str]| MemberPatch {
+            op: op.into(),
+            path: Some("members".into()),
+            members: members.iter().map(|m| m.to_string()).collect(),
+        };
+        patch_members(&store, &store, &g.id, &[patch("add", &[&a.id])]).unwrap();
+        assert_eq!(store.memberships(&a.id), std::slice::from_ref(&g.id));
+        assert_eq!(
+            patch_members(&store, &store, &g.id, &[patch("add", &["ghost"])]).unwrap_err(),
+            user_not_found("ghost")
+        );
+        assert!(matches!(
+            patch_members(&store, &store, &g.id, &[patch("move", &[])]),
+            Err(Error::Invalid(_))
+        ));
+        patch_members(&store, &store, &g.id, &[patch("replace", &[])]).unwrap();
+        assert!(store.memberships(&a.id).is_empty());
     }
 }

@@ -19,6 +19,17 @@ pub struct AccountCreate {
     pub password: Option<String>,
 }
 
+/// New values for an existing account (`accounts.account-update` in the WIT).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountUpdate {
+    pub username: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub email: String,
+    pub active: bool,
+    pub password: Option<String>,
+}
+
 /// The `accounts` store interface.
 pub trait Accounts {
     fn get(&self, id: &str) -> StoreResult<Option<Account>>;
@@ -26,6 +37,7 @@ pub trait Accounts {
     fn find_by_username(&self, username: &str) -> StoreResult<Option<Account>>;
     fn find_by_email(&self, email: &str) -> StoreResult<Option<Account>>;
     fn create(&self, new: AccountCreate) -> StoreResult<Account>;
+    fn update(&self, id: &str, changes: AccountUpdate) -> StoreResult<Account>;
     fn delete(&self, id: &str) -> StoreResult<bool>;
     fn touch(&self, id: &str) -> StoreResult<()>;
     fn set_end_time(&self, id: &str, end_time: Option<u64>) -> StoreResult<()>;
@@ -82,6 +94,7 @@ pub trait GroupStore {
     fn get(&self, id: &str) -> StoreResult<Option<Group>>;
     fn find_by_name(&self, name: &str) -> StoreResult<Option<Group>>;
     fn create(&self, name: &str, parent_id: Option<&str>) -> StoreResult<Group>;
+    fn rename(&self, id: &str, name: &str) -> StoreResult<Group>;
     fn delete(&self, id: &str) -> StoreResult<bool>;
     fn count_members(&self, id: &str) -> StoreResult<u64>;
     fn count_subgroups(&self, id: &str) -> StoreResult<u64>;

@@ -13,7 +13,7 @@ use super::body::{
 };
 use super::{ApiError, AppState, Caller, Family, RequestId};
 use crate::plugins::types::{
-    EmailInput, Group, NewGroup, NewUser, Operation, PageInfo, PageRequest, User,
+    EmailInput, Group, MemberPatch, NewGroup, NewUser, Operation, PageInfo, PageRequest, User,
 };
 use crate::store::TxMode;
 
@@ -27,9 +27,18 @@ const SCIM_CONTENT_TYPE: &str = "application/scim+json;charset=UTF-8";
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/scim/Users", get(list_users).post(create_user))
-        .route("/scim/Users/{id}", get(get_user).delete(delete_user))
+        .route(
+            "/scim/Users/{id}",
+            get(get_user).put(replace_user).delete(delete_user),
+        )
         .route("/scim/Groups", get(list_groups).post(create_group))
-        .route("/scim/Groups/{id}", get(get_group).delete(delete_group))
+        .route(
+            "/scim/Groups/{id}",
+            get(get_group)
+                .put(replace_group)
+                .patch(patch_group)
+                .delete(delete_group),
+        )
         .route("/scim/Groups/{id}/members", get(list_members))
         .route("/scim/Groups/{id}/subgroups", get(list_subgroups))
         .route("/scim/Me", get(get_me))
@@ -176,6 +185,40 @@ fn parse_new_user(obj: &Map<String, Value>) -> Result<NewUser, ApiError> {
     })
 }
 
+/// A SCIM PATCH body: `operations` (IAM) or `Operations` (RFC 7644), each with `op`,
+/// `path` and `value` as a list of `{"value": <account uuid>}`.
+fn parse_member_patch(obj: &Map<String, Value>) -> Result<Vec<MemberPatch>, ApiError> {
+    let bad = |m: &str| ApiError::bad_request(format!("JSON parse error: {m}"));
+    let ops = match obj.get("operations").or_else(|| obj.get("Operations")) {
+        Some(Value::Array(ops)) => ops,
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(_) => return Err(bad("'operations' must be an array")),
+    };
+    ops.iter()
+        .map(|op| {
+            let op = op
+                .as_object()
+                .ok_or_else(|| bad("operations must be objects"))?;
+            let members = match op.get("value") {
+                None | Some(Value::Null) => Vec::new(),
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .map(|item| match item {
+                        Value::Object(m) => Ok(string_field(m, "value")?.unwrap_or_default()),
+                        _ => Err(bad("'value' items must be objects")),
+                    })
+                    .collect::<Result<_, _>>()?,
+                Some(_) => return Err(bad("'value' must be an array")),
+            };
+            Ok(MemberPatch {
+                op: string_field(op, "op")?.unwrap_or_default(),
+                path: string_field(op, "path")?,
+                members,
+            })
+        })
+        .collect()
+}
+
 fn parse_new_group(obj: &Map<String, Value>) -> Result<NewGroup, ApiError> {
     let parent = match object_field(obj, INDIGO_GROUP_SCHEMA)? {
         Some(ext) => object_field(ext, "parentGroup")?,
@@ -260,6 +303,33 @@ async fn list_users(
         .map(|u| user_json(&app.base_url, u))
         .collect();
     Ok(scim(StatusCode::OK, list_json(&result.info, users)))
+}
+
+async fn replace_user(
+    State(app): State<AppState>,
+    Extension(rid): Extension<RequestId>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let new = parse_new_user(&json_object(&headers, &body, &[SCIM_JSON])?)?;
+    let op = Operation::ReplaceUser(id.clone());
+    let user = app
+        .execute(
+            &rid,
+            caller,
+            op,
+            Family::Scim,
+            TxMode::Write,
+            move |p, conn| {
+                p.handle(&p.scim, conn, |g, store| {
+                    g.call_replace_user(store, &id, &new)
+                })
+            },
+        )
+        .await?;
+    Ok(scim(StatusCode::OK, user_json(&app.base_url, &user)))
 }
 
 async fn delete_user(
@@ -347,6 +417,59 @@ async fn list_groups(
         .map(|g| group_json(&app.base_url, g))
         .collect();
     Ok(scim(StatusCode::OK, list_json(&result.info, groups)))
+}
+
+async fn replace_group(
+    State(app): State<AppState>,
+    Extension(rid): Extension<RequestId>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let new = parse_new_group(&json_object(&headers, &body, &[SCIM_JSON])?)?;
+    let op = Operation::ReplaceGroup(id.clone());
+    let group = app
+        .execute(
+            &rid,
+            caller,
+            op,
+            Family::Scim,
+            TxMode::Write,
+            move |p, conn| {
+                p.handle(&p.scim, conn, |g, store| {
+                    g.call_replace_group(store, &id, &new)
+                })
+            },
+        )
+        .await?;
+    Ok(scim(StatusCode::OK, group_json(&app.base_url, &group)))
+}
+
+async fn patch_group(
+    State(app): State<AppState>,
+    Extension(rid): Extension<RequestId>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let ops = parse_member_patch(&json_object(&headers, &body, &[SCIM_JSON])?)?;
+    let op = Operation::PatchGroup(id.clone());
+    app.execute(
+        &rid,
+        caller,
+        op,
+        Family::Scim,
+        TxMode::Write,
+        move |p, conn| {
+            p.handle(&p.scim, conn, |g, store| {
+                g.call_patch_members(store, &id, &ops)
+            })
+        },
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn delete_group(

@@ -57,6 +57,15 @@ impl accounts::Host for GuestState {
         store::accounts::insert(self.db()?, &row, &["ROLE_USER"]).map_err(err)
     }
 
+    fn update(&mut self, id: String, c: accounts::AccountUpdate) -> R<types::Account> {
+        let hash = c.password.as_deref().map(passwords::hash);
+        let db = self.db()?;
+        store::accounts::update(db, &id, &c, hash.as_deref()).map_err(err)?;
+        store::accounts::by_uuid(db, &id)
+            .map_err(err)?
+            .ok_or_else(|| format!("account {id} vanished during update"))
+    }
+
     fn delete(&mut self, id: String) -> R<bool> {
         store::accounts::delete(self.db()?, &id).map_err(err)
     }
@@ -201,6 +210,10 @@ impl group_store::Host for GuestState {
 
     fn create(&mut self, name: String, parent_id: Option<String>) -> R<types::Group> {
         store::groups::insert(self.db()?, &name, parent_id.as_deref()).map_err(err)
+    }
+
+    fn rename(&mut self, id: String, name: String) -> R<types::Group> {
+        store::groups::rename(self.db()?, &id, &name).map_err(err)
     }
 
     fn delete(&mut self, id: String) -> R<bool> {

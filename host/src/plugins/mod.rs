@@ -25,6 +25,7 @@ use bindings::exports::iam::plugin::authorizer;
 pub use bindings::exports::iam::plugin::{
     attributes, authorities, find, groups, labels, lifecycle, managers, scim, search,
 };
+pub use bindings::iam::plugin::accounts::AccountUpdate;
 pub use bindings::iam::plugin::types;
 
 use crate::config::PluginsConfig;
@@ -378,7 +379,7 @@ fn store_imports(slot: Option<&str>) -> Vec<AddToLinker> {
         Some("search") => vec![accounts, group_store],
         Some("lifecycle") => vec![accounts, label_store],
         Some("find") => vec![accounts, group_store],
-        Some("scim") => vec![accounts, group_store],
+        Some("scim") => vec![accounts, group_store, membership_store],
         Some(other) => unreachable!("no slot named {other}"),
         None => vec![
             accounts,

@@ -2,7 +2,8 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::now_ms;
+use super::{now_ms, sql_int};
+use crate::plugins::AccountUpdate;
 use crate::plugins::types::{Account, AccountOrder, GroupRef, LabelFilter, User};
 
 const COLUMNS: &str = "a.uuid, a.username, a.given_name, a.family_name, a.email, a.active, \
@@ -111,6 +112,31 @@ pub fn insert(
     by_uuid(conn, new.uuid).map(|a| a.expect("account just inserted"))
 }
 
+/// Replaces an account's own fields (and its password hash, when given) and touches it.
+pub fn update(
+    conn: &Connection,
+    uuid: &str,
+    c: &AccountUpdate,
+    password_hash: Option<&str>,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "UPDATE accounts SET username = ?2, email = ?3, given_name = ?4, family_name = ?5,
+                active = ?6, password_hash = coalesce(?7, password_hash), last_modified_ms = ?8
+         WHERE uuid = ?1",
+    )?
+    .execute(params![
+        uuid,
+        c.username,
+        c.email,
+        c.given_name,
+        c.family_name,
+        c.active,
+        password_hash,
+        now_ms()
+    ])?;
+    Ok(())
+}
+
 pub fn delete(conn: &Connection, uuid: &str) -> rusqlite::Result<bool> {
     Ok(conn
         .prepare_cached("DELETE FROM accounts WHERE uuid = ?1")?
@@ -185,7 +211,12 @@ pub fn search(
              ORDER BY {keys}, a.id {dir} LIMIT ?3 OFFSET ?4"
         ))?
         .query_map(
-            params![filter, like_pattern(filter), limit, offset],
+            params![
+                filter,
+                like_pattern(filter),
+                sql_int(limit),
+                sql_int(offset)
+            ],
             account_from_row,
         )?
         .collect::<rusqlite::Result<_>>()?;
@@ -222,7 +253,7 @@ pub fn with_label(
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM accounts a WHERE {WITH_LABEL} ORDER BY a.username LIMIT ?4 OFFSET ?5"
         ))?
-        .query_map(params![f.name, f.prefix, f.value, limit, offset], account_from_row)?
+        .query_map(params![f.name, f.prefix, f.value, sql_int(limit), sql_int(offset)], account_from_row)?
         .collect::<rusqlite::Result<_>>()?;
     with_groups(conn, accounts)
 }
@@ -258,7 +289,7 @@ pub fn in_group(
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM accounts a WHERE {IN_GROUP} ORDER BY a.username LIMIT ?5 OFFSET ?6"
         ))?
-        .query_map(params![group, member, filter, like_pattern(filter), limit, offset], account_from_row)?
+        .query_map(params![group, member, filter, like_pattern(filter), sql_int(limit), sql_int(offset)], account_from_row)?
         .collect::<rusqlite::Result<_>>()?;
     with_groups(conn, accounts)
 }
@@ -285,7 +316,10 @@ pub fn with_authority_nocase(
             "SELECT {COLUMNS} FROM accounts a WHERE {WITH_AUTHORITY_NOCASE}
              ORDER BY a.username LIMIT ?2 OFFSET ?3"
         ))?
-        .query_map(params![authority, limit, offset], account_from_row)?
+        .query_map(
+            params![authority, sql_int(limit), sql_int(offset)],
+            account_from_row,
+        )?
         .collect::<rusqlite::Result<_>>()?;
     with_groups(conn, accounts)
 }
@@ -304,7 +338,10 @@ pub fn members_of(
              WHERE m.group_id = (SELECT id FROM groups WHERE uuid = ?1)
              ORDER BY a.username LIMIT ?2 OFFSET ?3"
         ))?
-        .query_map(params![group_uuid, limit, offset], account_from_row)?
+        .query_map(
+            params![group_uuid, sql_int(limit), sql_int(offset)],
+            account_from_row,
+        )?
         .collect::<rusqlite::Result<_>>()?;
     with_groups(conn, accounts)
 }
@@ -339,7 +376,7 @@ pub fn list_users(conn: &Connection, offset: u64, limit: u64) -> rusqlite::Resul
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM accounts a ORDER BY a.id LIMIT ?1 OFFSET ?2"
         ))?
-        .query_map(params![limit, offset], account_from_row)?
+        .query_map(params![sql_int(limit), sql_int(offset)], account_from_row)?
         .collect::<rusqlite::Result<_>>()?;
     with_groups(conn, accounts)
 }

@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::now_ms;
+use super::{now_ms, sql_int};
 use crate::plugins::types::{Group, GroupRef};
 
 const COLUMNS: &str =
@@ -51,6 +51,21 @@ pub fn insert(conn: &Connection, name: &str, parent_uuid: Option<&str>) -> rusql
     by_uuid(conn, &uuid).map(|g| g.expect("group just inserted"))
 }
 
+/// Renames a group and, since names are full paths, every group below it.
+pub fn rename(conn: &Connection, uuid: &str, name: &str) -> rusqlite::Result<Group> {
+    let old: String = conn
+        .prepare_cached("SELECT name FROM groups WHERE uuid = ?1")?
+        .query_row([uuid], |r| r.get(0))?;
+    conn.prepare_cached(
+        "UPDATE groups SET name = ?2 || substr(name, length(?1) + 1)
+         WHERE substr(name, 1, length(?1) + 1) = ?1 || '/'",
+    )?
+    .execute(params![old, name])?;
+    conn.prepare_cached("UPDATE groups SET name = ?2, last_modified_ms = ?3 WHERE uuid = ?1")?
+        .execute(params![uuid, name, now_ms()])?;
+    by_uuid(conn, uuid).map(|g| g.expect("group just renamed"))
+}
+
 /// Deletes a group; its manager authority goes with it (and so from every account).
 pub fn delete(conn: &Connection, uuid: &str) -> rusqlite::Result<bool> {
     Ok(conn
@@ -82,7 +97,7 @@ pub fn list(conn: &Connection, offset: u64, limit: u64) -> rusqlite::Result<Vec<
     conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM {FROM} ORDER BY g.id LIMIT ?1 OFFSET ?2"
     ))?
-    .query_map(params![limit, offset], group_from_row)?
+    .query_map(params![sql_int(limit), sql_int(offset)], group_from_row)?
     .collect()
 }
 
@@ -119,7 +134,7 @@ pub fn search(
          ORDER BY lower(g.name) {dir}, g.id {dir} LIMIT ?3 OFFSET ?4"
     ))?
     .query_map(
-        params![text, literal_pattern(text), limit, offset],
+        params![text, literal_pattern(text), sql_int(limit), sql_int(offset)],
         group_from_row,
     )?
     .collect()
@@ -136,7 +151,7 @@ pub fn subgroups(
         "SELECT uuid, name FROM groups WHERE parent_id = (SELECT id FROM groups WHERE uuid = ?1)
          ORDER BY name LIMIT ?2 OFFSET ?3",
     )?
-    .query_map(params![uuid, limit, offset], |r| {
+    .query_map(params![uuid, sql_int(limit), sql_int(offset)], |r| {
         Ok(GroupRef {
             id: r.get(0)?,
             name: r.get(1)?,

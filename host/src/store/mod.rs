@@ -122,6 +122,12 @@ pub fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// A page bound for SQL: SQLite integers are signed, and "everything" (`u64::MAX`) must
+/// still mean everything.
+pub fn sql_int(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
 /// A value of the `meta` table.
 pub fn meta_get(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
     conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
