@@ -505,3 +505,111 @@ fn scim_me_is_the_callers_own_user() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_ACCEPTABLE);
 }
+
+#[test]
+fn iam_group_create_and_describe() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    let create = |token: &str, body: Value| {
+        s.req(reqwest::Method::POST, "/iam/group", Some(token))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .unwrap()
+    };
+    let r = create(&admin, json!({"name": "root", "description": "The root"}));
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let root = body(r);
+    let root_id = root["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        root,
+        json!({"name": "root", "id": root_id, "description": "The root", "parent": null})
+    );
+    let r = create(
+        &admin,
+        json!({"name": "child", "parent": {"uuid": root_id}}),
+    );
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let child = body(r);
+    assert_eq!(child["name"], "root/child");
+    assert_eq!(child["description"], Value::Null);
+    assert_eq!(child["parent"], json!({"uuid": root_id, "name": "root"}));
+    // The group is a SCIM group too, with its manager authority.
+    let child_id = child["id"].as_str().unwrap();
+    assert_eq!(
+        s.get(&format!("/scim/Groups/{child_id}"), Some(&admin))
+            .status(),
+        StatusCode::OK
+    );
+    let alice = s.create_user(&admin, "alice");
+    post(&s, &manager_path(&alice, child_id), &admin);
+
+    // Validation.
+    let name_rule =
+        "Invalid group: invalid name (does not match with regexp: '^[a-zA-Z][a-zA-Z0-9\\-_.]*$')";
+    for bad in [
+        json!({}),
+        json!({"name": "1x"}),
+        json!({"name": "a b"}),
+        json!({"name": "a/b"}),
+    ] {
+        let r = create(&admin, bad.clone());
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(body(r), json!({"error": name_rule}), "{bad}");
+    }
+    let r = create(&admin, json!({"name": "root"}));
+    assert_eq!(
+        body(r),
+        json!({"error": "Invalid group: name is already assigned"})
+    );
+    let r = create(
+        &admin,
+        json!({"name": "n".repeat(507), "parent": {"uuid": root_id}}),
+    );
+    assert_eq!(
+        body(r),
+        json!({"error": "Invalid group: group name too long"})
+    );
+    let r = create(&admin, json!({"name": "x", "parent": {"uuid": UNKNOWN_ID}}));
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+
+    // PUT changes the description only; a manager of the group may.
+    let update = |token: &str, id: &str, body: Value| {
+        s.req(
+            reqwest::Method::PUT,
+            &format!("/iam/group/{id}"),
+            Some(token),
+        )
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .unwrap()
+    };
+    let manager = s.token("alice");
+    let r = update(
+        &manager,
+        child_id,
+        json!({"description": "Kids", "name": "ignored"}),
+    );
+    assert_eq!(r.status(), StatusCode::OK);
+    let updated = body(r);
+    assert_eq!(
+        (updated["description"].clone(), updated["name"].clone()),
+        (json!("Kids"), json!("root/child"))
+    );
+    let scim_group = body(s.get(&format!("/scim/Groups/{child_id}"), Some(&admin)));
+    assert_eq!(
+        scim_group["urn:indigo-dc:scim:schemas:IndigoGroup"]["description"],
+        "Kids"
+    );
+    expect_denied(
+        update(&manager, &root_id, json!({"description": "no"})),
+        "manager of another group",
+    );
+    expect_denied(
+        create(&manager, json!({"name": "mine"})),
+        "manager creating",
+    );
+    let r = update(&admin, UNKNOWN_ID, json!({"description": "x"}));
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}

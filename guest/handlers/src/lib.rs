@@ -116,6 +116,23 @@ impl labels::Guest for Handlers {
 }
 
 impl groups::Guest for Handlers {
+    fn create(
+        name: Option<String>,
+        description: Option<String>,
+        parent_id: Option<String>,
+    ) -> Result<Group, Error> {
+        iam_guest_logic::groups::create(
+            &HostStore,
+            name.as_deref(),
+            description.as_deref(),
+            parent_id.as_deref(),
+        )
+    }
+
+    fn update_description(id: String, description: Option<String>) -> Result<Group, Error> {
+        iam_guest_logic::groups::update_description(&HostStore, &id, description.as_deref())
+    }
+
     fn add_member(account_id: String, group_id: String) -> Result<(), Error> {
         iam_guest_logic::groups::add_member(
             &HostStore,

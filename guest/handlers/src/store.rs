@@ -153,6 +153,9 @@ impl GroupStore for HostStore {
     fn create(&self, name: &str, parent_id: Option<&str>) -> StoreResult<Group> {
         group_store::create(name, parent_id)
     }
+    fn set_description(&self, id: &str, description: Option<&str>) -> StoreResult<Group> {
+        group_store::set_description(id, description)
+    }
     fn rename(&self, id: &str, name: &str) -> StoreResult<Group> {
         group_store::rename(id, name)
     }

@@ -399,6 +399,12 @@ impl GroupStore for FakeStore {
         self.groups.borrow_mut().push(group.clone());
         Ok(group)
     }
+    fn set_description(&self, id: &str, description: Option<&str>) -> StoreResult<Group> {
+        for g in self.groups.borrow_mut().iter_mut().filter(|g| g.id == id) {
+            g.description = description.map(String::from);
+        }
+        Ok(GroupStore::get(self, id)?.expect("group exists"))
+    }
     fn rename(&self, id: &str, name: &str) -> StoreResult<Group> {
         for g in self.groups.borrow_mut().iter_mut().filter(|g| g.id == id) {
             g.name = name.to_string();

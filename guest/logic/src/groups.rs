@@ -1,11 +1,80 @@
-//! Group membership (reference §2.5): the group is looked up first, then the account, and
+//! Groups outside SCIM (reference §2.12, last paragraph) and group membership (§2.5): the group is looked up first, then the account, and
 //! both misses are 400s. Adding climbs to every ancestor; removing reaches every
 //! descendant. Both are idempotent; each membership that changes touches the account and
 //! the group.
 
-use crate::attributes::internal;
+use crate::attributes::{NAME_RULE, internal};
 use crate::store::{Accounts, GroupStore, MembershipStore};
-use crate::types::Error;
+use crate::types::{Error, Group};
+use crate::validation::{is_simple_name, java_len};
+
+/// The longest full name and description a group may have.
+pub const MAX_NAME: usize = 512;
+pub const MAX_DESCRIPTION: usize = 512;
+
+fn invalid_group(msg: impl std::fmt::Display) -> Error {
+    Error::Invalid(format!("Invalid group: {msg}"))
+}
+
+fn check_description(description: Option<&str>) -> Result<(), Error> {
+    if description.is_some_and(|d| java_len(d) > MAX_DESCRIPTION) {
+        return Err(invalid_group(format!(
+            "description cannot be longer than {MAX_DESCRIPTION} chars"
+        )));
+    }
+    Ok(())
+}
+
+/// `POST /iam/group`: `name` must match the name rule; the full name (`parent/name`) must
+/// be shorter than 512 characters and unused.
+pub fn create(
+    groups: &impl GroupStore,
+    name: Option<&str>,
+    description: Option<&str>,
+    parent_id: Option<&str>,
+) -> Result<Group, Error> {
+    let name = name.unwrap_or_default();
+    if !is_simple_name(name) {
+        return Err(invalid_group(NAME_RULE));
+    }
+    check_description(description)?;
+    let full = match parent_id {
+        Some(p) => {
+            let parent = groups
+                .get(p)
+                .map_err(internal)?
+                .ok_or_else(|| invalid_group(format!("parent group '{p}' not found")))?;
+            format!("{}/{name}", parent.name)
+        }
+        None => name.to_string(),
+    };
+    if java_len(&full) >= MAX_NAME {
+        return Err(invalid_group("group name too long"));
+    }
+    if groups.find_by_name(&full).map_err(internal)?.is_some() {
+        return Err(invalid_group("name is already assigned"));
+    }
+    let created = groups.create(&full, parent_id).map_err(internal)?;
+    match description {
+        Some(_) => groups
+            .set_description(&created.id, description)
+            .map_err(internal),
+        None => Ok(created),
+    }
+}
+
+/// `PUT /iam/group/{id}`: only the description changes.
+pub fn update_description(
+    groups: &impl GroupStore,
+    id: &str,
+    description: Option<&str>,
+) -> Result<Group, Error> {
+    if groups.get(id).map_err(internal)?.is_none() {
+        return Err(Error::NotFound(format!("Group not found for id '{id}'")));
+    }
+    check_description(description)?;
+    groups.set_description(id, description).map_err(internal)
+}
 
 fn require_group_and_account(
     accounts: &impl Accounts,
@@ -112,5 +181,45 @@ mod tests {
         assert_eq!(s.memberships(&a), std::slice::from_ref(&root));
         remove_member(&s, &s, &s, &a, &mid).unwrap();
         assert_eq!(s.memberships(&a), [root]);
+    }
+
+    #[test]
+    fn create_and_describe() {
+        let s = FakeStore::default();
+        let err = |r: Result<Group, Error>| match r {
+            Err(Error::Invalid(m)) => m,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            err(create(&s, None, None, None)),
+            format!("Invalid group: {NAME_RULE}")
+        );
+        assert_eq!(
+            err(create(&s, Some("a/b"), None, None)),
+            format!("Invalid group: {NAME_RULE}")
+        );
+        assert_eq!(
+            err(create(&s, Some("x"), None, Some("nope"))),
+            "Invalid group: parent group 'nope' not found"
+        );
+        let root = create(&s, Some("root"), Some("the root"), None).unwrap();
+        assert_eq!(root.description.as_deref(), Some("the root"));
+        assert_eq!(
+            err(create(&s, Some("root"), None, None)),
+            "Invalid group: name is already assigned"
+        );
+        let child = create(&s, Some("child"), None, Some(&root.id)).unwrap();
+        assert_eq!(child.name, "root/child");
+        assert_eq!(
+            err(create(&s, Some(&"n".repeat(507)), None, Some(&root.id))),
+            "Invalid group: group name too long"
+        );
+        assert!(err(create(&s, Some("d"), Some(&"d".repeat(513)), None)).contains("description"));
+        let updated = update_description(&s, &child.id, Some("kid")).unwrap();
+        assert_eq!(updated.description.as_deref(), Some("kid"));
+        assert_eq!(
+            update_description(&s, "nope", None).unwrap_err(),
+            Error::NotFound("Group not found for id 'nope'".into())
+        );
     }
 }

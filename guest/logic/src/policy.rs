@@ -94,6 +94,10 @@ pub fn authorize_roles(caller: &Principal, op: &Operation) -> Result<(), String>
         Operation::GetManagedGroups(account) => {
             c.has_scope(scope::ADMIN_READ) || c.is_self(account) || c.admin()
         }
+        Operation::CreateIamGroup => c.has_scope(scope::ADMIN_WRITE) || c.admin(),
+        Operation::UpdateIamGroup(group) => {
+            c.has_scope(scope::ADMIN_WRITE) || c.admin() || c.manages(group)
+        }
         Operation::AddGroupManager(_) | Operation::RemoveGroupManager(_) => {
             c.has_scope(scope::ADMIN_WRITE) || c.admin()
         }
@@ -163,6 +167,8 @@ pub fn authorize_strict(caller: &Principal, op: &Operation) -> Result<(), String
         Operation::GetManagedGroups(account) => {
             c.has_scope(scope::ADMIN_READ) || c.is_self(account)
         }
+        Operation::CreateIamGroup => c.has_scope(scope::ADMIN_WRITE),
+        Operation::UpdateIamGroup(group) => c.has_scope(scope::ADMIN_WRITE) || c.manages(group),
         Operation::AddGroupManager(_) | Operation::RemoveGroupManager(_) => {
             c.has_scope(scope::ADMIN_WRITE)
         }

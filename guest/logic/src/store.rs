@@ -95,6 +95,7 @@ pub trait GroupStore {
     fn find_by_name(&self, name: &str) -> StoreResult<Option<Group>>;
     fn create(&self, name: &str, parent_id: Option<&str>) -> StoreResult<Group>;
     fn rename(&self, id: &str, name: &str) -> StoreResult<Group>;
+    fn set_description(&self, id: &str, description: Option<&str>) -> StoreResult<Group>;
     fn delete(&self, id: &str) -> StoreResult<bool>;
     fn count_members(&self, id: &str) -> StoreResult<u64>;
     fn count_subgroups(&self, id: &str) -> StoreResult<u64>;

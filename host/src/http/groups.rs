@@ -1,19 +1,25 @@
-//! Group membership (reference §2.5) and group managers (§2.6).
+//! Groups outside SCIM (reference §2.12, last paragraph), group membership (§2.5) and
+//! group managers (§2.6).
 
+use axum::body::Bytes;
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Extension, Json, Router};
 use serde_json::{Value, json};
 
+use super::body::{JSON, json_object, object_field, string_field};
 use super::scim::user_json;
 use super::{ApiError, AppState, Caller, Family, RequestId};
-use crate::plugins::types::{AccountGroup, GroupRef, Operation};
+use crate::plugins::types::{AccountGroup, Group, GroupRef, Operation};
 use crate::store::TxMode;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/iam/group", post(create_group))
+        .route("/iam/group/{group}", put(update_group))
         .route(
             "/iam/account/{account}/groups/{group}",
             post(add_member).delete(remove_member),
@@ -24,6 +30,80 @@ pub fn routes() -> Router<AppState> {
             post(add_manager).delete(remove_manager),
         )
         .route("/iam/group/{group}/group-managers", get(group_managers))
+}
+
+/// IAM's `GroupDTO`: nulls are written.
+fn group_dto_full(g: &Group) -> Value {
+    json!({
+        "name": g.name,
+        "id": g.id,
+        "description": g.description,
+        "parent": g.parent.as_ref().map(|p| json!({"uuid": p.id, "name": p.name})),
+    })
+}
+
+async fn create_group(
+    State(app): State<AppState>,
+    Extension(rid): Extension<RequestId>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let obj = json_object(&headers, &body, &[JSON])?;
+    let name = string_field(&obj, "name")?;
+    let description = string_field(&obj, "description")?;
+    let parent = match object_field(&obj, "parent")? {
+        Some(p) => string_field(p, "uuid")?,
+        None => None,
+    };
+    let group = app
+        .execute(
+            &rid,
+            caller,
+            Operation::CreateIamGroup,
+            Family::Iam,
+            TxMode::Write,
+            move |p, conn| {
+                p.handle(&p.groups, conn, |g, store| {
+                    g.call_create(
+                        store,
+                        name.as_deref(),
+                        description.as_deref(),
+                        parent.as_deref(),
+                    )
+                })
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(group_dto_full(&group))).into_response())
+}
+
+async fn update_group(
+    State(app): State<AppState>,
+    Extension(rid): Extension<RequestId>,
+    caller: Caller,
+    Path(group): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let obj = json_object(&headers, &body, &[JSON])?;
+    let description = string_field(&obj, "description")?;
+    let op = Operation::UpdateIamGroup(group.clone());
+    let updated = app
+        .execute(
+            &rid,
+            caller,
+            op,
+            Family::Iam,
+            TxMode::Write,
+            move |p, conn| {
+                p.handle(&p.groups, conn, |g, store| {
+                    g.call_update_description(store, &group, description.as_deref())
+                })
+            },
+        )
+        .await?;
+    Ok(Json(group_dto_full(&updated)).into_response())
 }
 
 async fn add_member(

@@ -212,6 +212,10 @@ impl group_store::Host for GuestState {
         store::groups::insert(self.db()?, &name, parent_id.as_deref()).map_err(err)
     }
 
+    fn set_description(&mut self, id: String, description: Option<String>) -> R<types::Group> {
+        store::groups::set_description(self.db()?, &id, description.as_deref()).map_err(err)
+    }
+
     fn rename(&mut self, id: String, name: String) -> R<types::Group> {
         store::groups::rename(self.db()?, &id, &name).map_err(err)
     }

@@ -51,6 +51,18 @@ pub fn insert(conn: &Connection, name: &str, parent_uuid: Option<&str>) -> rusql
     by_uuid(conn, &uuid).map(|g| g.expect("group just inserted"))
 }
 
+pub fn set_description(
+    conn: &Connection,
+    uuid: &str,
+    description: Option<&str>,
+) -> rusqlite::Result<Group> {
+    conn.prepare_cached(
+        "UPDATE groups SET description = ?2, last_modified_ms = ?3 WHERE uuid = ?1",
+    )?
+    .execute(params![uuid, description, now_ms()])?;
+    by_uuid(conn, uuid).map(|g| g.expect("group just updated"))
+}
+
 /// Renames a group and, since names are full paths, every group below it.
 pub fn rename(conn: &Connection, uuid: &str, name: &str) -> rusqlite::Result<Group> {
     let old: String = conn
