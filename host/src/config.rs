@@ -23,6 +23,37 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Account end times and the expiry job.
     pub lifecycle: LifecycleConfig,
+    /// What SCIM user representations show.
+    pub scim: ScimConfig,
+}
+
+/// The `[scim]` section: INDIGO IAM's `scim.include_*` switches. Off by default.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScimConfig {
+    /// Labels shown in the IndigoUser extension: `{prefix = "...", name = "..."}` (no
+    /// prefix: the unprefixed label).
+    pub include_labels: Vec<IncludedLabel>,
+    /// Attributes shown in the IndigoUser extension: `{name = "..."}`.
+    pub include_attributes: Vec<IncludedAttribute>,
+    /// Show the account's authorities.
+    pub include_authorities: bool,
+    /// Show the groups the account manages.
+    pub include_managed_groups: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct IncludedLabel {
+    #[serde(default)]
+    pub prefix: Option<String>,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct IncludedAttribute {
+    pub name: String,
 }
 
 /// The `[lifecycle]` section: INDIGO IAM's `lifecycle.account.*` settings.
@@ -81,6 +112,8 @@ struct FileConfig {
     plugins: FilePlugins,
     #[serde(default)]
     lifecycle: LifecycleConfig,
+    #[serde(default)]
+    scim: ScimConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -172,6 +205,7 @@ impl Config {
             base_url,
             max_body_bytes: file.max_body_bytes.unwrap_or(1 << 20),
             lifecycle: file.lifecycle,
+            scim: file.scim,
             plugins: PluginsConfig {
                 policy,
                 handlers,

@@ -45,6 +45,10 @@ fn build_app(cfg: &Config) -> Result<App> {
         keyring,
         issuer: cfg.base_url.clone(),
         base_url: cfg.base_url.clone(),
+        scim: http::ScimView {
+            base_url: cfg.base_url.clone(),
+            include: cfg.scim.clone(),
+        },
         guest_slots: Semaphore::new(plugins::MAX_INSTANCES as usize / 2),
         lifecycle: lifecycle::settings(&cfg.lifecycle),
     })

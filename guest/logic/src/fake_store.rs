@@ -78,15 +78,24 @@ impl FakeStore {
     }
 }
 
+/// A user with nothing but its account (the fake does not assemble the extras).
+fn bare_user(account: Account) -> User {
+    User {
+        account,
+        groups: Vec::new(),
+        labels: Vec::new(),
+        attributes: Vec::new(),
+        authorities: Vec::new(),
+        managed_groups: Vec::new(),
+    }
+}
+
 impl Accounts for FakeStore {
     fn get(&self, id: &str) -> StoreResult<Option<Account>> {
         Ok(self.accounts.borrow().iter().find(|a| a.id == id).cloned())
     }
     fn get_user(&self, id: &str) -> StoreResult<Option<User>> {
-        Ok(Accounts::get(self, id)?.map(|account| User {
-            account,
-            groups: Vec::new(),
-        }))
+        Ok(Accounts::get(self, id)?.map(bare_user))
     }
     fn find_by_username(&self, username: &str) -> StoreResult<Option<Account>> {
         Ok(self
@@ -219,10 +228,7 @@ impl Accounts for FakeStore {
             .into_iter()
             .skip(offset as usize)
             .take(limit as usize)
-            .map(|account| User {
-                account,
-                groups: Vec::new(),
-            })
+            .map(bare_user)
             .collect())
     }
     fn find_by_cert_subject(&self, _subject: &str) -> StoreResult<Option<Account>> {

@@ -63,7 +63,7 @@ async fn run(
     let users: Vec<_> = found
         .users
         .iter()
-        .map(|u| user_json(&app.base_url, u))
+        .map(|u| user_json(&app.scim, u))
         .collect();
     let body = if !found.single {
         list_json(&found.info, users)

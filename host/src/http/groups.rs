@@ -266,6 +266,11 @@ async fn group_managers(
             },
         )
         .await?;
-    let base = &app.base_url;
-    Ok(Json(users.iter().map(|u| user_json(base, u)).collect::<Vec<_>>()).into_response())
+    Ok(Json(
+        users
+            .iter()
+            .map(|u| user_json(&app.scim, u))
+            .collect::<Vec<_>>(),
+    )
+    .into_response())
 }

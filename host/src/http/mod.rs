@@ -28,6 +28,7 @@ use tracing::Instrument;
 
 pub use auth::Caller;
 pub use error::{ApiError, Family};
+pub use scim::ScimView;
 
 use crate::auth::keys::Keyring;
 use crate::plugins::{Decision, Failure, Plugins, types};
@@ -42,6 +43,8 @@ pub struct App {
     pub issuer: String,
     /// Base of `meta.location` and `$ref` links.
     pub base_url: String,
+    /// How SCIM users are rendered.
+    pub scim: scim::ScimView,
     /// Bounds the guest calls in flight to what the instance pool can hold.
     pub guest_slots: Semaphore,
     /// The site's account-lifecycle settings, handed to the lifecycle guest.

@@ -12,8 +12,10 @@ use super::body::{
     Params, SCIM_JSON, ScimAccept, bool_field, json_object, object_field, string_field,
 };
 use super::{ApiError, AppState, Caller, Family, RequestId};
+use crate::config::ScimConfig;
 use crate::plugins::types::{
-    EmailInput, Group, MemberPatch, NewGroup, NewUser, Operation, PageInfo, PageRequest, User,
+    EmailInput, Group, GroupRef, MemberPatch, NewGroup, NewUser, Operation, PageInfo, PageRequest,
+    User,
 };
 use crate::store::TxMode;
 
@@ -64,13 +66,64 @@ pub fn iso(ms: u64) -> String {
     .unwrap_or_default()
 }
 
-pub fn user_json(base: &str, user: &User) -> Value {
+/// What a SCIM user representation shows: links from the base URL, and the optional
+/// IndigoUser members the `[scim]` config switches on.
+pub struct ScimView {
+    pub base_url: String,
+    pub include: ScimConfig,
+}
+
+fn group_ref_json(base: &str, g: &GroupRef) -> Value {
+    json!({"value": g.id, "display": g.name, "$ref": format!("{base}/scim/Groups/{}", g.id)})
+}
+
+pub fn user_json(view: &ScimView, user: &User) -> Value {
+    let base = &view.base_url;
     let a = &user.account;
     let location = format!("{base}/scim/Users/{}", a.id);
     let mut indigo = Map::new();
     indigo.insert("serviceAccount".into(), json!(a.service_account));
     if let Some(end) = a.end_time {
         indigo.insert("endTime".into(), json!(iso(end)));
+    }
+    let labels: Vec<Value> = user
+        .labels
+        .iter()
+        .filter(|l| {
+            view.include
+                .include_labels
+                .iter()
+                .any(|i| i.name == l.name && i.prefix == l.prefix)
+        })
+        .map(|l| json!({"prefix": l.prefix, "name": l.name, "value": l.value}))
+        .collect();
+    if !labels.is_empty() {
+        indigo.insert("labels".into(), labels.into());
+    }
+    let attributes: Vec<Value> = user
+        .attributes
+        .iter()
+        .filter(|at| {
+            view.include
+                .include_attributes
+                .iter()
+                .any(|i| i.name == at.name)
+        })
+        .map(|at| json!({"name": at.name, "value": at.value}))
+        .collect();
+    if !attributes.is_empty() {
+        indigo.insert("attributes".into(), attributes.into());
+    }
+    if view.include.include_authorities && !user.authorities.is_empty() {
+        indigo.insert("authorities".into(), json!(user.authorities));
+    }
+    if view.include.include_managed_groups && !user.managed_groups.is_empty() {
+        let managed: Vec<Value> = user
+            .managed_groups
+            .iter()
+            .map(|g| group_ref_json(base, g))
+            .collect();
+        indigo.insert("managedGroups".into(), managed.into());
     }
     let mut u = json!({
         "id": a.id,
@@ -89,7 +142,7 @@ pub fn user_json(base: &str, user: &User) -> Value {
         u["groups"] = user
             .groups
             .iter()
-            .map(|g| json!({"value": g.id, "display": g.name, "$ref": format!("{base}/scim/Groups/{}", g.id)}))
+            .map(|g| group_ref_json(base, g))
             .collect();
     }
     u
@@ -128,6 +181,22 @@ pub fn list_json(info: &PageInfo, resources: Vec<Value>) -> Value {
     let mut body = plain_list_json(info, resources);
     body["schemas"] = json!([LIST_SCHEMA]);
     body
+}
+
+/// The top-level members the `attributes` parameter of a SCIM list keeps: a comma-separated
+/// list whose entries may name sub-attributes (`name.givenName` keeps `name`); `id` and
+/// `schemas` are always kept. Schema URNs (`urn:...`) are taken whole.
+pub fn kept_attributes(param: &str) -> Vec<String> {
+    let mut keep: Vec<String> = vec!["id".into(), "schemas".into()];
+    for entry in param.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let top = if entry.starts_with("urn:") {
+            entry
+        } else {
+            entry.split('.').next().unwrap_or(entry)
+        };
+        keep.push(top.to_string());
+    }
+    keep
 }
 
 /// Keeps only the named top-level members of a SCIM resource.
@@ -255,7 +324,7 @@ async fn create_user(
             move |p, conn| p.handle(&p.scim, conn, |g, store| g.call_create_user(store, &new)),
         )
         .await?;
-    Ok(scim(StatusCode::CREATED, user_json(&app.base_url, &user)))
+    Ok(scim(StatusCode::CREATED, user_json(&app.scim, &user)))
 }
 
 async fn get_user(
@@ -276,7 +345,7 @@ async fn get_user(
             move |p, conn| p.handle(&p.scim, conn, |g, store| g.call_get_user(store, &id)),
         )
         .await?;
-    Ok(scim(StatusCode::OK, user_json(&app.base_url, &user)))
+    Ok(scim(StatusCode::OK, user_json(&app.scim, &user)))
 }
 
 async fn list_users(
@@ -287,6 +356,9 @@ async fn list_users(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let page = page(query.as_deref())?;
+    let keep = Params::parse(query.as_deref())?
+        .get("attributes")
+        .map(kept_attributes);
     let result = app
         .execute(
             &rid,
@@ -300,7 +372,15 @@ async fn list_users(
     let users = result
         .users
         .iter()
-        .map(|u| user_json(&app.base_url, u))
+        .map(|u| {
+            let user = user_json(&app.scim, u);
+            match &keep {
+                Some(names) => {
+                    restrict(user, &names.iter().map(String::as_str).collect::<Vec<_>>())
+                }
+                None => user,
+            }
+        })
         .collect();
     Ok(scim(StatusCode::OK, list_json(&result.info, users)))
 }
@@ -329,7 +409,7 @@ async fn replace_user(
             },
         )
         .await?;
-    Ok(scim(StatusCode::OK, user_json(&app.base_url, &user)))
+    Ok(scim(StatusCode::OK, user_json(&app.scim, &user)))
 }
 
 async fn delete_user(
@@ -578,5 +658,5 @@ async fn get_me(
             move |p, conn| p.handle(&p.scim, conn, |g, store| g.call_get_me(store, &me)),
         )
         .await?;
-    Ok(scim(StatusCode::OK, user_json(&app.base_url, &user)))
+    Ok(scim(StatusCode::OK, user_json(&app.scim, &user)))
 }

@@ -63,7 +63,7 @@ async fn accounts(
     let users = found
         .users
         .iter()
-        .map(|u| restrict(user_json(&app.base_url, u), USER_MEMBERS))
+        .map(|u| restrict(user_json(&app.scim, u), USER_MEMBERS))
         .collect();
     Ok(Json(plain_list_json(&found.info, users)).into_response())
 }

@@ -61,11 +61,38 @@ pub fn groups_of(conn: &Connection, uuid: &str) -> rusqlite::Result<Vec<GroupRef
 }
 
 pub fn user(conn: &Connection, uuid: &str) -> rusqlite::Result<Option<User>> {
-    let Some(account) = by_uuid(conn, uuid)? else {
-        return Ok(None);
-    };
-    let groups = groups_of(conn, uuid)?;
-    Ok(Some(User { account, groups }))
+    by_uuid(conn, uuid)?.map(|a| complete(conn, a)).transpose()
+}
+
+/// The groups an account manages, ordered by name.
+fn managed_groups(conn: &Connection, uuid: &str) -> rusqlite::Result<Vec<GroupRef>> {
+    conn.prepare_cached(
+        "SELECT g.uuid, g.name FROM account_authorities aa
+         JOIN accounts a ON a.id = aa.account_id
+         JOIN authorities au ON au.id = aa.authority_id
+         JOIN groups g ON g.id = au.group_id
+         WHERE a.uuid = ?1 ORDER BY g.name",
+    )?
+    .query_map([uuid], |r| {
+        Ok(GroupRef {
+            id: r.get(0)?,
+            name: r.get(1)?,
+        })
+    })?
+    .collect()
+}
+
+/// An account with everything a SCIM user may show.
+fn complete(conn: &Connection, account: Account) -> rusqlite::Result<User> {
+    let id = account.id.clone();
+    Ok(User {
+        groups: groups_of(conn, &id)?,
+        labels: super::labels::all(conn, &id)?,
+        attributes: super::attributes::all(conn, &id)?,
+        authorities: super::authorities::of_account(conn, &id)?,
+        managed_groups: managed_groups(conn, &id)?,
+        account,
+    })
 }
 
 /// A new account; the password is already hashed.
@@ -220,7 +247,7 @@ pub fn search(
             account_from_row,
         )?
         .collect::<rusqlite::Result<_>>()?;
-    with_groups(conn, accounts)
+    complete_all(conn, accounts)
 }
 
 /// The account a certificate with exactly this subject is linked to.
@@ -255,7 +282,7 @@ pub fn with_label(
         ))?
         .query_map(params![f.name, f.prefix, f.value, sql_int(limit), sql_int(offset)], account_from_row)?
         .collect::<rusqlite::Result<_>>()?;
-    with_groups(conn, accounts)
+    complete_all(conn, accounts)
 }
 
 /// `?1` group UUID, `?2` member (1) or not (0), `?3` filter (NULL: none), `?4` it in `%`.
@@ -291,7 +318,7 @@ pub fn in_group(
         ))?
         .query_map(params![group, member, filter, like_pattern(filter), sql_int(limit), sql_int(offset)], account_from_row)?
         .collect::<rusqlite::Result<_>>()?;
-    with_groups(conn, accounts)
+    complete_all(conn, accounts)
 }
 
 const WITH_AUTHORITY_NOCASE: &str = "EXISTS (SELECT 1 FROM account_authorities aa
@@ -321,7 +348,7 @@ pub fn with_authority_nocase(
             account_from_row,
         )?
         .collect::<rusqlite::Result<_>>()?;
-    with_groups(conn, accounts)
+    complete_all(conn, accounts)
 }
 
 /// A page of a group's direct members, ordered by username.
@@ -343,7 +370,7 @@ pub fn members_of(
             account_from_row,
         )?
         .collect::<rusqlite::Result<_>>()?;
-    with_groups(conn, accounts)
+    complete_all(conn, accounts)
 }
 
 /// The users holding `authority`, ordered by username.
@@ -357,17 +384,11 @@ pub fn with_authority(conn: &Connection, authority: &str) -> rusqlite::Result<Ve
         ))?
         .query_map([authority], account_from_row)?
         .collect::<rusqlite::Result<_>>()?;
-    with_groups(conn, accounts)
+    complete_all(conn, accounts)
 }
 
-fn with_groups(conn: &Connection, accounts: Vec<Account>) -> rusqlite::Result<Vec<User>> {
-    accounts
-        .into_iter()
-        .map(|account| {
-            let groups = groups_of(conn, &account.id)?;
-            Ok(User { account, groups })
-        })
-        .collect()
+fn complete_all(conn: &Connection, accounts: Vec<Account>) -> rusqlite::Result<Vec<User>> {
+    accounts.into_iter().map(|a| complete(conn, a)).collect()
 }
 
 /// A page of users in creation order.
@@ -378,5 +399,5 @@ pub fn list_users(conn: &Connection, offset: u64, limit: u64) -> rusqlite::Resul
         ))?
         .query_map(params![sql_int(limit), sql_int(offset)], account_from_row)?
         .collect::<rusqlite::Result<_>>()?;
-    with_groups(conn, accounts)
+    complete_all(conn, accounts)
 }
