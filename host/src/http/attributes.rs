@@ -1,14 +1,14 @@
 //! `GET|PUT|DELETE /iam/account/{id}/attributes` (reference §2.1).
 
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 
 use super::body::{JSON, Params, json_object, string_field};
-use super::{ApiError, AppState, Caller, Family, RequestId};
+use super::{ApiError, AppState, Family, Req};
 use crate::plugins::types::Operation;
 use crate::store::TxMode;
 
@@ -19,22 +19,12 @@ pub fn routes() -> Router<AppState> {
     )
 }
 
-async fn list(
-    State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+async fn list(req: Req, Path(id): Path<String>) -> Result<Response, ApiError> {
     let op = Operation::GetAccountAttributes(id.clone());
-    let attrs = app
-        .execute(
-            &rid,
-            caller,
-            op,
-            Family::Iam,
-            TxMode::Read,
-            move |p, conn| p.handle(&p.attributes, conn, |g, store| g.call_get(store, &id)),
-        )
+    let attrs = req
+        .run(op, Family::Iam, TxMode::Read, move |p, conn| {
+            p.handle(&p.attributes, conn, |g, store| g.call_get(store, &id))
+        })
         .await?;
     let body: Vec<_> = attrs
         .into_iter()
@@ -44,9 +34,7 @@ async fn list(
 }
 
 async fn set(
-    State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    caller: Caller,
+    req: Req,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -55,26 +43,17 @@ async fn set(
     let name = string_field(&obj, "name")?;
     let value = string_field(&obj, "value")?;
     let op = Operation::SetAccountAttribute(id.clone());
-    app.execute(
-        &rid,
-        caller,
-        op,
-        Family::Iam,
-        TxMode::Write,
-        move |p, conn| {
-            p.handle(&p.attributes, conn, |g, store| {
-                g.call_set(store, &id, name.as_deref(), value.as_deref())
-            })
-        },
-    )
+    req.run(op, Family::Iam, TxMode::Write, move |p, conn| {
+        p.handle(&p.attributes, conn, |g, store| {
+            g.call_set(store, &id, name.as_deref(), value.as_deref())
+        })
+    })
     .await?;
     Ok(StatusCode::OK.into_response())
 }
 
 async fn remove(
-    State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    caller: Caller,
+    req: Req,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -84,18 +63,11 @@ async fn remove(
     let name = params.get("name").map(String::from);
     let value = params.get("value").map(String::from);
     let op = Operation::DeleteAccountAttribute(id.clone());
-    app.execute(
-        &rid,
-        caller,
-        op,
-        Family::Iam,
-        TxMode::Write,
-        move |p, conn| {
-            p.handle(&p.attributes, conn, |g, store| {
-                g.call_remove(store, &id, name.as_deref(), value.as_deref())
-            })
-        },
-    )
+    req.run(op, Family::Iam, TxMode::Write, move |p, conn| {
+        p.handle(&p.attributes, conn, |g, store| {
+            g.call_remove(store, &id, name.as_deref(), value.as_deref())
+        })
+    })
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -4,11 +4,17 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
-use super::{ApiError, AppState};
+use rusqlite::Connection;
+
+use super::{ApiError, AppState, Family, GuestOutcome, RequestId};
 use crate::auth::{self, AuthError};
+use crate::plugins::Plugins;
+use crate::plugins::types::Operation;
 use crate::plugins::types::Principal;
+use crate::store::TxMode;
 
 /// The authenticated caller of a request.
+#[derive(Clone)]
 pub struct Caller(pub Principal);
 
 impl FromRequestParts<AppState> for Caller {
@@ -39,5 +45,46 @@ impl FromRequestParts<AppState> for Caller {
         .await
         .map_err(|_| ApiError::internal())??;
         Ok(Caller(principal))
+    }
+}
+
+/// What every API handler needs: the app, the request id and the authenticated caller
+/// (extracting it answers 401 before anything else is looked at).
+pub struct Req {
+    pub app: AppState,
+    pub id: RequestId,
+    pub caller: Caller,
+}
+
+impl FromRequestParts<AppState> for Req {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Req, ApiError> {
+        let caller = Caller::from_request_parts(parts, app).await?;
+        let id = parts
+            .extensions
+            .get::<RequestId>()
+            .cloned()
+            .unwrap_or_else(|| RequestId(uuid::Uuid::new_v4().simple().to_string()));
+        Ok(Req {
+            app: app.clone(),
+            id,
+            caller,
+        })
+    }
+}
+
+impl Req {
+    /// Runs `op` through the pipeline; see [`super::App::execute`].
+    pub async fn run<R: Send + 'static>(
+        &self,
+        op: Operation,
+        family: Family,
+        mode: TxMode,
+        call: impl FnOnce(&Plugins, Connection) -> GuestOutcome<R> + Send + 'static,
+    ) -> Result<R, ApiError> {
+        self.app
+            .execute(&self.id, self.caller.clone(), op, family, mode, call)
+            .await
     }
 }

@@ -2,15 +2,15 @@
 //! (reference §2.2).
 
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use serde_json::json;
 
 use super::body::Params;
-use super::{ApiError, AppState, Caller, Family, RequestId};
+use super::{ApiError, AppState, Family, Req};
 use crate::plugins::types::Operation;
 use crate::store::TxMode;
 
@@ -27,36 +27,20 @@ fn authorities_json(list: Vec<String>) -> Response {
     Json(json!({ "authorities": list })).into_response()
 }
 
-async fn list(
-    State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+async fn list(req: Req, Path(id): Path<String>) -> Result<Response, ApiError> {
     let op = Operation::GetAccountAuthorities(id.clone());
-    let list = app
-        .execute(
-            &rid,
-            caller,
-            op,
-            Family::Iam,
-            TxMode::Read,
-            move |p, conn| p.handle(&p.authorities, conn, |g, store| g.call_get(store, &id)),
-        )
+    let list = req
+        .run(op, Family::Iam, TxMode::Read, move |p, conn| {
+            p.handle(&p.authorities, conn, |g, store| g.call_get(store, &id))
+        })
         .await?;
     Ok(authorities_json(list))
 }
 
-async fn own(
-    State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    caller: Caller,
-) -> Result<Response, ApiError> {
-    let me = caller.0.clone();
-    let list = app
-        .execute(
-            &rid,
-            caller,
+async fn own(req: Req) -> Result<Response, ApiError> {
+    let me = req.caller.0.clone();
+    let list = req
+        .run(
             Operation::GetOwnAuthorities,
             Family::Iam,
             TxMode::Read,
@@ -67,9 +51,7 @@ async fn own(
 }
 
 async fn add(
-    State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    caller: Caller,
+    req: Req,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -79,26 +61,17 @@ async fn add(
         .get("authority")
         .map(String::from);
     let op = Operation::AddAccountAuthority(id.clone());
-    app.execute(
-        &rid,
-        caller,
-        op,
-        Family::Iam,
-        TxMode::Write,
-        move |p, conn| {
-            p.handle(&p.authorities, conn, |g, store| {
-                g.call_add(store, &id, authority.as_deref())
-            })
-        },
-    )
+    req.run(op, Family::Iam, TxMode::Write, move |p, conn| {
+        p.handle(&p.authorities, conn, |g, store| {
+            g.call_add(store, &id, authority.as_deref())
+        })
+    })
     .await?;
     Ok(StatusCode::OK.into_response())
 }
 
 async fn remove(
-    State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    caller: Caller,
+    req: Req,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -108,18 +81,11 @@ async fn remove(
         .get("authority")
         .map(String::from);
     let op = Operation::RemoveAccountAuthority(id.clone());
-    app.execute(
-        &rid,
-        caller,
-        op,
-        Family::Iam,
-        TxMode::Write,
-        move |p, conn| {
-            p.handle(&p.authorities, conn, |g, store| {
-                g.call_remove(store, &id, authority.as_deref())
-            })
-        },
-    )
+    req.run(op, Family::Iam, TxMode::Write, move |p, conn| {
+        p.handle(&p.authorities, conn, |g, store| {
+            g.call_remove(store, &id, authority.as_deref())
+        })
+    })
     .await?;
     Ok(StatusCode::OK.into_response())
 }

@@ -142,7 +142,7 @@ impl Params {
 }
 
 /// An extractor for the endpoints that produce only SCIM JSON: 406 unless the caller
-/// accepts it. Place it right after `Caller`, so 401 comes first and 406 before any
+/// accepts it. Place it right after `Req`, so 401 comes first and 406 before any
 /// parameter error, as in Spring.
 pub struct ScimAccept;
 

@@ -1,15 +1,15 @@
 //! The account finders, `GET /iam/account/find/...` (reference §2.4).
 
-use axum::extract::{Path, RawQuery, State};
+use axum::Router;
+use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
-use axum::{Extension, Router};
 use serde_json::json;
 
 use super::body::{Params, ScimAccept};
 use super::scim::{LIST_SCHEMA, list_json, scim, user_json};
-use super::{ApiError, AppState, Caller, Family, RequestId};
+use super::{ApiError, AppState, Family, Req};
 use crate::plugins::types::{Finder, GroupFilter, LabelFilter, Operation, PageRequest};
 use crate::store::TxMode;
 
@@ -42,28 +42,17 @@ fn page(p: &Params) -> Result<PageRequest, ApiError> {
 }
 
 /// Runs a finder and renders IAM's two response shapes.
-async fn run(
-    app: AppState,
-    rid: RequestId,
-    caller: Caller,
-    finder: Finder,
-    page: PageRequest,
-) -> Result<Response, ApiError> {
+async fn run(req: Req, finder: Finder, page: PageRequest) -> Result<Response, ApiError> {
     let op = Operation::FindAccounts(finder.clone());
-    let found = app
-        .execute(
-            &rid,
-            caller,
-            op,
-            Family::Scim,
-            TxMode::Read,
-            move |p, conn| p.handle(&p.find, conn, |g, store| g.call_find(store, &finder, page)),
-        )
+    let found = req
+        .run(op, Family::Scim, TxMode::Read, move |p, conn| {
+            p.handle(&p.find, conn, |g, store| g.call_find(store, &finder, page))
+        })
         .await?;
     let users: Vec<_> = found
         .users
         .iter()
-        .map(|u| user_json(&app.scim, u))
+        .map(|u| user_json(&req.app.scim, u))
         .collect();
     let body = if !found.single {
         list_json(&found.info, users)
@@ -78,54 +67,32 @@ async fn run(
     Ok(scim(StatusCode::OK, body))
 }
 
-async fn by_username(
-    State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    caller: Caller,
-    _: ScimAccept,
-    RawQuery(q): RawQuery,
-) -> Result<Response, ApiError> {
+async fn by_username(req: Req, _: ScimAccept, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
     let p = Params::parse(q.as_deref())?;
     let finder = Finder::ByUsername(required(&p, "username")?);
-    run(app, rid, caller, finder, page(&p)?).await
+    run(req, finder, page(&p)?).await
 }
 
-async fn by_email(
-    State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    caller: Caller,
-    _: ScimAccept,
-    RawQuery(q): RawQuery,
-) -> Result<Response, ApiError> {
+async fn by_email(req: Req, _: ScimAccept, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
     let p = Params::parse(q.as_deref())?;
     let finder = Finder::ByEmail(required(&p, "email")?);
-    run(app, rid, caller, finder, page(&p)?).await
+    run(req, finder, page(&p)?).await
 }
 
 async fn by_cert_subject(
-    State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    caller: Caller,
+    req: Req,
     _: ScimAccept,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let p = Params::parse(q.as_deref())?;
     let finder = Finder::ByCertSubject(required(&p, "certificateSubject")?);
-    run(app, rid, caller, finder, page(&p)?).await
+    run(req, finder, page(&p)?).await
 }
 
-async fn by_uuid(
-    State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    caller: Caller,
-    _: ScimAccept,
-    Path(uuid): Path<String>,
-) -> Result<Response, ApiError> {
+async fn by_uuid(req: Req, _: ScimAccept, Path(uuid): Path<String>) -> Result<Response, ApiError> {
     let finder = Finder::ByUuid(uuid);
     run(
-        app,
-        rid,
-        caller,
+        req,
         finder,
         PageRequest {
             start_index: None,
@@ -135,26 +102,18 @@ async fn by_uuid(
     .await
 }
 
-async fn by_label(
-    State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    caller: Caller,
-    _: ScimAccept,
-    RawQuery(q): RawQuery,
-) -> Result<Response, ApiError> {
+async fn by_label(req: Req, _: ScimAccept, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
     let p = Params::parse(q.as_deref())?;
     let finder = Finder::ByLabel(LabelFilter {
         prefix: p.get("prefix").map(String::from),
         name: required(&p, "name")?,
         value: p.get("value").map(String::from),
     });
-    run(app, rid, caller, finder, page(&p)?).await
+    run(req, finder, page(&p)?).await
 }
 
 async fn by_group(
-    State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    caller: Caller,
+    req: Req,
     _: ScimAccept,
     Path(group): Path<String>,
     RawQuery(q): RawQuery,
@@ -164,13 +123,11 @@ async fn by_group(
         group,
         filter: p.get("filter").map(String::from),
     });
-    run(app, rid, caller, finder, page(&p)?).await
+    run(req, finder, page(&p)?).await
 }
 
 async fn not_in_group(
-    State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    caller: Caller,
+    req: Req,
     _: ScimAccept,
     Path(group): Path<String>,
     RawQuery(q): RawQuery,
@@ -180,17 +137,15 @@ async fn not_in_group(
         group,
         filter: p.get("filter").map(String::from),
     });
-    run(app, rid, caller, finder, page(&p)?).await
+    run(req, finder, page(&p)?).await
 }
 
 async fn by_authority(
-    State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    caller: Caller,
+    req: Req,
     _: ScimAccept,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let p = Params::parse(q.as_deref())?;
     let finder = Finder::ByAuthority(required(&p, "authority")?);
-    run(app, rid, caller, finder, page(&p)?).await
+    run(req, finder, page(&p)?).await
 }

@@ -2,17 +2,17 @@
 //! group managers (§2.6).
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use super::body::{JSON, json_object, object_field, string_field};
 use super::scim::user_json;
-use super::{ApiError, AppState, Caller, Family, RequestId};
+use super::{ApiError, AppState, Family, Req};
 use crate::plugins::types::{AccountGroup, Group, GroupRef, Operation};
 use crate::store::TxMode;
 
@@ -42,13 +42,7 @@ fn group_dto_full(g: &Group) -> Value {
     })
 }
 
-async fn create_group(
-    State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    caller: Caller,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
+async fn create_group(req: Req, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
     let obj = json_object(&headers, &body, &[JSON])?;
     let name = string_field(&obj, "name")?;
     let description = string_field(&obj, "description")?;
@@ -56,10 +50,8 @@ async fn create_group(
         Some(p) => string_field(p, "uuid")?,
         None => None,
     };
-    let group = app
-        .execute(
-            &rid,
-            caller,
+    let group = req
+        .run(
             Operation::CreateIamGroup,
             Family::Iam,
             TxMode::Write,
@@ -79,9 +71,7 @@ async fn create_group(
 }
 
 async fn update_group(
-    State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    caller: Caller,
+    req: Req,
     Path(group): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -89,71 +79,46 @@ async fn update_group(
     let obj = json_object(&headers, &body, &[JSON])?;
     let description = string_field(&obj, "description")?;
     let op = Operation::UpdateIamGroup(group.clone());
-    let updated = app
-        .execute(
-            &rid,
-            caller,
-            op,
-            Family::Iam,
-            TxMode::Write,
-            move |p, conn| {
-                p.handle(&p.groups, conn, |g, store| {
-                    g.call_update_description(store, &group, description.as_deref())
-                })
-            },
-        )
+    let updated = req
+        .run(op, Family::Iam, TxMode::Write, move |p, conn| {
+            p.handle(&p.groups, conn, |g, store| {
+                g.call_update_description(store, &group, description.as_deref())
+            })
+        })
         .await?;
     Ok(Json(group_dto_full(&updated)).into_response())
 }
 
 async fn add_member(
-    State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    caller: Caller,
+    req: Req,
     Path((account, group)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let op = Operation::AddGroupMember(AccountGroup {
         account: account.clone(),
         group: group.clone(),
     });
-    app.execute(
-        &rid,
-        caller,
-        op,
-        Family::Iam,
-        TxMode::Write,
-        move |p, conn| {
-            p.handle(&p.groups, conn, |g, store| {
-                g.call_add_member(store, &account, &group)
-            })
-        },
-    )
+    req.run(op, Family::Iam, TxMode::Write, move |p, conn| {
+        p.handle(&p.groups, conn, |g, store| {
+            g.call_add_member(store, &account, &group)
+        })
+    })
     .await?;
     Ok(StatusCode::CREATED.into_response())
 }
 
 async fn remove_member(
-    State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    caller: Caller,
+    req: Req,
     Path((account, group)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let op = Operation::RemoveGroupMember(AccountGroup {
         account: account.clone(),
         group: group.clone(),
     });
-    app.execute(
-        &rid,
-        caller,
-        op,
-        Family::Iam,
-        TxMode::Write,
-        move |p, conn| {
-            p.handle(&p.groups, conn, |g, store| {
-                g.call_remove_member(store, &account, &group)
-            })
-        },
-    )
+    req.run(op, Family::Iam, TxMode::Write, move |p, conn| {
+        p.handle(&p.groups, conn, |g, store| {
+            g.call_remove_member(store, &account, &group)
+        })
+    })
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -163,26 +128,14 @@ fn group_dto(g: &GroupRef) -> Value {
     json!({"name": g.name, "id": g.id, "description": null, "parent": null})
 }
 
-async fn managed_groups(
-    State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    caller: Caller,
-    Path(account): Path<String>,
-) -> Result<Response, ApiError> {
+async fn managed_groups(req: Req, Path(account): Path<String>) -> Result<Response, ApiError> {
     let op = Operation::GetManagedGroups(account.clone());
-    let m = app
-        .execute(
-            &rid,
-            caller,
-            op,
-            Family::Iam,
-            TxMode::Read,
-            move |p, conn| {
-                p.handle(&p.managers, conn, |g, store| {
-                    g.call_managed_groups(store, &account)
-                })
-            },
-        )
+    let m = req
+        .run(op, Family::Iam, TxMode::Read, move |p, conn| {
+            p.handle(&p.managers, conn, |g, store| {
+                g.call_managed_groups(store, &account)
+            })
+        })
         .await?;
     Ok(Json(json!({
         "id": m.account.id,
@@ -194,82 +147,52 @@ async fn managed_groups(
 }
 
 async fn add_manager(
-    State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    caller: Caller,
+    req: Req,
     Path((account, group)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let op = Operation::AddGroupManager(AccountGroup {
         account: account.clone(),
         group: group.clone(),
     });
-    app.execute(
-        &rid,
-        caller,
-        op,
-        Family::Iam,
-        TxMode::Write,
-        move |p, conn| {
-            p.handle(&p.managers, conn, |g, store| {
-                g.call_add(store, &account, &group)
-            })
-        },
-    )
+    req.run(op, Family::Iam, TxMode::Write, move |p, conn| {
+        p.handle(&p.managers, conn, |g, store| {
+            g.call_add(store, &account, &group)
+        })
+    })
     .await?;
     Ok(StatusCode::CREATED.into_response())
 }
 
 async fn remove_manager(
-    State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    caller: Caller,
+    req: Req,
     Path((account, group)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let op = Operation::RemoveGroupManager(AccountGroup {
         account: account.clone(),
         group: group.clone(),
     });
-    app.execute(
-        &rid,
-        caller,
-        op,
-        Family::Iam,
-        TxMode::Write,
-        move |p, conn| {
-            p.handle(&p.managers, conn, |g, store| {
-                g.call_remove(store, &account, &group)
-            })
-        },
-    )
+    req.run(op, Family::Iam, TxMode::Write, move |p, conn| {
+        p.handle(&p.managers, conn, |g, store| {
+            g.call_remove(store, &account, &group)
+        })
+    })
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn group_managers(
-    State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    caller: Caller,
-    Path(group): Path<String>,
-) -> Result<Response, ApiError> {
+async fn group_managers(req: Req, Path(group): Path<String>) -> Result<Response, ApiError> {
     let op = Operation::GetGroupManagers(group.clone());
-    let users = app
-        .execute(
-            &rid,
-            caller,
-            op,
-            Family::Iam,
-            TxMode::Read,
-            move |p, conn| {
-                p.handle(&p.managers, conn, |g, store| {
-                    g.call_group_managers(store, &group)
-                })
-            },
-        )
+    let users = req
+        .run(op, Family::Iam, TxMode::Read, move |p, conn| {
+            p.handle(&p.managers, conn, |g, store| {
+                g.call_group_managers(store, &group)
+            })
+        })
         .await?;
     Ok(Json(
         users
             .iter()
-            .map(|u| user_json(&app.scim, u))
+            .map(|u| user_json(&req.app.scim, u))
             .collect::<Vec<_>>(),
     )
     .into_response())

@@ -1,15 +1,15 @@
 //! `GET|PUT|DELETE /iam/account/{id}/labels` (reference §2.7).
 
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use serde_json::{Map, Value};
 
 use super::body::{JSON, Params, json_object, string_field};
-use super::{ApiError, AppState, Caller, Family, RequestId};
+use super::{ApiError, AppState, Family, Req};
 use crate::plugins::types::{Label, Operation};
 use crate::store::TxMode;
 
@@ -33,30 +33,18 @@ pub fn label_json(l: &Label) -> Value {
     Value::Object(m)
 }
 
-async fn list(
-    State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+async fn list(req: Req, Path(id): Path<String>) -> Result<Response, ApiError> {
     let op = Operation::GetAccountLabels(id.clone());
-    let labels = app
-        .execute(
-            &rid,
-            caller,
-            op,
-            Family::Iam,
-            TxMode::Read,
-            move |p, conn| p.handle(&p.labels, conn, |g, store| g.call_get(store, &id)),
-        )
+    let labels = req
+        .run(op, Family::Iam, TxMode::Read, move |p, conn| {
+            p.handle(&p.labels, conn, |g, store| g.call_get(store, &id))
+        })
         .await?;
     Ok(Json(labels.iter().map(label_json).collect::<Vec<_>>()).into_response())
 }
 
 async fn set(
-    State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    caller: Caller,
+    req: Req,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -66,32 +54,23 @@ async fn set(
     let name = string_field(&obj, "name")?;
     let value = string_field(&obj, "value")?;
     let op = Operation::SetAccountLabel(id.clone());
-    app.execute(
-        &rid,
-        caller,
-        op,
-        Family::Iam,
-        TxMode::Write,
-        move |p, conn| {
-            p.handle(&p.labels, conn, |g, store| {
-                g.call_set(
-                    store,
-                    &id,
-                    prefix.as_deref(),
-                    name.as_deref(),
-                    value.as_deref(),
-                )
-            })
-        },
-    )
+    req.run(op, Family::Iam, TxMode::Write, move |p, conn| {
+        p.handle(&p.labels, conn, |g, store| {
+            g.call_set(
+                store,
+                &id,
+                prefix.as_deref(),
+                name.as_deref(),
+                value.as_deref(),
+            )
+        })
+    })
     .await?;
     Ok(StatusCode::OK.into_response())
 }
 
 async fn remove(
-    State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    caller: Caller,
+    req: Req,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -101,24 +80,17 @@ async fn remove(
     let field = |k: &str| params.get(k).map(String::from);
     let (prefix, name, value) = (field("prefix"), field("name"), field("value"));
     let op = Operation::DeleteAccountLabel(id.clone());
-    app.execute(
-        &rid,
-        caller,
-        op,
-        Family::Iam,
-        TxMode::Write,
-        move |p, conn| {
-            p.handle(&p.labels, conn, |g, store| {
-                g.call_remove(
-                    store,
-                    &id,
-                    prefix.as_deref(),
-                    name.as_deref(),
-                    value.as_deref(),
-                )
-            })
-        },
-    )
+    req.run(op, Family::Iam, TxMode::Write, move |p, conn| {
+        p.handle(&p.labels, conn, |g, store| {
+            g.call_remove(
+                store,
+                &id,
+                prefix.as_deref(),
+                name.as_deref(),
+                value.as_deref(),
+            )
+        })
+    })
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

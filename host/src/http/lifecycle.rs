@@ -1,15 +1,15 @@
 //! `PUT /iam/account/{id}/endTime` (reference §2.8).
 
+use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::put;
-use axum::{Extension, Router};
 use serde_json::Value;
 
 use super::body::{JSON, json_object};
-use super::{ApiError, AppState, Caller, Family, RequestId};
+use super::{ApiError, AppState, Family, Req};
 use crate::plugins::types::Operation;
 use crate::store::TxMode;
 
@@ -49,29 +49,20 @@ pub fn parse_end_time(v: Option<&Value>) -> Result<Option<u64>, String> {
 }
 
 async fn set_end_time(
-    State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    caller: Caller,
+    req: Req,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let obj = json_object(&headers, &body, &[JSON])?;
     let end_time = parse_end_time(obj.get("endTime")).map_err(ApiError::bad_request)?;
-    let settings = app.lifecycle;
+    let settings = req.app.lifecycle;
     let op = Operation::SetEndTime(id.clone());
-    app.execute(
-        &rid,
-        caller,
-        op,
-        Family::Iam,
-        TxMode::Write,
-        move |p, conn| {
-            p.handle(&p.lifecycle, conn, |g, store| {
-                g.call_set_end_time(store, &id, end_time, settings)
-            })
-        },
-    )
+    req.run(op, Family::Iam, TxMode::Write, move |p, conn| {
+        p.handle(&p.lifecycle, conn, |g, store| {
+            g.call_set_end_time(store, &id, end_time, settings)
+        })
+    })
     .await?;
     Ok(StatusCode::OK.into_response())
 }

@@ -26,7 +26,7 @@ use rusqlite::Connection;
 use tokio::sync::Semaphore;
 use tracing::Instrument;
 
-pub use auth::Caller;
+pub use auth::{Caller, Req};
 pub use error::{ApiError, Family};
 pub use scim::ScimView;
 

@@ -1,17 +1,17 @@
 //! `/scim/Users` and `/scim/Groups`: create, read, list, delete (reference §2.11–2.12).
 
+use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Extension, Router};
 use serde_json::{Map, Value, json};
 
 use super::body::{
     Params, SCIM_JSON, ScimAccept, bool_field, json_object, object_field, string_field,
 };
-use super::{ApiError, AppState, Caller, Family, RequestId};
+use super::{ApiError, AppState, Family, Req};
 use crate::config::ScimConfig;
 use crate::plugins::types::{
     EmailInput, Group, GroupRef, MemberPatch, NewGroup, NewUser, Operation, PageInfo, PageRequest,
@@ -306,52 +306,31 @@ fn parse_new_group(obj: &Map<String, Value>) -> Result<NewGroup, ApiError> {
     })
 }
 
-async fn create_user(
-    State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    caller: Caller,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
+async fn create_user(req: Req, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
     let new = parse_new_user(&json_object(&headers, &body, &[SCIM_JSON])?)?;
-    let user = app
-        .execute(
-            &rid,
-            caller,
+    let user = req
+        .run(
             Operation::CreateUser,
             Family::Scim,
             TxMode::Write,
             move |p, conn| p.handle(&p.scim, conn, |g, store| g.call_create_user(store, &new)),
         )
         .await?;
-    Ok(scim(StatusCode::CREATED, user_json(&app.scim, &user)))
+    Ok(scim(StatusCode::CREATED, user_json(&req.app.scim, &user)))
 }
 
-async fn get_user(
-    State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    caller: Caller,
-    _: ScimAccept,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+async fn get_user(req: Req, _: ScimAccept, Path(id): Path<String>) -> Result<Response, ApiError> {
     let op = Operation::GetUser(id.clone());
-    let user = app
-        .execute(
-            &rid,
-            caller,
-            op,
-            Family::Scim,
-            TxMode::Read,
-            move |p, conn| p.handle(&p.scim, conn, |g, store| g.call_get_user(store, &id)),
-        )
+    let user = req
+        .run(op, Family::Scim, TxMode::Read, move |p, conn| {
+            p.handle(&p.scim, conn, |g, store| g.call_get_user(store, &id))
+        })
         .await?;
-    Ok(scim(StatusCode::OK, user_json(&app.scim, &user)))
+    Ok(scim(StatusCode::OK, user_json(&req.app.scim, &user)))
 }
 
 async fn list_users(
-    State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    caller: Caller,
+    req: Req,
     _: ScimAccept,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
@@ -359,10 +338,8 @@ async fn list_users(
     let keep = Params::parse(query.as_deref())?
         .get("attributes")
         .map(kept_attributes);
-    let result = app
-        .execute(
-            &rid,
-            caller,
+    let result = req
+        .run(
             Operation::ListUsers,
             Family::Scim,
             TxMode::Read,
@@ -373,7 +350,7 @@ async fn list_users(
         .users
         .iter()
         .map(|u| {
-            let user = user_json(&app.scim, u);
+            let user = user_json(&req.app.scim, u);
             match &keep {
                 Some(names) => {
                     restrict(user, &names.iter().map(String::as_str).collect::<Vec<_>>())
@@ -386,105 +363,66 @@ async fn list_users(
 }
 
 async fn replace_user(
-    State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    caller: Caller,
+    req: Req,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let new = parse_new_user(&json_object(&headers, &body, &[SCIM_JSON])?)?;
     let op = Operation::ReplaceUser(id.clone());
-    let user = app
-        .execute(
-            &rid,
-            caller,
-            op,
-            Family::Scim,
-            TxMode::Write,
-            move |p, conn| {
-                p.handle(&p.scim, conn, |g, store| {
-                    g.call_replace_user(store, &id, &new)
-                })
-            },
-        )
+    let user = req
+        .run(op, Family::Scim, TxMode::Write, move |p, conn| {
+            p.handle(&p.scim, conn, |g, store| {
+                g.call_replace_user(store, &id, &new)
+            })
+        })
         .await?;
-    Ok(scim(StatusCode::OK, user_json(&app.scim, &user)))
+    Ok(scim(StatusCode::OK, user_json(&req.app.scim, &user)))
 }
 
-async fn delete_user(
-    State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+async fn delete_user(req: Req, Path(id): Path<String>) -> Result<Response, ApiError> {
     let op = Operation::DeleteUser(id.clone());
-    app.execute(
-        &rid,
-        caller,
-        op,
-        Family::Scim,
-        TxMode::Write,
-        move |p, conn| p.handle(&p.scim, conn, |g, store| g.call_delete_user(store, &id)),
-    )
+    req.run(op, Family::Scim, TxMode::Write, move |p, conn| {
+        p.handle(&p.scim, conn, |g, store| g.call_delete_user(store, &id))
+    })
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn create_group(
-    State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    caller: Caller,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
+async fn create_group(req: Req, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
     let new = parse_new_group(&json_object(&headers, &body, &[SCIM_JSON])?)?;
-    let group = app
-        .execute(
-            &rid,
-            caller,
+    let group = req
+        .run(
             Operation::CreateGroup,
             Family::Scim,
             TxMode::Write,
             move |p, conn| p.handle(&p.scim, conn, |g, store| g.call_create_group(store, &new)),
         )
         .await?;
-    Ok(scim(StatusCode::CREATED, group_json(&app.base_url, &group)))
+    Ok(scim(
+        StatusCode::CREATED,
+        group_json(&req.app.base_url, &group),
+    ))
 }
 
-async fn get_group(
-    State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    caller: Caller,
-    _: ScimAccept,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+async fn get_group(req: Req, _: ScimAccept, Path(id): Path<String>) -> Result<Response, ApiError> {
     let op = Operation::GetGroup(id.clone());
-    let group = app
-        .execute(
-            &rid,
-            caller,
-            op,
-            Family::Scim,
-            TxMode::Read,
-            move |p, conn| p.handle(&p.scim, conn, |g, store| g.call_get_group(store, &id)),
-        )
+    let group = req
+        .run(op, Family::Scim, TxMode::Read, move |p, conn| {
+            p.handle(&p.scim, conn, |g, store| g.call_get_group(store, &id))
+        })
         .await?;
-    Ok(scim(StatusCode::OK, group_json(&app.base_url, &group)))
+    Ok(scim(StatusCode::OK, group_json(&req.app.base_url, &group)))
 }
 
 async fn list_groups(
-    State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    caller: Caller,
+    req: Req,
     _: ScimAccept,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let page = page(query.as_deref())?;
-    let result = app
-        .execute(
-            &rid,
-            caller,
+    let result = req
+        .run(
             Operation::ListGroups,
             Family::Scim,
             TxMode::Read,
@@ -494,108 +432,71 @@ async fn list_groups(
     let groups = result
         .groups
         .iter()
-        .map(|g| group_json(&app.base_url, g))
+        .map(|g| group_json(&req.app.base_url, g))
         .collect();
     Ok(scim(StatusCode::OK, list_json(&result.info, groups)))
 }
 
 async fn replace_group(
-    State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    caller: Caller,
+    req: Req,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let new = parse_new_group(&json_object(&headers, &body, &[SCIM_JSON])?)?;
     let op = Operation::ReplaceGroup(id.clone());
-    let group = app
-        .execute(
-            &rid,
-            caller,
-            op,
-            Family::Scim,
-            TxMode::Write,
-            move |p, conn| {
-                p.handle(&p.scim, conn, |g, store| {
-                    g.call_replace_group(store, &id, &new)
-                })
-            },
-        )
+    let group = req
+        .run(op, Family::Scim, TxMode::Write, move |p, conn| {
+            p.handle(&p.scim, conn, |g, store| {
+                g.call_replace_group(store, &id, &new)
+            })
+        })
         .await?;
-    Ok(scim(StatusCode::OK, group_json(&app.base_url, &group)))
+    Ok(scim(StatusCode::OK, group_json(&req.app.base_url, &group)))
 }
 
 async fn patch_group(
-    State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    caller: Caller,
+    req: Req,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let ops = parse_member_patch(&json_object(&headers, &body, &[SCIM_JSON])?)?;
     let op = Operation::PatchGroup(id.clone());
-    app.execute(
-        &rid,
-        caller,
-        op,
-        Family::Scim,
-        TxMode::Write,
-        move |p, conn| {
-            p.handle(&p.scim, conn, |g, store| {
-                g.call_patch_members(store, &id, &ops)
-            })
-        },
-    )
+    req.run(op, Family::Scim, TxMode::Write, move |p, conn| {
+        p.handle(&p.scim, conn, |g, store| {
+            g.call_patch_members(store, &id, &ops)
+        })
+    })
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn delete_group(
-    State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+async fn delete_group(req: Req, Path(id): Path<String>) -> Result<Response, ApiError> {
     let op = Operation::DeleteGroup(id.clone());
-    app.execute(
-        &rid,
-        caller,
-        op,
-        Family::Scim,
-        TxMode::Write,
-        move |p, conn| p.handle(&p.scim, conn, |g, store| g.call_delete_group(store, &id)),
-    )
+    req.run(op, Family::Scim, TxMode::Write, move |p, conn| {
+        p.handle(&p.scim, conn, |g, store| g.call_delete_group(store, &id))
+    })
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn list_members(
-    State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    caller: Caller,
+    req: Req,
     _: ScimAccept,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let page = page(query.as_deref())?;
     let op = Operation::ListGroupMembers(id.clone());
-    let result = app
-        .execute(
-            &rid,
-            caller,
-            op,
-            Family::Scim,
-            TxMode::Read,
-            move |p, conn| {
-                p.handle(&p.scim, conn, |g, store| {
-                    g.call_list_members(store, &id, page)
-                })
-            },
-        )
+    let result = req
+        .run(op, Family::Scim, TxMode::Read, move |p, conn| {
+            p.handle(&p.scim, conn, |g, store| {
+                g.call_list_members(store, &id, page)
+            })
+        })
         .await?;
-    let base = &app.base_url;
+    let base = &req.app.base_url;
     let refs = result
         .users
         .iter()
@@ -609,30 +510,21 @@ async fn list_members(
 }
 
 async fn list_subgroups(
-    State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    caller: Caller,
+    req: Req,
     _: ScimAccept,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let page = page(query.as_deref())?;
     let op = Operation::ListSubgroups(id.clone());
-    let result = app
-        .execute(
-            &rid,
-            caller,
-            op,
-            Family::Scim,
-            TxMode::Read,
-            move |p, conn| {
-                p.handle(&p.scim, conn, |g, store| {
-                    g.call_list_subgroups(store, &id, page)
-                })
-            },
-        )
+    let result = req
+        .run(op, Family::Scim, TxMode::Read, move |p, conn| {
+            p.handle(&p.scim, conn, |g, store| {
+                g.call_list_subgroups(store, &id, page)
+            })
+        })
         .await?;
-    let base = &app.base_url;
+    let base = &req.app.base_url;
     let refs = result
         .refs
         .iter()
@@ -641,22 +533,15 @@ async fn list_subgroups(
     Ok(scim(StatusCode::OK, list_json(&result.info, refs)))
 }
 
-async fn get_me(
-    State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    caller: Caller,
-    _: ScimAccept,
-) -> Result<Response, ApiError> {
-    let me = caller.0.clone();
-    let user = app
-        .execute(
-            &rid,
-            caller,
+async fn get_me(req: Req, _: ScimAccept) -> Result<Response, ApiError> {
+    let me = req.caller.0.clone();
+    let user = req
+        .run(
             Operation::GetMe,
             Family::Scim,
             TxMode::Read,
             move |p, conn| p.handle(&p.scim, conn, |g, store| g.call_get_me(store, &me)),
         )
         .await?;
-    Ok(scim(StatusCode::OK, user_json(&app.scim, &user)))
+    Ok(scim(StatusCode::OK, user_json(&req.app.scim, &user)))
 }

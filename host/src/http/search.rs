@@ -1,13 +1,13 @@
 //! `GET /iam/account/search` and `GET /iam/group/search` (reference §2.10).
 
-use axum::extract::{RawQuery, State};
+use axum::extract::RawQuery;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 
 use super::body::Params;
 use super::scim::{INDIGO_GROUP_SCHEMA, group_json, plain_list_json, restrict, user_json};
-use super::{ApiError, AppState, Caller, Family, RequestId};
+use super::{ApiError, AppState, Family, Req};
 use crate::plugins::types::{Operation, SearchRequest};
 use crate::store::TxMode;
 
@@ -43,52 +43,38 @@ fn request(query: Option<&str>) -> Result<SearchRequest, ApiError> {
     })
 }
 
-async fn accounts(
-    State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    caller: Caller,
-    RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
-    let req = request(query.as_deref())?;
-    let found = app
-        .execute(
-            &rid,
-            caller,
+async fn accounts(req: Req, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
+    let search = request(query.as_deref())?;
+    let found = req
+        .run(
             Operation::SearchAccounts,
             Family::Iam,
             TxMode::Read,
-            move |p, conn| p.handle(&p.search, conn, |g, store| g.call_accounts(store, &req)),
+            move |p, conn| p.handle(&p.search, conn, |g, store| g.call_accounts(store, &search)),
         )
         .await?;
     let users = found
         .users
         .iter()
-        .map(|u| restrict(user_json(&app.scim, u), USER_MEMBERS))
+        .map(|u| restrict(user_json(&req.app.scim, u), USER_MEMBERS))
         .collect();
     Ok(Json(plain_list_json(&found.info, users)).into_response())
 }
 
-async fn groups(
-    State(app): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    caller: Caller,
-    RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
-    let req = request(query.as_deref())?;
-    let found = app
-        .execute(
-            &rid,
-            caller,
+async fn groups(req: Req, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
+    let search = request(query.as_deref())?;
+    let found = req
+        .run(
             Operation::SearchGroups,
             Family::Iam,
             TxMode::Read,
-            move |p, conn| p.handle(&p.search, conn, |g, store| g.call_groups(store, &req)),
+            move |p, conn| p.handle(&p.search, conn, |g, store| g.call_groups(store, &search)),
         )
         .await?;
     let groups = found
         .groups
         .iter()
-        .map(|g| restrict(group_json(&app.base_url, g), GROUP_MEMBERS))
+        .map(|g| restrict(group_json(&req.app.base_url, g), GROUP_MEMBERS))
         .collect();
     Ok(Json(plain_list_json(&found.info, groups)).into_response())
 }
