@@ -54,7 +54,8 @@ pub fn internal(e: String) -> Error {
     Error::Internal(e)
 }
 
-fn require_account(accounts: &impl Accounts, id: &str) -> Result<(), Error> {
+/// `not-found` unless the account exists.
+pub fn require_account(accounts: &impl Accounts, id: &str) -> Result<(), Error> {
     match accounts.get(id).map_err(internal)? {
         Some(_) => Ok(()),
         None => Err(account_not_found(id)),

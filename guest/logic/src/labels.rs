@@ -1,7 +1,7 @@
 //! `/iam/account/{id}/labels` (reference §2.7): labels are identified by (prefix, name);
 //! an identical PUT changes nothing, any other PUT and a real removal touch the account.
 
-use crate::attributes::{account_not_found, internal};
+use crate::attributes::{internal, require_account};
 use crate::store::{Accounts, LabelStore};
 use crate::types::{Error, Label};
 use crate::validation::{
@@ -53,13 +53,6 @@ pub fn validate(
         Ok(())
     } else {
         Err(Error::Invalid(format!("Invalid label: {}", msgs.join(","))))
-    }
-}
-
-fn require_account(accounts: &impl Accounts, id: &str) -> Result<(), Error> {
-    match accounts.get(id).map_err(internal)? {
-        Some(_) => Ok(()),
-        None => Err(account_not_found(id)),
     }
 }
 
@@ -117,6 +110,7 @@ pub fn remove(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::attributes::account_not_found;
     use crate::fake_store::FakeStore;
 
     fn invalid(r: Result<(), Error>) -> String {
