@@ -147,6 +147,7 @@ pub const HANDLER_GROUPS: &[&str] = &[
     "search",
     "lifecycle",
     "find",
+    "clients",
     "scim",
 ];
 

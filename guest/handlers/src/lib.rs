@@ -13,11 +13,11 @@ mod bindings {
 mod store;
 
 use bindings::exports::iam::plugin::{
-    attributes, authorities, find, groups, labels, lifecycle, managers, scim, search,
+    attributes, authorities, clients, find, groups, labels, lifecycle, managers, scim, search,
 };
 use iam_guest_logic::types::{
-    Attribute, Error, Finder, Group, Label, LifecycleSettings, MemberPatch, NewGroup, NewUser,
-    PageRequest, Principal, SearchRequest, User,
+    Attribute, Client, Error, Finder, Group, Label, LifecycleSettings, MemberPatch, NewClient,
+    NewGroup, NewUser, PageRequest, Principal, SearchRequest, User,
 };
 use store::HostStore;
 
@@ -214,6 +214,43 @@ impl lifecycle::Guest for Handlers {
             suspended: r.suspended,
             removed: r.removed,
         })
+    }
+}
+
+fn client_page(
+    (info, clients): (iam_guest_logic::types::PageInfo, Vec<Client>),
+) -> clients::ClientPage {
+    clients::ClientPage { info, clients }
+}
+
+impl clients::Guest for Handlers {
+    fn create(new: NewClient) -> Result<clients::Registration, Error> {
+        let (client, secret) = iam_guest_logic::clients::create(&HostStore, &new)?;
+        Ok(clients::Registration { client, secret })
+    }
+
+    fn get(client_id: String) -> Result<Client, Error> {
+        iam_guest_logic::clients::get(&HostStore, &client_id)
+    }
+
+    fn list_all(page: PageRequest) -> Result<clients::ClientPage, Error> {
+        iam_guest_logic::clients::list(&HostStore, &page).map(client_page)
+    }
+
+    fn delete(client_id: String) -> Result<(), Error> {
+        iam_guest_logic::clients::delete(&HostStore, &client_id)
+    }
+
+    fn add_owner(client_id: String, account_id: String) -> Result<(), Error> {
+        iam_guest_logic::clients::add_owner(&HostStore, &HostStore, &client_id, &account_id)
+    }
+
+    fn remove_owner(client_id: String, account_id: String) -> Result<(), Error> {
+        iam_guest_logic::clients::remove_owner(&HostStore, &HostStore, &client_id, &account_id)
+    }
+
+    fn owned_by_caller(caller: Principal, page: PageRequest) -> Result<clients::ClientPage, Error> {
+        iam_guest_logic::clients::own(&HostStore, &caller, &page).map(client_page)
     }
 }
 

@@ -1,14 +1,15 @@
 //! The logic's store traits, implemented by the host's `store` imports.
 
 use crate::bindings::iam::plugin::{
-    accounts, attribute_store, authority_store, group_store, label_store, membership_store,
+    accounts, attribute_store, authority_store, client_store, group_store, label_store,
+    membership_store,
 };
 use iam_guest_logic::store::{
-    AccountCreate, AccountUpdate, Accounts, AttributeStore, AuthorityStore, GroupStore, LabelStore,
-    MembershipStore, StoreResult,
+    AccountCreate, AccountUpdate, Accounts, AttributeStore, AuthorityStore, ClientCreate,
+    ClientStore, GroupStore, LabelStore, MembershipStore, StoreResult,
 };
 use iam_guest_logic::types::{
-    Account, AccountOrder, Attribute, Group, GroupRef, Label, LabelFilter, User,
+    Account, AccountOrder, Attribute, Client, Group, GroupRef, Label, LabelFilter, User,
 };
 
 /// The host's database, reached through the component's imports.
@@ -244,5 +245,47 @@ impl MembershipStore for HostStore {
     }
     fn remove(&self, account_id: &str, group_id: &str) -> StoreResult<bool> {
         membership_store::remove(account_id, group_id)
+    }
+}
+
+impl ClientStore for HostStore {
+    fn get(&self, client_id: &str) -> StoreResult<Option<Client>> {
+        client_store::get(client_id)
+    }
+    fn create(&self, c: ClientCreate) -> StoreResult<(Client, Option<String>)> {
+        let created = client_store::create(&client_store::ClientCreate {
+            client_id: c.client_id,
+            secret: c.secret,
+            generate_secret: c.generate_secret,
+            client_name: c.client_name,
+            client_description: c.client_description,
+            scope: c.scope,
+            grant_types: c.grant_types,
+            redirect_uris: c.redirect_uris,
+            token_endpoint_auth_method: c.token_endpoint_auth_method,
+            active: c.active,
+        })?;
+        Ok((created.client, created.secret))
+    }
+    fn delete(&self, client_id: &str) -> StoreResult<bool> {
+        client_store::delete(client_id)
+    }
+    fn count(&self) -> StoreResult<u64> {
+        client_store::count()
+    }
+    fn list_clients(&self, offset: u64, limit: u64) -> StoreResult<Vec<Client>> {
+        client_store::list_clients(offset, limit)
+    }
+    fn add_owner(&self, client_id: &str, account_id: &str) -> StoreResult<bool> {
+        client_store::add_owner(client_id, account_id)
+    }
+    fn remove_owner(&self, client_id: &str, account_id: &str) -> StoreResult<bool> {
+        client_store::remove_owner(client_id, account_id)
+    }
+    fn count_owned(&self, account_id: &str) -> StoreResult<u64> {
+        client_store::count_owned(account_id)
+    }
+    fn owned(&self, account_id: &str, offset: u64, limit: u64) -> StoreResult<Vec<Client>> {
+        client_store::owned(account_id, offset, limit)
     }
 }

@@ -4,10 +4,12 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 
 use crate::store::{
-    AccountCreate, AccountUpdate, Accounts, AttributeStore, AuthorityStore, GroupStore, LabelStore,
-    MembershipStore, StoreResult,
+    AccountCreate, AccountUpdate, Accounts, AttributeStore, AuthorityStore, ClientCreate,
+    ClientStore, GroupStore, LabelStore, MembershipStore, StoreResult,
 };
-use crate::types::{Account, AccountOrder, Attribute, Group, GroupRef, Label, LabelFilter, User};
+use crate::types::{
+    Account, AccountOrder, Attribute, Client, Group, GroupRef, Label, LabelFilter, User,
+};
 
 #[derive(Default)]
 pub struct FakeStore {
@@ -17,6 +19,9 @@ pub struct FakeStore {
     groups: RefCell<Vec<Group>>,
     /// (account, authority) pairs.
     grants: RefCell<Vec<(String, String)>>,
+    clients: RefCell<Vec<Client>>,
+    /// (client, account) pairs.
+    owners: RefCell<Vec<(String, String)>>,
     /// (account, group) pairs.
     members: RefCell<Vec<(String, String)>>,
     /// (account, prefix or "", name) → label.
@@ -639,5 +644,86 @@ impl LabelStore for FakeStore {
             name.to_string(),
         );
         Ok(self.labels.borrow_mut().remove(&key).is_some())
+    }
+}
+
+impl ClientStore for FakeStore {
+    fn get(&self, client_id: &str) -> StoreResult<Option<Client>> {
+        Ok(self
+            .clients
+            .borrow()
+            .iter()
+            .find(|c| c.client_id == client_id)
+            .cloned())
+    }
+    fn create(&self, new: ClientCreate) -> StoreResult<(Client, Option<String>)> {
+        let client = Client {
+            client_id: new.client_id.unwrap_or_else(|| self.new_id()),
+            client_name: new.client_name,
+            client_description: new.client_description,
+            scope: new.scope,
+            grant_types: new.grant_types,
+            redirect_uris: new.redirect_uris,
+            token_endpoint_auth_method: new.token_endpoint_auth_method,
+            active: new.active,
+            created: 0,
+            last_used: None,
+            status_changed_on: None,
+            status_changed_by: None,
+        };
+        self.clients.borrow_mut().push(client.clone());
+        let secret = new
+            .secret
+            .or(new.generate_secret.then(|| "generated".to_string()));
+        Ok((client, secret))
+    }
+    fn delete(&self, client_id: &str) -> StoreResult<bool> {
+        let mut clients = self.clients.borrow_mut();
+        let before = clients.len();
+        clients.retain(|c| c.client_id != client_id);
+        Ok(clients.len() != before)
+    }
+    fn count(&self) -> StoreResult<u64> {
+        Ok(self.clients.borrow().len() as u64)
+    }
+    fn list_clients(&self, offset: u64, limit: u64) -> StoreResult<Vec<Client>> {
+        Ok(self
+            .clients
+            .borrow()
+            .iter()
+            .skip(offset as usize)
+            .take(limit as usize)
+            .cloned()
+            .collect())
+    }
+    fn add_owner(&self, client_id: &str, account_id: &str) -> StoreResult<bool> {
+        let pair = (client_id.to_string(), account_id.to_string());
+        let mut owners = self.owners.borrow_mut();
+        if owners.contains(&pair) {
+            return Ok(false);
+        }
+        owners.push(pair);
+        Ok(true)
+    }
+    fn remove_owner(&self, client_id: &str, account_id: &str) -> StoreResult<bool> {
+        let mut owners = self.owners.borrow_mut();
+        let before = owners.len();
+        owners.retain(|(c, a)| !(c == client_id && a == account_id));
+        Ok(owners.len() != before)
+    }
+    fn count_owned(&self, account_id: &str) -> StoreResult<u64> {
+        Ok(self.owned(account_id, 0, u64::MAX)?.len() as u64)
+    }
+    fn owned(&self, account_id: &str, offset: u64, limit: u64) -> StoreResult<Vec<Client>> {
+        let owners = self.owners.borrow();
+        Ok(self
+            .clients
+            .borrow()
+            .iter()
+            .filter(|c| owners.contains(&(c.client_id.clone(), account_id.to_string())))
+            .skip(offset as usize)
+            .take(limit as usize)
+            .cloned()
+            .collect())
     }
 }

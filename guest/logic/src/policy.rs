@@ -107,7 +107,14 @@ pub fn authorize_roles(caller: &Principal, op: &Operation) -> Result<(), String>
         Operation::ListUsers | Operation::ListGroups => {
             c.has_scope(scope::SCIM_READ) || c.admin() || c.reader()
         }
-        Operation::FindAccounts(_) => c.has_scope(scope::ADMIN_READ) || c.admin(),
+        Operation::FindAccounts(_) | Operation::ListClients | Operation::GetClient(_) => {
+            c.has_scope(scope::ADMIN_READ) || c.admin()
+        }
+        Operation::CreateClient
+        | Operation::DeleteClient(_)
+        | Operation::AddClientOwner(_)
+        | Operation::RemoveClientOwner(_) => c.has_scope(scope::ADMIN_WRITE) || c.admin(),
+        Operation::GetOwnClients => c.has_role(role::USER),
         Operation::SearchAccounts => {
             c.has_scope(scope::ADMIN_READ)
                 || c.has_scope(scope::SCIM_READ)
@@ -173,7 +180,15 @@ pub fn authorize_strict(caller: &Principal, op: &Operation) -> Result<(), String
             c.has_scope(scope::ADMIN_WRITE)
         }
         Operation::GetGroupManagers(group) => c.has_scope(scope::ADMIN_READ) || c.manages(group),
-        Operation::FindAccounts(_) | Operation::SearchAccounts => c.has_scope(scope::ADMIN_READ),
+        Operation::FindAccounts(_)
+        | Operation::SearchAccounts
+        | Operation::ListClients
+        | Operation::GetClient(_) => c.has_scope(scope::ADMIN_READ),
+        Operation::CreateClient
+        | Operation::DeleteClient(_)
+        | Operation::AddClientOwner(_)
+        | Operation::RemoveClientOwner(_) => c.has_scope(scope::ADMIN_WRITE),
+        Operation::GetOwnClients => c.has_role(role::USER),
         Operation::SearchGroups => c.has_role(role::USER) || c.has_scope(scope::ADMIN_READ),
         Operation::ListUsers | Operation::ListGroups | Operation::GetUser(_) => {
             c.has_scope(scope::SCIM_READ)

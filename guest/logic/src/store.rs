@@ -1,7 +1,9 @@
 //! What the handlers need from the host's database, as traits. In a component they are
 //! implemented by the WIT imports; in unit tests by an in-memory fake.
 
-use crate::types::{Account, AccountOrder, Attribute, Group, GroupRef, Label, LabelFilter, User};
+use crate::types::{
+    Account, AccountOrder, Attribute, Client, Group, GroupRef, Label, LabelFilter, User,
+};
 
 /// A failure of the database itself (its message is for logs).
 pub type StoreError = String;
@@ -141,4 +143,33 @@ pub trait MembershipStore {
     fn descendants(&self, group_id: &str) -> StoreResult<Vec<String>>;
     fn add(&self, account_id: &str, group_id: &str) -> StoreResult<bool>;
     fn remove(&self, account_id: &str, group_id: &str) -> StoreResult<bool>;
+}
+
+/// A new client (`client-store.client-create` in the WIT).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientCreate {
+    pub client_id: Option<String>,
+    pub secret: Option<String>,
+    pub generate_secret: bool,
+    pub client_name: Option<String>,
+    pub client_description: Option<String>,
+    pub scope: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub redirect_uris: Vec<String>,
+    pub token_endpoint_auth_method: String,
+    pub active: bool,
+}
+
+/// The `client-store` interface.
+pub trait ClientStore {
+    fn get(&self, client_id: &str) -> StoreResult<Option<Client>>;
+    /// The client and its secret in clear (given or generated).
+    fn create(&self, new: ClientCreate) -> StoreResult<(Client, Option<String>)>;
+    fn delete(&self, client_id: &str) -> StoreResult<bool>;
+    fn count(&self) -> StoreResult<u64>;
+    fn list_clients(&self, offset: u64, limit: u64) -> StoreResult<Vec<Client>>;
+    fn add_owner(&self, client_id: &str, account_id: &str) -> StoreResult<bool>;
+    fn remove_owner(&self, client_id: &str, account_id: &str) -> StoreResult<bool>;
+    fn count_owned(&self, account_id: &str) -> StoreResult<u64>;
+    fn owned(&self, account_id: &str, offset: u64, limit: u64) -> StoreResult<Vec<Client>>;
 }

@@ -5,6 +5,7 @@ mod attributes;
 mod auth;
 mod authorities;
 mod body;
+mod clients;
 mod error;
 mod find;
 mod groups;
@@ -71,6 +72,7 @@ pub fn router(app: AppState, max_body_bytes: usize) -> Router {
         .merge(scim::routes())
         .merge(search::routes())
         .merge(find::routes())
+        .merge(clients::routes())
         .fallback(|State(app): State<AppState>, req: Request| {
             unrouted(app, req, StatusCode::NOT_FOUND, "Not Found")
         })

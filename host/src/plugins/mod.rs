@@ -23,7 +23,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 pub use authorizer::Decision;
 use bindings::exports::iam::plugin::authorizer;
 pub use bindings::exports::iam::plugin::{
-    attributes, authorities, find, groups, labels, lifecycle, managers, scim, search,
+    attributes, authorities, clients, find, groups, labels, lifecycle, managers, scim, search,
 };
 pub use bindings::iam::plugin::accounts::AccountUpdate;
 pub use bindings::iam::plugin::types;
@@ -137,6 +137,7 @@ pub struct Plugins {
     pub search: Slot<search::GuestIndices>,
     pub lifecycle: Slot<lifecycle::GuestIndices>,
     pub find: Slot<find::GuestIndices>,
+    pub clients: Slot<clients::GuestIndices>,
     pub scim: Slot<scim::GuestIndices>,
     deadline_ticks: u64,
     memory_bytes: usize,
@@ -196,6 +197,7 @@ impl Plugins {
         let search = slot(&engine, c, "search", handler_source("search"))?;
         let lifecycle = slot(&engine, c, "lifecycle", handler_source("lifecycle"))?;
         let find = slot(&engine, c, "find", handler_source("find"))?;
+        let clients = slot(&engine, c, "clients", handler_source("clients"))?;
         let scim = slot(&engine, c, "scim", handler_source("scim"))?;
 
         let ticker_stop = Arc::new(AtomicBool::new(false));
@@ -213,6 +215,7 @@ impl Plugins {
             search,
             lifecycle,
             find,
+            clients,
             scim,
             ticker_stop,
         })
@@ -230,6 +233,7 @@ impl Plugins {
             (self.search.name, self.search.source.as_str()),
             (self.lifecycle.name, self.lifecycle.source.as_str()),
             (self.find.name, self.find.source.as_str()),
+            (self.clients.name, self.clients.source.as_str()),
             (self.scim.name, self.scim.source.as_str()),
         ]
     }
@@ -348,6 +352,7 @@ loadable!(
     search,
     lifecycle,
     find,
+    clients,
     scim
 );
 
@@ -356,7 +361,8 @@ loadable!(
 /// handler component, which serves every group, gets them all.
 fn store_imports(slot: Option<&str>) -> Vec<AddToLinker> {
     use bindings::iam::plugin::{
-        accounts, attribute_store, authority_store, group_store, label_store, membership_store,
+        accounts, attribute_store, authority_store, client_store, group_store, label_store,
+        membership_store,
     };
     let accounts: AddToLinker = |l| accounts::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s);
     let attribute_store: AddToLinker =
@@ -367,6 +373,8 @@ fn store_imports(slot: Option<&str>) -> Vec<AddToLinker> {
         |l| group_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s);
     let membership_store: AddToLinker =
         |l| membership_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s);
+    let client_store: AddToLinker =
+        |l| client_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s);
     let label_store: AddToLinker =
         |l| label_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s);
     match slot {
@@ -379,6 +387,7 @@ fn store_imports(slot: Option<&str>) -> Vec<AddToLinker> {
         Some("search") => vec![accounts, group_store],
         Some("lifecycle") => vec![accounts, label_store],
         Some("find") => vec![accounts, group_store],
+        Some("clients") => vec![accounts, client_store],
         Some("scim") => vec![accounts, group_store, membership_store],
         Some(other) => unreachable!("no slot named {other}"),
         None => vec![
@@ -388,6 +397,7 @@ fn store_imports(slot: Option<&str>) -> Vec<AddToLinker> {
             group_store,
             label_store,
             membership_store,
+            client_store,
         ],
     }
 }

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod attributes;
 pub mod authorities;
+pub mod clients;
 pub mod groups;
 pub mod keys;
 pub mod labels;

@@ -1,0 +1,281 @@
+//! OAuth client management (`/iam/api/clients`), ownership, and `GET /iam/account/me/clients`
+//! (reference §2.3).
+
+use iam_tests::*;
+use serde_json::{Value, json};
+
+fn register(s: &Server, token: &str, body: Value) -> reqwest::blocking::Response {
+    s.req(reqwest::Method::POST, "/iam/api/clients", Some(token))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .unwrap()
+}
+
+fn post(s: &Server, token: &str, path: &str) -> reqwest::blocking::Response {
+    s.req(reqwest::Method::POST, path, Some(token))
+        .send()
+        .unwrap()
+}
+
+#[test]
+fn register_read_list_and_delete() {
+    let s = Server::start();
+    let admin = s.token("admin");
+
+    let r = register(
+        &s,
+        &admin,
+        json!({"client_id": "tasks-app", "client_name": "Tasks", "scope": "openid profile openid",
+               "grant_types": ["client_credentials"], "redirect_uris": ["https://app.example.org/cb"]}),
+    );
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let created = body(r);
+    let secret = created["client_secret"]
+        .as_str()
+        .expect("a generated secret")
+        .to_string();
+    assert!(secret.len() >= 20);
+    assert_eq!(created["client_id"], "tasks-app");
+    assert_eq!(created["scope"], "openid profile");
+    assert_eq!(created["grant_types"], json!(["client_credentials"]));
+    assert_eq!(created["token_endpoint_auth_method"], "client_secret_basic");
+    assert_eq!(created["active"], true);
+    assert!(created["created_at"].as_u64().unwrap() > 1_700_000_000_000);
+
+    // The secret is never shown again.
+    let r = s.get("/iam/api/clients/tasks-app", Some(&admin));
+    assert_eq!(r.status(), StatusCode::OK);
+    let read = body(r);
+    assert!(read.get("client_secret").is_none());
+    let mut without_secret = created.clone();
+    without_secret
+        .as_object_mut()
+        .unwrap()
+        .remove("client_secret");
+    assert_eq!(read, without_secret);
+
+    // Generated id, public client without secret, RFC 7591 default grant.
+    let r = register(&s, &admin, json!({"token_endpoint_auth_method": "none"}));
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let public = body(r);
+    assert!(public.get("client_secret").is_none());
+    assert_eq!(public["grant_types"], json!(["authorization_code"]));
+    assert!(!public["client_id"].as_str().unwrap().is_empty());
+
+    let list = body(s.get("/iam/api/clients", Some(&admin)));
+    assert_eq!(
+        (list["totalResults"].clone(), list["itemsPerPage"].clone()),
+        (json!(2), json!(2))
+    );
+    assert_eq!(list["Resources"][0]["client_id"], "tasks-app");
+    assert!(list.get("schemas").is_none());
+    assert_eq!(
+        body(s.get("/iam/api/clients?count=0", Some(&admin))),
+        json!({"totalResults": 2, "Resources": []})
+    );
+    assert_eq!(
+        body(s.get("/iam/api/clients?startIndex=2", Some(&admin)))["Resources"][0],
+        {
+            let mut p = public.clone();
+            p.as_object_mut().unwrap().remove("client_secret");
+            p
+        }
+    );
+
+    let r = s.delete("/iam/api/clients/tasks-app", Some(&admin));
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let r = s.get("/iam/api/clients/tasks-app", Some(&admin));
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        body(r),
+        json!({"error": "Client not found for id 'tasks-app'"})
+    );
+    assert_eq!(
+        s.delete("/iam/api/clients/tasks-app", Some(&admin))
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[test]
+fn registration_errors() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    assert_eq!(
+        register(&s, &admin, json!({"client_id": "c"})).status(),
+        StatusCode::CREATED
+    );
+    let r = register(&s, &admin, json!({"client_id": "c"}));
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        body(r),
+        json!({"error": "A client with client_id 'c' already exists"})
+    );
+    for bad in [
+        json!({"token_endpoint_auth_method": "private_key_jwt"}),
+        json!({"grant_types": ["magic"]}),
+        json!({"token_endpoint_auth_method": "none", "client_secret": "s"}),
+        json!({"client_id": "has space"}),
+    ] {
+        let r = register(&s, &admin, bad.clone());
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{bad}");
+        assert!(
+            body(r)["error"]
+                .as_str()
+                .unwrap()
+                .starts_with("Invalid client: "),
+            "{bad}"
+        );
+    }
+    for bad in [
+        json!({"grant_types": "password"}),
+        json!({"redirect_uris": [1]}),
+    ] {
+        expect_plain_error(
+            register(&s, &admin, bad.clone()),
+            StatusCode::BAD_REQUEST,
+            &bad.to_string(),
+        );
+    }
+}
+
+#[test]
+fn owners_and_me_clients() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    let alice = s.create_user(&admin, "alice");
+    for id in ["one", "two", "three"] {
+        let r = register(
+            &s,
+            &admin,
+            json!({"client_id": id, "client_name": id, "scope": "openid"}),
+        );
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    for id in ["one", "three"] {
+        let r = post(&s, &admin, &format!("/iam/api/clients/{id}/owners/{alice}"));
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    // Idempotent.
+    assert_eq!(
+        post(&s, &admin, &format!("/iam/api/clients/one/owners/{alice}")).status(),
+        StatusCode::CREATED
+    );
+    let r = post(&s, &admin, &format!("/iam/api/clients/nope/owners/{alice}"));
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = post(
+        &s,
+        &admin,
+        &format!("/iam/api/clients/one/owners/{UNKNOWN_ID}"),
+    );
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+    let token = s.token("alice");
+    let r = s.get("/iam/account/me/clients", Some(&token));
+    assert_eq!(r.status(), StatusCode::OK);
+    let mine = body(r);
+    assert_eq!(mine["totalResults"], 2);
+    assert!(mine.get("schemas").is_none());
+    let first = &mine["Resources"][0];
+    assert_eq!(first["client_id"], "one");
+    assert_eq!(first["client_name"], "one");
+    assert_eq!(first["scope"], "openid");
+    assert_eq!(first["active"], true);
+    assert!(
+        first.get("grant_types").is_none() && first.get("token_endpoint_auth_method").is_none()
+    );
+    assert_eq!(mine["Resources"][1]["client_id"], "three");
+
+    // Paging of me/clients: SCIM errors for bad values, count=0 for the count only.
+    let page = body(s.get("/iam/account/me/clients?count=1&startIndex=2", Some(&token)));
+    assert_eq!(
+        (
+            page["itemsPerPage"].clone(),
+            page["Resources"][0]["client_id"].clone()
+        ),
+        (json!(1), json!("three"))
+    );
+    assert_eq!(
+        body(s.get("/iam/account/me/clients?count=0", Some(&token))),
+        json!({"totalResults": 2, "Resources": []})
+    );
+    let r = s.get("/iam/account/me/clients?startIndex=0", Some(&token));
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let e = body(r);
+    assert_eq!(e["detail"], "Invalid pagination request: [must be >=1]");
+    assert_eq!(
+        e["schemas"],
+        json!(["urn:ietf:params:scim:api:messages:2.0:Error"])
+    );
+
+    let r = s.delete(
+        &format!("/iam/api/clients/one/owners/{alice}"),
+        Some(&admin),
+    );
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        body(s.get("/iam/account/me/clients", Some(&token)))["totalResults"],
+        1
+    );
+
+    // Deleting the account drops its ownership links, not the clients.
+    assert_eq!(
+        s.delete(&format!("/scim/Users/{alice}"), Some(&admin))
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        body(s.get("/iam/api/clients", Some(&admin)))["totalResults"],
+        3
+    );
+}
+
+#[test]
+fn who_may_manage_clients() {
+    for policy in ["roles", "strict"] {
+        let s = Server::start_with_args(&["--policy", policy]);
+        let admin = s.token("admin");
+        s.create_user(&admin, "plain");
+        let plain = s.token("plain");
+        let openid = s.token_with("admin", Some("openid"));
+        let read = s.token_with("admin", Some("iam:admin.read"));
+        let write = s.token_with("admin", Some("iam:admin.write"));
+        expect_unauthorized(s.get("/iam/api/clients", None), "anonymous");
+        expect_denied(s.get("/iam/api/clients", Some(&plain)), "plain user");
+        expect_denied(register(&s, &plain, json!({})), "plain user registering");
+        assert_eq!(
+            s.get("/iam/api/clients", Some(&read)).status(),
+            StatusCode::OK
+        );
+        if policy == "strict" {
+            expect_denied(
+                register(&s, &read, json!({})),
+                "strict: read scope registering",
+            );
+            assert_eq!(
+                register(&s, &write, json!({})).status(),
+                StatusCode::CREATED
+            );
+            expect_denied(
+                s.get("/iam/api/clients", Some(&openid)),
+                "strict: ROLE_ADMIN without scope",
+            );
+        } else {
+            assert_eq!(
+                register(&s, &openid, json!({})).status(),
+                StatusCode::CREATED
+            );
+            assert_eq!(
+                s.get("/iam/api/clients", Some(&openid)).status(),
+                StatusCode::OK
+            );
+        }
+        // Every user may list their own clients.
+        assert_eq!(
+            s.get("/iam/account/me/clients", Some(&plain)).status(),
+            StatusCode::OK,
+            "{policy}"
+        );
+    }
+}
