@@ -9,7 +9,8 @@ use iam_guest_logic::store::{
     ClientStore, GroupStore, LabelStore, MembershipStore, StoreResult,
 };
 use iam_guest_logic::types::{
-    Account, AccountOrder, Attribute, Client, Group, GroupRef, Label, LabelFilter, User,
+    Account, AccountOrder, Attribute, Client, Group, GroupRef, Label, LabelFilter, OidcId, SamlId,
+    SshKey, User,
 };
 
 /// The host's database, reached through the component's imports.
@@ -85,6 +86,24 @@ impl Accounts for HostStore {
         limit: u64,
     ) -> StoreResult<Vec<User>> {
         accounts::search(pattern, order, descending, offset, limit)
+    }
+    fn find_by_oidc_id(&self, id: &OidcId) -> StoreResult<Option<Account>> {
+        accounts::find_by_oidc_id(id)
+    }
+    fn find_by_saml_id(&self, id: &SamlId) -> StoreResult<Option<Account>> {
+        accounts::find_by_saml_id(id)
+    }
+    fn find_by_ssh_fingerprint(&self, fingerprint: &str) -> StoreResult<Option<Account>> {
+        accounts::find_by_ssh_fingerprint(fingerprint)
+    }
+    fn set_identities(
+        &self,
+        id: &str,
+        oidc: &[OidcId],
+        saml: &[SamlId],
+        ssh: &[SshKey],
+    ) -> StoreResult<()> {
+        accounts::set_identities(id, oidc, saml, ssh)
     }
     fn find_by_cert_subject(&self, subject: &str) -> StoreResult<Option<Account>> {
         accounts::find_by_cert_subject(subject)

@@ -8,8 +8,12 @@ use crate::store::{
     ClientStore, GroupStore, LabelStore, MembershipStore, StoreResult,
 };
 use crate::types::{
-    Account, AccountOrder, Attribute, Client, Group, GroupRef, Label, LabelFilter, User,
+    Account, AccountOrder, Attribute, Client, Group, GroupRef, Label, LabelFilter, OidcId, SamlId,
+    SshKey, User,
 };
+
+/// An account's linked OIDC ids, SAML ids and SSH keys.
+type Identities = (Vec<OidcId>, Vec<SamlId>, Vec<SshKey>);
 
 #[derive(Default)]
 pub struct FakeStore {
@@ -20,6 +24,8 @@ pub struct FakeStore {
     /// (account, authority) pairs.
     grants: RefCell<Vec<(String, String)>>,
     clients: RefCell<Vec<Client>>,
+    /// account → its linked identities.
+    identities: RefCell<BTreeMap<String, Identities>>,
     /// (client, account) pairs.
     owners: RefCell<Vec<(String, String)>>,
     /// (account, group) pairs.
@@ -92,6 +98,9 @@ fn bare_user(account: Account) -> User {
         attributes: Vec::new(),
         authorities: Vec::new(),
         managed_groups: Vec::new(),
+        oidc_ids: Vec::new(),
+        saml_ids: Vec::new(),
+        ssh_keys: Vec::new(),
     }
 }
 
@@ -235,6 +244,45 @@ impl Accounts for FakeStore {
             .take(limit as usize)
             .map(bare_user)
             .collect())
+    }
+    fn find_by_oidc_id(&self, id: &OidcId) -> StoreResult<Option<Account>> {
+        let owner = self
+            .identities
+            .borrow()
+            .iter()
+            .find(|(_, (o, _, _))| o.contains(id))
+            .map(|(a, _)| a.clone());
+        owner.map_or(Ok(None), |a| Accounts::get(self, &a))
+    }
+    fn find_by_saml_id(&self, id: &SamlId) -> StoreResult<Option<Account>> {
+        let owner = self
+            .identities
+            .borrow()
+            .iter()
+            .find(|(_, (_, s, _))| s.contains(id))
+            .map(|(a, _)| a.clone());
+        owner.map_or(Ok(None), |a| Accounts::get(self, &a))
+    }
+    fn find_by_ssh_fingerprint(&self, fingerprint: &str) -> StoreResult<Option<Account>> {
+        let owner = self
+            .identities
+            .borrow()
+            .iter()
+            .find(|(_, (_, _, k))| k.iter().any(|k| k.fingerprint == fingerprint))
+            .map(|(a, _)| a.clone());
+        owner.map_or(Ok(None), |a| Accounts::get(self, &a))
+    }
+    fn set_identities(
+        &self,
+        id: &str,
+        oidc: &[OidcId],
+        saml: &[SamlId],
+        ssh: &[SshKey],
+    ) -> StoreResult<()> {
+        self.identities
+            .borrow_mut()
+            .insert(id.to_string(), (oidc.to_vec(), saml.to_vec(), ssh.to_vec()));
+        Ok(())
     }
     fn find_by_cert_subject(&self, _subject: &str) -> StoreResult<Option<Account>> {
         Ok(None)

@@ -94,6 +94,65 @@ pub fn validate_user(new: &NewUser) -> Result<String, Error> {
     Ok(email.value.clone().unwrap_or_default())
 }
 
+/// 409 when an identity or key in the body is linked to an account other than `owner`.
+fn check_identities(
+    accounts: &impl Accounts,
+    new: &NewUser,
+    owner: Option<&str>,
+) -> Result<(), Error> {
+    let taken = |a: Option<crate::types::Account>| a.is_some_and(|a| Some(a.id.as_str()) != owner);
+    for o in &new.oidc_ids {
+        if taken(accounts.find_by_oidc_id(o).map_err(internal)?) {
+            return Err(Error::Conflict(format!(
+                "OIDC id (issuer: {}, subject: {}) already bound to a user",
+                o.issuer, o.subject
+            )));
+        }
+    }
+    for sm in &new.saml_ids {
+        if taken(accounts.find_by_saml_id(sm).map_err(internal)?) {
+            return Err(Error::Conflict(format!(
+                "SAML id (idpId: {}, userId: {}, attributeId: {}) already bound to a user",
+                sm.idp_id, sm.user_id, sm.attribute_id
+            )));
+        }
+    }
+    for k in &new.ssh_keys {
+        if taken(
+            accounts
+                .find_by_ssh_fingerprint(&k.fingerprint)
+                .map_err(internal)?,
+        ) {
+            return Err(Error::Conflict(format!(
+                "SSH key with fingerprint {} already bound to a user",
+                k.fingerprint
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The items of `all` without repeats (the first of equal ones kept).
+fn unique<T: Clone>(all: &[T], same: impl Fn(&T, &T) -> bool) -> Vec<T> {
+    let mut kept: Vec<T> = Vec::new();
+    for item in all {
+        if !kept.iter().any(|k| same(k, item)) {
+            kept.push(item.clone());
+        }
+    }
+    kept
+}
+
+/// Links the body's identities (each once) to the account.
+fn link_identities(accounts: &impl Accounts, id: &str, new: &NewUser) -> Result<(), Error> {
+    let oidc = unique(&new.oidc_ids, |a, b| a == b);
+    let saml = unique(&new.saml_ids, |a, b| a == b);
+    let ssh = unique(&new.ssh_keys, |a, b| a.fingerprint == b.fingerprint);
+    accounts
+        .set_identities(id, &oidc, &saml, &ssh)
+        .map_err(internal)
+}
+
 pub fn create_user(accounts: &impl Accounts, new: &NewUser) -> Result<User, Error> {
     let email = validate_user(new)?;
     let username = new.username.clone().unwrap_or_default();
@@ -118,6 +177,7 @@ pub fn create_user(accounts: &impl Accounts, new: &NewUser) -> Result<User, Erro
             "A user with id '{id}' already exists"
         )));
     }
+    check_identities(accounts, new, None)?;
     let created = accounts
         .create(AccountCreate {
             id: new.id.clone().filter(|id| !is_blank(id)),
@@ -129,6 +189,7 @@ pub fn create_user(accounts: &impl Accounts, new: &NewUser) -> Result<User, Erro
             password: new.password.clone(),
         })
         .map_err(internal)?;
+    link_identities(accounts, &created.id, new)?;
     get_user(accounts, &created.id)
 }
 
@@ -179,6 +240,7 @@ pub fn replace_user(accounts: &impl Accounts, id: &str, new: &NewUser) -> Result
             "email {email} already assigned to another user"
         )));
     }
+    check_identities(accounts, new, Some(id))?;
     accounts
         .update(
             id,
@@ -192,6 +254,7 @@ pub fn replace_user(accounts: &impl Accounts, id: &str, new: &NewUser) -> Result
             },
         )
         .map_err(internal)?;
+    link_identities(accounts, id, new)?;
     get_user(accounts, id)
 }
 
@@ -427,6 +490,9 @@ mod tests {
             }],
             active: None,
             password: None,
+            oidc_ids: vec![],
+            saml_ids: vec![],
+            ssh_keys: vec![],
         }
     }
 
@@ -639,5 +705,32 @@ mod tests {
         ));
         patch_members(&store, &store, &g.id, &[patch("replace", &[])]).unwrap();
         assert!(store.memberships(&a.id).is_empty());
+    }
+
+    #[test]
+    fn identities_are_linked_to_one_account() {
+        use crate::types::OidcId;
+        let store = FakeStore::default();
+        let oidc = OidcId {
+            issuer: "https://op.example".into(),
+            subject: "s1".into(),
+        };
+        let mut alice = new_user("alice", "alice@example.org");
+        alice.oidc_ids = vec![oidc.clone(), oidc.clone()];
+        let a = create_user(&store, &alice).unwrap();
+        let mut bob = new_user("bob", "bob@example.org");
+        bob.oidc_ids = vec![oidc.clone()];
+        assert_eq!(
+            create_user(&store, &bob).unwrap_err(),
+            Error::Conflict(
+                "OIDC id (issuer: https://op.example, subject: s1) already bound to a user".into()
+            )
+        );
+        // Replacing alice with her own identity is fine.
+        replace_user(&store, &a.account.id, &alice).unwrap();
+        assert_eq!(
+            store.find_by_oidc_id(&oidc).unwrap().unwrap().id,
+            a.account.id
+        );
     }
 }

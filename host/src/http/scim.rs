@@ -14,8 +14,8 @@ use super::body::{
 use super::{ApiError, AppState, Family, Req};
 use crate::config::ScimConfig;
 use crate::plugins::types::{
-    EmailInput, Group, GroupRef, MemberPatch, NewGroup, NewUser, Operation, PageInfo, PageRequest,
-    User,
+    EmailInput, Group, GroupRef, MemberPatch, NewGroup, NewUser, OidcId, Operation, PageInfo,
+    PageRequest, SamlId, SshKey, User,
 };
 use crate::store::TxMode;
 
@@ -113,6 +113,37 @@ pub fn user_json(view: &ScimView, user: &User) -> Value {
         .collect();
     if !attributes.is_empty() {
         indigo.insert("attributes".into(), attributes.into());
+    }
+    if !user.oidc_ids.is_empty() {
+        let ids: Vec<Value> = user
+            .oidc_ids
+            .iter()
+            .map(|o| json!({"issuer": o.issuer, "subject": o.subject}))
+            .collect();
+        indigo.insert("oidcIds".into(), ids.into());
+    }
+    if !user.saml_ids.is_empty() {
+        let ids: Vec<Value> = user
+            .saml_ids
+            .iter()
+            .map(|s| json!({"idpId": s.idp_id, "userId": s.user_id, "attributeId": s.attribute_id}))
+            .collect();
+        indigo.insert("samlIds".into(), ids.into());
+    }
+    if !user.ssh_keys.is_empty() {
+        let keys: Vec<Value> = user
+            .ssh_keys
+            .iter()
+            .map(|k| {
+                let mut m = json!({"primary": k.primary, "value": k.value, "fingerprint": k.fingerprint,
+                                   "created": iso(k.created), "lastModified": iso(k.last_modified)});
+                if let Some(d) = &k.display {
+                    m["display"] = json!(d);
+                }
+                m
+            })
+            .collect();
+        indigo.insert("sshKeys".into(), keys.into());
     }
     if view.include.include_authorities && !user.authorities.is_empty() {
         indigo.insert("authorities".into(), json!(user.authorities));
@@ -215,6 +246,67 @@ fn page(query: Option<&str>) -> Result<PageRequest, ApiError> {
     })
 }
 
+/// Checks an OpenSSH public key (`<type> <base64 blob> [comment]`) and returns its
+/// fingerprint as OpenSSH prints it (`SHA256:` and the unpadded base64 SHA-256 of the blob).
+pub fn ssh_fingerprint(value: &str) -> Result<String, String> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+    use sha2::Digest as _;
+    let mut parts = value.split_whitespace();
+    let (Some(kind), Some(encoded)) = (parts.next(), parts.next()) else {
+        return Err("expected '<type> <base64 key> [comment]'".into());
+    };
+    let blob = STANDARD
+        .decode(encoded)
+        .map_err(|_| "the key is not valid base64".to_string())?;
+    // The blob starts with the key type again, as an SSH string (u32 length, bytes).
+    let declared = blob
+        .get(..4)
+        .map(|n| u32::from_be_bytes([n[0], n[1], n[2], n[3]]) as usize)
+        .and_then(|n| blob.get(4..4 + n));
+    if declared != Some(kind.as_bytes()) {
+        return Err(format!("the key data is not a '{kind}' key"));
+    }
+    Ok(format!(
+        "SHA256:{}",
+        STANDARD_NO_PAD.encode(sha2::Sha256::digest(&blob))
+    ))
+}
+
+/// A required string member of an IndigoUser item.
+fn required_member(obj: &Map<String, Value>, list: &str, key: &str) -> Result<String, ApiError> {
+    string_field(obj, key)?
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "JSON parse error: every item of '{list}' needs '{key}'"
+            ))
+        })
+}
+
+/// The objects of an array member of the IndigoUser extension.
+fn extension_items<'a>(
+    ext: Option<&'a Map<String, Value>>,
+    key: &str,
+) -> Result<Vec<&'a Map<String, Value>>, ApiError> {
+    match ext.and_then(|e| e.get(key)) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|i| {
+                i.as_object().ok_or_else(|| {
+                    ApiError::bad_request(format!(
+                        "JSON parse error: '{key}' items must be objects"
+                    ))
+                })
+            })
+            .collect(),
+        Some(_) => Err(ApiError::bad_request(format!(
+            "JSON parse error: '{key}' must be an array"
+        ))),
+    }
+}
+
 fn parse_new_user(obj: &Map<String, Value>) -> Result<NewUser, ApiError> {
     let name = object_field(obj, "name")?;
     let name_part = |k: &str| {
@@ -243,7 +335,51 @@ fn parse_new_user(obj: &Map<String, Value>) -> Result<NewUser, ApiError> {
             ));
         }
     };
+    let ext = object_field(obj, INDIGO_USER_SCHEMA)?;
+    let oidc_ids = extension_items(ext, "oidcIds")?
+        .into_iter()
+        .map(|o| {
+            Ok(OidcId {
+                issuer: required_member(o, "oidcIds", "issuer")?,
+                subject: required_member(o, "oidcIds", "subject")?,
+            })
+        })
+        .collect::<Result<_, ApiError>>()?;
+    let saml_ids = extension_items(ext, "samlIds")?
+        .into_iter()
+        .map(|o| {
+            Ok(SamlId {
+                idp_id: required_member(o, "samlIds", "idpId")?,
+                user_id: required_member(o, "samlIds", "userId")?,
+                attribute_id: required_member(o, "samlIds", "attributeId")?,
+            })
+        })
+        .collect::<Result<_, ApiError>>()?;
+    let ssh_keys = extension_items(ext, "sshKeys")?
+        .into_iter()
+        .map(|o| {
+            let value = required_member(o, "sshKeys", "value")?;
+            let fingerprint = ssh_fingerprint(&value).map_err(|e| {
+                ApiError::status(
+                    StatusCode::BAD_REQUEST,
+                    Family::Scim,
+                    format!("Invalid SSH key: {e}"),
+                )
+            })?;
+            Ok(SshKey {
+                display: string_field(o, "display")?,
+                value,
+                fingerprint,
+                primary: bool_field(o, "primary")?.unwrap_or(false),
+                created: 0,
+                last_modified: 0,
+            })
+        })
+        .collect::<Result<_, ApiError>>()?;
     Ok(NewUser {
+        oidc_ids,
+        saml_ids,
+        ssh_keys,
         id: string_field(obj, "id")?,
         username: string_field(obj, "userName")?,
         given_name: name_part("givenName")?,
@@ -544,4 +680,31 @@ async fn get_me(req: Req, _: ScimAccept) -> Result<Response, ApiError> {
         )
         .await?;
     Ok(scim(StatusCode::OK, user_json(&req.app.scim, &user)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ssh_fingerprint;
+
+    // Keys made with ssh-keygen; the fingerprints are what `ssh-keygen -lf` printed.
+    const ED25519: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPC3F+gTo1JZ3IlVZ7wpW+TSp3FxpTMZgSsf7DhriecQ test";
+    const RSA: &str = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQDtjKc4HkNcBAGeftXPoHJKge1MOERSsjVk/K2kbIiIr2BaXW3kLPvqzJ9eKLW/wQ4JLzuiwenqKSTwF6Y8ZIbYQ8k2VNrNQuSXs3vj9UJ8z72la/FNUJoRGX5dI84f2FJJT4mdMj1l0Xcsh7uYyaGJYfJi4CPSgPxBgS7idXgalw== r";
+
+    #[test]
+    fn ssh_fingerprints_as_openssh_prints_them() {
+        assert_eq!(
+            ssh_fingerprint(ED25519).unwrap(),
+            "SHA256:dS3N7BY/u4XeXgEdWhI/qAd8VRHc0qGnSoJaqoJtcvM"
+        );
+        assert_eq!(
+            ssh_fingerprint(RSA).unwrap(),
+            "SHA256:VoYbA7Akm1TyMTrTXh5EaD4e2KKnKTCMrL60Jm3/b48"
+        );
+        // The declared type must match the key data.
+        let mislabelled = ED25519.replacen("ssh-ed25519", "ssh-rsa", 1);
+        assert!(ssh_fingerprint(&mislabelled).is_err());
+        assert!(ssh_fingerprint("ssh-ed25519 !!!").is_err());
+        assert!(ssh_fingerprint("nonsense").is_err());
+    }
 }

@@ -20,6 +20,16 @@ impl GuestState {
     }
 }
 
+impl GuestState {
+    /// The account with this UUID, when there is one.
+    fn account_of(&self, uuid: Option<String>) -> R<Option<types::Account>> {
+        match uuid {
+            Some(u) => store::accounts::by_uuid(self.db()?, &u).map_err(err),
+            None => Ok(None),
+        }
+    }
+}
+
 fn err(e: rusqlite::Error) -> String {
     format!("database error: {e}")
 }
@@ -116,6 +126,31 @@ impl accounts::Host for GuestState {
             limit,
         )
         .map_err(err)
+    }
+
+    fn find_by_oidc_id(&mut self, id: types::OidcId) -> R<Option<types::Account>> {
+        let owner = store::identities::oidc_owner(self.db()?, &id).map_err(err)?;
+        self.account_of(owner)
+    }
+
+    fn find_by_saml_id(&mut self, id: types::SamlId) -> R<Option<types::Account>> {
+        let owner = store::identities::saml_owner(self.db()?, &id).map_err(err)?;
+        self.account_of(owner)
+    }
+
+    fn find_by_ssh_fingerprint(&mut self, fingerprint: String) -> R<Option<types::Account>> {
+        let owner = store::identities::ssh_owner(self.db()?, &fingerprint).map_err(err)?;
+        self.account_of(owner)
+    }
+
+    fn set_identities(
+        &mut self,
+        id: String,
+        oidc_ids: Vec<types::OidcId>,
+        saml_ids: Vec<types::SamlId>,
+        ssh_keys: Vec<types::SshKey>,
+    ) -> R<()> {
+        store::identities::set(self.db()?, &id, &oidc_ids, &saml_ids, &ssh_keys).map_err(err)
     }
 
     fn find_by_cert_subject(&mut self, subject: String) -> R<Option<types::Account>> {

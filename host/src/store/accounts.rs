@@ -91,6 +91,9 @@ fn complete(conn: &Connection, account: Account) -> rusqlite::Result<User> {
         attributes: super::attributes::all(conn, &id)?,
         authorities: super::authorities::of_account(conn, &id)?,
         managed_groups: managed_groups(conn, &id)?,
+        oidc_ids: super::identities::oidc_of(conn, &id)?,
+        saml_ids: super::identities::saml_of(conn, &id)?,
+        ssh_keys: super::identities::ssh_of(conn, &id)?,
         account,
     })
 }

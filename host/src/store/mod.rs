@@ -6,6 +6,7 @@ pub mod attributes;
 pub mod authorities;
 pub mod clients;
 pub mod groups;
+pub mod identities;
 pub mod keys;
 pub mod labels;
 pub mod memberships;

@@ -1,0 +1,131 @@
+//! Linked identities: OIDC and SAML identities and SSH keys.
+
+use rusqlite::{Connection, params};
+
+use super::now_ms;
+use crate::plugins::types::{OidcId, SamlId, SshKey};
+
+pub fn oidc_of(conn: &Connection, uuid: &str) -> rusqlite::Result<Vec<OidcId>> {
+    conn.prepare_cached(
+        "SELECT o.issuer, o.subject FROM oidc_ids o JOIN accounts a ON a.id = o.account_id
+         WHERE a.uuid = ?1 ORDER BY o.issuer, o.subject",
+    )?
+    .query_map([uuid], |r| {
+        Ok(OidcId {
+            issuer: r.get(0)?,
+            subject: r.get(1)?,
+        })
+    })?
+    .collect()
+}
+
+pub fn saml_of(conn: &Connection, uuid: &str) -> rusqlite::Result<Vec<SamlId>> {
+    conn.prepare_cached(
+        "SELECT s.idp_id, s.user_id, s.attribute_id FROM saml_ids s JOIN accounts a ON a.id = s.account_id
+         WHERE a.uuid = ?1 ORDER BY s.idp_id, s.attribute_id, s.user_id",
+    )?
+    .query_map([uuid], |r| Ok(SamlId { idp_id: r.get(0)?, user_id: r.get(1)?, attribute_id: r.get(2)? }))?
+    .collect()
+}
+
+pub fn ssh_of(conn: &Connection, uuid: &str) -> rusqlite::Result<Vec<SshKey>> {
+    conn.prepare_cached(
+        "SELECT k.label, k.value, k.fingerprint, k.is_primary, k.created_ms, k.last_modified_ms
+         FROM ssh_keys k JOIN accounts a ON a.id = k.account_id WHERE a.uuid = ?1 ORDER BY k.id",
+    )?
+    .query_map([uuid], |r| {
+        Ok(SshKey {
+            display: r.get(0)?,
+            value: r.get(1)?,
+            fingerprint: r.get(2)?,
+            primary: r.get(3)?,
+            created: r.get(4)?,
+            last_modified: r.get(5)?,
+        })
+    })?
+    .collect()
+}
+
+/// The UUID of the account an OIDC identity is linked to.
+pub fn oidc_owner(conn: &Connection, id: &OidcId) -> rusqlite::Result<Option<String>> {
+    owner(
+        conn,
+        "SELECT a.uuid FROM oidc_ids o JOIN accounts a ON a.id = o.account_id
+                  WHERE o.issuer = ?1 AND o.subject = ?2",
+        params![id.issuer, id.subject],
+    )
+}
+
+pub fn saml_owner(conn: &Connection, id: &SamlId) -> rusqlite::Result<Option<String>> {
+    owner(
+        conn,
+        "SELECT a.uuid FROM saml_ids s JOIN accounts a ON a.id = s.account_id
+         WHERE s.idp_id = ?1 AND s.user_id = ?2 AND s.attribute_id = ?3",
+        params![id.idp_id, id.user_id, id.attribute_id],
+    )
+}
+
+pub fn ssh_owner(conn: &Connection, fingerprint: &str) -> rusqlite::Result<Option<String>> {
+    owner(
+        conn,
+        "SELECT a.uuid FROM ssh_keys k JOIN accounts a ON a.id = k.account_id
+                  WHERE k.fingerprint = ?1",
+        params![fingerprint],
+    )
+}
+
+fn owner(
+    conn: &Connection,
+    sql: &str,
+    p: impl rusqlite::Params,
+) -> rusqlite::Result<Option<String>> {
+    use rusqlite::OptionalExtension;
+    conn.prepare_cached(sql)?
+        .query_row(p, |r| r.get(0))
+        .optional()
+}
+
+/// Replaces everything linked to the account. Unchanged SSH keys keep their times.
+pub fn set(
+    conn: &Connection,
+    uuid: &str,
+    oidc: &[OidcId],
+    saml: &[SamlId],
+    ssh: &[SshKey],
+) -> rusqlite::Result<()> {
+    let account: i64 = conn
+        .prepare_cached("SELECT id FROM accounts WHERE uuid = ?1")?
+        .query_row([uuid], |r| r.get(0))?;
+    conn.prepare_cached("DELETE FROM oidc_ids WHERE account_id = ?1")?
+        .execute([account])?;
+    for o in oidc {
+        conn.prepare_cached(
+            "INSERT INTO oidc_ids(account_id, issuer, subject) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![account, o.issuer, o.subject])?;
+    }
+    conn.prepare_cached("DELETE FROM saml_ids WHERE account_id = ?1")?
+        .execute([account])?;
+    for s in saml {
+        conn.prepare_cached("INSERT INTO saml_ids(account_id, idp_id, user_id, attribute_id) VALUES (?1, ?2, ?3, ?4)")?
+            .execute(params![account, s.idp_id, s.user_id, s.attribute_id])?;
+    }
+    let fingerprints: Vec<&str> = ssh.iter().map(|k| k.fingerprint.as_str()).collect();
+    let kept = serde_json::to_string(&fingerprints).unwrap_or_default();
+    conn.prepare_cached(
+        "DELETE FROM ssh_keys WHERE account_id = ?1 AND fingerprint NOT IN (SELECT value FROM json_each(?2))",
+    )?
+    .execute(params![account, kept])?;
+    let now = now_ms();
+    for k in ssh {
+        conn.prepare_cached(
+            "INSERT INTO ssh_keys(account_id, label, fingerprint, value, is_primary, created_ms, last_modified_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+             ON CONFLICT(fingerprint) DO UPDATE SET label = excluded.label, is_primary = excluded.is_primary,
+                 last_modified_ms = CASE WHEN label IS excluded.label AND is_primary = excluded.is_primary
+                                         THEN last_modified_ms ELSE excluded.last_modified_ms END",
+        )?
+        .execute(params![account, k.display, k.fingerprint, k.value, k.primary, now])?;
+    }
+    Ok(())
+}
