@@ -1,0 +1,169 @@
+//! The operator interface of account-api.md §4: `serve` configured by environment
+//! variables alone, flags winning over them, and the first-start admin.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use iam_tests::*;
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `iam-host serve` with exactly `args` and `envs` and waits for `/health` on `port`.
+fn serve(args: &[&str], envs: &[(&str, String)], port: u16, log: &std::path::Path) -> Running {
+    let mut cmd = Command::new(host_binary());
+    cmd.arg("serve").args(args);
+    for var in [
+        "IAM_CONFIG",
+        "IAM_LISTEN",
+        "IAM_DB",
+        "IAM_BASE_URL",
+        "IAM_POLICY",
+    ] {
+        cmd.env_remove(var);
+    }
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let child = cmd
+        .env("IAM_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap();
+    let running = Running(child);
+    let client = reqwest::blocking::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(r) = client.get(format!("http://127.0.0.1:{port}/health")).send()
+            && r.status() == StatusCode::OK
+        {
+            return running;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no server on {port}:\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn serve_reads_its_settings_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let db = dir.path().join("from-env.db");
+    let log = dir.path().join("log");
+    let _server = serve(
+        &[],
+        &[
+            ("IAM_LISTEN", format!("127.0.0.1:{port}")),
+            ("IAM_DB", db.display().to_string()),
+        ],
+        port,
+        &log,
+    );
+    assert!(db.exists(), "IAM_DB names the database file");
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains("created account 'admin' with the password from IAM_ADMIN_PASSWORD"),
+        "{logged}"
+    );
+}
+
+#[test]
+fn the_config_file_comes_from_iam_config_and_flags_win() {
+    let dir = tempfile::tempdir().unwrap();
+    let file_port = free_port();
+    let flag_port = free_port();
+    let config = dir.path().join("iam.toml");
+    std::fs::write(
+        &config,
+        format!("listen = \"127.0.0.1:{file_port}\"\ndb = \"configured.db\"\n"),
+    )
+    .unwrap();
+    let log = dir.path().join("log");
+    {
+        let _server = serve(
+            &[],
+            &[("IAM_CONFIG", config.display().to_string())],
+            file_port,
+            &log,
+        );
+        // A relative path in the file is relative to the file.
+        assert!(dir.path().join("configured.db").exists());
+    }
+    // --listen beats the file.
+    let _server = serve(
+        &["--listen", &format!("127.0.0.1:{flag_port}")],
+        &[("IAM_CONFIG", config.display().to_string())],
+        flag_port,
+        &log,
+    );
+}
+
+#[test]
+fn a_generated_admin_password_is_logged_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let db = dir.path().join("iam.db");
+    let log = dir.path().join("log");
+    let mut cmd = Command::new(host_binary());
+    cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--db"])
+        .arg(&db);
+    for var in ["IAM_CONFIG", "IAM_ADMIN_PASSWORD"] {
+        cmd.env_remove(var);
+    }
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let running = Running(child);
+    let client = reqwest::blocking::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while client
+        .get(format!("http://127.0.0.1:{port}/health"))
+        .send()
+        .is_err()
+    {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(running);
+    let first = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        first.contains("created account 'admin' with the generated password"),
+        "{first}"
+    );
+    // A second start on the same database creates nobody and prints no password.
+    let _again = serve(
+        &[
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--db",
+            &db.display().to_string(),
+        ],
+        &[],
+        port,
+        &log,
+    );
+    let second = std::fs::read_to_string(&log).unwrap();
+    assert!(!second.contains("created account 'admin'"), "{second}");
+}
