@@ -172,3 +172,94 @@ fn malformed_identities_are_refused() {
     // Nothing was created by the refused requests.
     assert_eq!(body(s.get("/scim/Users", Some(&admin)))["totalResults"], 1);
 }
+
+const TEST2_CERT: &str = include_str!("../fixtures/test2-cert.pem");
+const TEST3_CERT: &str = include_str!("../fixtures/test3-cert.pem");
+
+#[test]
+fn certificates_are_linked_found_and_shown() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    let ext = json!({"certificates": [
+        {"display": "grid cert", "pemEncodedCertificate": TEST2_CERT, "primary": true},
+    ]});
+    let r = s.post_scim("/scim/Users", Some(&admin), &with_identities("alice", ext));
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let user = body(r);
+    let id = user["id"].as_str().unwrap().to_string();
+    let cert = &user[INDIGO]["certificates"][0];
+    assert_eq!(cert["subjectDn"], "CN=test2,O=IGI,C=IT");
+    assert_eq!(cert["issuerDn"], "CN=Test CA,O=IGI,C=IT");
+    assert_eq!(cert["display"], "grid cert");
+    assert_eq!(cert["primary"], true);
+    assert_eq!(cert["hasProxyCertificate"], false);
+    assert_eq!(cert["pemEncodedCertificate"], TEST2_CERT);
+
+    // The list leaves the PEM out; single reads and finders keep it.
+    let list = body(s.get("/scim/Users", Some(&admin)));
+    let listed = list["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == json!(id))
+        .unwrap();
+    assert!(
+        listed[INDIGO]["certificates"][0]
+            .get("pemEncodedCertificate")
+            .is_none()
+    );
+    assert_eq!(
+        listed[INDIGO]["certificates"][0]["subjectDn"],
+        "CN=test2,O=IGI,C=IT"
+    );
+    let found = body(s.get(
+        "/iam/account/find/bycertsubject?certificateSubject=CN%3Dtest2%2CO%3DIGI%2CC%3DIT",
+        Some(&admin),
+    ));
+    assert_eq!(found["totalResults"], 1);
+    assert_eq!(found["Resources"][0]["id"], json!(id));
+    assert_eq!(
+        found["Resources"][0][INDIGO]["certificates"][0]["pemEncodedCertificate"],
+        TEST2_CERT
+    );
+
+    // A certificate belongs to one account.
+    let r = s.post_scim(
+        "/scim/Users",
+        Some(&admin),
+        &with_identities(
+            "bob",
+            json!({"certificates": [{"pemEncodedCertificate": TEST2_CERT}]}),
+        ),
+    );
+    assert_eq!(
+        scim_detail(r, StatusCode::CONFLICT),
+        "X.509 certificate (subject: CN=test2,O=IGI,C=IT, issuer: CN=Test CA,O=IGI,C=IT) already bound to a user"
+    );
+    // Replacing alice's certificates swaps them.
+    let r = put_scim(
+        &s,
+        &format!("/scim/Users/{id}"),
+        &admin,
+        &with_identities(
+            "alice",
+            json!({"certificates": [{"pemEncodedCertificate": TEST3_CERT}]}),
+        ),
+    );
+    assert_eq!(r.status(), StatusCode::OK);
+    let certs = body(r)[INDIGO]["certificates"].clone();
+    assert_eq!(certs.as_array().unwrap().len(), 1);
+    assert_eq!(certs[0]["subjectDn"], "CN=test3,O=IGI,C=IT");
+    assert_eq!(certs[0]["display"], "cert-0");
+
+    // Not a certificate: a SCIM 400.
+    let r = s.post_scim(
+        "/scim/Users",
+        Some(&admin),
+        &with_identities(
+            "carol",
+            json!({"certificates": [{"pemEncodedCertificate": "junk"}]}),
+        ),
+    );
+    assert!(scim_detail(r, StatusCode::BAD_REQUEST).starts_with("Invalid X.509 certificate: "));
+}

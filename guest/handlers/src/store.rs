@@ -9,8 +9,8 @@ use iam_guest_logic::store::{
     ClientStore, GroupStore, LabelStore, MembershipStore, StoreResult,
 };
 use iam_guest_logic::types::{
-    Account, AccountOrder, Attribute, Client, Group, GroupRef, Label, LabelFilter, OidcId, SamlId,
-    SshKey, User,
+    Account, AccountOrder, Attribute, Certificate, Client, Group, GroupRef, Label, LabelFilter,
+    OidcId, SamlId, SshKey, User,
 };
 
 /// The host's database, reached through the component's imports.
@@ -96,14 +96,22 @@ impl Accounts for HostStore {
     fn find_by_ssh_fingerprint(&self, fingerprint: &str) -> StoreResult<Option<Account>> {
         accounts::find_by_ssh_fingerprint(fingerprint)
     }
+    fn find_by_certificate(
+        &self,
+        subject_dn: &str,
+        issuer_dn: &str,
+    ) -> StoreResult<Option<Account>> {
+        accounts::find_by_certificate(subject_dn, issuer_dn)
+    }
     fn set_identities(
         &self,
         id: &str,
         oidc: &[OidcId],
         saml: &[SamlId],
         ssh: &[SshKey],
+        certificates: &[Certificate],
     ) -> StoreResult<()> {
-        accounts::set_identities(id, oidc, saml, ssh)
+        accounts::set_identities(id, oidc, saml, ssh, certificates)
     }
     fn find_by_cert_subject(&self, subject: &str) -> StoreResult<Option<Account>> {
         accounts::find_by_cert_subject(subject)

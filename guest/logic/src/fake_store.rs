@@ -8,12 +8,12 @@ use crate::store::{
     ClientStore, GroupStore, LabelStore, MembershipStore, StoreResult,
 };
 use crate::types::{
-    Account, AccountOrder, Attribute, Client, Group, GroupRef, Label, LabelFilter, OidcId, SamlId,
-    SshKey, User,
+    Account, AccountOrder, Attribute, Certificate, Client, Group, GroupRef, Label, LabelFilter,
+    OidcId, SamlId, SshKey, User,
 };
 
-/// An account's linked OIDC ids, SAML ids and SSH keys.
-type Identities = (Vec<OidcId>, Vec<SamlId>, Vec<SshKey>);
+/// An account's linked OIDC ids, SAML ids, SSH keys and certificates.
+type Identities = (Vec<OidcId>, Vec<SamlId>, Vec<SshKey>, Vec<Certificate>);
 
 #[derive(Default)]
 pub struct FakeStore {
@@ -101,6 +101,7 @@ fn bare_user(account: Account) -> User {
         oidc_ids: Vec::new(),
         saml_ids: Vec::new(),
         ssh_keys: Vec::new(),
+        certificates: Vec::new(),
     }
 }
 
@@ -250,7 +251,7 @@ impl Accounts for FakeStore {
             .identities
             .borrow()
             .iter()
-            .find(|(_, (o, _, _))| o.contains(id))
+            .find(|(_, (o, _, _, _))| o.contains(id))
             .map(|(a, _)| a.clone());
         owner.map_or(Ok(None), |a| Accounts::get(self, &a))
     }
@@ -259,7 +260,7 @@ impl Accounts for FakeStore {
             .identities
             .borrow()
             .iter()
-            .find(|(_, (_, s, _))| s.contains(id))
+            .find(|(_, (_, s, _, _))| s.contains(id))
             .map(|(a, _)| a.clone());
         owner.map_or(Ok(None), |a| Accounts::get(self, &a))
     }
@@ -268,7 +269,23 @@ impl Accounts for FakeStore {
             .identities
             .borrow()
             .iter()
-            .find(|(_, (_, _, k))| k.iter().any(|k| k.fingerprint == fingerprint))
+            .find(|(_, (_, _, k, _))| k.iter().any(|k| k.fingerprint == fingerprint))
+            .map(|(a, _)| a.clone());
+        owner.map_or(Ok(None), |a| Accounts::get(self, &a))
+    }
+    fn find_by_certificate(
+        &self,
+        subject_dn: &str,
+        issuer_dn: &str,
+    ) -> StoreResult<Option<Account>> {
+        let owner = self
+            .identities
+            .borrow()
+            .iter()
+            .find(|(_, (_, _, _, c))| {
+                c.iter()
+                    .any(|c| c.subject_dn == subject_dn && c.issuer_dn == issuer_dn)
+            })
             .map(|(a, _)| a.clone());
         owner.map_or(Ok(None), |a| Accounts::get(self, &a))
     }
@@ -278,10 +295,17 @@ impl Accounts for FakeStore {
         oidc: &[OidcId],
         saml: &[SamlId],
         ssh: &[SshKey],
+        certificates: &[Certificate],
     ) -> StoreResult<()> {
-        self.identities
-            .borrow_mut()
-            .insert(id.to_string(), (oidc.to_vec(), saml.to_vec(), ssh.to_vec()));
+        self.identities.borrow_mut().insert(
+            id.to_string(),
+            (
+                oidc.to_vec(),
+                saml.to_vec(),
+                ssh.to_vec(),
+                certificates.to_vec(),
+            ),
+        );
         Ok(())
     }
     fn find_by_cert_subject(&self, _subject: &str) -> StoreResult<Option<Account>> {

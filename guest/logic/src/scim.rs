@@ -117,6 +117,18 @@ fn check_identities(
             )));
         }
     }
+    for c in &new.certificates {
+        if taken(
+            accounts
+                .find_by_certificate(&c.subject_dn, &c.issuer_dn)
+                .map_err(internal)?,
+        ) {
+            return Err(Error::Conflict(format!(
+                "X.509 certificate (subject: {}, issuer: {}) already bound to a user",
+                c.subject_dn, c.issuer_dn
+            )));
+        }
+    }
     for k in &new.ssh_keys {
         if taken(
             accounts
@@ -148,8 +160,11 @@ fn link_identities(accounts: &impl Accounts, id: &str, new: &NewUser) -> Result<
     let oidc = unique(&new.oidc_ids, |a, b| a == b);
     let saml = unique(&new.saml_ids, |a, b| a == b);
     let ssh = unique(&new.ssh_keys, |a, b| a.fingerprint == b.fingerprint);
+    let certs = unique(&new.certificates, |a, b| {
+        a.subject_dn == b.subject_dn && a.issuer_dn == b.issuer_dn
+    });
     accounts
-        .set_identities(id, &oidc, &saml, &ssh)
+        .set_identities(id, &oidc, &saml, &ssh, &certs)
         .map_err(internal)
 }
 
@@ -493,6 +508,7 @@ mod tests {
             oidc_ids: vec![],
             saml_ids: vec![],
             ssh_keys: vec![],
+            certificates: vec![],
         }
     }
 

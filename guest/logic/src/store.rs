@@ -2,8 +2,8 @@
 //! implemented by the WIT imports; in unit tests by an in-memory fake.
 
 use crate::types::{
-    Account, AccountOrder, Attribute, Client, Group, GroupRef, Label, LabelFilter, OidcId, SamlId,
-    SshKey, User,
+    Account, AccountOrder, Attribute, Certificate, Client, Group, GroupRef, Label, LabelFilter,
+    OidcId, SamlId, SshKey, User,
 };
 
 /// A failure of the database itself (its message is for logs).
@@ -60,12 +60,18 @@ pub trait Accounts {
     fn find_by_oidc_id(&self, id: &OidcId) -> StoreResult<Option<Account>>;
     fn find_by_saml_id(&self, id: &SamlId) -> StoreResult<Option<Account>>;
     fn find_by_ssh_fingerprint(&self, fingerprint: &str) -> StoreResult<Option<Account>>;
+    fn find_by_certificate(
+        &self,
+        subject_dn: &str,
+        issuer_dn: &str,
+    ) -> StoreResult<Option<Account>>;
     fn set_identities(
         &self,
         id: &str,
         oidc: &[OidcId],
         saml: &[SamlId],
         ssh: &[SshKey],
+        certificates: &[Certificate],
     ) -> StoreResult<()>;
     fn find_by_cert_subject(&self, subject: &str) -> StoreResult<Option<Account>>;
     fn count_with_label(&self, label: &LabelFilter) -> StoreResult<u64>;

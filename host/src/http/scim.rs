@@ -14,8 +14,8 @@ use super::body::{
 use super::{ApiError, AppState, Family, Req};
 use crate::config::ScimConfig;
 use crate::plugins::types::{
-    EmailInput, Group, GroupRef, MemberPatch, NewGroup, NewUser, OidcId, Operation, PageInfo,
-    PageRequest, SamlId, SshKey, User,
+    Certificate, EmailInput, Group, GroupRef, MemberPatch, NewGroup, NewUser, OidcId, Operation,
+    PageInfo, PageRequest, SamlId, SshKey, User,
 };
 use crate::store::TxMode;
 
@@ -145,6 +145,25 @@ pub fn user_json(view: &ScimView, user: &User) -> Value {
             .collect();
         indigo.insert("sshKeys".into(), keys.into());
     }
+    if !user.certificates.is_empty() {
+        let certs: Vec<Value> = user
+            .certificates
+            .iter()
+            .map(|c| {
+                let mut m = json!({"primary": c.primary, "subjectDn": c.subject_dn, "issuerDn": c.issuer_dn,
+                                   "pemEncodedCertificate": c.pem, "created": iso(c.created),
+                                   "lastModified": iso(c.last_modified), "hasProxyCertificate": c.has_proxy});
+                if let Some(d) = &c.display {
+                    m["display"] = json!(d);
+                }
+                if let Some(t) = c.proxy_expiration {
+                    m["proxyExpirationTime"] = json!(iso(t));
+                }
+                m
+            })
+            .collect();
+        indigo.insert("certificates".into(), certs.into());
+    }
     if view.include.include_authorities && !user.authorities.is_empty() {
         indigo.insert("authorities".into(), json!(user.authorities));
     }
@@ -273,6 +292,15 @@ pub fn ssh_fingerprint(value: &str) -> Result<String, String> {
     ))
 }
 
+/// Reads a PEM certificate and returns its subject and issuer DNs in RFC 2253 form.
+pub fn certificate_dns(pem: &str) -> Result<(String, String), String> {
+    use x509_cert::der::DecodePem;
+    let cert =
+        x509_cert::Certificate::from_pem(pem.trim().as_bytes()).map_err(|e| e.to_string())?;
+    let tbs = &cert.tbs_certificate;
+    Ok((tbs.subject.to_string(), tbs.issuer.to_string()))
+}
+
 /// A required string member of an IndigoUser item.
 fn required_member(obj: &Map<String, Value>, list: &str, key: &str) -> Result<String, ApiError> {
     string_field(obj, key)?
@@ -376,7 +404,32 @@ fn parse_new_user(obj: &Map<String, Value>) -> Result<NewUser, ApiError> {
             })
         })
         .collect::<Result<_, ApiError>>()?;
+    let certificates = extension_items(ext, "certificates")?
+        .into_iter()
+        .map(|o| {
+            let pem = required_member(o, "certificates", "pemEncodedCertificate")?;
+            let (subject_dn, issuer_dn) = certificate_dns(&pem).map_err(|e| {
+                ApiError::status(
+                    StatusCode::BAD_REQUEST,
+                    Family::Scim,
+                    format!("Invalid X.509 certificate: {e}"),
+                )
+            })?;
+            Ok(Certificate {
+                display: string_field(o, "display")?,
+                subject_dn,
+                issuer_dn,
+                pem,
+                primary: bool_field(o, "primary")?.unwrap_or(false),
+                created: 0,
+                last_modified: 0,
+                has_proxy: false,
+                proxy_expiration: None,
+            })
+        })
+        .collect::<Result<_, ApiError>>()?;
     Ok(NewUser {
+        certificates,
         oidc_ids,
         saml_ids,
         ssh_keys,
@@ -486,7 +539,13 @@ async fn list_users(
         .users
         .iter()
         .map(|u| {
-            let user = user_json(&req.app.scim, u);
+            let mut user = user_json(&req.app.scim, u);
+            // The list leaves out the certificates' PEM (single reads keep it).
+            if let Some(certs) = user[INDIGO_USER_SCHEMA]["certificates"].as_array_mut() {
+                for c in certs {
+                    c.as_object_mut().map(|c| c.remove("pemEncodedCertificate"));
+                }
+            }
             match &keep {
                 Some(names) => {
                     restrict(user, &names.iter().map(String::as_str).collect::<Vec<_>>())
@@ -690,6 +749,19 @@ mod tests {
     const ED25519: &str =
         "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPC3F+gTo1JZ3IlVZ7wpW+TSp3FxpTMZgSsf7DhriecQ test";
     const RSA: &str = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQDtjKc4HkNcBAGeftXPoHJKge1MOERSsjVk/K2kbIiIr2BaXW3kLPvqzJ9eKLW/wQ4JLzuiwenqKSTwF6Y8ZIbYQ8k2VNrNQuSXs3vj9UJ8z72la/FNUJoRGX5dI84f2FJJT4mdMj1l0Xcsh7uYyaGJYfJi4CPSgPxBgS7idXgalw== r";
+
+    #[test]
+    fn certificate_names_in_rfc2253_form() {
+        let pem = include_str!("../../../tests/fixtures/test2-cert.pem");
+        let (subject, issuer) = super::certificate_dns(pem).unwrap();
+        assert_eq!(subject, "CN=test2,O=IGI,C=IT");
+        assert_eq!(issuer, "CN=Test CA,O=IGI,C=IT");
+        assert!(
+            super::certificate_dns("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----")
+                .is_err()
+        );
+        assert!(super::certificate_dns("junk").is_err());
+    }
 
     #[test]
     fn ssh_fingerprints_as_openssh_prints_them() {

@@ -143,14 +143,33 @@ impl accounts::Host for GuestState {
         self.account_of(owner)
     }
 
+    fn find_by_certificate(
+        &mut self,
+        subject_dn: String,
+        issuer_dn: String,
+    ) -> R<Option<types::Account>> {
+        let owner = store::identities::certificate_owner(self.db()?, &subject_dn, &issuer_dn)
+            .map_err(err)?;
+        self.account_of(owner)
+    }
+
     fn set_identities(
         &mut self,
         id: String,
         oidc_ids: Vec<types::OidcId>,
         saml_ids: Vec<types::SamlId>,
         ssh_keys: Vec<types::SshKey>,
+        certificates: Vec<types::Certificate>,
     ) -> R<()> {
-        store::identities::set(self.db()?, &id, &oidc_ids, &saml_ids, &ssh_keys).map_err(err)
+        store::identities::set(
+            self.db()?,
+            &id,
+            &oidc_ids,
+            &saml_ids,
+            &ssh_keys,
+            &certificates,
+        )
+        .map_err(err)
     }
 
     fn find_by_cert_subject(&mut self, subject: String) -> R<Option<types::Account>> {

@@ -94,6 +94,7 @@ fn complete(conn: &Connection, account: Account) -> rusqlite::Result<User> {
         oidc_ids: super::identities::oidc_of(conn, &id)?,
         saml_ids: super::identities::saml_of(conn, &id)?,
         ssh_keys: super::identities::ssh_of(conn, &id)?,
+        certificates: super::identities::certificates_of(conn, &id)?,
         account,
     })
 }

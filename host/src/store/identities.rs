@@ -1,9 +1,9 @@
-//! Linked identities: OIDC and SAML identities and SSH keys.
+//! Linked identities: OIDC and SAML identities, SSH keys and X.509 certificates.
 
 use rusqlite::{Connection, params};
 
 use super::now_ms;
-use crate::plugins::types::{OidcId, SamlId, SshKey};
+use crate::plugins::types::{Certificate, OidcId, SamlId, SshKey};
 
 pub fn oidc_of(conn: &Connection, uuid: &str) -> rusqlite::Result<Vec<OidcId>> {
     conn.prepare_cached(
@@ -46,6 +46,41 @@ pub fn ssh_of(conn: &Connection, uuid: &str) -> rusqlite::Result<Vec<SshKey>> {
     .collect()
 }
 
+pub fn certificates_of(conn: &Connection, uuid: &str) -> rusqlite::Result<Vec<Certificate>> {
+    conn.prepare_cached(
+        "SELECT c.label, c.subject_dn, c.issuer_dn, c.pem, c.is_primary, c.created_ms, c.last_modified_ms,
+                c.proxy_chain IS NOT NULL, c.proxy_expiration_ms
+         FROM certificates c JOIN accounts a ON a.id = c.account_id WHERE a.uuid = ?1 ORDER BY c.id",
+    )?
+    .query_map([uuid], |r| {
+        Ok(Certificate {
+            display: r.get(0)?,
+            subject_dn: r.get(1)?,
+            issuer_dn: r.get(2)?,
+            pem: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+            primary: r.get(4)?,
+            created: r.get(5)?,
+            last_modified: r.get(6)?,
+            has_proxy: r.get(7)?,
+            proxy_expiration: r.get(8)?,
+        })
+    })?
+    .collect()
+}
+
+pub fn certificate_owner(
+    conn: &Connection,
+    subject: &str,
+    issuer: &str,
+) -> rusqlite::Result<Option<String>> {
+    owner(
+        conn,
+        "SELECT a.uuid FROM certificates c JOIN accounts a ON a.id = c.account_id
+         WHERE c.subject_dn = ?1 AND c.issuer_dn = ?2",
+        params![subject, issuer],
+    )
+}
+
 /// The UUID of the account an OIDC identity is linked to.
 pub fn oidc_owner(conn: &Connection, id: &OidcId) -> rusqlite::Result<Option<String>> {
     owner(
@@ -85,13 +120,15 @@ fn owner(
         .optional()
 }
 
-/// Replaces everything linked to the account. Unchanged SSH keys keep their times.
+/// Replaces everything linked to the account. Unchanged SSH keys and certificates keep
+/// their times (and certificates their proxies).
 pub fn set(
     conn: &Connection,
     uuid: &str,
     oidc: &[OidcId],
     saml: &[SamlId],
     ssh: &[SshKey],
+    certificates: &[Certificate],
 ) -> rusqlite::Result<()> {
     let account: i64 = conn
         .prepare_cached("SELECT id FROM accounts WHERE uuid = ?1")?
@@ -126,6 +163,39 @@ pub fn set(
                                          THEN last_modified_ms ELSE excluded.last_modified_ms END",
         )?
         .execute(params![account, k.display, k.fingerprint, k.value, k.primary, now])?;
+    }
+    set_certificates(conn, account, certificates)
+}
+
+/// Replaces the account's certificates; unchanged ones keep their times and proxies.
+fn set_certificates(
+    conn: &Connection,
+    account: i64,
+    certificates: &[Certificate],
+) -> rusqlite::Result<()> {
+    let keep: Vec<[&str; 2]> = certificates
+        .iter()
+        .map(|c| [c.subject_dn.as_str(), c.issuer_dn.as_str()])
+        .collect();
+    conn.prepare_cached(
+        "DELETE FROM certificates WHERE account_id = ?1 AND NOT EXISTS (
+             SELECT 1 FROM json_each(?2) k
+             WHERE json_extract(k.value, '$[0]') = subject_dn AND json_extract(k.value, '$[1]') = issuer_dn)",
+    )?
+    .execute(params![account, serde_json::to_string(&keep).unwrap_or_default()])?;
+    let now = now_ms();
+    for (i, c) in certificates.iter().enumerate() {
+        let label = c.display.clone().unwrap_or_else(|| format!("cert-{i}"));
+        conn.prepare_cached(
+            "INSERT INTO certificates(account_id, label, subject_dn, issuer_dn, pem, is_primary, created_ms, last_modified_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
+             ON CONFLICT(subject_dn, issuer_dn) DO UPDATE SET
+                 last_modified_ms = CASE WHEN label IS excluded.label AND pem IS excluded.pem
+                                          AND is_primary = excluded.is_primary
+                                         THEN last_modified_ms ELSE excluded.last_modified_ms END,
+                 label = excluded.label, pem = excluded.pem, is_primary = excluded.is_primary",
+        )?
+        .execute(params![account, label, c.subject_dn, c.issuer_dn, c.pem, c.primary, now])?;
     }
     Ok(())
 }
