@@ -148,6 +148,7 @@ pub const HANDLER_GROUPS: &[&str] = &[
     "lifecycle",
     "find",
     "clients",
+    "certificates",
     "scim",
 ];
 

@@ -13,11 +13,12 @@ mod bindings {
 mod store;
 
 use bindings::exports::iam::plugin::{
-    attributes, authorities, clients, find, groups, labels, lifecycle, managers, scim, search,
+    attributes, authorities, certificates, clients, find, groups, labels, lifecycle, managers,
+    scim, search,
 };
 use iam_guest_logic::types::{
     Attribute, Client, Error, Finder, Group, Label, LifecycleSettings, MemberPatch, NewClient,
-    NewGroup, NewUser, PageRequest, Principal, SearchRequest, User,
+    NewGroup, NewUser, PageRequest, ParsedProxy, Principal, SearchRequest, User,
 };
 use store::HostStore;
 
@@ -251,6 +252,22 @@ impl clients::Guest for Handlers {
 
     fn owned_by_caller(caller: Principal, page: PageRequest) -> Result<clients::ClientPage, Error> {
         iam_guest_logic::clients::own(&HostStore, &caller, &page).map(client_page)
+    }
+}
+
+impl certificates::Guest for Handlers {
+    fn set_proxy(
+        caller: Principal,
+        chain: Option<String>,
+        parsed: Result<ParsedProxy, String>,
+    ) -> Result<(), Error> {
+        iam_guest_logic::certificates::set_proxy(
+            &HostStore,
+            &HostStore,
+            &caller,
+            chain.as_deref(),
+            parsed.as_ref().map_err(String::as_str),
+        )
     }
 }
 

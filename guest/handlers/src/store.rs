@@ -1,12 +1,12 @@
 //! The logic's store traits, implemented by the host's `store` imports.
 
 use crate::bindings::iam::plugin::{
-    accounts, attribute_store, authority_store, client_store, group_store, label_store,
-    membership_store,
+    accounts, attribute_store, authority_store, certificate_store, client_store, group_store,
+    label_store, membership_store,
 };
 use iam_guest_logic::store::{
-    AccountCreate, AccountUpdate, Accounts, AttributeStore, AuthorityStore, ClientCreate,
-    ClientStore, GroupStore, LabelStore, MembershipStore, StoreResult,
+    AccountCreate, AccountUpdate, Accounts, AttributeStore, AuthorityStore, CertificateStore,
+    ClientCreate, ClientStore, GroupStore, LabelStore, MembershipStore, StoreResult,
 };
 use iam_guest_logic::types::{
     Account, AccountOrder, Attribute, Certificate, Client, Group, GroupRef, Label, LabelFilter,
@@ -314,5 +314,20 @@ impl ClientStore for HostStore {
     }
     fn owned(&self, account_id: &str, offset: u64, limit: u64) -> StoreResult<Vec<Client>> {
         client_store::owned(account_id, offset, limit)
+    }
+}
+
+impl CertificateStore for HostStore {
+    fn link(&self, account_id: &str, cert: &Certificate) -> StoreResult<()> {
+        certificate_store::link(account_id, cert)
+    }
+    fn set_proxy(
+        &self,
+        subject_dn: &str,
+        issuer_dn: &str,
+        chain: &str,
+        expiration: u64,
+    ) -> StoreResult<()> {
+        certificate_store::set_proxy(subject_dn, issuer_dn, chain, expiration)
     }
 }

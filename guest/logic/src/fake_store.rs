@@ -4,8 +4,8 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 
 use crate::store::{
-    AccountCreate, AccountUpdate, Accounts, AttributeStore, AuthorityStore, ClientCreate,
-    ClientStore, GroupStore, LabelStore, MembershipStore, StoreResult,
+    AccountCreate, AccountUpdate, Accounts, AttributeStore, AuthorityStore, CertificateStore,
+    ClientCreate, ClientStore, GroupStore, LabelStore, MembershipStore, StoreResult,
 };
 use crate::types::{
     Account, AccountOrder, Attribute, Certificate, Client, Group, GroupRef, Label, LabelFilter,
@@ -24,6 +24,8 @@ pub struct FakeStore {
     /// (account, authority) pairs.
     grants: RefCell<Vec<(String, String)>>,
     clients: RefCell<Vec<Client>>,
+    /// subject → (chain, expiration) of stored proxies.
+    proxies: RefCell<BTreeMap<String, (String, u64)>>,
     /// account → its linked identities.
     identities: RefCell<BTreeMap<String, Identities>>,
     /// (client, account) pairs.
@@ -84,6 +86,11 @@ impl FakeStore {
             .collect()
     }
 
+    /// The proxy stored for the certificate with this subject.
+    pub fn proxy_of(&self, subject: &str) -> Option<(String, u64)> {
+        self.proxies.borrow().get(subject).cloned()
+    }
+
     pub fn touches(&self, id: &str) -> u32 {
         self.touches.borrow().get(id).copied().unwrap_or(0)
     }
@@ -110,7 +117,16 @@ impl Accounts for FakeStore {
         Ok(self.accounts.borrow().iter().find(|a| a.id == id).cloned())
     }
     fn get_user(&self, id: &str) -> StoreResult<Option<User>> {
-        Ok(Accounts::get(self, id)?.map(bare_user))
+        let certificates = self
+            .identities
+            .borrow()
+            .get(id)
+            .map(|i| i.3.clone())
+            .unwrap_or_default();
+        Ok(Accounts::get(self, id)?.map(|a| User {
+            certificates,
+            ..bare_user(a)
+        }))
     }
     fn find_by_username(&self, username: &str) -> StoreResult<Option<Account>> {
         Ok(self
@@ -797,5 +813,23 @@ impl ClientStore for FakeStore {
             .take(limit as usize)
             .cloned()
             .collect())
+    }
+}
+
+impl CertificateStore for FakeStore {
+    fn link(&self, _account_id: &str, _cert: &Certificate) -> StoreResult<()> {
+        Ok(())
+    }
+    fn set_proxy(
+        &self,
+        subject_dn: &str,
+        _issuer_dn: &str,
+        chain: &str,
+        expiration: u64,
+    ) -> StoreResult<()> {
+        self.proxies
+            .borrow_mut()
+            .insert(subject_dn.into(), (chain.into(), expiration));
+        Ok(())
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod attributes;
 pub mod authorities;
+pub mod certificates;
 pub mod clients;
 pub mod find;
 pub mod groups;

@@ -87,7 +87,7 @@ pub fn authorize_roles(caller: &Principal, op: &Operation) -> Result<(), String>
         | Operation::AddAccountAuthority(_)
         | Operation::RemoveAccountAuthority(_)
         | Operation::SetEndTime(_) => c.has_scope(scope::ADMIN_WRITE) || c.admin(),
-        Operation::GetOwnAuthorities => c.has_role(role::USER),
+        Operation::GetOwnAuthorities | Operation::SetProxyCertificate => c.has_role(role::USER),
         Operation::AddGroupMember(ag) | Operation::RemoveGroupMember(ag) => {
             c.has_scope(scope::ADMIN_WRITE) || c.admin() || c.manages(&ag.group)
         }
@@ -167,7 +167,7 @@ pub fn authorize_strict(caller: &Principal, op: &Operation) -> Result<(), String
         | Operation::AddAccountAuthority(_)
         | Operation::RemoveAccountAuthority(_)
         | Operation::SetEndTime(_) => c.has_scope(scope::ADMIN_WRITE),
-        Operation::GetOwnAuthorities => c.has_role(role::USER),
+        Operation::GetOwnAuthorities | Operation::SetProxyCertificate => c.has_role(role::USER),
         Operation::AddGroupMember(ag) | Operation::RemoveGroupMember(ag) => {
             c.has_scope(scope::ADMIN_WRITE) || c.manages(&ag.group)
         }

@@ -190,3 +190,15 @@ pub trait ClientStore {
     fn count_owned(&self, account_id: &str) -> StoreResult<u64>;
     fn owned(&self, account_id: &str, offset: u64, limit: u64) -> StoreResult<Vec<Client>>;
 }
+
+/// The `certificate-store` interface.
+pub trait CertificateStore {
+    fn link(&self, account_id: &str, cert: &Certificate) -> StoreResult<()>;
+    fn set_proxy(
+        &self,
+        subject_dn: &str,
+        issuer_dn: &str,
+        chain: &str,
+        expiration: u64,
+    ) -> StoreResult<()>;
+}

@@ -5,6 +5,7 @@ mod attributes;
 mod auth;
 mod authorities;
 mod body;
+mod certificates;
 mod clients;
 mod error;
 mod find;
@@ -73,6 +74,7 @@ pub fn router(app: AppState, max_body_bytes: usize) -> Router {
         .merge(search::routes())
         .merge(find::routes())
         .merge(clients::routes())
+        .merge(certificates::routes())
         .fallback(|State(app): State<AppState>, req: Request| {
             unrouted(app, req, StatusCode::NOT_FOUND, "Not Found")
         })

@@ -4,8 +4,8 @@ use rusqlite::Connection;
 
 use super::GuestState;
 use super::bindings::iam::plugin::{
-    accounts, attribute_store, authority_store, client_store, group_store, label_store,
-    membership_store, types,
+    accounts, attribute_store, authority_store, certificate_store, client_store, group_store,
+    label_store, membership_store, types,
 };
 use crate::auth::passwords;
 use crate::store;
@@ -435,5 +435,22 @@ impl client_store::Host for GuestState {
 
     fn owned(&mut self, account_id: String, offset: u64, limit: u64) -> R<Vec<types::Client>> {
         store::clients::owned(self.db()?, &account_id, offset, limit).map_err(err)
+    }
+}
+
+impl certificate_store::Host for GuestState {
+    fn link(&mut self, account_id: String, cert: types::Certificate) -> R<()> {
+        store::identities::link_certificate(self.db()?, &account_id, &cert).map_err(err)
+    }
+
+    fn set_proxy(
+        &mut self,
+        subject_dn: String,
+        issuer_dn: String,
+        chain: String,
+        expiration: u64,
+    ) -> R<()> {
+        store::identities::set_proxy(self.db()?, &subject_dn, &issuer_dn, &chain, expiration)
+            .map_err(err)
     }
 }

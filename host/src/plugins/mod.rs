@@ -23,7 +23,8 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 pub use authorizer::Decision;
 use bindings::exports::iam::plugin::authorizer;
 pub use bindings::exports::iam::plugin::{
-    attributes, authorities, clients, find, groups, labels, lifecycle, managers, scim, search,
+    attributes, authorities, certificates, clients, find, groups, labels, lifecycle, managers,
+    scim, search,
 };
 pub use bindings::iam::plugin::accounts::AccountUpdate;
 pub use bindings::iam::plugin::types;
@@ -138,6 +139,7 @@ pub struct Plugins {
     pub lifecycle: Slot<lifecycle::GuestIndices>,
     pub find: Slot<find::GuestIndices>,
     pub clients: Slot<clients::GuestIndices>,
+    pub certificates: Slot<certificates::GuestIndices>,
     pub scim: Slot<scim::GuestIndices>,
     deadline_ticks: u64,
     memory_bytes: usize,
@@ -198,6 +200,7 @@ impl Plugins {
         let lifecycle = slot(&engine, c, "lifecycle", handler_source("lifecycle"))?;
         let find = slot(&engine, c, "find", handler_source("find"))?;
         let clients = slot(&engine, c, "clients", handler_source("clients"))?;
+        let certificates = slot(&engine, c, "certificates", handler_source("certificates"))?;
         let scim = slot(&engine, c, "scim", handler_source("scim"))?;
 
         let ticker_stop = Arc::new(AtomicBool::new(false));
@@ -216,6 +219,7 @@ impl Plugins {
             lifecycle,
             find,
             clients,
+            certificates,
             scim,
             ticker_stop,
         })
@@ -234,6 +238,7 @@ impl Plugins {
             (self.lifecycle.name, self.lifecycle.source.as_str()),
             (self.find.name, self.find.source.as_str()),
             (self.clients.name, self.clients.source.as_str()),
+            (self.certificates.name, self.certificates.source.as_str()),
             (self.scim.name, self.scim.source.as_str()),
         ]
     }
@@ -353,6 +358,7 @@ loadable!(
     lifecycle,
     find,
     clients,
+    certificates,
     scim
 );
 
@@ -361,8 +367,8 @@ loadable!(
 /// handler component, which serves every group, gets them all.
 fn store_imports(slot: Option<&str>) -> Vec<AddToLinker> {
     use bindings::iam::plugin::{
-        accounts, attribute_store, authority_store, client_store, group_store, label_store,
-        membership_store,
+        accounts, attribute_store, authority_store, certificate_store, client_store, group_store,
+        label_store, membership_store,
     };
     let accounts: AddToLinker = |l| accounts::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s);
     let attribute_store: AddToLinker =
@@ -373,6 +379,8 @@ fn store_imports(slot: Option<&str>) -> Vec<AddToLinker> {
         |l| group_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s);
     let membership_store: AddToLinker =
         |l| membership_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s);
+    let certificate_store: AddToLinker =
+        |l| certificate_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s);
     let client_store: AddToLinker =
         |l| client_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s);
     let label_store: AddToLinker =
@@ -388,6 +396,7 @@ fn store_imports(slot: Option<&str>) -> Vec<AddToLinker> {
         Some("lifecycle") => vec![accounts, label_store],
         Some("find") => vec![accounts, group_store],
         Some("clients") => vec![accounts, client_store],
+        Some("certificates") => vec![accounts, certificate_store],
         Some("scim") => vec![accounts, group_store, membership_store],
         Some(other) => unreachable!("no slot named {other}"),
         None => vec![
@@ -398,6 +407,7 @@ fn store_imports(slot: Option<&str>) -> Vec<AddToLinker> {
             label_store,
             membership_store,
             client_store,
+            certificate_store,
         ],
     }
 }

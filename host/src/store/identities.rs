@@ -199,3 +199,31 @@ fn set_certificates(
     }
     Ok(())
 }
+
+/// Links a certificate, or refreshes the PEM of the one with the same subject and issuer.
+pub fn link_certificate(conn: &Connection, uuid: &str, c: &Certificate) -> rusqlite::Result<()> {
+    let count: i64 = conn
+        .prepare_cached("SELECT count(*) FROM certificates WHERE account_id = (SELECT id FROM accounts WHERE uuid = ?1)")?
+        .query_row([uuid], |r| r.get(0))?;
+    conn.prepare_cached(
+        "INSERT INTO certificates(account_id, label, subject_dn, issuer_dn, pem, is_primary, created_ms, last_modified_ms)
+         SELECT id, ?2, ?3, ?4, ?5, 1, ?6, ?6 FROM accounts WHERE uuid = ?1
+         ON CONFLICT(subject_dn, issuer_dn) DO UPDATE SET pem = excluded.pem, last_modified_ms = excluded.last_modified_ms",
+    )?
+    .execute(params![uuid, format!("cert-{count}"), c.subject_dn, c.issuer_dn, c.pem, now_ms()])?;
+    Ok(())
+}
+
+pub fn set_proxy(
+    conn: &Connection,
+    subject: &str,
+    issuer: &str,
+    chain: &str,
+    expiration: u64,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "UPDATE certificates SET proxy_chain = ?3, proxy_expiration_ms = ?4 WHERE subject_dn = ?1 AND issuer_dn = ?2",
+    )?
+    .execute(params![subject, issuer, chain, expiration])?;
+    Ok(())
+}
