@@ -385,3 +385,20 @@ pub fn expect_plain_error(r: Response, status: StatusCode, what: &str) {
     assert!(v["error"].is_string(), "{what}: {v}");
     assert_eq!(v.as_object().unwrap().len(), 1, "{what}: {v}");
 }
+
+/// Percent-encodes a query or form component.
+pub fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Stored times have millisecond resolution: make sure the clock moves between writes.
+pub fn tick() {
+    std::thread::sleep(Duration::from_millis(20));
+}

@@ -1,8 +1,6 @@
 //! `GET|PUT|DELETE /iam/account/{id}/attributes` (iam-reference-behavior.md §2.1, §1.9; the
 //! `roles` policy of account-api.md §2), tested black-box against the real server.
 
-use std::time::Duration;
-
 use iam_tests::*;
 use reqwest::Method;
 use reqwest::blocking::Response;
@@ -123,23 +121,6 @@ impl Ctx {
         );
         assert!(text.is_empty(), "PUT answers an empty body, got {text:?}");
     }
-}
-
-/// Percent-encodes a query component.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// Timestamps have millisecond resolution: make sure the clock moves between writes.
-fn tick() {
-    std::thread::sleep(Duration::from_millis(20));
 }
 
 #[test]

@@ -2,8 +2,6 @@
 //! (iam-reference-behavior.md §2.2, §1.3; account-api.md §1, §2 and §3.5), tested black-box
 //! against the real server under both built-in policies.
 
-use std::time::Duration;
-
 use iam_tests::*;
 use reqwest::Method;
 use reqwest::blocking::Response;
@@ -33,23 +31,6 @@ fn expect_error(r: Response, status: StatusCode, msg: &str, what: &str) {
 fn expect_empty_ok(r: Response, what: &str) {
     let text = expect(r, StatusCode::OK, what);
     assert!(text.is_empty(), "{what}: empty body expected, got {text:?}");
-}
-
-/// Percent-encodes a query or form component.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// Timestamps have millisecond resolution: make sure the clock moves between writes.
-fn tick() {
-    std::thread::sleep(Duration::from_millis(20));
 }
 
 /// How the `authority` parameter travels.

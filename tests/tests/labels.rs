@@ -2,8 +2,6 @@
 //! account-api.md §2 and §3.5), tested black-box against the real server under both
 //! built-in policies.
 
-use std::time::Duration;
-
 use iam_tests::*;
 use reqwest::Method;
 use reqwest::blocking::Response;
@@ -50,29 +48,12 @@ fn expect_invalid_all(r: Response, parts: &[&str], what: &str) {
     assert_eq!(detail.len(), expected_len, "{what}: {msg:?}");
 }
 
-/// Percent-encodes a query or form component.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 fn query(pairs: &[(&str, &str)]) -> String {
     pairs
         .iter()
         .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
         .collect::<Vec<_>>()
         .join("&")
-}
-
-/// Timestamps have millisecond resolution: make sure the clock moves between writes.
-fn tick() {
-    std::thread::sleep(Duration::from_millis(20));
 }
 
 struct Ctx {
