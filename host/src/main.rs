@@ -1,5 +1,6 @@
 //! `iam-host`: the iam-wasm server and its operator commands.
 
+mod audit;
 mod auth;
 mod config;
 mod http;

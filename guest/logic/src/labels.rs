@@ -1,5 +1,5 @@
 //! `/iam/account/{id}/labels` (reference §2.7): labels are identified by (prefix, name);
-//! an identical PUT changes nothing, any other PUT and a real removal touch the account.
+//! an identical PUT leaves the account untouched; any other PUT and a real removal touch it.
 
 use crate::attributes::{internal, require_account};
 use crate::store::{Accounts, LabelStore};
@@ -81,11 +81,12 @@ pub fn set(
         value: value.map(String::from),
     };
     let existing = labels.find(id, prefix, &label.name).map_err(internal)?;
-    if existing.as_ref() == Some(&label) {
-        return Ok(());
-    }
+    // Written even when identical, so the audit trail shows the request, as in IAM.
     labels.put(id, &label).map_err(internal)?;
-    accounts.touch(id).map_err(internal)
+    if existing.as_ref() != Some(&label) {
+        accounts.touch(id).map_err(internal)?;
+    }
+    Ok(())
 }
 
 pub fn remove(

@@ -33,7 +33,7 @@ pub use error::{ApiError, Family};
 pub use scim::ScimView;
 
 use crate::auth::keys::Keyring;
-use crate::plugins::{Decision, Failure, Plugins, types};
+use crate::plugins::{Decision, Handled, Plugins, types};
 use crate::store::{Db, TxMode, begin};
 
 /// Everything a request needs, shared by all of them.
@@ -60,7 +60,7 @@ pub type AppState = Arc<App>;
 pub struct RequestId(pub String);
 
 /// What a handler guest call returns to the pipeline.
-pub type GuestOutcome<R> = (Result<Result<R, types::Error>, Failure>, Connection);
+pub type GuestOutcome<R> = Handled<Result<R, types::Error>>;
 
 pub fn router(app: AppState, max_body_bytes: usize) -> Router {
     Router::new()
@@ -206,7 +206,8 @@ impl App {
     }
 
     /// Runs a handler guest call inside one transaction: committed only when the guest
-    /// returns `ok`, rolled back on its errors and failures.
+    /// returns `ok`, rolled back on its errors and failures. The audit trail of its writes
+    /// is logged only after the commit.
     pub fn in_transaction<R>(
         &self,
         request: &RequestId,
@@ -222,10 +223,17 @@ impl App {
             self.db.put(conn);
             return Err(ApiError::database(request, &e.into()));
         }
-        let (outcome, conn) = call(&self.plugins, conn);
+        let Handled {
+            result: outcome,
+            conn,
+            audit,
+        } = call(&self.plugins, conn);
         let result = match outcome {
             Ok(Ok(value)) => match conn.execute_batch("COMMIT") {
-                Ok(()) => Ok(value),
+                Ok(()) => {
+                    audit.log_committed(&request.0);
+                    Ok(value)
+                }
                 Err(e) => Err(ApiError::database(request, &e.into())),
             },
             Ok(Err(error)) => Err(ApiError::guest_error(request, family, error)),

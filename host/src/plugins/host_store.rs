@@ -7,6 +7,7 @@ use super::bindings::iam::plugin::{
     accounts, attribute_store, authority_store, certificate_store, client_store, group_store,
     label_store, membership_store, types,
 };
+use crate::audit::label_name;
 use crate::auth::passwords;
 use crate::store;
 
@@ -65,20 +66,35 @@ impl accounts::Host for GuestState {
             active: new.active,
             password_hash: &hash,
         };
-        store::accounts::insert(self.db()?, &row, &["ROLE_USER"]).map_err(err)
+        let account = store::accounts::insert(self.db()?, &row, &["ROLE_USER"]).map_err(err)?;
+        self.audit
+            .account("account created", &account.id, &account.username);
+        Ok(account)
     }
 
     fn update(&mut self, id: String, c: accounts::AccountUpdate) -> R<types::Account> {
         let hash = c.password.as_deref().map(passwords::hash);
         let db = self.db()?;
         store::accounts::update(db, &id, &c, hash.as_deref()).map_err(err)?;
-        store::accounts::by_uuid(db, &id)
+        let account = store::accounts::by_uuid(db, &id)
             .map_err(err)?
-            .ok_or_else(|| format!("account {id} vanished during update"))
+            .ok_or_else(|| format!("account {id} vanished during update"))?;
+        self.audit
+            .account("account updated", &account.id, &account.username);
+        Ok(account)
     }
 
     fn delete(&mut self, id: String) -> R<bool> {
-        store::accounts::delete(self.db()?, &id).map_err(err)
+        let db = self.db()?;
+        let username = store::accounts::by_uuid(db, &id)
+            .map_err(err)?
+            .map(|a| a.username);
+        let removed = store::accounts::delete(db, &id).map_err(err)?;
+        if removed {
+            self.audit
+                .account("account removed", &id, username.unwrap_or_default());
+        }
+        Ok(removed)
     }
 
     fn touch(&mut self, id: String) -> R<()> {
@@ -86,11 +102,23 @@ impl accounts::Host for GuestState {
     }
 
     fn set_end_time(&mut self, id: String, end_time: Option<u64>) -> R<()> {
-        store::accounts::set_end_time(self.db()?, &id, end_time).map_err(err)
+        store::accounts::set_end_time(self.db()?, &id, end_time).map_err(err)?;
+        let detail = end_time
+            .map(|t| t.to_string())
+            .unwrap_or_else(|| "none".into());
+        self.audit.account("end time updated", &id, detail);
+        Ok(())
     }
 
     fn set_active(&mut self, id: String, active: bool) -> R<()> {
-        store::accounts::set_active(self.db()?, &id, active).map_err(err)
+        store::accounts::set_active(self.db()?, &id, active).map_err(err)?;
+        let kind = if active {
+            "account restored"
+        } else {
+            "account suspended"
+        };
+        self.audit.account(kind, &id, "");
+        Ok(())
     }
 
     fn expired_before(&mut self, time: u64) -> R<Vec<types::Account>> {
@@ -246,11 +274,17 @@ impl attribute_store::Host for GuestState {
     }
 
     fn put(&mut self, account_id: String, attr: types::Attribute) -> R<()> {
-        store::attributes::put(self.db()?, &account_id, &attr).map_err(err)
+        store::attributes::put(self.db()?, &account_id, &attr).map_err(err)?;
+        self.audit.account("attribute set", &account_id, attr.name);
+        Ok(())
     }
 
     fn remove(&mut self, account_id: String, name: String) -> R<bool> {
-        store::attributes::remove(self.db()?, &account_id, &name).map_err(err)
+        let removed = store::attributes::remove(self.db()?, &account_id, &name).map_err(err)?;
+        if removed {
+            self.audit.account("attribute removed", &account_id, name);
+        }
+        Ok(removed)
     }
 }
 
@@ -264,19 +298,36 @@ impl group_store::Host for GuestState {
     }
 
     fn create(&mut self, name: String, parent_id: Option<String>) -> R<types::Group> {
-        store::groups::insert(self.db()?, &name, parent_id.as_deref()).map_err(err)
+        let group = store::groups::insert(self.db()?, &name, parent_id.as_deref()).map_err(err)?;
+        self.audit.group("group created", &group.id, &group.name);
+        Ok(group)
     }
 
     fn set_description(&mut self, id: String, description: Option<String>) -> R<types::Group> {
-        store::groups::set_description(self.db()?, &id, description.as_deref()).map_err(err)
+        let group =
+            store::groups::set_description(self.db()?, &id, description.as_deref()).map_err(err)?;
+        self.audit
+            .group("group description updated", &group.id, &group.name);
+        Ok(group)
     }
 
     fn rename(&mut self, id: String, name: String) -> R<types::Group> {
-        store::groups::rename(self.db()?, &id, &name).map_err(err)
+        let group = store::groups::rename(self.db()?, &id, &name).map_err(err)?;
+        self.audit.group("group renamed", &group.id, &group.name);
+        Ok(group)
     }
 
     fn delete(&mut self, id: String) -> R<bool> {
-        store::groups::delete(self.db()?, &id).map_err(err)
+        let db = self.db()?;
+        let name = store::groups::by_uuid(db, &id)
+            .map_err(err)?
+            .map(|g| g.name);
+        let removed = store::groups::delete(db, &id).map_err(err)?;
+        if removed {
+            self.audit
+                .group("group removed", &id, name.unwrap_or_default());
+        }
+        Ok(removed)
     }
 
     fn count_members(&mut self, id: String) -> R<u64> {
@@ -332,11 +383,22 @@ impl authority_store::Host for GuestState {
     }
 
     fn grant(&mut self, account_id: String, authority: String) -> R<bool> {
-        store::authorities::grant(self.db()?, &account_id, &authority).map_err(err)
+        let granted =
+            store::authorities::grant(self.db()?, &account_id, &authority).map_err(err)?;
+        if granted {
+            self.audit
+                .account("authority added", &account_id, authority);
+        }
+        Ok(granted)
     }
 
+    /// Logged even when the account did not hold the authority, as INDIGO IAM does.
     fn revoke(&mut self, account_id: String, authority: String) -> R<bool> {
-        store::authorities::revoke(self.db()?, &account_id, &authority).map_err(err)
+        let revoked =
+            store::authorities::revoke(self.db()?, &account_id, &authority).map_err(err)?;
+        self.audit
+            .account("authority removed", &account_id, authority);
+        Ok(revoked)
     }
 }
 
@@ -355,11 +417,20 @@ impl label_store::Host for GuestState {
     }
 
     fn put(&mut self, account_id: String, l: types::Label) -> R<()> {
-        store::labels::put(self.db()?, &account_id, &l).map_err(err)
+        store::labels::put(self.db()?, &account_id, &l).map_err(err)?;
+        let label = label_name(l.prefix.as_deref(), &l.name);
+        self.audit.account("label set", &account_id, label);
+        Ok(())
     }
 
     fn remove(&mut self, account_id: String, prefix: Option<String>, name: String) -> R<bool> {
-        store::labels::remove(self.db()?, &account_id, prefix.as_deref(), &name).map_err(err)
+        let removed = store::labels::remove(self.db()?, &account_id, prefix.as_deref(), &name)
+            .map_err(err)?;
+        if removed {
+            let label = label_name(prefix.as_deref(), &name);
+            self.audit.account("label removed", &account_id, label);
+        }
+        Ok(removed)
     }
 }
 
@@ -373,11 +444,21 @@ impl membership_store::Host for GuestState {
     }
 
     fn add(&mut self, account_id: String, group_id: String) -> R<bool> {
-        store::memberships::add(self.db()?, &account_id, &group_id).map_err(err)
+        let added = store::memberships::add(self.db()?, &account_id, &group_id).map_err(err)?;
+        if added {
+            self.audit.both("membership added", &account_id, &group_id);
+        }
+        Ok(added)
     }
 
     fn remove(&mut self, account_id: String, group_id: String) -> R<bool> {
-        store::memberships::remove(self.db()?, &account_id, &group_id).map_err(err)
+        let removed =
+            store::memberships::remove(self.db()?, &account_id, &group_id).map_err(err)?;
+        if removed {
+            self.audit
+                .both("membership removed", &account_id, &group_id);
+        }
+        Ok(removed)
     }
 }
 
@@ -406,11 +487,16 @@ impl client_store::Host for GuestState {
             active: new.active,
         };
         let client = store::clients::insert(self.db()?, &row).map_err(err)?;
+        self.audit.other("client registered", &client.client_id);
         Ok(client_store::Created { client, secret })
     }
 
     fn delete(&mut self, client_id: String) -> R<bool> {
-        store::clients::delete(self.db()?, &client_id).map_err(err)
+        let removed = store::clients::delete(self.db()?, &client_id).map_err(err)?;
+        if removed {
+            self.audit.other("client removed", client_id);
+        }
+        Ok(removed)
     }
 
     fn count(&mut self) -> R<u64> {
@@ -422,11 +508,22 @@ impl client_store::Host for GuestState {
     }
 
     fn add_owner(&mut self, client_id: String, account_id: String) -> R<bool> {
-        store::clients::add_owner(self.db()?, &client_id, &account_id).map_err(err)
+        let added = store::clients::add_owner(self.db()?, &client_id, &account_id).map_err(err)?;
+        if added {
+            self.audit
+                .account("client owner added", &account_id, client_id);
+        }
+        Ok(added)
     }
 
     fn remove_owner(&mut self, client_id: String, account_id: String) -> R<bool> {
-        store::clients::remove_owner(self.db()?, &client_id, &account_id).map_err(err)
+        let removed =
+            store::clients::remove_owner(self.db()?, &client_id, &account_id).map_err(err)?;
+        if removed {
+            self.audit
+                .account("client owner removed", &account_id, client_id);
+        }
+        Ok(removed)
     }
 
     fn count_owned(&mut self, account_id: String) -> R<u64> {
@@ -440,7 +537,10 @@ impl client_store::Host for GuestState {
 
 impl certificate_store::Host for GuestState {
     fn link(&mut self, account_id: String, cert: types::Certificate) -> R<()> {
-        store::identities::link_certificate(self.db()?, &account_id, &cert).map_err(err)
+        store::identities::link_certificate(self.db()?, &account_id, &cert).map_err(err)?;
+        self.audit
+            .account("x509 certificate linked", &account_id, cert.subject_dn);
+        Ok(())
     }
 
     fn set_proxy(
@@ -450,7 +550,16 @@ impl certificate_store::Host for GuestState {
         chain: String,
         expiration: u64,
     ) -> R<()> {
-        store::identities::set_proxy(self.db()?, &subject_dn, &issuer_dn, &chain, expiration)
-            .map_err(err)
+        let db = self.db()?;
+        store::identities::set_proxy(db, &subject_dn, &issuer_dn, &chain, expiration)
+            .map_err(err)?;
+        let owner =
+            store::identities::certificate_owner(db, &subject_dn, &issuer_dn).map_err(err)?;
+        self.audit.account(
+            "x509 certificate updated",
+            owner.as_deref().unwrap_or("-"),
+            subject_dn,
+        );
+        Ok(())
     }
 }

@@ -29,6 +29,7 @@ pub use bindings::exports::iam::plugin::{
 pub use bindings::iam::plugin::accounts::AccountUpdate;
 pub use bindings::iam::plugin::types;
 
+use crate::audit::Trail;
 use crate::config::PluginsConfig;
 
 /// The default guests, compiled by `build.rs` from `guest/` and embedded in the binary.
@@ -50,6 +51,8 @@ pub struct GuestState {
     limiter: MemoryLimiter,
     /// The connection of the request's transaction; absent for the policy.
     conn: Option<Connection>,
+    /// What the handler's writes changed, logged once the transaction commits.
+    audit: Trail,
 }
 
 impl WasiView for GuestState {
@@ -262,9 +265,13 @@ impl Plugins {
         slot: &Slot<I>,
         conn: Connection,
         f: impl FnOnce(&I::Guest, &mut Store<GuestState>) -> wasmtime::Result<R>,
-    ) -> (Result<R, Failure>, Connection) {
-        let (result, conn) = self.call(slot, Some(conn), f);
-        (result, conn.expect("connection handed back"))
+    ) -> Handled<R> {
+        let (result, state) = self.call(slot, Some(conn), f);
+        Handled {
+            result,
+            conn: state.conn.expect("connection handed back"),
+            audit: state.audit,
+        }
     }
 
     fn call<I: Loadable, R>(
@@ -272,7 +279,7 @@ impl Plugins {
         slot: &Slot<I>,
         conn: Option<Connection>,
         f: impl FnOnce(&I::Guest, &mut Store<GuestState>) -> wasmtime::Result<R>,
-    ) -> (Result<R, Failure>, Option<Connection>) {
+    ) -> (Result<R, Failure>, GuestState) {
         let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
         let state = GuestState {
             // No files, environment, arguments or sockets: a guest reaches the world only
@@ -289,6 +296,7 @@ impl Plugins {
                 hit: false,
             },
             conn,
+            audit: Trail::default(),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
@@ -311,7 +319,6 @@ impl Plugins {
                 }),
             },
         };
-        let conn = store.data_mut().conn.take();
         let result = outcome.map_err(|(kind, e)| Failure {
             slot: slot.name,
             source: slot.source.clone(),
@@ -319,8 +326,16 @@ impl Plugins {
             detail: format!("{e:#}"),
             stderr: String::from_utf8_lossy(&stderr.contents()).into_owned(),
         });
-        (result, conn)
+        (result, store.into_data())
     }
+}
+
+/// What a handler call hands back to the transaction it ran in.
+pub struct Handled<R> {
+    pub result: Result<R, Failure>,
+    pub conn: Connection,
+    /// The changes the call's writes made, to log if the transaction commits.
+    pub audit: Trail,
 }
 
 /// The exported interface of a slot: found in a component once, loaded from each instance.

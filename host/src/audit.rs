@@ -1,0 +1,86 @@
+//! The audit trail (reference §3): what a request changed, noted as the handler's store
+//! writes happen and logged (target `audit`) only once the request's transaction commits,
+//! so the trail never shows a change that was rolled back. The host derives the events
+//! from the writes themselves, so a site's handler cannot leave a change out.
+
+/// One change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// What happened, in INDIGO IAM's words (`label set`, `membership added`, ...).
+    pub kind: &'static str,
+    /// The account concerned (UUID).
+    pub account: Option<String>,
+    /// The group concerned (UUID).
+    pub group: Option<String>,
+    /// The name of the thing changed (attribute, label, authority, client...).
+    pub detail: String,
+}
+
+/// The events of one guest call, in the order the writes happened.
+#[derive(Debug, Default)]
+pub struct Trail(Vec<Event>);
+
+impl Trail {
+    /// A change to an account.
+    pub fn account(&mut self, kind: &'static str, account: &str, detail: impl Into<String>) {
+        self.0.push(Event {
+            kind,
+            account: Some(account.to_string()),
+            group: None,
+            detail: detail.into(),
+        });
+    }
+
+    /// A change to a group.
+    pub fn group(&mut self, kind: &'static str, group: &str, detail: impl Into<String>) {
+        self.0.push(Event {
+            kind,
+            account: None,
+            group: Some(group.to_string()),
+            detail: detail.into(),
+        });
+    }
+
+    /// A change linking an account and a group (membership).
+    pub fn both(&mut self, kind: &'static str, account: &str, group: &str) {
+        self.0.push(Event {
+            kind,
+            account: Some(account.to_string()),
+            group: Some(group.to_string()),
+            detail: String::new(),
+        });
+    }
+
+    /// A change to something that is neither (a client).
+    pub fn other(&mut self, kind: &'static str, detail: impl Into<String>) {
+        self.0.push(Event {
+            kind,
+            account: None,
+            group: None,
+            detail: detail.into(),
+        });
+    }
+
+    /// Writes the events to the log. Call only after the transaction committed.
+    pub fn log_committed(self, request: &str) {
+        for e in self.0 {
+            tracing::info!(
+                target: "audit",
+                request,
+                event = e.kind,
+                account = e.account.as_deref().unwrap_or("-"),
+                group = e.group.as_deref().unwrap_or("-"),
+                detail = e.detail,
+                "audit"
+            );
+        }
+    }
+}
+
+/// How a label is named in the trail: `prefix/name` or just `name`.
+pub fn label_name(prefix: Option<&str>, name: &str) -> String {
+    match prefix {
+        Some(p) => format!("{p}/{name}"),
+        None => name.to_string(),
+    }
+}

@@ -1,0 +1,277 @@
+//! The audit trail (reference §3): each change is logged once its transaction commits,
+//! with the request id; rolled-back changes leave no trace.
+
+use iam_tests::*;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// One `audit` log line: (request, event, account, group, detail).
+#[derive(Debug, Clone, PartialEq)]
+struct Event {
+    request: String,
+    event: String,
+    account: String,
+    group: String,
+    detail: String,
+}
+
+/// The value of `key="..."` in a log line (fields are written as quoted strings).
+fn field(line: &str, key: &str) -> String {
+    let start = line
+        .find(&format!(" {key}=\""))
+        .unwrap_or_else(|| panic!("no {key} in {line}"))
+        + key.len()
+        + 3;
+    let end = line[start..].find('"').unwrap() + start;
+    line[start..end].to_string()
+}
+
+fn audit_events(s: &Server) -> Vec<Event> {
+    s.log()
+        .lines()
+        .filter(|l| l.contains(" audit: "))
+        .map(|l| Event {
+            request: field(l, "request"),
+            event: field(l, "event"),
+            account: field(l, "account"),
+            group: field(l, "group"),
+            detail: field(l, "detail"),
+        })
+        .collect()
+}
+
+/// The events logged for the request that gave `r`, as (event, account, group, detail).
+fn events_of(s: &Server, r: &reqwest::blocking::Response) -> Vec<(String, String, String, String)> {
+    let id = r.headers()["x-request-id"].to_str().unwrap();
+    audit_events(s)
+        .into_iter()
+        .filter(|e| e.request == id)
+        .map(|e| (e.event, e.account, e.group, e.detail))
+        .collect()
+}
+
+fn ev(event: &str, account: &str, group: &str, detail: &str) -> (String, String, String, String) {
+    (event.into(), account.into(), group.into(), detail.into())
+}
+
+fn send(s: &Server, method: Method, path: &str, token: &str) -> reqwest::blocking::Response {
+    s.req(method, path, Some(token)).send().unwrap()
+}
+
+#[test]
+fn account_changes_are_audited_as_iam_names_them() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    let r = s.post_scim("/scim/Users", Some(&admin), &user_body("alice"));
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let created = events_of(&s, &r);
+    let alice = body(r)["id"].as_str().unwrap().to_string();
+    assert_eq!(created, [ev("account created", &alice, "-", "alice")]);
+
+    // Attributes: a PUT is always "set"; a DELETE is logged only when something went.
+    let attrs = attributes_path(&alice);
+    let r = s.put_json(&attrs, Some(&admin), &json!({"name": "a", "value": "1"}));
+    assert_eq!(events_of(&s, &r), [ev("attribute set", &alice, "-", "a")]);
+    let r = send(&s, Method::DELETE, &format!("{attrs}?name=a"), &admin);
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        events_of(&s, &r),
+        [ev("attribute removed", &alice, "-", "a")]
+    );
+    let r = send(&s, Method::DELETE, &format!("{attrs}?name=a"), &admin);
+    assert_eq!(events_of(&s, &r), []);
+
+    // Labels: an identical PUT is still "set" (IAM logs it), removal only when present.
+    let labels = format!("/iam/account/{alice}/labels");
+    let label = json!({"prefix": "ex.org", "name": "l", "value": "v"});
+    for _ in 0..2 {
+        let r = s.put_json(&labels, Some(&admin), &label);
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(
+            events_of(&s, &r),
+            [ev("label set", &alice, "-", "ex.org/l")]
+        );
+    }
+    let r = send(
+        &s,
+        Method::DELETE,
+        &format!("{labels}?prefix=ex.org&name=l"),
+        &admin,
+    );
+    assert_eq!(
+        events_of(&s, &r),
+        [ev("label removed", &alice, "-", "ex.org/l")]
+    );
+    let r = send(
+        &s,
+        Method::DELETE,
+        &format!("{labels}?prefix=ex.org&name=l"),
+        &admin,
+    );
+    assert_eq!(events_of(&s, &r), []);
+
+    // Authorities: removal is logged even when the account did not hold it, as in IAM.
+    let auth = format!("/iam/account/{alice}/authorities?authority=ROLE_READER");
+    let r = send(&s, Method::POST, &auth, &admin);
+    assert!(r.status().is_success(), "{}", r.status());
+    let r = send(&s, Method::POST, &auth, &admin);
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(events_of(&s, &r), []);
+    for _ in 0..2 {
+        let r = send(&s, Method::DELETE, &auth, &admin);
+        assert!(r.status().is_success(), "{}", r.status());
+        assert_eq!(
+            events_of(&s, &r),
+            [ev("authority removed", &alice, "-", "ROLE_READER")]
+        );
+    }
+
+    // End time, and the lifecycle label it clears.
+    let r = s.put_json(
+        &format!("/iam/account/{alice}/endTime"),
+        Some(&admin),
+        &json!({"endTime": 1704103200000u64}),
+    );
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        events_of(&s, &r),
+        [ev("end time updated", &alice, "-", "1704103200000")]
+    );
+
+    let r = send(&s, Method::DELETE, &format!("/scim/Users/{alice}"), &admin);
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        events_of(&s, &r),
+        [ev("account removed", &alice, "-", "alice")]
+    );
+}
+
+#[test]
+fn group_and_membership_changes_are_audited() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    let alice = s.create_user(&admin, "alice");
+    let r = s.post_scim("/scim/Groups", Some(&admin), &group_body("parent", None));
+    let parent = body(r)["id"].as_str().unwrap().to_string();
+    let r = s.post_scim(
+        "/scim/Groups",
+        Some(&admin),
+        &group_body("child", Some((&parent, "parent"))),
+    );
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let created = events_of(&s, &r);
+    let child = body(r)["id"].as_str().unwrap().to_string();
+    // The group and its manager role are created together; the role is no account's yet.
+    assert_eq!(created, [ev("group created", "-", &child, "parent/child")]);
+
+    // Joining the child joins the parent too: one event per group actually joined.
+    let membership = format!("/iam/account/{alice}/groups/{child}");
+    let r = send(&s, Method::POST, &membership, &admin);
+    assert!(r.status().is_success(), "{}", r.status());
+    let mut joined = events_of(&s, &r);
+    joined.sort();
+    let mut expected = vec![
+        ev("membership added", &alice, &child, ""),
+        ev("membership added", &alice, &parent, ""),
+    ];
+    expected.sort();
+    assert_eq!(joined, expected);
+    let r = send(&s, Method::POST, &membership, &admin);
+    assert_eq!(events_of(&s, &r), []);
+
+    // Leaving the parent leaves the child too.
+    let r = send(
+        &s,
+        Method::DELETE,
+        &format!("/iam/account/{alice}/groups/{parent}"),
+        &admin,
+    );
+    assert!(r.status().is_success(), "{}", r.status());
+    let mut left = events_of(&s, &r);
+    left.sort();
+    let mut expected = vec![
+        ev("membership removed", &alice, &child, ""),
+        ev("membership removed", &alice, &parent, ""),
+    ];
+    expected.sort();
+    assert_eq!(left, expected);
+
+    // Managing a group is an authority change.
+    let r = send(
+        &s,
+        Method::POST,
+        &format!("/iam/account/{alice}/managed-groups/{child}"),
+        &admin,
+    );
+    assert!(r.status().is_success(), "{}", r.status());
+    assert_eq!(
+        events_of(&s, &r),
+        [ev(
+            "authority added",
+            &alice,
+            "-",
+            &format!("ROLE_GM:{child}")
+        )]
+    );
+
+    let r = send(&s, Method::DELETE, &format!("/scim/Groups/{child}"), &admin);
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let removed = events_of(&s, &r);
+    assert!(
+        removed.contains(&ev("group removed", "-", &child, "parent/child")),
+        "{removed:?}"
+    );
+}
+
+#[test]
+fn rolled_back_changes_leave_no_trace() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    let alice = s.create_user(&admin, "alice");
+    let group = s.create_group(&admin, "g");
+    let before = audit_events(&s).len();
+
+    // The first operation adds alice, the second names an unknown account: the patch is
+    // all-or-nothing, so the membership of the first is rolled back and not audited.
+    let patch: Value = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "operations": [
+            {"op": "add", "path": "members", "value": [{"value": alice}]},
+            {"op": "add", "path": "members", "value": [{"value": UNKNOWN_ID}]}
+        ]
+    });
+    let r = s
+        .req(
+            Method::PATCH,
+            &format!("/scim/Groups/{group}"),
+            Some(&admin),
+        )
+        .header("content-type", SCIM)
+        .body(patch.to_string())
+        .send()
+        .unwrap();
+    assert!(r.status().is_client_error(), "{}", r.status());
+    assert_eq!(events_of(&s, &r), []);
+    assert_eq!(audit_events(&s).len(), before, "{:?}", audit_events(&s));
+}
+
+#[test]
+fn a_handler_that_writes_then_traps_is_not_audited() {
+    let s = Server::start_with_config(&format!(
+        "[plugins.handlers]\nattributes = \"{FAULTY_HANDLER}\"\n"
+    ));
+    let admin = s.token("admin");
+    let me = s.user_id(&admin, "admin");
+    let path = attributes_path(&me);
+    let r = s.put_json(
+        &path,
+        Some(&admin),
+        &json!({"name": "writetrap", "value": "v"}),
+    );
+    assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(events_of(&s, &r), []);
+    // The same component's ordinary write is audited: the trail comes from the host.
+    let r = s.put_json(&path, Some(&admin), &json!({"name": "fine", "value": "v"}));
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(events_of(&s, &r), [ev("attribute set", &me, "-", "fine")]);
+}
