@@ -25,6 +25,50 @@ pub struct Config {
     pub lifecycle: LifecycleConfig,
     /// What SCIM user representations show.
     pub scim: ScimConfig,
+    /// What happens to new accounts.
+    pub registration: RegistrationConfig,
+}
+
+/// The `[registration]` section: INDIGO IAM's `registration.*` settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RegistrationConfig {
+    /// Groups every account created through SCIM joins: a full group name, or
+    /// `{name = "...", enrollment = "insert"}` as in IAM's `default-groups`.
+    pub default_groups: Vec<DefaultGroup>,
+}
+
+/// One of `registration.default_groups`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum DefaultGroup {
+    Name(String),
+    Entry {
+        name: String,
+        #[serde(default)]
+        enrollment: Option<String>,
+    },
+}
+
+impl RegistrationConfig {
+    /// The full names of the groups new accounts join. IAM's other enrollment,
+    /// `SUBMIT_REQUEST`, needs group requests, which this server does not have: refused.
+    pub fn default_group_names(&self) -> Result<Vec<String>> {
+        self.default_groups
+            .iter()
+            .map(|g| match g {
+                DefaultGroup::Name(name) => Ok(name.clone()),
+                DefaultGroup::Entry { name, enrollment } => match enrollment.as_deref() {
+                    None => Ok(name.clone()),
+                    Some(e) if e.eq_ignore_ascii_case("insert") => Ok(name.clone()),
+                    Some(other) => bail!(
+                        "[registration] default group '{name}': enrollment '{other}' is not \
+                         supported (only 'insert': this server has no group requests)"
+                    ),
+                },
+            })
+            .collect()
+    }
 }
 
 /// The `[scim]` section: INDIGO IAM's `scim.include_*` switches. Off by default.
@@ -114,6 +158,8 @@ struct FileConfig {
     lifecycle: LifecycleConfig,
     #[serde(default)]
     scim: ScimConfig,
+    #[serde(default)]
+    registration: RegistrationConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -201,6 +247,7 @@ impl Config {
             .into_iter()
             .map(|(k, v)| (k, base_dir.join(v)))
             .collect();
+        file.registration.default_group_names()?;
         Ok(Config {
             listen,
             db,
@@ -208,6 +255,7 @@ impl Config {
             max_body_bytes: file.max_body_bytes.unwrap_or(1 << 20),
             lifecycle: file.lifecycle,
             scim: file.scim,
+            registration: file.registration,
             plugins: PluginsConfig {
                 policy,
                 handlers,
@@ -298,6 +346,23 @@ mod tests {
         assert_eq!(cfg.plugins.policy, "roles");
         assert_eq!(cfg.plugins.deadline, Duration::from_secs(1));
         assert_eq!(cfg.plugins.memory_bytes, 64 << 20);
+    }
+
+    #[test]
+    fn default_groups_take_iam_s_shape_or_plain_names() {
+        let cfg = load_toml(
+            "[registration]\ndefault_groups = [\"a\", { name = \"b/c\", enrollment = \"INSERT\" }, { name = \"d\" }]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            cfg.registration.default_group_names().unwrap(),
+            ["a", "b/c", "d"]
+        );
+        let e = load_toml(
+            "[registration]\ndefault_groups = [{ name = \"b\", enrollment = \"SUBMIT_REQUEST\" }]\n",
+        )
+        .unwrap_err();
+        assert!(format!("{e:#}").contains("not supported"), "{e:#}");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::auth::{self, keys::Keyring, passwords};
 use crate::config::Config;
 use crate::http::{self, App};
 use crate::lifecycle;
-use crate::plugins::{self, Plugins};
+use crate::plugins::{self, Plugins, types};
 use crate::store::{self, Db, TxMode, accounts};
 
 const ISSUER_KEY: &str = "issuer";
@@ -36,6 +36,7 @@ fn build_app(cfg: &Config) -> Result<App> {
         Keyring::load_or_create(conn)
     })?;
     let plugins = Plugins::load(&cfg.plugins)?;
+    warn_missing_default_groups(&db, &cfg.registration.default_group_names()?)?;
     for (slot, source) in plugins.describe() {
         tracing::info!(slot, source, "plugin loaded");
     }
@@ -51,6 +52,22 @@ fn build_app(cfg: &Config) -> Result<App> {
         },
         guest_slots: Semaphore::new(plugins::MAX_INSTANCES as usize / 2),
         lifecycle: lifecycle::settings(&cfg.lifecycle),
+        registration: types::RegistrationSettings {
+            default_groups: cfg.registration.default_group_names()?,
+        },
+    })
+}
+
+/// A default group that does not exist is skipped when an account is created; say so
+/// at start, when the operator is looking.
+fn warn_missing_default_groups(db: &Db, names: &[String]) -> Result<()> {
+    db.transaction(TxMode::Read, |conn| {
+        for name in names {
+            if store::groups::by_name(conn, name)?.is_none() {
+                tracing::warn!(group = %name, "[registration] default group does not exist (yet): new accounts skip it");
+            }
+        }
+        Ok(())
     })
 }
 

@@ -468,6 +468,51 @@ fn get_and_delete_user() {
 }
 
 #[test]
+fn new_users_join_the_configured_default_groups() {
+    let s = Server::start_with_config(
+        "[registration]\ndefault_groups = [{ name = \"parent/child\", enrollment = \"INSERT\" }, \"later\"]\n",
+    );
+    let admin = s.token("admin");
+    // Configured groups that do not exist are named at start and skipped.
+    assert!(
+        s.log().contains("default group does not exist") && s.log().contains("later"),
+        "{}",
+        s.log()
+    );
+    let alice = s.create_user(&admin, "alice");
+    let user = expect_scim(
+        s.get(&format!("/scim/Users/{alice}"), Some(&admin)),
+        StatusCode::OK,
+        "alice",
+    );
+    assert!(user.get("groups").is_none(), "{user}");
+
+    let parent = s.create_group(&admin, "parent");
+    let r = s.post_scim(
+        "/scim/Groups",
+        Some(&admin),
+        &group_body("child", Some((&parent, "parent"))),
+    );
+    let child = expect_scim(r, StatusCode::CREATED, "child")["id"].clone();
+    // Joining "parent/child" joins its parent too, as any membership does.
+    let r = s.post_scim("/scim/Users", Some(&admin), &user_body("bob"));
+    let bob = expect_scim(r, StatusCode::CREATED, "bob");
+    let groups: Vec<(Value, Value)> = bob["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["display"].clone(), g["value"].clone()))
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            (json!("parent"), json!(parent)),
+            (json!("parent/child"), child)
+        ]
+    );
+}
+
+#[test]
 fn scim_gets_refuse_an_unacceptable_accept_header() {
     let s = Server::start();
     let admin = s.token("admin");

@@ -18,7 +18,8 @@ use bindings::exports::iam::plugin::{
 };
 use iam_guest_logic::types::{
     Attribute, Client, Error, Finder, Group, Label, LifecycleSettings, MemberPatch, NewClient,
-    NewGroup, NewUser, PageRequest, ParsedProxy, Principal, SearchRequest, User,
+    NewGroup, NewUser, PageRequest, ParsedProxy, Principal, RegistrationSettings, SearchRequest,
+    User,
 };
 use store::HostStore;
 
@@ -295,8 +296,8 @@ impl search::Guest for Handlers {
 }
 
 impl scim::Guest for Handlers {
-    fn create_user(new: NewUser) -> Result<User, Error> {
-        iam_guest_logic::scim::create_user(&HostStore, &new)
+    fn create_user(new: NewUser, registration: RegistrationSettings) -> Result<User, Error> {
+        iam_guest_logic::scim::create_user(&HostStore, &HostStore, &new, &registration)
     }
 
     fn get_user(id: String) -> Result<User, Error> {

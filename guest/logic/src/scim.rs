@@ -5,7 +5,8 @@ use crate::attributes::internal;
 use crate::paging::{Window, scim_window};
 use crate::store::{AccountCreate, AccountUpdate, Accounts, GroupStore, MembershipStore};
 use crate::types::{
-    Error, Group, GroupRef, MemberPatch, NewGroup, NewUser, PageInfo, PageRequest, Principal, User,
+    Error, Group, GroupRef, MemberPatch, NewGroup, NewUser, PageInfo, PageRequest, Principal,
+    RegistrationSettings, User,
 };
 use crate::validation::{is_blank, is_valid_email, java_len};
 
@@ -168,7 +169,12 @@ fn link_identities(accounts: &impl Accounts, id: &str, new: &NewUser) -> Result<
         .map_err(internal)
 }
 
-pub fn create_user(accounts: &impl Accounts, new: &NewUser) -> Result<User, Error> {
+pub fn create_user(
+    accounts: &impl Accounts,
+    groups: &(impl GroupStore + MembershipStore),
+    new: &NewUser,
+    registration: &RegistrationSettings,
+) -> Result<User, Error> {
     let email = validate_user(new)?;
     let username = new.username.clone().unwrap_or_default();
     if accounts
@@ -205,6 +211,11 @@ pub fn create_user(accounts: &impl Accounts, new: &NewUser) -> Result<User, Erro
         })
         .map_err(internal)?;
     link_identities(accounts, &created.id, new)?;
+    for name in &registration.default_groups {
+        if let Some(group) = groups.find_by_name(name).map_err(internal)? {
+            crate::groups::add_member(accounts, groups, groups, &created.id, &group.id)?;
+        }
+    }
     get_user(accounts, &created.id)
 }
 
@@ -492,6 +503,39 @@ mod tests {
     use crate::fake_store::FakeStore;
     use crate::types::EmailInput;
 
+    fn no_defaults() -> RegistrationSettings {
+        RegistrationSettings {
+            default_groups: vec![],
+        }
+    }
+
+    #[test]
+    fn new_users_join_the_default_groups_that_exist() {
+        let store = FakeStore::default();
+        let root = GroupStore::create(&store, "root", None).unwrap().id;
+        let leaf = GroupStore::create(&store, "root/leaf", Some(&root))
+            .unwrap()
+            .id;
+        let other = GroupStore::create(&store, "other", None).unwrap().id;
+        let registration = RegistrationSettings {
+            default_groups: vec!["root/leaf".into(), "missing".into()],
+        };
+        let u = create_user(
+            &store,
+            &store,
+            &new_user("alice", "alice@example.org"),
+            &registration,
+        )
+        .unwrap();
+        // The leaf and, as for any join, its ancestor; a name no group has is skipped.
+        let mut joined = store.memberships(&u.account.id);
+        joined.sort();
+        let mut expected = vec![root, leaf];
+        expected.sort();
+        assert_eq!(joined, expected);
+        assert!(!joined.contains(&other));
+    }
+
     fn new_user(username: &str, email: &str) -> NewUser {
         NewUser {
             id: None,
@@ -545,14 +589,30 @@ mod tests {
     #[test]
     fn user_conflicts_and_inactive_default() {
         let store = FakeStore::default();
-        let u = create_user(&store, &new_user("alice", "alice@example.org")).unwrap();
+        let u = create_user(
+            &store,
+            &store,
+            &new_user("alice", "alice@example.org"),
+            &no_defaults(),
+        )
+        .unwrap();
         assert!(!u.account.active);
-        let dup = create_user(&store, &new_user("alice", "other@example.org"));
+        let dup = create_user(
+            &store,
+            &store,
+            &new_user("alice", "other@example.org"),
+            &no_defaults(),
+        );
         assert_eq!(
             dup.unwrap_err(),
             Error::Conflict("A user with username 'alice' already exists".into())
         );
-        let dup = create_user(&store, &new_user("bob", "alice@example.org"));
+        let dup = create_user(
+            &store,
+            &store,
+            &new_user("bob", "alice@example.org"),
+            &no_defaults(),
+        );
         assert_eq!(
             dup.unwrap_err(),
             Error::Conflict("A user linked with email 'alice@example.org' already exists".into())
@@ -667,10 +727,21 @@ mod tests {
     #[test]
     fn replace_and_patch() {
         let store = FakeStore::default();
-        let a = create_user(&store, &new_user("alice", "alice@example.org"))
-            .unwrap()
-            .account;
-        create_user(&store, &new_user("bob", "bob@example.org")).unwrap();
+        let a = create_user(
+            &store,
+            &store,
+            &new_user("alice", "alice@example.org"),
+            &no_defaults(),
+        )
+        .unwrap()
+        .account;
+        create_user(
+            &store,
+            &store,
+            &new_user("bob", "bob@example.org"),
+            &no_defaults(),
+        )
+        .unwrap();
         assert_eq!(
             replace_user(&store, &a.id, &new_user("bob", "x@example.org")).unwrap_err(),
             Error::Conflict("username bob already assigned to another user".into())
@@ -733,11 +804,11 @@ mod tests {
         };
         let mut alice = new_user("alice", "alice@example.org");
         alice.oidc_ids = vec![oidc.clone(), oidc.clone()];
-        let a = create_user(&store, &alice).unwrap();
+        let a = create_user(&store, &store, &alice, &no_defaults()).unwrap();
         let mut bob = new_user("bob", "bob@example.org");
         bob.oidc_ids = vec![oidc.clone()];
         assert_eq!(
-            create_user(&store, &bob).unwrap_err(),
+            create_user(&store, &store, &bob, &no_defaults()).unwrap_err(),
             Error::Conflict(
                 "OIDC id (issuer: https://op.example, subject: s1) already bound to a user".into()
             )

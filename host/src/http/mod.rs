@@ -51,6 +51,8 @@ pub struct App {
     pub guest_slots: Semaphore,
     /// The site's account-lifecycle settings, handed to the lifecycle guest.
     pub lifecycle: types::LifecycleSettings,
+    /// The site's registration settings, handed to the SCIM guest on user creation.
+    pub registration: types::RegistrationSettings,
 }
 
 pub type AppState = Arc<App>;

@@ -497,12 +497,17 @@ fn parse_new_group(obj: &Map<String, Value>) -> Result<NewGroup, ApiError> {
 
 async fn create_user(req: Req, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
     let new = parse_new_user(&json_object(&headers, &body, &[SCIM_JSON])?)?;
+    let registration = req.app.registration.clone();
     let user = req
         .run(
             Operation::CreateUser,
             Family::Scim,
             TxMode::Write,
-            move |p, conn| p.handle(&p.scim, conn, |g, store| g.call_create_user(store, &new)),
+            move |p, conn| {
+                p.handle(&p.scim, conn, |g, store| {
+                    g.call_create_user(store, &new, &registration)
+                })
+            },
         )
         .await?;
     Ok(scim(StatusCode::CREATED, user_json(&req.app.scim, &user)))
