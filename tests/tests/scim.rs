@@ -513,6 +513,96 @@ fn new_users_join_the_configured_default_groups() {
 }
 
 #[test]
+fn profile_fields_are_kept_and_rendered() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    let mut body = user_with("alice", "alice@example.org");
+    body["nickName"] = json!("ali");
+    body["profileUrl"] = json!("https://example.org/~alice");
+    body["locale"] = json!("it_IT");
+    body["timezone"] = json!("Europe/Rome");
+    // IAM keeps one picture and one address: the first of each.
+    body["photos"] = json!([
+        {"value": "https://example.org/alice.png", "type": "photo"},
+        {"value": "https://example.org/other.png"}
+    ]);
+    body["addresses"] = json!([
+        {"streetAddress": "Viale Berti Pichat 6/2", "locality": "Bologna", "postalCode": "40127",
+         "country": "IT", "type": "work"},
+        {"locality": "elsewhere"}
+    ]);
+    let created = expect_scim(
+        s.post_scim("/scim/Users", Some(&admin), &body),
+        StatusCode::CREATED,
+        "create",
+    );
+    let id = created["id"].as_str().unwrap().to_string();
+    let fetched = expect_scim(
+        s.get(&format!("/scim/Users/{id}"), Some(&admin)),
+        StatusCode::OK,
+        "get",
+    );
+    for user in [&created, &fetched] {
+        assert_eq!(user["nickName"], "ali");
+        assert_eq!(user["profileUrl"], "https://example.org/~alice");
+        assert_eq!(user["locale"], "it_IT");
+        assert_eq!(user["timezone"], "Europe/Rome");
+        assert_eq!(
+            user["photos"],
+            json!([{"value": "https://example.org/alice.png", "type": "photo"}])
+        );
+        assert_eq!(
+            user["addresses"],
+            json!([{"streetAddress": "Viale Berti Pichat 6/2", "locality": "Bologna",
+                    "postalCode": "40127", "country": "IT"}])
+        );
+    }
+
+    // Account search shows the photo, not the rest of the profile.
+    let found = expect_json(
+        s.get("/iam/account/search?filter=alice", Some(&admin)),
+        StatusCode::OK,
+        "search",
+    );
+    let hit = &found["Resources"][0];
+    assert_eq!(hit["photos"][0]["value"], "https://example.org/alice.png");
+    assert!(
+        hit.get("nickName").is_none() && hit.get("addresses").is_none(),
+        "{hit}"
+    );
+
+    // PUT replaces the profile: what the new body leaves out is gone.
+    let mut replacement = user_with("alice", "alice@example.org");
+    replacement["nickName"] = json!("al");
+    let r = s
+        .req(Method::PUT, &format!("/scim/Users/{id}"), Some(&admin))
+        .header("content-type", SCIM)
+        .body(replacement.to_string())
+        .send()
+        .unwrap();
+    let replaced = expect_scim(r, StatusCode::OK, "replace");
+    assert_eq!(replaced["nickName"], "al");
+    for gone in ["profileUrl", "locale", "timezone", "photos", "addresses"] {
+        assert!(replaced.get(gone).is_none(), "{gone}: {replaced}");
+    }
+
+    // Wrong shapes are a 400, and nothing is created.
+    for (key, value) in [
+        ("nickName", json!({"a": 1})),
+        ("photos", json!("https://example.org/p.png")),
+        ("photos", json!(["https://example.org/p.png"])),
+        ("addresses", json!({"locality": "x"})),
+    ] {
+        let mut bad = user_with("bob", "bob@example.org");
+        bad[key] = value.clone();
+        let r = s.post_scim("/scim/Users", Some(&admin), &bad);
+        expect_plain_error(r, StatusCode::BAD_REQUEST, &format!("{key}: {value}"));
+    }
+    let list = expect_scim(s.get("/scim/Users", Some(&admin)), StatusCode::OK, "list");
+    assert_eq!(list["totalResults"], 2, "admin and alice only");
+}
+
+#[test]
 fn scim_gets_refuse_an_unacceptable_accept_header() {
     let s = Server::start();
     let admin = s.token("admin");

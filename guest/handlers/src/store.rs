@@ -10,7 +10,7 @@ use iam_guest_logic::store::{
 };
 use iam_guest_logic::types::{
     Account, AccountOrder, Attribute, Certificate, Client, Group, GroupRef, Label, LabelFilter,
-    OidcId, SamlId, SshKey, User,
+    OidcId, Profile, SamlId, SshKey, User,
 };
 
 /// The host's database, reached through the component's imports.
@@ -112,6 +112,9 @@ impl Accounts for HostStore {
         certificates: &[Certificate],
     ) -> StoreResult<()> {
         accounts::set_identities(id, oidc, saml, ssh, certificates)
+    }
+    fn set_profile(&self, id: &str, profile: &Profile) -> StoreResult<()> {
+        accounts::set_profile(id, profile)
     }
     fn find_by_cert_subject(&self, subject: &str) -> StoreResult<Option<Account>> {
         accounts::find_by_cert_subject(subject)

@@ -9,7 +9,7 @@ use crate::store::{
 };
 use crate::types::{
     Account, AccountOrder, Attribute, Certificate, Client, Group, GroupRef, Label, LabelFilter,
-    OidcId, SamlId, SshKey, User,
+    OidcId, Profile, SamlId, SshKey, User,
 };
 
 /// An account's linked OIDC ids, SAML ids, SSH keys and certificates.
@@ -34,6 +34,8 @@ pub struct FakeStore {
     members: RefCell<Vec<(String, String)>>,
     /// (account, prefix or "", name) → label.
     labels: RefCell<BTreeMap<(String, String, String), Label>>,
+    /// account → its profile.
+    profiles: RefCell<BTreeMap<String, Profile>>,
     next: Cell<u32>,
 }
 
@@ -97,9 +99,22 @@ impl FakeStore {
 }
 
 /// A user with nothing but its account (the fake does not assemble the extras).
+/// A profile with nothing in it.
+pub fn empty_profile() -> Profile {
+    Profile {
+        nick_name: None,
+        profile_url: None,
+        locale: None,
+        timezone: None,
+        picture: None,
+        address: None,
+    }
+}
+
 fn bare_user(account: Account) -> User {
     User {
         account,
+        profile: empty_profile(),
         groups: Vec::new(),
         labels: Vec::new(),
         attributes: Vec::new(),
@@ -123,8 +138,10 @@ impl Accounts for FakeStore {
             .get(id)
             .map(|i| i.3.clone())
             .unwrap_or_default();
+        let profile = self.profiles.borrow().get(id).cloned();
         Ok(Accounts::get(self, id)?.map(|a| User {
             certificates,
+            profile: profile.unwrap_or_else(empty_profile),
             ..bare_user(a)
         }))
     }
@@ -322,6 +339,12 @@ impl Accounts for FakeStore {
                 certificates.to_vec(),
             ),
         );
+        Ok(())
+    }
+    fn set_profile(&self, id: &str, profile: &Profile) -> StoreResult<()> {
+        self.profiles
+            .borrow_mut()
+            .insert(id.to_string(), profile.clone());
         Ok(())
     }
     fn find_by_cert_subject(&self, _subject: &str) -> StoreResult<Option<Account>> {

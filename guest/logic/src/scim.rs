@@ -157,7 +157,8 @@ fn unique<T: Clone>(all: &[T], same: impl Fn(&T, &T) -> bool) -> Vec<T> {
 }
 
 /// Links the body's identities (each once) to the account.
-fn link_identities(accounts: &impl Accounts, id: &str, new: &NewUser) -> Result<(), Error> {
+/// Stores what a user body holds besides the account itself: linked identities and profile.
+fn save_details(accounts: &impl Accounts, id: &str, new: &NewUser) -> Result<(), Error> {
     let oidc = unique(&new.oidc_ids, |a, b| a == b);
     let saml = unique(&new.saml_ids, |a, b| a == b);
     let ssh = unique(&new.ssh_keys, |a, b| a.fingerprint == b.fingerprint);
@@ -166,7 +167,8 @@ fn link_identities(accounts: &impl Accounts, id: &str, new: &NewUser) -> Result<
     });
     accounts
         .set_identities(id, &oidc, &saml, &ssh, &certs)
-        .map_err(internal)
+        .map_err(internal)?;
+    accounts.set_profile(id, &new.profile).map_err(internal)
 }
 
 pub fn create_user(
@@ -210,7 +212,7 @@ pub fn create_user(
             password: new.password.clone(),
         })
         .map_err(internal)?;
-    link_identities(accounts, &created.id, new)?;
+    save_details(accounts, &created.id, new)?;
     for name in &registration.default_groups {
         if let Some(group) = groups.find_by_name(name).map_err(internal)? {
             crate::groups::add_member(accounts, groups, groups, &created.id, &group.id)?;
@@ -280,7 +282,7 @@ pub fn replace_user(accounts: &impl Accounts, id: &str, new: &NewUser) -> Result
             },
         )
         .map_err(internal)?;
-    link_identities(accounts, id, new)?;
+    save_details(accounts, id, new)?;
     get_user(accounts, id)
 }
 
@@ -500,7 +502,7 @@ pub fn delete_group(groups: &impl GroupStore, id: &str) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fake_store::FakeStore;
+    use crate::fake_store::{FakeStore, empty_profile};
     use crate::types::EmailInput;
 
     fn no_defaults() -> RegistrationSettings {
@@ -549,6 +551,7 @@ mod tests {
             }],
             active: None,
             password: None,
+            profile: empty_profile(),
             oidc_ids: vec![],
             saml_ids: vec![],
             ssh_keys: vec![],

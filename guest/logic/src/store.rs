@@ -3,7 +3,7 @@
 
 use crate::types::{
     Account, AccountOrder, Attribute, Certificate, Client, Group, GroupRef, Label, LabelFilter,
-    OidcId, SamlId, SshKey, User,
+    OidcId, Profile, SamlId, SshKey, User,
 };
 
 /// A failure of the database itself (its message is for logs).
@@ -73,6 +73,7 @@ pub trait Accounts {
         ssh: &[SshKey],
         certificates: &[Certificate],
     ) -> StoreResult<()>;
+    fn set_profile(&self, id: &str, profile: &Profile) -> StoreResult<()>;
     fn find_by_cert_subject(&self, subject: &str) -> StoreResult<Option<Account>>;
     fn count_with_label(&self, label: &LabelFilter) -> StoreResult<u64>;
     fn with_label(&self, label: &LabelFilter, offset: u64, limit: u64) -> StoreResult<Vec<User>>;

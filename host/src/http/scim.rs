@@ -14,8 +14,8 @@ use super::body::{
 use super::{ApiError, AppState, Family, Req};
 use crate::config::ScimConfig;
 use crate::plugins::types::{
-    Certificate, EmailInput, Group, GroupRef, MemberPatch, NewGroup, NewUser, OidcId, Operation,
-    PageInfo, PageRequest, SamlId, SshKey, User,
+    Address, Certificate, EmailInput, Group, GroupRef, MemberPatch, NewGroup, NewUser, OidcId,
+    Operation, PageInfo, PageRequest, Profile, SamlId, SshKey, User,
 };
 use crate::store::TxMode;
 
@@ -195,7 +195,41 @@ pub fn user_json(view: &ScimView, user: &User) -> Value {
             .map(|g| group_ref_json(base, g))
             .collect();
     }
+    add_profile(&mut u, &user.profile);
     u
+}
+
+/// The profile's members, each only when set (IAM's NON_EMPTY rendering).
+fn add_profile(u: &mut Value, p: &Profile) {
+    let fields = [
+        ("nickName", &p.nick_name),
+        ("profileUrl", &p.profile_url),
+        ("locale", &p.locale),
+        ("timezone", &p.timezone),
+    ];
+    for (key, value) in fields {
+        if let Some(v) = value {
+            u[key] = json!(v);
+        }
+    }
+    if let Some(picture) = &p.picture {
+        u["photos"] = json!([{"value": picture, "type": "photo"}]);
+    }
+    if let Some(a) = &p.address {
+        let parts = [
+            ("formatted", &a.formatted),
+            ("streetAddress", &a.street_address),
+            ("locality", &a.locality),
+            ("region", &a.region),
+            ("postalCode", &a.postal_code),
+            ("country", &a.country),
+        ];
+        let address: Map<String, Value> = parts
+            .into_iter()
+            .filter_map(|(k, v)| v.as_ref().map(|v| (k.to_string(), json!(v))))
+            .collect();
+        u["addresses"] = json!([address]);
+    }
 }
 
 pub fn group_json(base: &str, g: &Group) -> Value {
@@ -312,12 +346,12 @@ fn required_member(obj: &Map<String, Value>, list: &str, key: &str) -> Result<St
         })
 }
 
-/// The objects of an array member of the IndigoUser extension.
-fn extension_items<'a>(
-    ext: Option<&'a Map<String, Value>>,
+/// The objects of an array member of `parent` (absent or null: none).
+fn object_items<'a>(
+    parent: Option<&'a Map<String, Value>>,
     key: &str,
 ) -> Result<Vec<&'a Map<String, Value>>, ApiError> {
-    match ext.and_then(|e| e.get(key)) {
+    match parent.and_then(|e| e.get(key)) {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::Array(items)) => items
             .iter()
@@ -335,6 +369,34 @@ fn extension_items<'a>(
     }
 }
 
+/// `nickName`, `profileUrl`, `locale`, `timezone`, and the first of `photos` and of
+/// `addresses`: INDIGO IAM keeps one picture and one address per account.
+fn parse_profile(obj: &Map<String, Value>) -> Result<Profile, ApiError> {
+    let picture = match object_items(Some(obj), "photos")?.first() {
+        Some(photo) => string_field(photo, "value")?,
+        None => None,
+    };
+    let address = match object_items(Some(obj), "addresses")?.first() {
+        Some(a) => Some(Address {
+            formatted: string_field(a, "formatted")?,
+            street_address: string_field(a, "streetAddress")?,
+            locality: string_field(a, "locality")?,
+            region: string_field(a, "region")?,
+            postal_code: string_field(a, "postalCode")?,
+            country: string_field(a, "country")?,
+        }),
+        None => None,
+    };
+    Ok(Profile {
+        nick_name: string_field(obj, "nickName")?,
+        profile_url: string_field(obj, "profileUrl")?,
+        locale: string_field(obj, "locale")?,
+        timezone: string_field(obj, "timezone")?,
+        picture,
+        address,
+    })
+}
+
 fn parse_new_user(obj: &Map<String, Value>) -> Result<NewUser, ApiError> {
     let name = object_field(obj, "name")?;
     let name_part = |k: &str| {
@@ -342,29 +404,18 @@ fn parse_new_user(obj: &Map<String, Value>) -> Result<NewUser, ApiError> {
             .transpose()
             .map(Option::flatten)
     };
-    let emails = match obj.get("emails") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|item| match item {
-                Value::Object(e) => Ok(EmailInput {
-                    value: string_field(e, "value")?,
-                    kind: string_field(e, "type")?,
-                    primary: bool_field(e, "primary")?,
-                }),
-                _ => Err(ApiError::bad_request(
-                    "JSON parse error: 'emails' items must be objects",
-                )),
+    let emails = object_items(Some(obj), "emails")?
+        .into_iter()
+        .map(|e| {
+            Ok(EmailInput {
+                value: string_field(e, "value")?,
+                kind: string_field(e, "type")?,
+                primary: bool_field(e, "primary")?,
             })
-            .collect::<Result<_, _>>()?,
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                "JSON parse error: 'emails' must be an array",
-            ));
-        }
-    };
+        })
+        .collect::<Result<_, ApiError>>()?;
     let ext = object_field(obj, INDIGO_USER_SCHEMA)?;
-    let oidc_ids = extension_items(ext, "oidcIds")?
+    let oidc_ids = object_items(ext, "oidcIds")?
         .into_iter()
         .map(|o| {
             Ok(OidcId {
@@ -373,7 +424,7 @@ fn parse_new_user(obj: &Map<String, Value>) -> Result<NewUser, ApiError> {
             })
         })
         .collect::<Result<_, ApiError>>()?;
-    let saml_ids = extension_items(ext, "samlIds")?
+    let saml_ids = object_items(ext, "samlIds")?
         .into_iter()
         .map(|o| {
             Ok(SamlId {
@@ -383,7 +434,7 @@ fn parse_new_user(obj: &Map<String, Value>) -> Result<NewUser, ApiError> {
             })
         })
         .collect::<Result<_, ApiError>>()?;
-    let ssh_keys = extension_items(ext, "sshKeys")?
+    let ssh_keys = object_items(ext, "sshKeys")?
         .into_iter()
         .map(|o| {
             let value = required_member(o, "sshKeys", "value")?;
@@ -404,7 +455,7 @@ fn parse_new_user(obj: &Map<String, Value>) -> Result<NewUser, ApiError> {
             })
         })
         .collect::<Result<_, ApiError>>()?;
-    let certificates = extension_items(ext, "certificates")?
+    let certificates = object_items(ext, "certificates")?
         .into_iter()
         .map(|o| {
             let pem = required_member(o, "certificates", "pemEncodedCertificate")?;
@@ -429,6 +480,7 @@ fn parse_new_user(obj: &Map<String, Value>) -> Result<NewUser, ApiError> {
         })
         .collect::<Result<_, ApiError>>()?;
     Ok(NewUser {
+        profile: parse_profile(obj)?,
         certificates,
         oidc_ids,
         saml_ids,

@@ -200,6 +200,10 @@ impl accounts::Host for GuestState {
         .map_err(err)
     }
 
+    fn set_profile(&mut self, id: String, profile: types::Profile) -> R<()> {
+        store::profiles::set(self.db()?, &id, &profile).map_err(err)
+    }
+
     fn find_by_cert_subject(&mut self, subject: String) -> R<Option<types::Account>> {
         store::accounts::by_cert_subject(self.db()?, &subject).map_err(err)
     }

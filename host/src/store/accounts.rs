@@ -86,6 +86,7 @@ fn managed_groups(conn: &Connection, uuid: &str) -> rusqlite::Result<Vec<GroupRe
 fn complete(conn: &Connection, account: Account) -> rusqlite::Result<User> {
     let id = account.id.clone();
     Ok(User {
+        profile: super::profiles::of(conn, &id)?,
         groups: groups_of(conn, &id)?,
         labels: super::labels::all(conn, &id)?,
         attributes: super::attributes::all(conn, &id)?,

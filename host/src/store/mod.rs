@@ -10,6 +10,7 @@ pub mod identities;
 pub mod keys;
 pub mod labels;
 pub mod memberships;
+pub mod profiles;
 mod schema;
 
 use std::path::{Path, PathBuf};

@@ -165,6 +165,25 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX client_owners_account ON client_owners(account_id);
     "#,
+    // 2: the optional SCIM profile (nickName, profileUrl, locale, timezone, photo, address);
+    // a row only for accounts that have one.
+    r#"
+    CREATE TABLE account_profiles (
+        account_id          INTEGER PRIMARY KEY REFERENCES accounts(id) ON DELETE CASCADE,
+        nick_name           TEXT,
+        profile_url         TEXT,
+        locale              TEXT,
+        timezone            TEXT,
+        picture             TEXT,
+        has_address         INTEGER NOT NULL DEFAULT 0,
+        address_formatted   TEXT,
+        address_street      TEXT,
+        address_locality    TEXT,
+        address_region      TEXT,
+        address_postal_code TEXT,
+        address_country     TEXT
+    );
+    "#,
 ];
 
 /// Runs the migrations the database has not seen yet.
