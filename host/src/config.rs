@@ -27,6 +27,27 @@ pub struct Config {
     pub scim: ScimConfig,
     /// What happens to new accounts.
     pub registration: RegistrationConfig,
+    /// The token endpoint.
+    pub oauth: OAuthConfig,
+}
+
+/// The `[oauth]` section: defaults for clients that set no token lifetimes of their own.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OAuthConfig {
+    /// Lifetime of access tokens, in seconds.
+    pub access_token_lifetime_secs: u64,
+    /// Lifetime of refresh tokens, in seconds (0: they never expire).
+    pub refresh_token_lifetime_secs: u64,
+}
+
+impl Default for OAuthConfig {
+    fn default() -> Self {
+        OAuthConfig {
+            access_token_lifetime_secs: 3600,
+            refresh_token_lifetime_secs: 30 * 24 * 3600,
+        }
+    }
 }
 
 /// The `[registration]` section: INDIGO IAM's `registration.*` settings.
@@ -160,6 +181,8 @@ struct FileConfig {
     scim: ScimConfig,
     #[serde(default)]
     registration: RegistrationConfig,
+    #[serde(default)]
+    oauth: OAuthConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -256,6 +279,7 @@ impl Config {
             lifecycle: file.lifecycle,
             scim: file.scim,
             registration: file.registration,
+            oauth: file.oauth,
             plugins: PluginsConfig {
                 policy,
                 handlers,

@@ -67,6 +67,22 @@ enum Command {
         #[arg(long, default_value_t = 3600)]
         lifetime: u64,
     },
+    /// Manage the token-signing keys.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysAction {
+    /// Add a new signing key. A running server signs with it from its next token on and
+    /// publishes it at /jwk; tokens signed with older keys stay valid until they expire.
+    Rotate {
+        /// SQLite database file (env IAM_DB; default ./iam.db).
+        #[arg(long, env = "IAM_DB", default_value = config::DEFAULT_DB)]
+        db: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -102,6 +118,9 @@ fn main() -> ExitCode {
             scope,
             lifetime,
         } => server::print_token(&db, &username, scope.as_deref(), lifetime),
+        Command::Keys {
+            action: KeysAction::Rotate { db },
+        } => server::rotate_keys(&db),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,7 +7,10 @@ use anyhow::{Context, Result, bail};
 use rusqlite::Connection;
 use tokio::sync::Semaphore;
 
-use crate::auth::{self, keys::Keyring, passwords};
+use crate::auth::keys::{Keyring, LiveKeyring};
+use crate::auth::oauth::Lifetimes;
+use crate::auth::throttle::Throttle;
+use crate::auth::{self, passwords};
 use crate::config::Config;
 use crate::http::{self, App};
 use crate::lifecycle;
@@ -43,7 +46,12 @@ fn build_app(cfg: &Config) -> Result<App> {
     Ok(App {
         db,
         plugins,
-        keyring,
+        keyring: LiveKeyring::new(keyring),
+        throttle: Throttle::default(),
+        lifetimes: Lifetimes {
+            access_secs: cfg.oauth.access_token_lifetime_secs,
+            refresh_secs: cfg.oauth.refresh_token_lifetime_secs,
+        },
         issuer: cfg.base_url.clone(),
         base_url: cfg.base_url.clone(),
         scim: http::ScimView {
@@ -85,7 +93,9 @@ pub fn serve(cfg: Config) -> Result<()> {
             .await
             .with_context(|| format!("cannot listen on {}", cfg.listen))?;
         tracing::info!(address = %listener.local_addr()?, db = %cfg.db.display(), "iam-host listening");
-        axum::serve(listener, router)
+        // The caller's address keys the throttling of password attempts.
+        let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(listener, service)
             .with_graceful_shutdown(shutdown_signal())
             .await
             .context("server failed")
@@ -153,6 +163,20 @@ fn bootstrap_admin(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
+/// `iam-host keys rotate`: adds a signing key and prints its id.
+pub fn rotate_keys(db_path: &Path) -> Result<()> {
+    if !db_path.exists() {
+        bail!(
+            "database {} does not exist: start the server once first",
+            db_path.display()
+        );
+    }
+    let db = Db::open(db_path)?;
+    let kid = db.transaction(TxMode::Write, Keyring::rotate)?;
+    println!("{kid}");
+    Ok(())
+}
+
 /// `iam-host token`: signs a token for `username` with the server's key and issuer.
 pub fn print_token(
     db_path: &Path,
@@ -177,7 +201,15 @@ pub fn print_token(
             .iter()
             .any(|a| a == "ROLE_ADMIN");
         let scopes = auth::user_token_scopes(scope, is_admin);
-        auth::mint(&keyring, &issuer, &account.id, &scopes, lifetime, None)
+        auth::mint(
+            &keyring,
+            &issuer,
+            &account.id,
+            &scopes,
+            lifetime,
+            None,
+            None,
+        )
     })?;
     println!("{token}");
     Ok(())

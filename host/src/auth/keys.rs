@@ -1,5 +1,9 @@
 //! The server's ES256 signing keys: created on first start, kept in the database, published
-//! at `/jwk`. The newest key signs; every stored key verifies.
+//! at `/jwk`. The newest key signs; every stored key verifies, so tokens signed before a
+//! rotation stay valid until they expire.
+
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use base64::Engine as _;
@@ -29,13 +33,21 @@ pub struct Keyring {
 impl Keyring {
     /// Loads the stored keys, creating the first one on an empty database.
     pub fn load_or_create(conn: &Connection) -> Result<Keyring> {
-        let mut stored = rows::all(conn)?;
-        if stored.is_empty() {
-            let row = generate()?;
-            rows::insert(conn, &row)?;
-            stored = rows::all(conn)?;
+        if rows::all(conn)?.is_empty() {
+            rows::insert(conn, &generate()?)?;
         }
-        let keys = stored
+        Keyring::load(conn)
+    }
+
+    /// Adds a new key, which signs from now on (`iam-host keys rotate`); returns its id.
+    pub fn rotate(conn: &Connection) -> Result<String> {
+        let row = generate()?;
+        rows::insert(conn, &row)?;
+        Ok(row.kid)
+    }
+
+    fn load(conn: &Connection) -> Result<Keyring> {
+        let keys = rows::all(conn)?
             .into_iter()
             .map(|row| {
                 Ok(SigningKey {
@@ -71,6 +83,58 @@ impl Keyring {
             })
             .collect();
         json!({ "keys": keys })
+    }
+}
+
+/// The keyring of a running server. `iam-host keys rotate` adds keys to the database from
+/// another process; the server picks them up when it signs a token, serves `/jwk`, or meets
+/// a token signed with a key it does not know (that last check at most once a second, so
+/// junk key ids cannot flood the database).
+pub struct LiveKeyring {
+    current: RwLock<Arc<Keyring>>,
+    last_unknown_kid_reload: Mutex<Option<Instant>>,
+}
+
+impl LiveKeyring {
+    pub fn new(keyring: Keyring) -> LiveKeyring {
+        LiveKeyring {
+            current: RwLock::new(Arc::new(keyring)),
+            last_unknown_kid_reload: Mutex::new(None),
+        }
+    }
+
+    pub fn get(&self) -> Arc<Keyring> {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The keyring as the database has it now.
+    pub fn refresh(&self, conn: &Connection) -> Result<Arc<Keyring>> {
+        let current = self.get();
+        let stored: Vec<String> = rows::all(conn)?.into_iter().map(|r| r.kid).collect();
+        let known: Vec<&str> = current.keys.iter().map(|k| k.kid.as_str()).collect();
+        if stored == known {
+            return Ok(current);
+        }
+        let fresh = Arc::new(Keyring::load(conn)?);
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = fresh.clone();
+        Ok(fresh)
+    }
+
+    /// Whether a token's unknown key id may trigger a reload now.
+    pub fn may_reload_for_unknown_kid(&self) -> bool {
+        let mut last = self
+            .last_unknown_kid_reload
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        if last.is_some_and(|t| now.duration_since(t) < Duration::from_secs(1)) {
+            return false;
+        }
+        *last = Some(now);
+        true
     }
 }
 

@@ -2,15 +2,17 @@
 //! a verified token stands for.
 
 pub mod keys;
+pub mod oauth;
 pub mod passwords;
+pub mod throttle;
 
 use jsonwebtoken::{Algorithm, Header, Validation};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
 use crate::plugins::types::Principal;
-use crate::store::{accounts, authorities, now_ms};
-use keys::Keyring;
+use crate::store::{accounts, authorities, clients, now_ms, tokens};
+use keys::{Keyring, LiveKeyring};
 
 /// Scopes every account may hold.
 pub const USER_SCOPES: &[&str] = &["openid", "profile", "email"];
@@ -37,6 +39,9 @@ pub struct Claims {
     pub scope: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// The audience the client asked for (`audience` parameter of `POST /token`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
 }
 
 /// Why a request is not authenticated; both are 401.
@@ -56,6 +61,7 @@ pub fn mint(
     scopes: &[String],
     lifetime_secs: u64,
     client_id: Option<&str>,
+    audience: Option<&str>,
 ) -> anyhow::Result<String> {
     let now = now_ms() / 1000;
     let claims = Claims {
@@ -67,6 +73,7 @@ pub fn mint(
         nbf: None,
         scope: scopes.join(" "),
         client_id: client_id.map(Into::into),
+        aud: audience.map(Into::into),
     };
     let key = keyring.active();
     let mut header = Header::new(Algorithm::ES256);
@@ -108,11 +115,49 @@ pub fn verify(keyring: &Keyring, issuer: &str, token: &str) -> Result<Claims, Au
         })
 }
 
-/// The principal a verified token stands for. A user token's account must still exist and
-/// be active; its authorities are read now, so a revoked role takes effect at once.
+/// The principal a bearer token stands for: the token verified (with the keys in the
+/// database now, when it names a key this server has not loaded yet), then its account or
+/// client checked. Blocking.
+pub fn authenticate(
+    conn: &Connection,
+    keyring: &LiveKeyring,
+    issuer: &str,
+    token: &str,
+) -> Result<Principal, AuthError> {
+    let mut keys = keyring.get();
+    let kid = jsonwebtoken::decode_header(token).ok().and_then(|h| h.kid);
+    if let Some(kid) = kid
+        && keys.find(&kid).is_none()
+        && keyring.may_reload_for_unknown_kid()
+    {
+        keys = keyring
+            .refresh(conn)
+            .map_err(|_| AuthError::Invalid("Cannot verify the access token now".into()))?;
+    }
+    let claims = verify(&keys, issuer, token)?;
+    principal(conn, &claims)
+}
+
+/// The principal a verified token stands for. The token must not be revoked, and the
+/// client it was issued to must still exist and be active; a user token's account must
+/// still exist and be active, and its authorities are read now, so a revoked role takes
+/// effect at once.
 pub fn principal(conn: &Connection, claims: &Claims) -> Result<Principal, AuthError> {
     let scopes: Vec<String> = claims.scope.split_whitespace().map(String::from).collect();
     let db_error = |_| AuthError::Invalid("Cannot verify the access token now".into());
+    if tokens::is_revoked(conn, &claims.jti).map_err(db_error)? {
+        return Err(AuthError::Invalid("Invalid access token: revoked".into()));
+    }
+    if let Some(client) = &claims.client_id {
+        let live = clients::get(conn, client)
+            .map_err(db_error)?
+            .is_some_and(|c| c.active);
+        if !live {
+            return Err(AuthError::Invalid(
+                "Invalid access token: the client no longer exists or is suspended".into(),
+            ));
+        }
+    }
     match accounts::by_uuid(conn, &claims.sub).map_err(db_error)? {
         Some(account) if account.active => Ok(Principal {
             authorities: authorities::of_account(conn, &account.id).map_err(db_error)?,

@@ -31,14 +31,14 @@ impl FromRequestParts<AppState> for Caller {
             Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
             _ => return Err(AuthError::Missing.into()),
         };
-        let claims = auth::verify(&app.keyring, &app.issuer, token)?;
+        let token = token.to_string();
         let app = app.clone();
         let principal = tokio::task::spawn_blocking(move || {
             let conn = app
                 .db
                 .take()
                 .map_err(|_| AuthError::Invalid("Cannot verify the access token now".into()))?;
-            let principal = auth::principal(&conn, &claims);
+            let principal = auth::authenticate(&conn, &app.keyring, &app.issuer, &token);
             app.db.put(conn);
             principal
         })

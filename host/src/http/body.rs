@@ -10,7 +10,7 @@ pub const JSON: &str = "application/json";
 pub const SCIM_JSON: &str = "application/scim+json";
 
 /// The media type of the body (without parameters), lower-cased.
-fn media_type(headers: &HeaderMap) -> Option<String> {
+pub fn media_type(headers: &HeaderMap) -> Option<String> {
     let ct = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
     Some(
         ct.split(';')

@@ -16,24 +16,46 @@ pub fn routes() -> Router<AppState> {
         .route("/.well-known/openid-configuration", get(discovery))
 }
 
+/// The public keys, re-read from the database so that a key added by `iam-host keys
+/// rotate` is published before it signs anything here.
 async fn jwk(State(app): State<AppState>) -> Json<Value> {
-    Json(app.keyring.jwks())
+    let keys = tokio::task::spawn_blocking(move || {
+        let fresh = app.db.take().ok().and_then(|conn| {
+            let keys = app.keyring.refresh(&conn);
+            app.db.put(conn);
+            keys.ok()
+        });
+        fresh.unwrap_or_else(|| app.keyring.get())
+    })
+    .await;
+    match keys {
+        Ok(k) => Json(k.jwks()),
+        Err(_) => Json(json!({"keys": []})),
+    }
 }
 
 async fn discovery(State(app): State<AppState>) -> Json<Value> {
     let base = &app.base_url;
     let scopes: Vec<&str> = USER_SCOPES.iter().chain(ADMIN_SCOPES).copied().collect();
+    let client_auth = ["client_secret_basic", "client_secret_post"];
+    // What this server does, and nothing more: no authorization endpoint (so no response
+    // types) and no ID tokens; access tokens are ES256 JWTs.
     Json(json!({
         "issuer": app.issuer,
         "jwks_uri": format!("{base}/jwk"),
         "token_endpoint": format!("{base}/token"),
-        // Tokens come from the `iam-host token` CLI until the token endpoint exists.
-        "grant_types_supported": [],
-        "scopes_supported": scopes,
-        "response_types_supported": ["token"],
-        "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["ES256"],
+        "introspection_endpoint": format!("{base}/introspect"),
+        "revocation_endpoint": format!("{base}/revoke"),
+        "userinfo_endpoint": format!("{base}/userinfo"),
+        "grant_types_supported": ["client_credentials", "password", "refresh_token"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "claims_supported": ["iss", "sub", "iat", "exp", "jti", "scope", "client_id"]
+        "introspection_endpoint_auth_methods_supported": client_auth,
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "scopes_supported": scopes,
+        "response_types_supported": [],
+        "subject_types_supported": ["public"],
+        "access_token_signing_alg_values_supported": ["ES256"],
+        "claims_supported": ["sub", "preferred_username", "name", "given_name", "family_name",
+                             "nickname", "picture", "updated_at", "email", "email_verified", "groups"]
     }))
 }

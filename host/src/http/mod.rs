@@ -13,6 +13,7 @@ mod groups;
 mod labels;
 mod lifecycle;
 mod meta;
+mod oauth;
 mod scim;
 mod search;
 
@@ -32,7 +33,9 @@ pub use auth::{Caller, Req};
 pub use error::{ApiError, Family};
 pub use scim::ScimView;
 
-use crate::auth::keys::Keyring;
+use crate::auth::keys::LiveKeyring;
+use crate::auth::oauth::Lifetimes;
+use crate::auth::throttle::Throttle;
 use crate::plugins::{Decision, Handled, Plugins, types};
 use crate::store::{Db, TxMode, begin};
 
@@ -40,7 +43,11 @@ use crate::store::{Db, TxMode, begin};
 pub struct App {
     pub db: Db,
     pub plugins: Plugins,
-    pub keyring: Keyring,
+    pub keyring: LiveKeyring,
+    /// Failed password attempts, per account and source address.
+    pub throttle: Throttle,
+    /// Token lifetimes of clients that set none.
+    pub lifetimes: Lifetimes,
     /// `iss` of the tokens this server issues and accepts.
     pub issuer: String,
     /// Base of `meta.location` and `$ref` links.
@@ -77,6 +84,7 @@ pub fn router(app: AppState, max_body_bytes: usize) -> Router {
         .merge(find::routes())
         .merge(clients::routes())
         .merge(certificates::routes())
+        .merge(oauth::routes())
         .fallback(|State(app): State<AppState>, req: Request| {
             unrouted(app, req, StatusCode::NOT_FOUND, "Not Found")
         })

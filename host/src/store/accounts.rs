@@ -406,3 +406,11 @@ pub fn list_users(conn: &Connection, offset: u64, limit: u64) -> rusqlite::Resul
         .collect::<rusqlite::Result<_>>()?;
     complete_all(conn, accounts)
 }
+
+/// The stored password hash of an account, if it has a password.
+pub fn password_hash(conn: &Connection, uuid: &str) -> rusqlite::Result<Option<String>> {
+    conn.prepare_cached("SELECT password_hash FROM accounts WHERE uuid = ?1")?
+        .query_row([uuid], |r| r.get(0))
+        .optional()
+        .map(Option::flatten)
+}

@@ -141,3 +141,38 @@ pub fn owned(
     )?
     .collect()
 }
+
+/// What the token endpoint needs to authenticate a client and shape its tokens.
+pub struct Credentials {
+    pub client: Client,
+    /// Absent for a public client.
+    pub secret_hash: Option<String>,
+    /// Access-token lifetime; absent: the server's default.
+    pub access_token_validity_secs: Option<u64>,
+    /// Refresh-token lifetime; absent: the server's default.
+    pub refresh_token_validity_secs: Option<u64>,
+}
+
+pub fn credentials(conn: &Connection, client_id: &str) -> rusqlite::Result<Option<Credentials>> {
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS}, c.secret_hash, c.access_token_validity_secs,
+                c.refresh_token_validity_secs
+         FROM clients c WHERE c.client_id = ?1"
+    ))?
+    .query_row([client_id], |r| {
+        Ok(Credentials {
+            client: client_from_row(r)?,
+            secret_hash: r.get(12)?,
+            access_token_validity_secs: r.get(13)?,
+            refresh_token_validity_secs: r.get(14)?,
+        })
+    })
+    .optional()
+}
+
+/// Notes that the client just obtained a token.
+pub fn mark_used(conn: &Connection, client_id: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE clients SET last_used_ms = ?2 WHERE client_id = ?1")?
+        .execute(params![client_id, now_ms()])?;
+    Ok(())
+}

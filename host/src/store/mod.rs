@@ -12,6 +12,7 @@ pub mod labels;
 pub mod memberships;
 pub mod profiles;
 mod schema;
+pub mod tokens;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;

@@ -184,6 +184,32 @@ const MIGRATIONS: &[&str] = &[
         address_country     TEXT
     );
     "#,
+    // 3: the OAuth front door: per-client token lifetimes (NULL: the server's default),
+    // refresh tokens (only their SHA-256 is stored; they die with their account or client)
+    // and the ids of revoked access tokens until those expire.
+    r#"
+    ALTER TABLE clients ADD COLUMN access_token_validity_secs INTEGER;
+    ALTER TABLE clients ADD COLUMN refresh_token_validity_secs INTEGER;
+
+    CREATE TABLE refresh_tokens (
+        id         INTEGER PRIMARY KEY,
+        token_hash TEXT NOT NULL UNIQUE,
+        client_id  INTEGER NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
+        account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        scope      TEXT NOT NULL,
+        audience   TEXT,
+        created_ms INTEGER NOT NULL,
+        expires_ms INTEGER
+    );
+    CREATE INDEX refresh_tokens_account ON refresh_tokens(account_id);
+    CREATE INDEX refresh_tokens_client ON refresh_tokens(client_id);
+
+    CREATE TABLE revoked_tokens (
+        jti        TEXT PRIMARY KEY,
+        expires_ms INTEGER NOT NULL
+    );
+    CREATE INDEX revoked_tokens_expiry ON revoked_tokens(expires_ms);
+    "#,
 ];
 
 /// Runs the migrations the database has not seen yet.
