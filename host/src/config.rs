@@ -39,6 +39,20 @@ pub struct OAuthConfig {
     pub access_token_lifetime_secs: u64,
     /// Lifetime of refresh tokens, in seconds (0: they never expire).
     pub refresh_token_lifetime_secs: u64,
+    /// Other OpenID providers whose tokens are accepted for the accounts linked to them.
+    pub trusted_issuers: Vec<TrustedIssuerConfig>,
+}
+
+/// One `[[oauth.trusted_issuers]]`: the issuer and where its keys are, a JWKS file
+/// (relative to the config file) or URL.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedIssuerConfig {
+    pub issuer: String,
+    #[serde(default)]
+    pub jwks_file: Option<PathBuf>,
+    #[serde(default)]
+    pub jwks_url: Option<String>,
 }
 
 impl Default for OAuthConfig {
@@ -46,6 +60,7 @@ impl Default for OAuthConfig {
         OAuthConfig {
             access_token_lifetime_secs: 3600,
             refresh_token_lifetime_secs: 30 * 24 * 3600,
+            trusted_issuers: Vec::new(),
         }
     }
 }
@@ -271,6 +286,17 @@ impl Config {
             .map(|(k, v)| (k, base_dir.join(v)))
             .collect();
         file.registration.default_group_names()?;
+        let mut oauth = file.oauth;
+        for t in &mut oauth.trusted_issuers {
+            match (&t.jwks_file, &t.jwks_url) {
+                (Some(f), None) => t.jwks_file = Some(base_dir.join(f)),
+                (None, Some(_)) => {}
+                _ => bail!(
+                    "[[oauth.trusted_issuers]] '{}': give exactly one of jwks_file and jwks_url",
+                    t.issuer
+                ),
+            }
+        }
         Ok(Config {
             listen,
             db,
@@ -279,7 +305,7 @@ impl Config {
             lifecycle: file.lifecycle,
             scim: file.scim,
             registration: file.registration,
-            oauth: file.oauth,
+            oauth,
             plugins: PluginsConfig {
                 policy,
                 handlers,

@@ -7,6 +7,7 @@ use anyhow::{Context, Result, bail};
 use rusqlite::Connection;
 use tokio::sync::Semaphore;
 
+use crate::auth::external::{JwksSource, TrustedIssuers};
 use crate::auth::keys::{Keyring, LiveKeyring};
 use crate::auth::oauth::Lifetimes;
 use crate::auth::throttle::Throttle;
@@ -52,6 +53,20 @@ fn build_app(cfg: &Config) -> Result<App> {
             access_secs: cfg.oauth.access_token_lifetime_secs,
             refresh_secs: cfg.oauth.refresh_token_lifetime_secs,
         },
+        trusted_issuers: TrustedIssuers::new(
+            cfg.oauth
+                .trusted_issuers
+                .iter()
+                .map(|t| {
+                    let source = match (&t.jwks_file, &t.jwks_url) {
+                        (Some(f), _) => JwksSource::File(f.clone()),
+                        (_, Some(u)) => JwksSource::Url(u.clone()),
+                        (None, None) => unreachable!("checked when the config was read"),
+                    };
+                    (t.issuer.clone(), source)
+                })
+                .collect(),
+        ),
         issuer: cfg.base_url.clone(),
         base_url: cfg.base_url.clone(),
         scim: http::ScimView {

@@ -38,7 +38,13 @@ impl FromRequestParts<AppState> for Caller {
                 .db
                 .take()
                 .map_err(|_| AuthError::Invalid("Cannot verify the access token now".into()))?;
-            let principal = auth::authenticate(&conn, &app.keyring, &app.issuer, &token);
+            let principal = auth::authenticate(
+                &conn,
+                &app.keyring,
+                &app.issuer,
+                &app.trusted_issuers,
+                &token,
+            );
             app.db.put(conn);
             principal
         })

@@ -33,6 +33,7 @@ pub use auth::{Caller, Req};
 pub use error::{ApiError, Family};
 pub use scim::ScimView;
 
+use crate::auth::external::TrustedIssuers;
 use crate::auth::keys::LiveKeyring;
 use crate::auth::oauth::Lifetimes;
 use crate::auth::throttle::Throttle;
@@ -48,6 +49,8 @@ pub struct App {
     pub throttle: Throttle,
     /// Token lifetimes of clients that set none.
     pub lifetimes: Lifetimes,
+    /// Other OpenID providers whose tokens act as the linked accounts.
+    pub trusted_issuers: TrustedIssuers,
     /// `iss` of the tokens this server issues and accepts.
     pub issuer: String,
     /// Base of `meta.location` and `$ref` links.
