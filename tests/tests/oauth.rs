@@ -581,6 +581,26 @@ fn introspection_and_revocation() {
         .status(),
         StatusCode::OK
     );
+
+    // Tokens die with their client.
+    let t = token_ok(post_form(
+        &s,
+        "/token",
+        Some(("app", SECRET)),
+        &[
+            ("grant_type", "password"),
+            ("username", "admin"),
+            ("password", ADMIN_PASSWORD),
+        ],
+    ));
+    let refresh = t["refresh_token"].as_str().unwrap().to_string();
+    assert_eq!(introspect(&refresh)["active"], true);
+    expect(
+        s.delete("/iam/api/clients/app", Some(&admin)),
+        StatusCode::NO_CONTENT,
+        "delete the client",
+    );
+    assert_eq!(introspect(&refresh), json!({"active": false}));
 }
 
 #[test]
