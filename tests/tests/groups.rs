@@ -544,11 +544,11 @@ fn iam_group_create_and_describe() {
     let alice = s.create_user(&admin, "alice");
     post(&s, &manager_path(&alice, child_id), &admin);
 
-    // Validation.
+    // Validation: IAM's bean validation, all messages prefixed "Invalid group: ".
     let name_rule =
         "Invalid group: invalid name (does not match with regexp: '^[a-zA-Z][a-zA-Z0-9\\-_.]*$')";
     for bad in [
-        json!({}),
+        json!({"name": ""}),
         json!({"name": "1x"}),
         json!({"name": "a b"}),
         json!({"name": "a/b"}),
@@ -557,21 +557,55 @@ fn iam_group_create_and_describe() {
         assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{bad}");
         assert_eq!(body(r), json!({"error": name_rule}), "{bad}");
     }
-    let r = create(&admin, json!({"name": "root"}));
-    assert_eq!(
-        body(r),
-        json!({"error": "Invalid group: name is already assigned"})
-    );
-    let r = create(
-        &admin,
+    let invalid = |bad: Value, msg: &str| {
+        let r = create(&admin, bad.clone());
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(body(r), json!({"error": msg}), "{bad}");
+    };
+    // IAM checks the name as given: a missing one, or a child named like a root group, is
+    // "already assigned".
+    for bad in [
+        json!({}),
+        json!({"name": null, "description": "d"}),
+        json!({"name": "root"}),
+        json!({"name": "child", "parent": {"uuid": root_id}}),
+        json!({"name": "root", "parent": {"uuid": root_id}}),
+    ] {
+        invalid(bad, "Invalid group: name is already assigned");
+    }
+    invalid(
         json!({"name": "n".repeat(507), "parent": {"uuid": root_id}}),
+        "Invalid group: group name too long",
     );
-    assert_eq!(
-        body(r),
-        json!({"error": "Invalid group: group name too long"})
+    for parent in [
+        json!({"uuid": UNKNOWN_ID}),
+        json!({}),
+        json!({"uuid": null}),
+    ] {
+        invalid(
+            json!({"name": "x", "parent": parent, "description": "d".repeat(513)}),
+            "Invalid group: parent group not found",
+        );
+    }
+    invalid(
+        json!({"name": "x", "description": "d".repeat(513)}),
+        "Invalid group: description cannot be longer than 512 chars",
     );
-    let r = create(&admin, json!({"name": "x", "parent": {"uuid": UNKNOWN_ID}}));
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    invalid(
+        json!({"name": "n".repeat(513)}),
+        "Invalid group: name cannot be longer than 512 chars",
+    );
+    invalid(
+        json!({"name": "9".repeat(513), "description": "d".repeat(513)}),
+        &format!(
+            "Invalid group: name cannot be longer than 512 chars,{}\
+             ,description cannot be longer than 512 chars",
+            &name_rule["Invalid group: ".len()..]
+        ),
+    );
+    // A root name may take all 512 characters; a null parent is no parent.
+    let r = create(&admin, json!({"name": "r".repeat(512), "parent": null}));
+    assert_eq!(r.status(), StatusCode::CREATED);
 
     // PUT changes the description only; a manager of the group may.
     let update = |token: &str, id: &str, body: Value| {
@@ -612,4 +646,17 @@ fn iam_group_create_and_describe() {
     );
     let r = update(&admin, UNKNOWN_ID, json!({"description": "x"}));
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        body(r),
+        json!({"error": format!("Group not found for uuid: {UNKNOWN_ID}")})
+    );
+    // The description is checked before the group is looked up.
+    for id in [child_id, UNKNOWN_ID] {
+        let r = update(&admin, id, json!({"description": "d".repeat(513)}));
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            body(r),
+            json!({"error": "Invalid group: description cannot be longer than 512 chars"})
+        );
+    }
 }

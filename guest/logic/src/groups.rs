@@ -8,7 +8,8 @@ use crate::store::{Accounts, GroupStore, MembershipStore};
 use crate::types::{Error, Group};
 use crate::validation::{is_simple_name, java_len};
 
-/// The longest full name and description a group may have.
+/// IAM's limits: a name and a description of at most 512 characters, and a full name
+/// (`parent/name`) shorter than 512.
 pub const MAX_NAME: usize = 512;
 pub const MAX_DESCRIPTION: usize = 512;
 
@@ -16,43 +17,60 @@ fn invalid_group(msg: impl std::fmt::Display) -> Error {
     Error::Invalid(format!("Invalid group: {msg}"))
 }
 
-fn check_description(description: Option<&str>) -> Result<(), Error> {
-    if description.is_some_and(|d| java_len(d) > MAX_DESCRIPTION) {
-        return Err(invalid_group(format!(
-            "description cannot be longer than {MAX_DESCRIPTION} chars"
-        )));
-    }
-    Ok(())
+/// IAM's message for a description over the limit.
+fn description_error(description: Option<&str>) -> Option<String> {
+    description
+        .is_some_and(|d| java_len(d) > MAX_DESCRIPTION)
+        .then(|| format!("description cannot be longer than {MAX_DESCRIPTION} chars"))
 }
 
-/// `POST /iam/group`: `name` must match the name rule; the full name (`parent/name`) must
-/// be shorter than 512 characters and unused.
+/// `POST /iam/group`, with IAM's bean validation: a rule about the whole group (the parent
+/// exists, the full name `parent/name` is shorter than 512) wins alone; otherwise every field
+/// message is given, joined by `,`.
 pub fn create(
     groups: &impl GroupStore,
     name: Option<&str>,
     description: Option<&str>,
     parent_id: Option<&str>,
 ) -> Result<Group, Error> {
-    let name = name.unwrap_or_default();
-    if !is_simple_name(name) {
-        return Err(invalid_group(NAME_RULE));
-    }
-    check_description(description)?;
-    let full = match parent_id {
-        Some(p) => {
-            let parent = groups
+    let parent = match parent_id {
+        Some(p) => Some(
+            groups
                 .get(p)
                 .map_err(internal)?
-                .ok_or_else(|| invalid_group(format!("parent group '{p}' not found")))?;
-            format!("{}/{name}", parent.name)
-        }
-        None => name.to_string(),
+                .ok_or_else(|| invalid_group("parent group not found"))?,
+        ),
+        None => None,
     };
-    if java_len(&full) >= MAX_NAME {
+    let full = match &parent {
+        Some(p) => format!("{}/{}", p.name, name.unwrap_or("null")),
+        None => name.unwrap_or_default().to_string(),
+    };
+    if parent.is_some() && java_len(&full) >= MAX_NAME {
         return Err(invalid_group("group name too long"));
     }
-    if groups.find_by_name(&full).map_err(internal)?.is_some() {
-        return Err(invalid_group("name is already assigned"));
+    let mut msgs = Vec::new();
+    if name.is_some_and(|n| java_len(n) > MAX_NAME) {
+        msgs.push(format!("name cannot be longer than {MAX_NAME} chars"));
+    }
+    // IAM looks up the name as given, so a missing name, or a child named like an existing
+    // root group, is "already assigned". A taken full name is a database error (500) there.
+    let taken = match name {
+        None => true,
+        Some(n) => {
+            groups.find_by_name(n).map_err(internal)?.is_some()
+                || (parent.is_some() && groups.find_by_name(&full).map_err(internal)?.is_some())
+        }
+    };
+    if taken {
+        msgs.push("name is already assigned".into());
+    }
+    if name.is_some_and(|n| !is_simple_name(n)) {
+        msgs.push(NAME_RULE.into());
+    }
+    msgs.extend(description_error(description));
+    if !msgs.is_empty() {
+        return Err(invalid_group(msgs.join(",")));
     }
     let created = groups.create(&full, parent_id).map_err(internal)?;
     match description {
@@ -63,16 +81,19 @@ pub fn create(
     }
 }
 
-/// `PUT /iam/group/{id}`: only the description changes.
+/// `PUT /iam/group/{id}`: only the description changes. It is validated before the group is
+/// looked up.
 pub fn update_description(
     groups: &impl GroupStore,
     id: &str,
     description: Option<&str>,
 ) -> Result<Group, Error> {
-    if groups.get(id).map_err(internal)?.is_none() {
-        return Err(Error::NotFound(format!("Group not found for id '{id}'")));
+    if let Some(msg) = description_error(description) {
+        return Err(invalid_group(msg));
     }
-    check_description(description)?;
+    if groups.get(id).map_err(internal)?.is_none() {
+        return Err(Error::NotFound(format!("Group not found for uuid: {id}")));
+    }
     groups.set_description(id, description).map_err(internal)
 }
 
@@ -190,9 +211,10 @@ mod tests {
             Err(Error::Invalid(m)) => m,
             other => panic!("{other:?}"),
         };
+        // IAM's quirk: a missing name is "already assigned".
         assert_eq!(
             err(create(&s, None, None, None)),
-            format!("Invalid group: {NAME_RULE}")
+            "Invalid group: name is already assigned"
         );
         assert_eq!(
             err(create(&s, Some("a/b"), None, None)),
@@ -200,7 +222,7 @@ mod tests {
         );
         assert_eq!(
             err(create(&s, Some("x"), None, Some("nope"))),
-            "Invalid group: parent group 'nope' not found"
+            "Invalid group: parent group not found"
         );
         let root = create(&s, Some("root"), Some("the root"), None).unwrap();
         assert_eq!(root.description.as_deref(), Some("the root"));
@@ -210,16 +232,52 @@ mod tests {
         );
         let child = create(&s, Some("child"), None, Some(&root.id)).unwrap();
         assert_eq!(child.name, "root/child");
+        // Taken as a full name, and (IAM) a child named like a root group.
+        assert_eq!(
+            err(create(&s, Some("child"), None, Some(&root.id))),
+            "Invalid group: name is already assigned"
+        );
+        assert_eq!(
+            err(create(&s, Some("root"), None, Some(&child.id))),
+            "Invalid group: name is already assigned"
+        );
         assert_eq!(
             err(create(&s, Some(&"n".repeat(507)), None, Some(&root.id))),
             "Invalid group: group name too long"
         );
-        assert!(err(create(&s, Some("d"), Some(&"d".repeat(513)), None)).contains("description"));
+        // A rule about the whole group wins over the field messages.
+        assert_eq!(
+            err(create(&s, Some("1"), Some(&"d".repeat(513)), Some("nope"))),
+            "Invalid group: parent group not found"
+        );
+        assert_eq!(
+            err(create(&s, Some("d"), Some(&"d".repeat(513)), None)),
+            "Invalid group: description cannot be longer than 512 chars"
+        );
+        // A root name may take all 512 characters; field messages are joined by ",".
+        assert!(create(&s, Some(&"r".repeat(512)), None, None).is_ok());
+        assert_eq!(
+            err(create(
+                &s,
+                Some(&"9".repeat(513)),
+                Some(&"d".repeat(513)),
+                None
+            )),
+            format!(
+                "Invalid group: name cannot be longer than 512 chars,{NAME_RULE},\
+                 description cannot be longer than 512 chars"
+            )
+        );
         let updated = update_description(&s, &child.id, Some("kid")).unwrap();
         assert_eq!(updated.description.as_deref(), Some("kid"));
         assert_eq!(
             update_description(&s, "nope", None).unwrap_err(),
-            Error::NotFound("Group not found for id 'nope'".into())
+            Error::NotFound("Group not found for uuid: nope".into())
+        );
+        // The description is checked before the group is looked up.
+        assert_eq!(
+            err(update_description(&s, "nope", Some(&"d".repeat(513)))),
+            "Invalid group: description cannot be longer than 512 chars"
         );
     }
 }

@@ -46,8 +46,10 @@ async fn create_group(req: Req, headers: HeaderMap, body: Bytes) -> Result<Respo
     let obj = json_object(&headers, &body, &[JSON])?;
     let name = string_field(&obj, "name")?;
     let description = string_field(&obj, "description")?;
+    // A `parent` without a `uuid` names no group ("parent group not found"); a null one is
+    // no parent.
     let parent = match object_field(&obj, "parent")? {
-        Some(p) => string_field(p, "uuid")?,
+        Some(p) => Some(string_field(p, "uuid")?.unwrap_or_default()),
         None => None,
     };
     let group = req
