@@ -746,3 +746,60 @@ fn discovery_is_truthful_and_rotated_keys_keep_old_tokens_valid() {
         "new token",
     );
 }
+
+#[test]
+fn token_lifetimes_are_set_per_client() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    let post = |body: Value| {
+        s.req(Method::POST, "/iam/api/clients", Some(&admin))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .unwrap()
+    };
+    let r = post(
+        json!({"client_id": "short", "client_secret": SECRET, "scope": "openid",
+                        "grant_types": ["password", "refresh_token"],
+                        "access_token_validity_seconds": 120, "refresh_token_validity_seconds": 0}),
+    );
+    let created = expect_json(r, StatusCode::CREATED, "register");
+    assert_eq!(created["access_token_validity_seconds"], 120);
+    let t = token_ok(post_form(
+        &s,
+        "/token",
+        Some(("short", SECRET)),
+        &[
+            ("grant_type", "password"),
+            ("username", "admin"),
+            ("password", ADMIN_PASSWORD),
+        ],
+    ));
+    assert_eq!(t["expires_in"], 120);
+    let c = claims(t["access_token"].as_str().unwrap());
+    assert_eq!(c["exp"].as_u64().unwrap() - c["iat"].as_u64().unwrap(), 120);
+    // 0: the refresh token never expires.
+    register(&s, &admin, "rs", &["client_credentials"], "openid", false);
+    let v = expect_json(
+        post_form(
+            &s,
+            "/introspect",
+            Some(("rs", SECRET)),
+            &[("token", t["refresh_token"].as_str().unwrap())],
+        ),
+        StatusCode::OK,
+        "introspect",
+    );
+    assert_eq!(v["active"], true);
+    assert!(v.get("exp").is_none(), "{v}");
+
+    let r = post(
+        json!({"client_id": "bad", "scope": "openid", "grant_types": ["password"],
+                        "access_token_validity_seconds": -1}),
+    );
+    let v = expect_json(r, StatusCode::BAD_REQUEST, "negative lifetime");
+    assert_eq!(
+        v["error"],
+        "saveNewClient.client.accessTokenValiditySeconds: must be greater than or equal to 0"
+    );
+}

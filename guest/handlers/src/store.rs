@@ -294,6 +294,8 @@ impl ClientStore for HostStore {
             redirect_uris: c.redirect_uris,
             token_endpoint_auth_method: c.token_endpoint_auth_method,
             active: c.active,
+            access_token_validity: c.access_token_validity,
+            refresh_token_validity: c.refresh_token_validity,
         })?;
         Ok((created.client, created.secret))
     }

@@ -149,6 +149,21 @@ fn violations(new: &NewClient, scope: &[String], id_taken: bool) -> Vec<String> 
             "Invalid ength: must be at most 1024 characters",
         ));
     }
+    let lifetimes = [
+        (
+            ".accessTokenValiditySeconds",
+            new.access_token_validity_seconds,
+        ),
+        (
+            ".refreshTokenValiditySeconds",
+            new.refresh_token_validity_seconds,
+        ),
+    ];
+    for (path, secs) in lifetimes {
+        if secs.is_some_and(|s| s < 0) {
+            v.push(violation(path, "must be greater than or equal to 0"));
+        }
+    }
     // A set in IAM: a repeated URI is one element.
     let mut uris: Vec<&str> = Vec::new();
     for u in &new.redirect_uris {
@@ -233,6 +248,8 @@ pub fn validate(new: &NewClient, id_taken: bool) -> Result<ClientCreate, Error> 
         redirect_uris: new.redirect_uris.clone(),
         token_endpoint_auth_method: method,
         active: new.active.unwrap_or(true),
+        access_token_validity: new.access_token_validity_seconds.map(|s| s as u64),
+        refresh_token_validity: new.refresh_token_validity_seconds.map(|s| s as u64),
     })
 }
 
@@ -351,6 +368,8 @@ mod tests {
             redirect_uris: vec![],
             token_endpoint_auth_method: None,
             active: None,
+            access_token_validity_seconds: None,
+            refresh_token_validity_seconds: None,
         }
     }
 

@@ -781,6 +781,8 @@ impl ClientStore for FakeStore {
             last_used: None,
             status_changed_on: None,
             status_changed_by: None,
+            access_token_validity: new.access_token_validity,
+            refresh_token_validity: new.refresh_token_validity,
         };
         self.clients.borrow_mut().push(client.clone());
         let secret = new

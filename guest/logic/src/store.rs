@@ -176,6 +176,8 @@ pub struct ClientCreate {
     pub redirect_uris: Vec<String>,
     pub token_endpoint_auth_method: String,
     pub active: bool,
+    pub access_token_validity: Option<u64>,
+    pub refresh_token_validity: Option<u64>,
 }
 
 /// The `client-store` interface.

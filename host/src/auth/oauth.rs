@@ -357,7 +357,8 @@ fn issue(
     refresh: Option<RefreshGrant>,
 ) -> Result<Value, OAuthError> {
     let lifetime = creds
-        .access_token_validity_secs
+        .client
+        .access_token_validity
         .unwrap_or(iss.lifetimes.access_secs);
     let client_id = &creds.client.client_id;
     let access = mint(
@@ -382,7 +383,8 @@ fn issue(
     if let Some(r) = refresh {
         let value = random_token();
         let secs = creds
-            .refresh_token_validity_secs
+            .client
+            .refresh_token_validity
             .unwrap_or(iss.lifetimes.refresh_secs);
         tokens::insert_refresh(
             conn,

@@ -69,6 +69,17 @@ pub fn string_field(obj: &Map<String, Value>, key: &str) -> Result<Option<String
     }
 }
 
+/// An integer property: absent or null is `None`; a numeric string is accepted.
+pub fn int_field(obj: &Map<String, Value>, key: &str) -> Result<Option<i64>, ApiError> {
+    let bad = || ApiError::bad_request(format!("JSON parse error: '{key}' must be an integer"));
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(bad),
+        Some(Value::String(s)) => s.trim().parse().map(Some).map_err(|_| bad()),
+        Some(_) => Err(bad()),
+    }
+}
+
 /// A boolean property: absent or null is `None`; `"true"`/`"false"` strings are accepted.
 pub fn bool_field(obj: &Map<String, Value>, key: &str) -> Result<Option<bool>, ApiError> {
     match obj.get(key) {

@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 
-use super::body::{JSON, Params, bool_field, json_object, string_field};
+use super::body::{JSON, Params, bool_field, int_field, json_object, string_field};
 use super::scim::plain_list_json;
 use super::{ApiError, AppState, Family, Req};
 use crate::plugins::types::{Client, ClientOwner, NewClient, Operation, PageRequest};
@@ -55,6 +55,16 @@ fn client_json(c: &Client) -> Map<String, Value> {
     );
     m.insert("active".into(), json!(c.active));
     m.insert("created_at".into(), json!(c.created));
+    put_non_empty(
+        &mut m,
+        "access_token_validity_seconds",
+        json!(c.access_token_validity),
+    );
+    put_non_empty(
+        &mut m,
+        "refresh_token_validity_seconds",
+        json!(c.refresh_token_validity),
+    );
     m
 }
 
@@ -113,6 +123,8 @@ fn parse_new_client(obj: &Map<String, Value>) -> Result<NewClient, ApiError> {
         redirect_uris: string_list(obj, "redirect_uris")?.unwrap_or_default(),
         token_endpoint_auth_method: string_field(obj, "token_endpoint_auth_method")?,
         active: bool_field(obj, "active")?,
+        access_token_validity_seconds: int_field(obj, "access_token_validity_seconds")?,
+        refresh_token_validity_seconds: int_field(obj, "refresh_token_validity_seconds")?,
     })
 }
 

@@ -489,6 +489,8 @@ impl client_store::Host for GuestState {
             redirect_uris: &new.redirect_uris,
             auth_method: &new.token_endpoint_auth_method,
             active: new.active,
+            access_token_validity: new.access_token_validity,
+            refresh_token_validity: new.refresh_token_validity,
         };
         let client = store::clients::insert(self.db()?, &row).map_err(err)?;
         self.audit.other("client registered", &client.client_id);

@@ -8,7 +8,8 @@ use crate::plugins::types::Client;
 
 const COLUMNS: &str = "c.client_id, c.name, c.description, c.scope, c.grant_types, c.redirect_uris,
                        c.token_endpoint_auth_method, c.active, c.created_ms, c.last_used_ms,
-                       c.status_changed_ms, c.status_changed_by";
+                       c.status_changed_ms, c.status_changed_by, c.access_token_validity_secs,
+                       c.refresh_token_validity_secs";
 
 fn words(s: String) -> Vec<String> {
     s.split_whitespace().map(String::from).collect()
@@ -28,6 +29,8 @@ fn client_from_row(r: &Row) -> rusqlite::Result<Client> {
         last_used: r.get(9)?,
         status_changed_on: r.get(10)?,
         status_changed_by: r.get(11)?,
+        access_token_validity: r.get(12)?,
+        refresh_token_validity: r.get(13)?,
     })
 }
 
@@ -50,13 +53,16 @@ pub struct NewClientRow<'a> {
     pub redirect_uris: &'a [String],
     pub auth_method: &'a str,
     pub active: bool,
+    pub access_token_validity: Option<u64>,
+    pub refresh_token_validity: Option<u64>,
 }
 
 pub fn insert(conn: &Connection, c: &NewClientRow) -> rusqlite::Result<Client> {
     conn.prepare_cached(
         "INSERT INTO clients(client_id, secret_hash, name, description, scope, grant_types,
-                             redirect_uris, token_endpoint_auth_method, active, created_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                             redirect_uris, token_endpoint_auth_method, active, created_ms,
+                             access_token_validity_secs, refresh_token_validity_secs)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?
     .execute(params![
         c.client_id,
@@ -68,7 +74,9 @@ pub fn insert(conn: &Connection, c: &NewClientRow) -> rusqlite::Result<Client> {
         c.redirect_uris.join(" "),
         c.auth_method,
         c.active,
-        now_ms()
+        now_ms(),
+        c.access_token_validity,
+        c.refresh_token_validity
     ])?;
     get(conn, c.client_id).map(|c| c.expect("client just inserted"))
 }
@@ -142,29 +150,21 @@ pub fn owned(
     .collect()
 }
 
-/// What the token endpoint needs to authenticate a client and shape its tokens.
+/// What the token endpoint needs to authenticate a client.
 pub struct Credentials {
     pub client: Client,
     /// Absent for a public client.
     pub secret_hash: Option<String>,
-    /// Access-token lifetime; absent: the server's default.
-    pub access_token_validity_secs: Option<u64>,
-    /// Refresh-token lifetime; absent: the server's default.
-    pub refresh_token_validity_secs: Option<u64>,
 }
 
 pub fn credentials(conn: &Connection, client_id: &str) -> rusqlite::Result<Option<Credentials>> {
     conn.prepare_cached(&format!(
-        "SELECT {COLUMNS}, c.secret_hash, c.access_token_validity_secs,
-                c.refresh_token_validity_secs
-         FROM clients c WHERE c.client_id = ?1"
+        "SELECT {COLUMNS}, c.secret_hash FROM clients c WHERE c.client_id = ?1"
     ))?
     .query_row([client_id], |r| {
         Ok(Credentials {
             client: client_from_row(r)?,
-            secret_hash: r.get(12)?,
-            access_token_validity_secs: r.get(13)?,
-            refresh_token_validity_secs: r.get(14)?,
+            secret_hash: r.get(14)?,
         })
     })
     .optional()
