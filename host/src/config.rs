@@ -29,6 +29,8 @@ pub struct Config {
     pub registration: RegistrationConfig,
     /// The token endpoint.
     pub oauth: OAuthConfig,
+    /// The flags this configuration was loaded with (a reload loads it again with them).
+    pub overrides: Overrides,
 }
 
 /// The `[oauth]` section: defaults for clients that set no token lifetimes of their own.
@@ -167,17 +169,96 @@ impl Default for LifecycleConfig {
     }
 }
 
-/// Which component fills each slot, and the limits every guest call runs under.
-#[derive(Debug, Clone)]
+/// Which component fills each slot, and what it runs with.
+#[derive(Debug, Clone, PartialEq)]
 pub struct PluginsConfig {
-    /// `roles` or `strict` (built-in) or a path to a `.wasm` component.
-    pub policy: String,
-    /// Handler group name → path to a `.wasm` component replacing the built-in one.
-    pub handlers: BTreeMap<String, PathBuf>,
-    /// Wall-time limit of one guest call.
+    /// The enforcing policy: `roles`, `strict` or a `.wasm` path.
+    pub policy: PluginSpec,
+    /// A candidate policy evaluated beside the enforcing one and never enforced.
+    pub policy_shadow: Option<PluginSpec>,
+    /// Handler group → its component; a group not listed runs the built-in handlers with
+    /// the default limits.
+    pub handlers: BTreeMap<String, PluginSpec>,
+    /// Limits of the slots that set none.
+    pub default_deadline: Duration,
+    pub default_memory_bytes: usize,
+    /// Where compiled components are cached (absent: no cache).
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// The built-in handlers' name in a handler slot.
+pub const BUILTIN_HANDLERS: &str = "builtin";
+
+/// One slot's component and its options.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PluginSpec {
+    /// A built-in name (`roles`, `strict`; `builtin` for handlers) or a `.wasm` path.
+    pub component: String,
+    /// The component's SHA-256 (hex) the operator pinned: any other content is refused.
+    pub sha256: Option<String>,
+    /// Wall-time limit of one call.
     pub deadline: Duration,
-    /// Linear-memory limit of one guest instance, in bytes.
+    /// Linear-memory limit of one instance, in bytes.
     pub memory_bytes: usize,
+    /// Settings the component reads through the `config` import.
+    pub settings: BTreeMap<String, String>,
+}
+
+impl PluginSpec {
+    pub fn is_file(&self) -> bool {
+        self.component.ends_with(".wasm")
+    }
+}
+
+/// A slot in the file: a component name or path, or a table with the options.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum FileSpec {
+    Component(String),
+    Table(FileSpecTable),
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSpecTable {
+    component: Option<String>,
+    sha256: Option<String>,
+    deadline_ms: Option<u64>,
+    memory_mib: Option<usize>,
+    #[serde(default)]
+    settings: BTreeMap<String, String>,
+}
+
+impl FileSpec {
+    /// The spec, with paths made relative to the config file and the section's defaults.
+    fn resolve(
+        self,
+        default_component: &str,
+        base_dir: &Path,
+        deadline: Duration,
+        memory_bytes: usize,
+    ) -> Result<PluginSpec> {
+        let t = match self {
+            FileSpec::Component(c) => FileSpecTable {
+                component: Some(c),
+                ..FileSpecTable::default()
+            },
+            FileSpec::Table(t) => t,
+        };
+        let component = t.component.unwrap_or_else(|| default_component.into());
+        if let Some(pin) = &t.sha256
+            && (pin.len() != 64 || !pin.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            bail!("sha256 pin '{pin}' is not 64 hex digits");
+        }
+        Ok(PluginSpec {
+            component: resolve_plugin_path(&component, base_dir),
+            sha256: t.sha256.map(|s| s.to_ascii_lowercase()),
+            deadline: t.deadline_ms.map(Duration::from_millis).unwrap_or(deadline),
+            memory_bytes: t.memory_mib.map(|m| m << 20).unwrap_or(memory_bytes),
+            settings: t.settings,
+        })
+    }
 }
 
 /// The TOML file's shape. Every key is optional.
@@ -203,15 +284,17 @@ struct FileConfig {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FilePlugins {
-    policy: Option<String>,
+    policy: Option<FileSpec>,
+    policy_shadow: Option<FileSpec>,
     #[serde(default)]
-    handlers: BTreeMap<String, PathBuf>,
+    handlers: BTreeMap<String, FileSpec>,
     deadline_ms: Option<u64>,
     memory_mib: Option<usize>,
+    cache_dir: Option<PathBuf>,
 }
 
 /// Command-line overrides of `iam-host serve`.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct Overrides {
     pub config: Option<PathBuf>,
     pub listen: Option<String>,
@@ -240,6 +323,7 @@ impl Config {
     /// Loads the configuration: `--config` or `IAM_CONFIG` names the TOML file; `IAM_LISTEN`,
     /// `IAM_DB`, `IAM_BASE_URL`, `IAM_POLICY` override it; flags override everything.
     pub fn load(o: Overrides) -> Result<Config> {
+        let overrides = o.clone();
         let path = o
             .config
             .or_else(|| std::env::var_os("IAM_CONFIG").map(PathBuf::from));
@@ -266,25 +350,15 @@ impl Config {
             .unwrap_or_else(|| format!("http://{listen}"))
             .trim_end_matches('/')
             .to_string();
-        let policy = o
-            .policy
-            .or_else(|| env("IAM_POLICY"))
-            .or(file.plugins.policy)
-            .unwrap_or_else(|| "roles".into());
-        let policy = resolve_plugin_path(&policy, &base_dir);
-        for group in file.plugins.handlers.keys() {
-            if !HANDLER_GROUPS.contains(&group.as_str()) {
-                bail!(
-                    "unknown handler group '{group}' in [plugins.handlers] (known: {HANDLER_GROUPS:?})"
-                );
-            }
+        let mut plugins = plugins_config(
+            file.plugins,
+            &base_dir,
+            o.policy.or_else(|| env("IAM_POLICY")),
+        )?;
+        // Compiled components are cached next to the database unless the config says where.
+        if plugins.cache_dir.is_none() {
+            plugins.cache_dir = Some(db.with_extension("plugin-cache"));
         }
-        let handlers = file
-            .plugins
-            .handlers
-            .into_iter()
-            .map(|(k, v)| (k, base_dir.join(v)))
-            .collect();
         file.registration.default_group_names()?;
         let mut oauth = file.oauth;
         for t in &mut oauth.trusted_issuers {
@@ -306,14 +380,51 @@ impl Config {
             scim: file.scim,
             registration: file.registration,
             oauth,
-            plugins: PluginsConfig {
-                policy,
-                handlers,
-                deadline: Duration::from_millis(file.plugins.deadline_ms.unwrap_or(1000)),
-                memory_bytes: file.plugins.memory_mib.unwrap_or(64) << 20,
-            },
+            plugins,
+            overrides,
         })
     }
+}
+
+/// The `[plugins]` section; `policy_override` (flag or environment) replaces the policy.
+fn plugins_config(
+    file: FilePlugins,
+    base_dir: &Path,
+    policy_override: Option<String>,
+) -> Result<PluginsConfig> {
+    let deadline = Duration::from_millis(file.deadline_ms.unwrap_or(1000));
+    let memory = file.memory_mib.unwrap_or(64) << 20;
+    let spec = |s: FileSpec, default: &str, what: &str| {
+        s.resolve(default, base_dir, deadline, memory)
+            .with_context(|| format!("[plugins] {what}"))
+    };
+    let policy = match (policy_override, file.policy) {
+        (Some(name), _) => spec(FileSpec::Component(name), "roles", "policy")?,
+        (None, Some(s)) => spec(s, "roles", "policy")?,
+        (None, None) => spec(FileSpec::Component("roles".into()), "roles", "policy")?,
+    };
+    let policy_shadow = file
+        .policy_shadow
+        .map(|s| spec(s, "roles", "policy_shadow"))
+        .transpose()?;
+    let mut handlers = BTreeMap::new();
+    for (group, s) in file.handlers {
+        if !HANDLER_GROUPS.contains(&group.as_str()) {
+            bail!(
+                "unknown handler group '{group}' in [plugins.handlers] (known: {HANDLER_GROUPS:?})"
+            );
+        }
+        let resolved = spec(s, BUILTIN_HANDLERS, &format!("handlers.{group}"))?;
+        handlers.insert(group, resolved);
+    }
+    Ok(PluginsConfig {
+        policy,
+        policy_shadow,
+        handlers,
+        default_deadline: deadline,
+        default_memory_bytes: memory,
+        cache_dir: file.cache_dir.map(|d| base_dir.join(d)),
+    })
 }
 
 /// A `.wasm` path in the config file is relative to the file; a built-in name stays a name.
@@ -363,15 +474,16 @@ mod tests {
         .unwrap();
         assert_eq!(cfg.listen, "127.0.0.1:1234");
         assert_eq!(
-            cfg.plugins.policy,
+            cfg.plugins.policy.component,
             dir.path().join("p.wasm").to_string_lossy()
         );
+        let a = &cfg.plugins.handlers["attributes"];
         assert_eq!(
-            cfg.plugins.handlers["attributes"],
-            dir.path().join("site/a.wasm")
+            a.component,
+            dir.path().join("site/a.wasm").to_string_lossy()
         );
-        assert_eq!(cfg.plugins.deadline, Duration::from_millis(250));
-        assert_eq!(cfg.plugins.memory_bytes, 8 << 20);
+        assert_eq!(a.deadline, Duration::from_millis(250));
+        assert_eq!(a.memory_bytes, 8 << 20);
     }
 
     #[test]
@@ -393,9 +505,34 @@ mod tests {
     #[test]
     fn built_in_names_stay_names() {
         let cfg = load_toml("[plugins]\npolicy = \"roles\"\n").unwrap();
-        assert_eq!(cfg.plugins.policy, "roles");
-        assert_eq!(cfg.plugins.deadline, Duration::from_secs(1));
-        assert_eq!(cfg.plugins.memory_bytes, 64 << 20);
+        assert_eq!(cfg.plugins.policy.component, "roles");
+        assert_eq!(cfg.plugins.policy.deadline, Duration::from_secs(1));
+        assert_eq!(cfg.plugins.default_memory_bytes, 64 << 20);
+    }
+
+    #[test]
+    fn a_slot_may_be_a_table_with_pin_limits_and_settings() {
+        let pin = "ab".repeat(32);
+        let cfg = load_toml(&format!(
+            "[plugins]\npolicy_shadow = \"strict\"\n[plugins.policy]\ncomponent = \"site.wasm\"\n\
+             sha256 = \"{pin}\"\ndeadline_ms = 20\n[plugins.policy.settings]\nprefix = \"ex.org\"\n\
+             [plugins.handlers.labels]\nmemory_mib = 8\n"
+        ))
+        .unwrap();
+        let p = &cfg.plugins.policy;
+        assert!(p.component.ends_with("site.wasm"));
+        assert_eq!(p.sha256.as_deref(), Some(pin.as_str()));
+        assert_eq!(p.deadline, Duration::from_millis(20));
+        assert_eq!(p.settings["prefix"], "ex.org");
+        assert_eq!(
+            cfg.plugins.policy_shadow.as_ref().unwrap().component,
+            "strict"
+        );
+        let labels = &cfg.plugins.handlers["labels"];
+        assert_eq!(labels.component, BUILTIN_HANDLERS);
+        assert_eq!(labels.memory_bytes, 8 << 20);
+        let e = load_toml("[plugins.policy]\nsha256 = \"xyz\"\n").unwrap_err();
+        assert!(format!("{e:#}").contains("not 64 hex digits"), "{e:#}");
     }
 
     #[test]

@@ -72,6 +72,24 @@ enum Command {
         #[command(subcommand)]
         action: KeysAction,
     },
+    /// Inspect plugin components.
+    Plugin {
+        #[command(subcommand)]
+        action: PluginAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum PluginAction {
+    /// Print a component's imports, exports and contract version and the slots it fits;
+    /// exit non-zero when it fits none (or not --slot), or is not a component.
+    Check {
+        /// The .wasm file.
+        file: PathBuf,
+        /// Check only this slot (policy, attributes, labels, ...).
+        #[arg(long)]
+        slot: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -121,6 +139,16 @@ fn main() -> ExitCode {
         Command::Keys {
             action: KeysAction::Rotate { db },
         } => server::rotate_keys(&db),
+        Command::Plugin {
+            action: PluginAction::Check { file, slot },
+        } => match plugins::check_file(&file, slot.as_deref()) {
+            Ok(true) => Ok(()),
+            Ok(false) => {
+                eprintln!("iam-host: {} fits no slot asked for", file.display());
+                return ExitCode::FAILURE;
+            }
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -15,7 +15,7 @@ use crate::auth::{self, passwords};
 use crate::config::Config;
 use crate::http::{self, App};
 use crate::lifecycle;
-use crate::plugins::{self, Plugins, types};
+use crate::plugins::{self, LivePlugins, Plugins, types};
 use crate::store::{self, Db, TxMode, accounts};
 
 const ISSUER_KEY: &str = "issuer";
@@ -39,14 +39,14 @@ fn build_app(cfg: &Config) -> Result<App> {
         store::meta_set(conn, ISSUER_KEY, &cfg.base_url)?;
         Keyring::load_or_create(conn)
     })?;
-    let plugins = Plugins::load(&cfg.plugins)?;
+    let cache_key = db.transaction(TxMode::Write, plugin_cache_key)?;
+    let plugins = LivePlugins::load(&cfg.plugins, cache_key)?;
     warn_missing_default_groups(&db, &cfg.registration.default_group_names()?)?;
-    for (slot, source) in plugins.describe() {
-        tracing::info!(slot, source, "plugin loaded");
-    }
+    log_plugins(&plugins.get());
     Ok(App {
         db,
         plugins,
+        overrides: cfg.overrides.clone(),
         keyring: LiveKeyring::new(keyring),
         throttle: Throttle::default(),
         lifetimes: Lifetimes {
@@ -81,6 +81,43 @@ fn build_app(cfg: &Config) -> Result<App> {
     })
 }
 
+/// The key that signs this server's cached compiled components, made on first use.
+fn plugin_cache_key(conn: &Connection) -> Result<[u8; 32]> {
+    const KEY: &str = "plugin_cache_key";
+    let hex = match store::meta_get(conn, KEY)? {
+        Some(h) => h,
+        None => {
+            use rand_core::RngCore;
+            let mut k = [0u8; 32];
+            rand_core::OsRng.fill_bytes(&mut k);
+            let h: String = k.iter().map(|b| format!("{b:02x}")).collect();
+            store::meta_set(conn, KEY, &h)?;
+            h
+        }
+    };
+    let mut key = [0u8; 32];
+    for (i, byte) in key.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2).unwrap_or("00"), 16)?;
+    }
+    Ok(key)
+}
+
+pub fn log_plugins(plugins: &Plugins) {
+    for p in plugins.describe() {
+        tracing::info!(slot = p.slot, source = %p.source, sha256 = %p.digest, contract = %p.contract, "plugin loaded");
+    }
+}
+
+/// Reads the configuration again and swaps in the plugin set it names. Blocking. On any
+/// error the running set stays.
+pub fn reload_plugins(app: &App) -> Result<()> {
+    let cfg = Config::load(app.overrides.clone())?;
+    app.plugins.reload(&cfg.plugins)?;
+    log_plugins(&app.plugins.get());
+    tracing::info!("plugins reloaded");
+    Ok(())
+}
+
 /// A default group that does not exist is skipped when an account is created; say so
 /// at start, when the operator is looking.
 fn warn_missing_default_groups(db: &Db, names: &[String]) -> Result<()> {
@@ -103,6 +140,7 @@ pub fn serve(cfg: Config) -> Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
+        spawn_reload_on_sighup(job_app.clone());
         lifecycle::spawn(job_app, &cfg.lifecycle);
         let listener = tokio::net::TcpListener::bind(&cfg.listen)
             .await
@@ -115,6 +153,24 @@ pub fn serve(cfg: Config) -> Result<()> {
             .await
             .context("server failed")
     })
+}
+
+/// `kill -HUP` reloads the plugins, as `POST /iam/admin/plugins/reload` does.
+fn spawn_reload_on_sighup(app: Arc<App>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot listen for SIGHUP: reload through the admin endpoint");
+        return;
+    };
+    tokio::spawn(async move {
+        while hup.recv().await.is_some() {
+            let app = app.clone();
+            let outcome = tokio::task::spawn_blocking(move || reload_plugins(&app)).await;
+            if let Ok(Err(e)) = outcome {
+                tracing::error!("plugin reload refused, the running plugins stay: {e:#}");
+            }
+        }
+    });
 }
 
 async fn shutdown_signal() {

@@ -104,7 +104,60 @@ fn a_site_plugin_may_import_only_its_slots_store() {
     let err = serve_fails_with_attributes_component(env!("IAM_GUEST_HANDLERS"));
     assert!(
         err.contains("plugin slot 'attributes'")
-            && err.contains("imports something the host does not provide"),
+            && err.contains("imports iam:plugin/")
+            && err.contains("which the 'attributes' slot does not provide"),
         "{err}"
     );
+}
+
+fn plugin_check(args: &[&str]) -> (bool, String) {
+    let out = iam_host()
+        .args(["plugin", "check"])
+        .args(args)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn plugin_check_reports_what_a_component_fits() {
+    let policy = env!("IAM_GUEST_POLICY_ROLES");
+    let (ok, text) = plugin_check(&[policy]);
+    assert!(ok, "{text}");
+    assert!(text.contains("contract:  iam:plugin@0.1.0"), "{text}");
+    assert!(text.contains("iam:plugin/authorizer@0.1.0"), "{text}");
+    assert!(text.contains("  policy: fits"), "{text}");
+    assert!(
+        text.contains("  labels: does not fit: does not export iam:plugin/labels"),
+        "{text}"
+    );
+
+    let (ok, text) = plugin_check(&[policy, "--slot", "labels"]);
+    assert!(!ok, "{text}");
+    let (ok, _) = plugin_check(&[policy, "--slot", "policy"]);
+    assert!(ok);
+
+    // The built-in handlers import every store: as a site plugin they fit no slot.
+    let (ok, text) = plugin_check(&[env!("IAM_GUEST_HANDLERS"), "--slot", "labels"]);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("which the 'labels' slot does not provide"),
+        "{text}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.wasm");
+    std::fs::write(&junk, b"\0asm not really").unwrap();
+    let (ok, text) = plugin_check(&[junk.to_str().unwrap()]);
+    assert!(
+        !ok && text.contains("is not a WebAssembly component"),
+        "{text}"
+    );
+    let (ok, text) = plugin_check(&[policy, "--slot", "nonsense"]);
+    assert!(!ok && text.contains("unknown slot 'nonsense'"), "{text}");
 }

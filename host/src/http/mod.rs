@@ -1,6 +1,7 @@
 //! The HTTP surface: routes, the request pipeline (token → parse → policy → handler in one
 //! transaction → JSON), error rendering and request ids.
 
+mod admin;
 mod attributes;
 mod auth;
 mod authorities;
@@ -37,13 +38,16 @@ use crate::auth::external::TrustedIssuers;
 use crate::auth::keys::LiveKeyring;
 use crate::auth::oauth::Lifetimes;
 use crate::auth::throttle::Throttle;
-use crate::plugins::{Decision, Handled, Plugins, types};
+use crate::plugins::{Decision, Handled, LivePlugins, Plugins, types};
 use crate::store::{Db, TxMode, begin};
 
 /// Everything a request needs, shared by all of them.
 pub struct App {
     pub db: Db,
-    pub plugins: Plugins,
+    /// The current plugin set (swapped whole on reload).
+    pub plugins: LivePlugins,
+    /// Where the configuration came from, to read it again on reload.
+    pub overrides: crate::config::Overrides,
     pub keyring: LiveKeyring,
     /// Failed password attempts, per account and source address.
     pub throttle: Throttle,
@@ -88,6 +92,7 @@ pub fn router(app: AppState, max_body_bytes: usize) -> Router {
         .merge(clients::routes())
         .merge(certificates::routes())
         .merge(oauth::routes())
+        .merge(admin::routes())
         .fallback(|State(app): State<AppState>, req: Request| {
             unrouted(app, req, StatusCode::NOT_FOUND, "Not Found")
         })
@@ -207,15 +212,13 @@ impl App {
         mode: TxMode,
         call: impl FnOnce(&Plugins, Connection) -> GuestOutcome<R>,
     ) -> Result<R, ApiError> {
-        match self.plugins.authorize(&principal, &op) {
-            Ok(Decision::Allow) => {}
-            Ok(Decision::Deny(reason)) => {
-                tracing::info!(caller = ?principal.account_id.or(principal.client_id), %reason, "denied");
-                return Err(ApiError::Forbidden);
-            }
-            Err(failure) => return Err(ApiError::plugin(request, failure)),
+        // One plugin set for the whole request, even if a reload swaps it meanwhile.
+        let plugins = self.plugins.get();
+        if let Decision::Deny(reason) = plugins.authorize(&principal, &op) {
+            tracing::info!(caller = ?principal.account_id.or(principal.client_id), %reason, "denied");
+            return Err(ApiError::Forbidden);
         }
-        self.in_transaction(request, family, mode, call)
+        self.transaction_with(&plugins, request, family, mode, call)
     }
 
     /// Runs a handler guest call inside one transaction: committed only when the guest
@@ -223,6 +226,17 @@ impl App {
     /// is logged only after the commit.
     pub fn in_transaction<R>(
         &self,
+        request: &RequestId,
+        family: Family,
+        mode: TxMode,
+        call: impl FnOnce(&Plugins, Connection) -> GuestOutcome<R>,
+    ) -> Result<R, ApiError> {
+        self.transaction_with(&self.plugins.get(), request, family, mode, call)
+    }
+
+    fn transaction_with<R>(
+        &self,
+        plugins: &Plugins,
         request: &RequestId,
         family: Family,
         mode: TxMode,
@@ -240,7 +254,7 @@ impl App {
             result: outcome,
             conn,
             audit,
-        } = call(&self.plugins, conn);
+        } = call(plugins, conn);
         let result = match outcome {
             Ok(Ok(value)) => match conn.execute_batch("COMMIT") {
                 Ok(()) => {

@@ -1,18 +1,26 @@
-//! The Wasm runtime: one engine, every slot's component compiled once at start and kept
-//! as an `InstancePre`, and a fresh instance per call under a wall-time deadline and a
-//! memory cap. A guest that traps, loops or exhausts memory fails only its own call.
+//! The Wasm runtime: one engine per plugin set, every slot's component checked against the
+//! contract and compiled once (or loaded from the on-disk cache), kept as an `InstancePre`,
+//! and a fresh instance per call under the slot's wall-time deadline and memory cap. A
+//! guest that traps, loops or exhausts memory fails only its own call. A running server
+//! swaps whole plugin sets (`LivePlugins`); requests in flight finish on the set they
+//! started with.
 
 mod bindings;
+mod cache;
+pub mod contract;
+mod host_runtime;
 mod host_store;
+pub mod stats;
 
 use std::borrow::Cow;
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 use rusqlite::Connection;
+use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Instance, InstancePre, Linker, ResourceTable};
 use wasmtime::{
     Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store, Trap,
@@ -30,12 +38,13 @@ pub use bindings::iam::plugin::accounts::AccountUpdate;
 pub use bindings::iam::plugin::types;
 
 use crate::audit::Trail;
-use crate::config::PluginsConfig;
+use crate::config::{BUILTIN_HANDLERS, PluginSpec, PluginsConfig};
+use stats::{SlotStats, Stats};
 
 /// The default guests, compiled by `build.rs` from `guest/` and embedded in the binary.
 const BUILTIN_POLICY_ROLES: &[u8] = include_bytes!(env!("IAM_GUEST_POLICY_ROLES"));
 const BUILTIN_POLICY_STRICT: &[u8] = include_bytes!(env!("IAM_GUEST_POLICY_STRICT"));
-const BUILTIN_HANDLERS: &[u8] = include_bytes!(env!("IAM_GUEST_HANDLERS"));
+const BUILTIN_HANDLERS_WASM: &[u8] = include_bytes!(env!("IAM_GUEST_HANDLERS"));
 
 /// How often the engine's epoch advances; deadlines are counted in these ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(5);
@@ -53,6 +62,12 @@ pub struct GuestState {
     conn: Option<Connection>,
     /// What the handler's writes changed, logged once the transaction commits.
     audit: Trail,
+    /// The slot this instance fills, for its log lines.
+    slot: &'static str,
+    /// The operator's settings for this plugin (`config` import).
+    settings: Arc<BTreeMap<String, String>>,
+    /// Lines logged by this call so far.
+    log_lines: u32,
 }
 
 impl WasiView for GuestState {
@@ -121,18 +136,38 @@ pub struct Failure {
     pub stderr: String,
 }
 
-/// A compiled component filling one slot.
+/// A compiled component filling one slot, with what its calls run under.
 pub struct Slot<I> {
     name: &'static str,
+    /// `builtin:roles`, `builtin:handlers` or the file's path.
     source: String,
+    /// SHA-256 of the component, hex.
+    digest: String,
+    /// The contract version it was built against.
+    contract: String,
     pre: InstancePre<GuestState>,
     indices: I,
+    deadline_ticks: u64,
+    memory_bytes: usize,
+    settings: Arc<BTreeMap<String, String>>,
+    stats: Arc<SlotStats>,
+}
+
+/// What `GET /iam/admin/plugins` shows of a slot.
+pub struct SlotInfo {
+    pub slot: &'static str,
+    pub source: String,
+    pub digest: String,
+    pub contract: String,
+    pub stats: stats::Snapshot,
 }
 
 /// Every slot, ready to instantiate.
 pub struct Plugins {
     engine: Engine,
     policy: Slot<authorizer::GuestIndices>,
+    /// A candidate policy, evaluated beside `policy` and never enforced.
+    policy_shadow: Option<Slot<authorizer::GuestIndices>>,
     pub attributes: Slot<attributes::GuestIndices>,
     pub authorities: Slot<authorities::GuestIndices>,
     pub labels: Slot<labels::GuestIndices>,
@@ -144,8 +179,6 @@ pub struct Plugins {
     pub clients: Slot<clients::GuestIndices>,
     pub certificates: Slot<certificates::GuestIndices>,
     pub scim: Slot<scim::GuestIndices>,
-    deadline_ticks: u64,
-    memory_bytes: usize,
     ticker_stop: Arc<AtomicBool>,
 }
 
@@ -155,107 +188,206 @@ impl Drop for Plugins {
     }
 }
 
-/// Where a slot's component comes from.
-enum Source<'a> {
-    Builtin(&'static str, &'static [u8]),
-    File(&'a str),
+/// The component bytes of a spec: a built-in guest or a file, checked against its pin.
+fn component_bytes(
+    slot: &str,
+    spec: &PluginSpec,
+    handler: bool,
+) -> Result<(String, Cow<'static, [u8]>)> {
+    let (label, bytes) = match (spec.component.as_str(), handler) {
+        ("roles", false) => (
+            "builtin:roles".to_string(),
+            Cow::Borrowed(BUILTIN_POLICY_ROLES),
+        ),
+        ("strict", false) => (
+            "builtin:strict".to_string(),
+            Cow::Borrowed(BUILTIN_POLICY_STRICT),
+        ),
+        (BUILTIN_HANDLERS, true) => (
+            "builtin:handlers".to_string(),
+            Cow::Borrowed(BUILTIN_HANDLERS_WASM),
+        ),
+        (path, _) if spec.is_file() => {
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("plugin slot '{slot}': cannot read {path}"))?;
+            (path.to_string(), Cow::Owned(bytes))
+        }
+        (other, false) => bail!(
+            "plugin slot '{slot}': unknown policy '{other}': use 'roles', 'strict' or a path to a .wasm component"
+        ),
+        (other, true) => bail!(
+            "plugin slot '{slot}': unknown component '{other}': use '{BUILTIN_HANDLERS}' or a path to a .wasm component"
+        ),
+    };
+    if let Some(pin) = &spec.sha256 {
+        let digest = sha256_hex(&bytes);
+        if &digest != pin {
+            bail!(
+                "plugin slot '{slot}': {label} has sha256 {digest}, but the config pins {pin}: refused"
+            );
+        }
+    }
+    Ok((label, bytes))
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The engine every plugin set is compiled with: one configuration, so artifacts in the
+/// cache stay valid across restarts. The pool's per-memory reservation is the largest cap
+/// any slot asks for; each store's limiter applies the slot's own cap.
+pub fn engine(max_memory_bytes: usize) -> Result<Engine> {
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(MAX_INSTANCES)
+        .total_core_instances(MAX_INSTANCES * 4)
+        .total_memories(MAX_INSTANCES * 2)
+        .total_tables(MAX_INSTANCES * 4)
+        .max_memory_size(max_memory_bytes);
+    let mut wcfg = wasmtime::Config::new();
+    wcfg.wasm_component_model(true)
+        .epoch_interruption(true)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    Ok(Engine::new(&wcfg)?)
 }
 
 impl Plugins {
-    /// Builds the engine and compiles and checks every slot's component. Any misfit stops
-    /// the start: the server never runs half-wired.
-    pub fn load(cfg: &PluginsConfig) -> Result<Plugins> {
-        let mut pool = PoolingAllocationConfig::default();
-        pool.total_component_instances(MAX_INSTANCES)
-            .total_core_instances(MAX_INSTANCES * 4)
-            .total_memories(MAX_INSTANCES * 2)
-            .total_tables(MAX_INSTANCES * 4)
-            .max_memory_size(cfg.memory_bytes);
-        let mut wcfg = wasmtime::Config::new();
-        wcfg.wasm_component_model(true)
-            .epoch_interruption(true)
-            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-        let engine = Engine::new(&wcfg)?;
-
-        let policy_source = match cfg.policy.as_str() {
-            "roles" => Source::Builtin("builtin:roles", BUILTIN_POLICY_ROLES),
-            "strict" => Source::Builtin("builtin:strict", BUILTIN_POLICY_STRICT),
-            p if p.ends_with(".wasm") => Source::File(p),
-            other => bail!(
-                "unknown policy '{other}': use 'roles', 'strict' or a path to a .wasm component"
-            ),
+    /// Builds an engine and checks and compiles every slot's component. Any misfit stops
+    /// the load: a server never runs half-wired.
+    /// `cache_key` signs the compiled components cached in `cfg.cache_dir`.
+    pub fn load(cfg: &PluginsConfig, stats: &Stats, cache_key: [u8; 32]) -> Result<Plugins> {
+        let handler_spec = |group: &str| {
+            cfg.handlers.get(group).cloned().unwrap_or(PluginSpec {
+                component: BUILTIN_HANDLERS.into(),
+                sha256: None,
+                deadline: cfg.default_deadline,
+                memory_bytes: cfg.default_memory_bytes,
+                settings: BTreeMap::new(),
+            })
         };
-        let handler_source = |group: &str| match cfg.handlers.get(group) {
-            Some(path) => Source::File(path.to_str().unwrap_or_default()),
-            None => Source::Builtin("builtin:handlers", BUILTIN_HANDLERS),
-        };
+        let max_memory = cfg
+            .handlers
+            .values()
+            .chain([&cfg.policy])
+            .chain(&cfg.policy_shadow)
+            .map(|s| s.memory_bytes)
+            .chain([cfg.default_memory_bytes])
+            .max()
+            .unwrap_or(cfg.default_memory_bytes);
+        let engine = engine(max_memory)?;
+        let cache = cache::Cache::new(cfg.cache_dir.as_deref(), cache_key);
 
         // The built-in handler component fills several slots: compile it once.
         let mut compiled = Compiled::default();
-        let c = &mut compiled;
-        let policy = slot(&engine, c, "policy", policy_source)?;
-        let attributes = slot(&engine, c, "attributes", handler_source("attributes"))?;
-        let authorities = slot(&engine, c, "authorities", handler_source("authorities"))?;
-        let labels = slot(&engine, c, "labels", handler_source("labels"))?;
-        let groups = slot(&engine, c, "groups", handler_source("groups"))?;
-        let managers = slot(&engine, c, "managers", handler_source("managers"))?;
-        let search = slot(&engine, c, "search", handler_source("search"))?;
-        let lifecycle = slot(&engine, c, "lifecycle", handler_source("lifecycle"))?;
-        let find = slot(&engine, c, "find", handler_source("find"))?;
-        let clients = slot(&engine, c, "clients", handler_source("clients"))?;
-        let certificates = slot(&engine, c, "certificates", handler_source("certificates"))?;
-        let scim = slot(&engine, c, "scim", handler_source("scim"))?;
-
-        let ticker_stop = Arc::new(AtomicBool::new(false));
-        spawn_epoch_ticker(engine.clone(), ticker_stop.clone());
-        Ok(Plugins {
-            deadline_ticks: (cfg.deadline.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64,
-            memory_bytes: cfg.memory_bytes,
-            engine,
+        let mut ctx = LoadCtx {
+            engine: &engine,
+            compiled: &mut compiled,
+            cache: &cache,
+            stats,
+        };
+        let policy = ctx.slot("policy", &cfg.policy, false)?;
+        let policy_shadow = cfg
+            .policy_shadow
+            .as_ref()
+            .map(|s| ctx.slot("policy_shadow", s, false))
+            .transpose()?;
+        macro_rules! h {
+            ($name:literal) => {
+                ctx.slot($name, &handler_spec($name), true)
+            };
+        }
+        let plugins = Plugins {
             policy,
-            attributes,
-            authorities,
-            labels,
-            groups,
-            managers,
-            search,
-            lifecycle,
-            find,
-            clients,
-            certificates,
-            scim,
-            ticker_stop,
-        })
+            policy_shadow,
+            attributes: h!("attributes")?,
+            authorities: h!("authorities")?,
+            labels: h!("labels")?,
+            groups: h!("groups")?,
+            managers: h!("managers")?,
+            search: h!("search")?,
+            lifecycle: h!("lifecycle")?,
+            find: h!("find")?,
+            clients: h!("clients")?,
+            certificates: h!("certificates")?,
+            scim: h!("scim")?,
+            ticker_stop: Arc::new(AtomicBool::new(false)),
+            engine,
+        };
+        spawn_epoch_ticker(plugins.engine.clone(), plugins.ticker_stop.clone());
+        Ok(plugins)
     }
 
-    /// Which component fills each slot, for the start-up log.
-    pub fn describe(&self) -> Vec<(&'static str, &str)> {
-        vec![
-            (self.policy.name, self.policy.source.as_str()),
-            (self.attributes.name, self.attributes.source.as_str()),
-            (self.authorities.name, self.authorities.source.as_str()),
-            (self.labels.name, self.labels.source.as_str()),
-            (self.groups.name, self.groups.source.as_str()),
-            (self.managers.name, self.managers.source.as_str()),
-            (self.search.name, self.search.source.as_str()),
-            (self.lifecycle.name, self.lifecycle.source.as_str()),
-            (self.find.name, self.find.source.as_str()),
-            (self.clients.name, self.clients.source.as_str()),
-            (self.certificates.name, self.certificates.source.as_str()),
-            (self.scim.name, self.scim.source.as_str()),
-        ]
+    /// Every slot's component, digest, contract and statistics.
+    pub fn describe(&self) -> Vec<SlotInfo> {
+        fn info<I>(s: &Slot<I>) -> SlotInfo {
+            SlotInfo {
+                slot: s.name,
+                source: s.source.clone(),
+                digest: s.digest.clone(),
+                contract: s.contract.clone(),
+                stats: s.stats.snapshot(),
+            }
+        }
+        let mut v = vec![info(&self.policy)];
+        v.extend(self.policy_shadow.as_ref().map(info));
+        v.extend([
+            info(&self.attributes),
+            info(&self.authorities),
+            info(&self.labels),
+            info(&self.groups),
+            info(&self.managers),
+            info(&self.search),
+            info(&self.lifecycle),
+            info(&self.find),
+            info(&self.clients),
+            info(&self.certificates),
+            info(&self.scim),
+        ]);
+        v
     }
 
-    /// Asks the policy whether `caller` may perform `op`.
-    pub fn authorize(
-        &self,
-        caller: &types::Principal,
-        op: &types::Operation,
-    ) -> Result<Decision, Failure> {
-        let (result, _) = self.call(&self.policy, None, |guest: &authorizer::Guest, store| {
-            guest.call_authorize(store, caller, op)
-        });
-        result
+    /// Asks the policy whether `caller` may perform `op`. A policy that fails denies (fail
+    /// closed). A shadow policy is asked too; when it decides otherwise, the disagreement
+    /// is counted and logged, and never changes the answer.
+    pub fn authorize(&self, caller: &types::Principal, op: &types::Operation) -> Decision {
+        let ask = |slot: &Slot<authorizer::GuestIndices>| {
+            self.call(slot, None, |guest: &authorizer::Guest, store| {
+                guest.call_authorize(store, caller, op)
+            })
+            .0
+        };
+        let decision = match ask(&self.policy) {
+            Ok(d) => d,
+            Err(f) => {
+                f.log("the policy failed: the request is denied");
+                Decision::Deny(format!("the policy failed ({})", f.kind_name()))
+            }
+        };
+        if let Some(shadow) = &self.policy_shadow {
+            match ask(shadow) {
+                Ok(candidate) => {
+                    let allows = |d: &Decision| matches!(d, Decision::Allow);
+                    if allows(&candidate) != allows(&decision) {
+                        self.policy.stats.shadow_disagreed();
+                        tracing::warn!(
+                            operation = ?op,
+                            caller = ?caller,
+                            enforced = ?decision,
+                            shadow = ?candidate,
+                            "shadow policy disagrees"
+                        );
+                    }
+                }
+                Err(f) => {
+                    self.policy.stats.shadow_failed();
+                    f.log("the shadow policy failed (not enforced)");
+                }
+            }
+        }
+        decision
     }
 
     /// Calls a handler slot's guest with `conn` (inside the request's transaction) as its
@@ -280,6 +412,7 @@ impl Plugins {
         conn: Option<Connection>,
         f: impl FnOnce(&I::Guest, &mut Store<GuestState>) -> wasmtime::Result<R>,
     ) -> (Result<R, Failure>, GuestState) {
+        let started = Instant::now();
         let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
         let state = GuestState {
             // No files, environment, arguments or sockets: a guest reaches the world only
@@ -292,15 +425,18 @@ impl Plugins {
                 .build(),
             table: ResourceTable::new(),
             limiter: MemoryLimiter {
-                max_bytes: self.memory_bytes,
+                max_bytes: slot.memory_bytes,
                 hit: false,
             },
             conn,
             audit: Trail::default(),
+            slot: slot.name,
+            settings: slot.settings.clone(),
+            log_lines: 0,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
-        store.set_epoch_deadline(self.deadline_ticks);
+        store.set_epoch_deadline(slot.deadline_ticks);
         store.epoch_deadline_trap();
 
         let outcome = match slot.pre.instantiate(&mut store) {
@@ -319,6 +455,13 @@ impl Plugins {
                 }),
             },
         };
+        if let Some(streak) = slot.stats.record(started.elapsed(), outcome.is_err()) {
+            tracing::error!(
+                slot = slot.name,
+                source = %slot.source,
+                "plugin has failed {streak} calls in a row"
+            );
+        }
         let result = outcome.map_err(|(kind, e)| Failure {
             slot: slot.name,
             source: slot.source.clone(),
@@ -327,6 +470,70 @@ impl Plugins {
             stderr: String::from_utf8_lossy(&stderr.contents()).into_owned(),
         });
         (result, store.into_data())
+    }
+}
+
+impl Failure {
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            FailureKind::Deadline => "deadline exceeded",
+            FailureKind::Memory => "memory limit exceeded",
+            FailureKind::Trap => "trapped",
+            FailureKind::Unavailable => "could not be instantiated",
+        }
+    }
+
+    /// Logs the failure with what an operator needs to find the cause.
+    pub fn log(&self, what: &str) {
+        tracing::error!(
+            slot = self.slot,
+            source = %self.source,
+            kind = self.kind_name(),
+            detail = %self.detail,
+            stderr = %self.stderr,
+            "{what}"
+        );
+    }
+}
+
+/// The plugin set a running server uses, swapped whole on reload. A request takes the
+/// current set once and keeps it to the end, so a reload never cuts one short.
+pub struct LivePlugins {
+    current: RwLock<Arc<Plugins>>,
+    /// Call statistics, kept across reloads.
+    pub stats: Arc<Stats>,
+    cache_key: [u8; 32],
+    /// One reload at a time.
+    reloading: Mutex<()>,
+}
+
+impl LivePlugins {
+    /// Loads the first set.
+    pub fn load(cfg: &PluginsConfig, cache_key: [u8; 32]) -> Result<LivePlugins> {
+        let stats = Arc::new(Stats::default());
+        let plugins = Plugins::load(cfg, &stats, cache_key)?;
+        Ok(LivePlugins {
+            current: RwLock::new(Arc::new(plugins)),
+            stats,
+            cache_key,
+            reloading: Mutex::new(()),
+        })
+    }
+
+    pub fn get(&self) -> Arc<Plugins> {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Loads and checks a new set, then swaps it in. Blocking (compiles); on error the old
+    /// set keeps serving.
+    pub fn reload(&self, cfg: &PluginsConfig) -> Result<()> {
+        let _one = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
+        let fresh = Plugins::load(cfg, &self.stats, self.cache_key)?;
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(fresh);
+        Ok(())
     }
 }
 
@@ -377,120 +584,194 @@ loadable!(
     scim
 );
 
-/// The store interfaces a slot's component may import. A site's component gets only its
-/// slot's (least privilege: an `attributes` plugin cannot reach authorities); the built-in
-/// handler component, which serves every group, gets them all.
-fn store_imports(slot: Option<&str>) -> Vec<AddToLinker> {
-    use bindings::iam::plugin::{
-        accounts, attribute_store, authority_store, certificate_store, client_store, group_store,
-        label_store, membership_store,
-    };
-    let accounts: AddToLinker = |l| accounts::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s);
-    let attribute_store: AddToLinker =
-        |l| attribute_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s);
-    let authority_store: AddToLinker =
-        |l| authority_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s);
-    let group_store: AddToLinker =
-        |l| group_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s);
-    let membership_store: AddToLinker =
-        |l| membership_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s);
-    let certificate_store: AddToLinker =
-        |l| certificate_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s);
-    let client_store: AddToLinker =
-        |l| client_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s);
-    let label_store: AddToLinker =
-        |l| label_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s);
-    match slot {
-        Some("policy") => vec![],
-        Some("attributes") => vec![accounts, attribute_store],
-        Some("authorities") => vec![accounts, authority_store],
-        Some("labels") => vec![accounts, label_store],
-        Some("groups") => vec![accounts, group_store, membership_store],
-        Some("managers") => vec![accounts, group_store, authority_store],
-        Some("search") => vec![accounts, group_store],
-        Some("lifecycle") => vec![accounts, label_store],
-        Some("find") => vec![accounts, group_store],
-        Some("clients") => vec![accounts, client_store],
-        Some("certificates") => vec![accounts, certificate_store],
-        Some("scim") => vec![accounts, group_store, membership_store],
-        Some(other) => unreachable!("no slot named {other}"),
-        None => vec![
-            accounts,
-            attribute_store,
-            authority_store,
-            group_store,
-            label_store,
-            membership_store,
-            client_store,
-            certificate_store,
-        ],
+/// `iam-host plugin check`: what a component imports and exports, which contract it was
+/// built against, and which slots it fits. Prints a report; true when it fits `slot`
+/// (or, without one, at least one slot).
+pub fn check_file(path: &std::path::Path, slot: Option<&str>) -> Result<bool> {
+    if let Some(s) = slot
+        && !contract::SLOTS.contains(&s)
+    {
+        bail!("unknown slot '{s}' (slots: {})", contract::SLOTS.join(", "));
     }
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let engine = engine(64 << 20)?;
+    let component = Component::new(&engine, &bytes)
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("{} is not a WebAssembly component", path.display()))?;
+    let shape = contract::Shape::of(&engine, &component);
+    println!("component: {}", path.display());
+    println!("sha256:    {}", sha256_hex(&bytes));
+    let versions = shape.contract_versions();
+    println!(
+        "contract:  {}",
+        if versions.is_empty() {
+            "none (no iam:plugin interface)".to_string()
+        } else {
+            versions
+                .iter()
+                .map(|v| format!("{}@{v}", contract::PACKAGE))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    );
+    println!("imports:");
+    for i in &shape.imports {
+        println!("  {i}");
+    }
+    println!("exports:");
+    for e in &shape.exports {
+        println!("  {e}");
+    }
+    println!("slots:");
+    let mut fitting = Vec::new();
+    for s in contract::SLOTS {
+        if slot.is_some_and(|wanted| wanted != *s) {
+            continue;
+        }
+        match fits(&engine, &component, &shape, s) {
+            Ok(()) => {
+                println!("  {s}: fits");
+                fitting.push(*s);
+            }
+            Err(e) => println!("  {s}: does not fit: {e:#}"),
+        }
+    }
+    Ok(!fitting.is_empty())
 }
 
-type AddToLinker = fn(&mut Linker<GuestState>) -> wasmtime::Result<()>;
+/// Whether a component fits a slot: the contract check, then linking and finding the export
+/// as a load would.
+fn fits(engine: &Engine, component: &Component, shape: &contract::Shape, slot: &str) -> Result<()> {
+    shape.check(slot, false)?;
+    let pre = linker(engine, Some(slot))?
+        .instantiate_pre(component)
+        .map_err(|e| anyhow!("does not fit the contract: {e:#}"))?;
+    let found = match slot {
+        "policy" => authorizer::GuestIndices::new(&pre).map(drop),
+        "attributes" => attributes::GuestIndices::new(&pre).map(drop),
+        "authorities" => authorities::GuestIndices::new(&pre).map(drop),
+        "labels" => labels::GuestIndices::new(&pre).map(drop),
+        "groups" => groups::GuestIndices::new(&pre).map(drop),
+        "managers" => managers::GuestIndices::new(&pre).map(drop),
+        "search" => search::GuestIndices::new(&pre).map(drop),
+        "lifecycle" => lifecycle::GuestIndices::new(&pre).map(drop),
+        "find" => find::GuestIndices::new(&pre).map(drop),
+        "clients" => clients::GuestIndices::new(&pre).map(drop),
+        "certificates" => certificates::GuestIndices::new(&pre).map(drop),
+        "scim" => scim::GuestIndices::new(&pre).map(drop),
+        other => bail!("no slot named {other}"),
+    };
+    found.map_err(|e| anyhow!("its export does not match the slot's interface: {e:#}"))
+}
 
-/// A linker with WASI (Rust's std needs it; the context has no files, network or
-/// environment: see `Plugins::call`) and the given store interfaces.
-fn linker(engine: &Engine, imports: Vec<AddToLinker>) -> Result<Linker<GuestState>> {
+/// The linker of a slot: WASI (Rust's std needs it; the context has no files, network or
+/// environment: see `Plugins::call`), `config`, `log`, and the store interfaces the slot
+/// may import (all of them for the built-in handler component, which fills every slot).
+fn linker(engine: &Engine, slot: Option<&str>) -> Result<Linker<GuestState>> {
+    use bindings::iam::plugin::{
+        accounts, attribute_store, authority_store, certificate_store, client_store, config,
+        group_store, label_store, log, membership_store,
+    };
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-    for add in imports {
-        add(&mut linker)?;
+    for iface in contract::imports_of(slot) {
+        let l = &mut linker;
+        match *iface {
+            "types" => Ok(()),
+            "config" => config::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s),
+            "log" => log::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s),
+            "accounts" => accounts::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s),
+            "attribute-store" => attribute_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s),
+            "authority-store" => authority_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s),
+            "group-store" => group_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s),
+            "label-store" => label_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s),
+            "membership-store" => {
+                membership_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s)
+            }
+            "client-store" => client_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s),
+            "certificate-store" => {
+                certificate_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s)
+            }
+            other => unreachable!("no store interface named {other}"),
+        }?;
     }
     Ok(linker)
 }
 
-/// Components compiled so far, by source.
+/// Components compiled so far in one load, by source.
 #[derive(Default)]
-struct Compiled(HashMap<String, Component>);
+struct Compiled(HashMap<String, (Component, String)>);
 
-/// Compiles (or reuses) a slot's component and checks that it exports the slot's interface
-/// and that the host can satisfy its imports.
-fn slot<I: Loadable>(
-    engine: &Engine,
-    compiled: &mut Compiled,
-    name: &'static str,
-    source: Source,
-) -> Result<Slot<I>> {
-    let linker = linker(
-        engine,
-        match source {
-            Source::Builtin(..) => store_imports(None),
-            Source::File(_) => store_imports(Some(name)),
-        },
-    )?;
-    let (label, bytes) = match source {
-        Source::Builtin(label, bytes) => (label.to_string(), Cow::Borrowed(bytes)),
-        Source::File(path) => {
-            let bytes = std::fs::read(path)
-                .with_context(|| format!("plugin slot '{name}': cannot read {path}"))?;
-            (path.to_string(), Cow::Owned(bytes))
-        }
-    };
-    let component = match compiled.0.get(&label) {
-        Some(c) => c.clone(),
-        None => {
-            let c = Component::new(engine, &bytes)
-                .map_err(anyhow::Error::from)
-                .with_context(|| {
-                    format!("plugin slot '{name}': {label} is not a valid WebAssembly component")
-                })?;
-            compiled.0.insert(label.clone(), c.clone());
-            c
-        }
-    };
-    let pre = linker.instantiate_pre(&component).map_err(|e| {
-        anyhow!("plugin slot '{name}': {label} imports something the host does not provide: {e:#}")
-    })?;
-    let indices = I::find(&pre).map_err(|e| {
-        anyhow!("plugin slot '{name}': {label} does not export the slot's interface: {e:#}")
-    })?;
-    Ok(Slot {
-        name,
-        source: label,
-        pre,
-        indices,
-    })
+/// What loading a plugin set needs along the way.
+struct LoadCtx<'a> {
+    engine: &'a Engine,
+    compiled: &'a mut Compiled,
+    cache: &'a cache::Cache,
+    stats: &'a Stats,
+}
+
+impl LoadCtx<'_> {
+    /// Reads, checks against the contract and compiles (or reuses) a slot's component.
+    fn slot<I: Loadable>(
+        &mut self,
+        name: &'static str,
+        spec: &PluginSpec,
+        handler: bool,
+    ) -> Result<Slot<I>> {
+        let (label, bytes) = component_bytes(name, spec, handler)?;
+        let builtin = label == "builtin:handlers";
+        let (component, digest) = match self.compiled.0.get(&label) {
+            Some(c) => c.clone(),
+            None => {
+                let digest = sha256_hex(&bytes);
+                let c = self
+                    .cache
+                    .component(self.engine, &bytes, &digest)
+                    .with_context(|| {
+                        format!(
+                            "plugin slot '{name}': {label} is not a valid WebAssembly component"
+                        )
+                    })?;
+                self.compiled
+                    .0
+                    .insert(label.clone(), (c.clone(), digest.clone()));
+                (c, digest)
+            }
+        };
+        // The shadow policy fills a policy slot.
+        let kind = if name == "policy_shadow" {
+            "policy"
+        } else {
+            name
+        };
+        let shape = contract::Shape::of(self.engine, &component);
+        shape
+            .check(kind, builtin)
+            .map_err(|e| anyhow!("plugin slot '{name}': {label} {e:#}"))?;
+        let linker = linker(self.engine, if builtin { None } else { Some(kind) })?;
+        let pre = linker.instantiate_pre(&component).map_err(|e| {
+            anyhow!("plugin slot '{name}': {label} does not fit the contract: {e:#}")
+        })?;
+        let indices = I::find(&pre).map_err(|e| {
+            anyhow!("plugin slot '{name}': {label} does not export the slot's interface: {e:#}")
+        })?;
+        Ok(Slot {
+            name,
+            source: label,
+            digest,
+            contract: shape
+                .contract_versions()
+                .first()
+                .cloned()
+                .unwrap_or_else(|| contract::VERSION.into()),
+            pre,
+            indices,
+            deadline_ticks: (spec.deadline.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64,
+            memory_bytes: spec.memory_bytes,
+            settings: Arc::new(spec.settings.clone()),
+            stats: self.stats.slot(name),
+        })
+    }
 }
 
 fn spawn_epoch_ticker(engine: Engine, stop: Arc<AtomicBool>) {

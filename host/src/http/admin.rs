@@ -1,0 +1,134 @@
+//! Operating the plugins of a running server: `GET /iam/admin/plugins`,
+//! `POST /iam/admin/plugins/reload` and `GET /metrics` (Prometheus).
+//!
+//! The host, not the policy, decides who may use the admin endpoints (ROLE_ADMIN, or the
+//! IAM admin scopes): an operator must be able to replace a policy that is broken.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use super::{ApiError, AppState, Caller, Family};
+use crate::plugins::SlotInfo;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/iam/admin/plugins", get(list))
+        .route("/iam/admin/plugins/reload", post(reload))
+        .route("/metrics", get(metrics))
+}
+
+/// ROLE_ADMIN, or a token with `scope`.
+fn require_admin(caller: &Caller, scope: &str) -> Result<(), ApiError> {
+    let p = &caller.0;
+    if p.authorities.iter().any(|a| a == "ROLE_ADMIN") || p.scopes.iter().any(|s| s == scope) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden)
+    }
+}
+
+fn slot_json(p: &SlotInfo) -> Value {
+    let mut v = json!({
+        "slot": p.slot,
+        "component": p.source,
+        "sha256": p.digest,
+        "contract": p.contract,
+        "calls": p.stats.calls,
+        "failures": p.stats.failures,
+        "latency_micros": {"p50": p.stats.p50_micros, "p99": p.stats.p99_micros},
+    });
+    if p.slot == "policy" {
+        v["shadow_disagreements"] = json!(p.stats.shadow_disagreements);
+        v["shadow_failures"] = json!(p.stats.shadow_failures);
+    }
+    v
+}
+
+fn plugins_json(app: &AppState) -> Value {
+    let slots: Vec<Value> = app.plugins.get().describe().iter().map(slot_json).collect();
+    json!({ "plugins": slots })
+}
+
+async fn list(State(app): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    require_admin(&caller, "iam:admin.read")?;
+    Ok(Json(plugins_json(&app)))
+}
+
+/// Reads the configuration again and swaps in the plugin set it names, compiled and checked
+/// off the request path of everyone else; a set that does not load is refused and the
+/// running one stays.
+async fn reload(State(app): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    require_admin(&caller, "iam:admin.write")?;
+    let app2 = app.clone();
+    let outcome = tokio::task::spawn_blocking(move || crate::server::reload_plugins(&app2))
+        .await
+        .map_err(|_| ApiError::internal())?;
+    match outcome {
+        Ok(()) => Ok(Json(plugins_json(&app))),
+        Err(e) => {
+            tracing::error!("plugin reload refused: {e:#}");
+            Err(ApiError::status(
+                StatusCode::BAD_REQUEST,
+                Family::Iam,
+                format!("Plugin reload refused, the running plugins stay: {e:#}"),
+            ))
+        }
+    }
+}
+
+/// The plugin statistics in Prometheus' text format.
+async fn metrics(State(app): State<AppState>) -> Response {
+    let slots = app.plugins.get().describe();
+    let mut out = String::new();
+    let mut family =
+        |name: &str, kind: &str, help: &str, value: &dyn Fn(&SlotInfo) -> Option<u64>| {
+            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+            for p in &slots {
+                if let Some(v) = value(p) {
+                    out.push_str(&format!(
+                        "{name}{{slot=\"{}\",component=\"{}\"}} {v}\n",
+                        p.slot,
+                        p.source.replace('\\', "\\\\").replace('"', "\\\"")
+                    ));
+                }
+            }
+        };
+    family("iam_plugin_calls_total", "counter", "Guest calls.", &|p| {
+        Some(p.stats.calls)
+    });
+    family(
+        "iam_plugin_failures_total",
+        "counter",
+        "Guest calls that trapped, ran out of time or memory, or could not start.",
+        &|p| Some(p.stats.failures),
+    );
+    family(
+        "iam_plugin_latency_p50_microseconds",
+        "gauge",
+        "Median call latency (upper bound of its power-of-two bucket).",
+        &|p| Some(p.stats.p50_micros),
+    );
+    family(
+        "iam_plugin_latency_p99_microseconds",
+        "gauge",
+        "99th percentile call latency (upper bound of its power-of-two bucket).",
+        &|p| Some(p.stats.p99_micros),
+    );
+    family(
+        "iam_plugin_shadow_disagreements_total",
+        "counter",
+        "Requests on which the shadow policy decided otherwise than the enforcing one.",
+        &|p| (p.slot == "policy").then_some(p.stats.shadow_disagreements),
+    );
+    let mut resp = out.into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    resp
+}
