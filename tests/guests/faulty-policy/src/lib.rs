@@ -1,7 +1,9 @@
 //! A policy for the host's fault and plugin-loading tests. It allows every operation to
 //! any caller, except:
 //! - deleting an attribute, which it always denies;
-//! - reading the attributes of the account ids `trap` (panics) and `loop` (spins forever).
+//! - reading the attributes of the account ids `trap` (panics) and `loop` (spins forever);
+//! - reading the labels of an account, which it denies when its setting `deny_labels` is
+//!   `true`, logging the setting through the host's `log` import either way.
 
 mod bindings {
     wit_bindgen::generate!({
@@ -12,6 +14,7 @@ mod bindings {
 }
 
 use bindings::exports::iam::plugin::authorizer::{Decision, Guest};
+use bindings::iam::plugin::log::{Level, write};
 use bindings::iam::plugin::types::{Operation, Principal};
 
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
@@ -27,6 +30,15 @@ impl Guest for Permissive {
             Operation::GetAccountAttributes(id) if id == "loop" => loop {
                 std::hint::black_box(());
             },
+            Operation::GetAccountLabels(_) => {
+                let setting = bindings::iam::plugin::config::get("deny_labels");
+                write(Level::Info, &format!("deny_labels is {setting:?}"));
+                if setting.as_deref() == Some("true") {
+                    Decision::Deny("labels are closed by the site's setting".into())
+                } else {
+                    Decision::Allow
+                }
+            }
             _ => Decision::Allow,
         }
     }
