@@ -1,9 +1,19 @@
-//! Builds the misbehaving guests the fault tests load through the config.
+//! Builds the guests the tests load through the config: the misbehaving ones and the example
+//! site policy.
 
 fn main() {
     let wasm = iam_guest_build::build_components(
-        &["iam-test-faulty-handler", "iam-test-faulty-policy"],
-        &["tests/guests", "wit"],
+        &[
+            "iam-test-faulty-handler",
+            "iam-test-faulty-policy",
+            "iam-example-site-policy",
+        ],
+        &[
+            "tests/guests",
+            "guest/examples/site-policy",
+            "guest/logic",
+            "wit",
+        ],
     );
     println!(
         "cargo:rustc-env=IAM_TEST_FAULTY_HANDLER={}",
@@ -12,5 +22,9 @@ fn main() {
     println!(
         "cargo:rustc-env=IAM_TEST_FAULTY_POLICY={}",
         wasm[1].display()
+    );
+    println!(
+        "cargo:rustc-env=IAM_EXAMPLE_SITE_POLICY={}",
+        wasm[2].display()
     );
 }

@@ -15,6 +15,8 @@ pub use reqwest::StatusCode;
 /// The misbehaving test guests (see `tests/guests/`).
 pub const FAULTY_HANDLER: &str = env!("IAM_TEST_FAULTY_HANDLER");
 pub const FAULTY_POLICY: &str = env!("IAM_TEST_FAULTY_POLICY");
+/// The example site policy of `guest/examples/site-policy`.
+pub const EXAMPLE_SITE_POLICY: &str = env!("IAM_EXAMPLE_SITE_POLICY");
 
 pub const ADMIN_PASSWORD: &str = "admin-password";
 pub const SCIM: &str = "application/scim+json";
