@@ -202,4 +202,12 @@ fn many_faults_in_a_row_do_not_exhaust_the_instance_pool() {
         );
     }
     assert_still_serving(&s, &admin, &me);
+    // A component that keeps failing is reported loudly.
+    let log = s.log();
+    for streak in [5, 8, 256] {
+        assert!(
+            log.contains(&format!("plugin has failed {streak} calls in a row")),
+            "{streak}"
+        );
+    }
 }

@@ -289,3 +289,25 @@ fn compiled_components_are_cached_and_only_our_own_are_loaded() {
         "still serving",
     );
 }
+
+#[test]
+fn limits_are_per_plugin() {
+    // A generous default, a tight limit for the one site handler.
+    let s = Server::start_with_config(&format!(
+        "[plugins]\ndeadline_ms = 20000\n[plugins.handlers.attributes]\ncomponent = \"{FAULTY_HANDLER}\"\ndeadline_ms = 200\n"
+    ));
+    let admin = s.token("admin");
+    let me = s.user_id(&admin, "admin");
+    let started = Instant::now();
+    let r = s.put_json(
+        &attributes_path(&me),
+        Some(&admin),
+        &serde_json::json!({"name": "loop", "value": "v"}),
+    );
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
