@@ -155,9 +155,14 @@ impl Server {
         }
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
     /// Sends the server a signal (`HUP`, `TERM`, ...).
     pub fn signal(&self, name: &str) {
-        let pid = self.child.as_ref().expect("running").id();
+        let pid = self.pid();
         let status = Command::new("kill")
             .arg(format!("-{name}"))
             .arg(pid.to_string())

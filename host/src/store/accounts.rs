@@ -214,7 +214,7 @@ const MATCHING: &str = "(?1 IS NULL OR a.email LIKE ?2 OR a.username LIKE ?2 OR 
                          OR (a.given_name || ' ' || a.family_name) LIKE ?2)";
 
 fn like_pattern(filter: Option<&str>) -> Option<String> {
-    filter.map(|f| format!("%{f}%"))
+    filter.map(|f| super::bounded_like(format!("%{f}%"), true))
 }
 
 pub fn count_matching(conn: &Connection, filter: Option<&str>) -> rusqlite::Result<u64> {

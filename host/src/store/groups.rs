@@ -123,7 +123,7 @@ fn literal_pattern(text: Option<&str>) -> Option<String> {
             .replace('\\', "\\\\")
             .replace('%', "\\%")
             .replace('_', "\\_");
-        format!("%{escaped}%")
+        super::bounded_like(format!("%{escaped}%"), false)
     })
 }
 

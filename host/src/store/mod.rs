@@ -126,6 +126,29 @@ pub fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// Characters a LIKE pattern may need before it can match none of the fields it is used
+/// on: names, e-mail addresses and UUIDs are validated to a few hundred characters.
+const MAX_LIKE_CHARS: usize = 2048;
+
+/// A LIKE pattern SQLite accepts (it refuses patterns over 50 000 bytes) that selects the
+/// same rows: runs of `%` become one (when `wildcards`: the pattern's `%` are not escaped),
+/// and a pattern needing more than [`MAX_LIKE_CHARS`] characters, which nothing stored can
+/// match, becomes a short one that matches nothing either.
+pub fn bounded_like(pattern: String, wildcards: bool) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    for c in pattern.chars() {
+        if wildcards && c == '%' && out.ends_with('%') {
+            continue;
+        }
+        out.push(c);
+    }
+    if out.chars().filter(|c| *c != '%').count() > MAX_LIKE_CHARS {
+        "_".repeat(MAX_LIKE_CHARS + 1)
+    } else {
+        out
+    }
+}
+
 /// A page bound for SQL: SQLite integers are signed, and "everything" (`u64::MAX`) must
 /// still mean everything.
 pub fn sql_int(n: u64) -> i64 {
@@ -146,4 +169,19 @@ pub fn meta_set(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<(
         [key, value],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_stay_within_sqlite_limits_and_keep_their_meaning() {
+        assert_eq!(bounded_like("%%a%%%b%".into(), true), "%a%b%");
+        assert_eq!(bounded_like("%\\%%".into(), false), "%\\%%");
+        let huge = bounded_like(format!("%{}%", "a".repeat(60_000)), true);
+        assert_eq!(huge, "_".repeat(2049));
+        let wild = bounded_like("%".repeat(60_000), true);
+        assert_eq!(wild, "%");
+    }
 }
