@@ -2,6 +2,8 @@
 
 mod audit;
 mod auth;
+#[cfg(feature = "bench")]
+mod bench;
 mod config;
 mod http;
 mod lifecycle;
@@ -77,6 +79,13 @@ enum Command {
         #[command(subcommand)]
         action: PluginAction,
     },
+    /// Time policy decisions in process, as Wasm and natively (benchmark builds only).
+    #[cfg(feature = "bench")]
+    #[command(hide = true)]
+    BenchPolicy {
+        #[arg(long, default_value_t = 20_000)]
+        iterations: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -139,6 +148,8 @@ fn main() -> ExitCode {
         Command::Keys {
             action: KeysAction::Rotate { db },
         } => server::rotate_keys(&db),
+        #[cfg(feature = "bench")]
+        Command::BenchPolicy { iterations } => bench::time_policy(iterations),
         Command::Plugin {
             action: PluginAction::Check { file, slot },
         } => match plugins::check_file(&file, slot.as_deref()) {

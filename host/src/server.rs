@@ -78,6 +78,8 @@ fn build_app(cfg: &Config) -> Result<App> {
         registration: types::RegistrationSettings {
             default_groups: cfg.registration.default_group_names()?,
         },
+        #[cfg(feature = "bench")]
+        native_bench: crate::bench::native_enabled(),
     })
 }
 

@@ -33,6 +33,18 @@ pub struct AccountUpdate {
     pub password: Option<String>,
 }
 
+/// Looking an account up by UUID: all some rules need. Every [`Accounts`] store offers it;
+/// the host's native benchmark build implements only this and [`AttributeStore`].
+pub trait AccountLookup {
+    fn account(&self, id: &str) -> StoreResult<Option<Account>>;
+}
+
+impl<T: Accounts> AccountLookup for T {
+    fn account(&self, id: &str) -> StoreResult<Option<Account>> {
+        self.get(id)
+    }
+}
+
 /// The `accounts` store interface.
 pub trait Accounts {
     fn get(&self, id: &str) -> StoreResult<Option<Account>>;

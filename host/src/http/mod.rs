@@ -67,6 +67,9 @@ pub struct App {
     pub lifecycle: types::LifecycleSettings,
     /// The site's registration settings, handed to the SCIM guest on user creation.
     pub registration: types::RegistrationSettings,
+    /// Benchmark builds: answer GET attributes with the native logic.
+    #[cfg(feature = "bench")]
+    pub native_bench: bool,
 }
 
 pub type AppState = Arc<App>;
@@ -93,6 +96,7 @@ pub fn router(app: AppState, max_body_bytes: usize) -> Router {
         .merge(certificates::routes())
         .merge(oauth::routes())
         .merge(admin::routes())
+        .merge(bench_routes())
         .fallback(|State(app): State<AppState>, req: Request| {
             unrouted(app, req, StatusCode::NOT_FOUND, "Not Found")
         })
@@ -108,6 +112,17 @@ pub fn router(app: AppState, max_body_bytes: usize) -> Router {
         .layer(axum::middleware::from_fn(json_errors))
         .layer(axum::middleware::from_fn(request_context))
         .with_state(app)
+}
+
+/// The machine's ceiling for `iam-bench`: a route that does nothing (benchmark builds only).
+#[cfg(feature = "bench")]
+fn bench_routes() -> Router<AppState> {
+    Router::new().route("/bench/hello", axum::routing::get(|| async { "hello" }))
+}
+
+#[cfg(not(feature = "bench"))]
+fn bench_routes() -> Router<AppState> {
+    Router::new()
 }
 
 /// A request no route takes. Under the protected prefixes IAM's security filter runs

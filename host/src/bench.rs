@@ -1,0 +1,183 @@
+//! Benchmark support, compiled only with the `bench` feature (never into a normal build):
+//! the guests' logic linked natively, so `iam-bench` can measure in one run what running it
+//! as Wasm costs; a bare "hello" route, the ceiling of the machine; and an in-process
+//! timing of policy decisions.
+//!
+//! A server started with `IAM_BENCH_NATIVE=1` answers `GET /iam/account/{id}/attributes`
+//! with the native policy and handler, through the same pipeline (token, blocking pool,
+//! one read transaction, the same JSON).
+
+use std::time::Instant;
+
+use axum::Json;
+use axum::response::{IntoResponse, Response};
+use iam_guest_logic::store::{AccountLookup, AttributeStore, StoreResult};
+use iam_guest_logic::types as logic;
+use rusqlite::Connection;
+
+use crate::http::{ApiError, Family, Req};
+use crate::plugins::types;
+use crate::store::{self, TxMode, begin};
+
+/// Whether this server runs the native attributes path (`IAM_BENCH_NATIVE=1`).
+pub fn native_enabled() -> bool {
+    std::env::var("IAM_BENCH_NATIVE").is_ok_and(|v| v == "1")
+}
+
+/// The host's database, for the logic crate's store traits, natively.
+struct NativeStore<'c>(&'c Connection);
+
+fn db(e: rusqlite::Error) -> String {
+    format!("database error: {e}")
+}
+
+impl AccountLookup for NativeStore<'_> {
+    fn account(&self, id: &str) -> StoreResult<Option<logic::Account>> {
+        Ok(store::accounts::by_uuid(self.0, id)
+            .map_err(db)?
+            .map(|a| logic::Account {
+                id: a.id,
+                username: a.username,
+                given_name: a.given_name,
+                family_name: a.family_name,
+                email: a.email,
+                active: a.active,
+                service_account: a.service_account,
+                created: a.created,
+                last_modified: a.last_modified,
+                end_time: a.end_time,
+            }))
+    }
+}
+
+impl AttributeStore for NativeStore<'_> {
+    fn get_all(&self, account_id: &str) -> StoreResult<Vec<logic::Attribute>> {
+        Ok(store::attributes::all(self.0, account_id)
+            .map_err(db)?
+            .into_iter()
+            .map(|a| logic::Attribute {
+                name: a.name,
+                value: a.value,
+            })
+            .collect())
+    }
+
+    fn put(&self, account_id: &str, attr: &logic::Attribute) -> StoreResult<()> {
+        let attr = types::Attribute {
+            name: attr.name.clone(),
+            value: attr.value.clone(),
+        };
+        store::attributes::put(self.0, account_id, &attr).map_err(db)
+    }
+
+    fn remove(&self, account_id: &str, name: &str) -> StoreResult<bool> {
+        store::attributes::remove(self.0, account_id, name).map_err(db)
+    }
+}
+
+fn principal(p: &types::Principal) -> logic::Principal {
+    logic::Principal {
+        account_id: p.account_id.clone(),
+        username: p.username.clone(),
+        client_id: p.client_id.clone(),
+        authorities: p.authorities.clone(),
+        scopes: p.scopes.clone(),
+    }
+}
+
+fn error(e: logic::Error) -> types::Error {
+    match e {
+        logic::Error::Invalid(m) => types::Error::Invalid(m),
+        logic::Error::NotFound(m) => types::Error::NotFound(m),
+        logic::Error::Conflict(m) => types::Error::Conflict(m),
+        logic::Error::Forbidden(m) => types::Error::Forbidden(m),
+        logic::Error::Internal(m) => types::Error::Internal(m),
+    }
+}
+
+/// `GET /iam/account/{id}/attributes` with the `roles` policy and the attributes handler
+/// running natively.
+pub async fn list_attributes(req: Req, id: String) -> Result<Response, ApiError> {
+    let _permit = req
+        .app
+        .guest_slots
+        .acquire()
+        .await
+        .map_err(|_| ApiError::unavailable())?;
+    let app = req.app.clone();
+    let request = req.id.clone();
+    let caller = principal(&req.caller.0);
+    let attrs = tokio::task::spawn_blocking(move || {
+        let op = logic::Operation::GetAccountAttributes(id.clone());
+        iam_guest_logic::policy::authorize_roles(&caller, &op).map_err(|_| ApiError::Forbidden)?;
+        let conn = app
+            .db
+            .take()
+            .map_err(|e| ApiError::database(&request, &e))?;
+        begin(&conn, TxMode::Read).map_err(|e| ApiError::database(&request, &e.into()))?;
+        let store = NativeStore(&conn);
+        let result = iam_guest_logic::attributes::list(&store, &store, &id);
+        let _ = conn.execute_batch("COMMIT");
+        app.db.put(conn);
+        result.map_err(|e| ApiError::guest_error(&request, Family::Iam, error(e)))
+    })
+    .await
+    .map_err(|_| ApiError::internal())??;
+    let body: Vec<_> = attrs
+        .into_iter()
+        .map(|a| serde_json::json!({"name": a.name, "value": a.value}))
+        .collect();
+    Ok(Json(body).into_response())
+}
+
+/// `iam-host bench-policy`: times `iterations` policy decisions in this process, through
+/// the built-in `roles` component (instantiate + authorize) and natively; prints JSON.
+pub fn time_policy(iterations: usize) -> anyhow::Result<()> {
+    let cfg = crate::config::Config::load(crate::config::Overrides::default())?;
+    let mut plugins_cfg = cfg.plugins;
+    plugins_cfg.cache_dir = None;
+    let stats = crate::plugins::stats::Stats::default();
+    let plugins = crate::plugins::Plugins::load(&plugins_cfg, &stats, [0; 32])?;
+    let caller = types::Principal {
+        account_id: Some("6a3c0a5e-0000-4000-8000-000000000001".into()),
+        username: Some("reader".into()),
+        client_id: None,
+        authorities: vec!["ROLE_USER".into(), "ROLE_READER".into()],
+        scopes: vec!["openid".into(), "profile".into()],
+    };
+    let op = types::Operation::GetAccountAttributes("6a3c0a5e-0000-4000-8000-000000000002".into());
+    let native_caller = principal(&caller);
+    let native_op =
+        logic::Operation::GetAccountAttributes("6a3c0a5e-0000-4000-8000-000000000002".into());
+    let mut wasm = Vec::with_capacity(iterations);
+    let mut native = Vec::with_capacity(iterations);
+    for i in 0..iterations + iterations / 10 {
+        let t = Instant::now();
+        let d = plugins.authorize(&caller, &op);
+        let w = t.elapsed();
+        let t = Instant::now();
+        let n = iam_guest_logic::policy::authorize_roles(&native_caller, &native_op);
+        let nt = t.elapsed();
+        assert!(matches!(d, crate::plugins::Decision::Allow) && n.is_ok());
+        // The first tenth warms up.
+        if i >= iterations / 10 {
+            wasm.push(w.as_nanos() as u64);
+            native.push(nt.as_nanos() as u64);
+        }
+    }
+    let pct = |v: &mut Vec<u64>, p: f64| {
+        v.sort_unstable();
+        v[((v.len() as f64 - 1.0) * p) as usize] as f64 / 1000.0
+    };
+    println!(
+        "{}",
+        serde_json::json!({
+            "iterations": wasm.len(),
+            "wasm_p50_us": pct(&mut wasm, 0.5),
+            "wasm_p99_us": pct(&mut wasm, 0.99),
+            "native_p50_us": pct(&mut native, 0.5),
+            "native_p99_us": pct(&mut native, 0.99),
+        })
+    );
+    Ok(())
+}

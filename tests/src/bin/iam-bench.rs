@@ -1,0 +1,737 @@
+//! `iam-bench`: seeds a database, starts the real server (release build, `bench` feature),
+//! drives it over loopback HTTP with its own async load generator and writes BENCHMARKS.md.
+//!
+//! ```sh
+//! cargo run --release -p iam-tests --bin iam-bench -- [--accounts N] [--seconds S]
+//! ```
+//!
+//! Seeding writes SQLite directly (one transaction of prepared inserts into the server's
+//! own schema, after the server created it): going through the API would take hours at a
+//! million accounts and measure nothing of interest.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const ADMIN_PASSWORD: &str = "bench-admin-password";
+/// Accounts with attributes and labels: the targets of the per-account requests.
+const HOT_ACCOUNTS: usize = 1000;
+/// The most members the big group gets.
+const BIG_GROUP_MAX: usize = 100_000;
+
+struct Args {
+    accounts: usize,
+    seconds: f64,
+    output: PathBuf,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        accounts: 10_000,
+        seconds: 2.0,
+        output: workspace_root().join("BENCHMARKS.md"),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || {
+            it.next()
+                .unwrap_or_else(|| usage(&format!("{flag} needs a value")))
+        };
+        match flag.as_str() {
+            "--accounts" => a.accounts = value().parse().unwrap_or_else(|_| usage("--accounts N")),
+            "--seconds" => a.seconds = value().parse().unwrap_or_else(|_| usage("--seconds S")),
+            "--output" => a.output = PathBuf::from(value()),
+            "-h" | "--help" => usage(""),
+            other => usage(&format!("unknown argument {other}")),
+        }
+    }
+    if a.accounts < HOT_ACCOUNTS {
+        usage(&format!("--accounts must be at least {HOT_ACCOUNTS}"));
+    }
+    a
+}
+
+fn usage(problem: &str) -> ! {
+    if !problem.is_empty() {
+        eprintln!("iam-bench: {problem}");
+    }
+    eprintln!(
+        "usage: iam-bench [--accounts N (default 10000)] [--seconds S per measurement (default 2)] [--output FILE]"
+    );
+    std::process::exit(2);
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// Builds the server with the `bench` feature in the profile this tool was built with.
+fn build_server() -> PathBuf {
+    let release = !cfg!(debug_assertions);
+    eprintln!("building iam-host with the bench feature...");
+    let mut cmd = Command::new(env!("CARGO"));
+    cmd.current_dir(workspace_root())
+        .args(["build", "-p", "iam-host", "--features", "bench"]);
+    if release {
+        cmd.arg("--release");
+    }
+    assert!(
+        cmd.status().expect("run cargo").success(),
+        "building iam-host failed"
+    );
+    workspace_root()
+        .join("target")
+        .join(if release { "release" } else { "debug" })
+        .join("iam-host")
+}
+
+/// A server process on a free port.
+struct Server {
+    child: Child,
+    base: String,
+    pid: u32,
+}
+
+impl Server {
+    fn start(bin: &Path, dir: &Path, native: bool) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = std::fs::File::create(dir.join(if native { "native.log" } else { "wasm.log" }))
+            .unwrap();
+        let child = Command::new(bin)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--db"])
+            .arg(dir.join("iam.db"))
+            .env("IAM_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            // One issuer for every start, so the token stays valid whatever the port.
+            .env("IAM_BASE_URL", "http://iam-bench.invalid")
+            .env("IAM_LOG", "warn")
+            .env("IAM_BENCH_NATIVE", if native { "1" } else { "0" })
+            .env_remove("IAM_CONFIG")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start iam-host");
+        let pid = child.id();
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let client = reqwest::blocking::Client::new();
+        while client
+            .get(format!("{base}/health"))
+            .send()
+            .map(|r| !r.status().is_success())
+            .unwrap_or(true)
+        {
+            assert!(Instant::now() < deadline, "iam-host did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Server { child, base, pid }
+    }
+}
+
+/// The resident memory of a process, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn uuid_of(i: usize) -> String {
+    format!("00000000-0000-4000-8000-{i:012}")
+}
+
+/// What the seeding made, for the requests to aim at.
+struct Seeded {
+    big_group: String,
+    small_group: String,
+    big_members: usize,
+}
+
+/// Fills the server's database: `n` accounts (the first `HOT_ACCOUNTS` with attributes and
+/// labels), a big group with up to 100k members and a small one for membership writes.
+fn seed(db: &Path, n: usize) -> Seeded {
+    let mut conn = rusqlite::Connection::open(db).unwrap();
+    conn.busy_timeout(Duration::from_secs(30)).unwrap();
+    let hash: String = conn
+        .query_row(
+            "SELECT password_hash FROM accounts WHERE username = 'admin'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let now = 1_700_000_000_000i64;
+    let given = [
+        "Ada", "Bruno", "Chiara", "Dario", "Elena", "Fabio", "Giulia", "Luca",
+    ];
+    let family = [
+        "Rossi", "Bianchi", "Verdi", "Neri", "Gallo", "Costa", "Fontana", "Conti",
+    ];
+    let tx = conn.transaction().unwrap();
+    let user_role: i64 = tx
+        .query_row(
+            "SELECT id FROM authorities WHERE name = 'ROLE_USER'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    {
+        let mut acc = tx
+            .prepare(
+                "INSERT INTO accounts(uuid, username, email, given_name, family_name, password_hash,
+                                      active, created_ms, last_modified_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7)",
+            )
+            .unwrap();
+        let mut role = tx
+            .prepare("INSERT INTO account_authorities(account_id, authority_id) VALUES (?1, ?2)")
+            .unwrap();
+        let mut attr = tx
+            .prepare("INSERT INTO attributes(account_id, name, value) VALUES (?1, ?2, ?3)")
+            .unwrap();
+        let mut label = tx
+            .prepare("INSERT INTO labels(account_id, prefix, name, value) VALUES (?1, ?2, ?3, ?4)")
+            .unwrap();
+        for i in 0..n {
+            acc.execute(rusqlite::params![
+                uuid_of(i),
+                format!("user{i:07}"),
+                format!("user{i:07}@bench.example.org"),
+                given[i % given.len()],
+                format!("{}{}", family[(i / given.len()) % family.len()], i),
+                hash,
+                now + i as i64
+            ])
+            .unwrap();
+            let id = tx.last_insert_rowid();
+            role.execute(rusqlite::params![id, user_role]).unwrap();
+            if i < HOT_ACCOUNTS {
+                for (k, v) in [
+                    ("affiliation", "INFN"),
+                    ("nationality", "IT"),
+                    ("orcid", "0000-0001"),
+                ] {
+                    attr.execute(rusqlite::params![id, k, v]).unwrap();
+                }
+                label
+                    .execute(rusqlite::params![id, "", "team", "bench"])
+                    .unwrap();
+                label
+                    .execute(rusqlite::params![
+                        id,
+                        "site.example.org",
+                        "cluster",
+                        "tier1"
+                    ])
+                    .unwrap();
+            }
+        }
+    }
+    let big_members = n.min(BIG_GROUP_MAX);
+    let mut groups = Vec::new();
+    for (name, members) in [("bench-big", big_members), ("bench-small", 0)] {
+        let uuid = format!("10000000-0000-4000-8000-{:012}", groups.len());
+        tx.execute(
+            "INSERT INTO groups(uuid, name, created_ms, last_modified_ms) VALUES (?1, ?2, ?3, ?3)",
+            rusqlite::params![uuid, name, now],
+        )
+        .unwrap();
+        let gid = tx.last_insert_rowid();
+        tx.execute(
+            "INSERT INTO authorities(name, group_id) VALUES (?1, ?2)",
+            rusqlite::params![format!("ROLE_GM:{uuid}"), gid],
+        )
+        .unwrap();
+        tx.execute(
+            "INSERT INTO memberships(account_id, group_id, created_ms)
+             SELECT id, ?1, ?2 FROM accounts WHERE username LIKE 'user%' ORDER BY id LIMIT ?3",
+            rusqlite::params![gid, now, members as i64],
+        )
+        .unwrap();
+        groups.push(uuid);
+    }
+    tx.commit().unwrap();
+    conn.execute_batch("ANALYZE").unwrap();
+    Seeded {
+        small_group: groups.pop().unwrap(),
+        big_group: groups.pop().unwrap(),
+        big_members,
+    }
+}
+
+/// The i-th request of an endpoint: method, path and JSON body.
+type MakeRequest = Arc<dyn Fn(u64) -> (reqwest::Method, String, Option<Value>) + Send + Sync>;
+
+/// One kind of request of the mix.
+#[derive(Clone)]
+struct Endpoint {
+    name: &'static str,
+    make: MakeRequest,
+}
+
+fn get(name: &'static str, path: impl Fn(u64) -> String + Send + Sync + 'static) -> Endpoint {
+    Endpoint {
+        name,
+        make: Arc::new(move |i| (reqwest::Method::GET, path(i), None)),
+    }
+}
+
+/// What one measurement found.
+#[derive(Clone, Default)]
+struct Measured {
+    requests: u64,
+    errors: u64,
+    throughput: f64,
+    p50_us: f64,
+    p99_us: f64,
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize] as f64
+}
+
+/// Runs `endpoint` with `concurrency` clients for `seconds`.
+async fn measure(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    endpoint: &Endpoint,
+    concurrency: usize,
+    seconds: f64,
+) -> Measured {
+    let stop = Arc::new(AtomicBool::new(false));
+    let counter = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (client, base, token, ep) = (
+            client.clone(),
+            base.to_string(),
+            token.to_string(),
+            endpoint.clone(),
+        );
+        let (stop, counter) = (stop.clone(), counter.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut errors = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let i = counter.fetch_add(1, Ordering::Relaxed);
+                let (method, path, body) = (ep.make)(i);
+                let mut rb = client
+                    .request(method, format!("{base}{path}"))
+                    .bearer_auth(&token);
+                if let Some(b) = body {
+                    rb = rb
+                        .header("content-type", "application/json")
+                        .body(b.to_string());
+                }
+                let t = Instant::now();
+                let ok = match rb.send().await {
+                    Ok(r) => {
+                        let status = r.status();
+                        let body = r.bytes().await.unwrap_or_default();
+                        if !status.is_success() && errors == 0 {
+                            eprintln!("  {}: {status} {}", ep.name, String::from_utf8_lossy(&body));
+                        }
+                        status.is_success()
+                    }
+                    Err(e) => {
+                        if errors == 0 {
+                            eprintln!("  {}: {e}", ep.name);
+                        }
+                        false
+                    }
+                };
+                latencies.push(t.elapsed().as_micros() as u64);
+                if !ok {
+                    errors += 1;
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (l, e) = t.await.unwrap();
+        all.extend(l);
+        errors += e;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    all.sort_unstable();
+    Measured {
+        requests: all.len() as u64,
+        errors,
+        throughput: all.len() as f64 / elapsed,
+        p50_us: percentile(&all, 0.5),
+        p99_us: percentile(&all, 0.99),
+    }
+}
+
+fn token(bin: &Path, db: &Path) -> String {
+    let out = Command::new(bin)
+        .args([
+            "token",
+            "--username",
+            "admin",
+            "--lifetime",
+            "86400",
+            "--db",
+        ])
+        .arg(db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+fn endpoints(seeded: &Seeded, accounts: usize) -> Vec<Endpoint> {
+    let hot = |i: u64| uuid_of((i as usize * 7919) % HOT_ACCOUNTS);
+    let any = move |i: u64| (i as usize * 104_729) % accounts;
+    let big = seeded.big_group.clone();
+    let small = seeded.small_group.clone();
+    let pages = (seeded.big_members / 100).max(1);
+    vec![
+        get("GET attributes", move |i| {
+            format!("/iam/account/{}/attributes", hot(i))
+        }),
+        get("GET labels", move |i| {
+            format!("/iam/account/{}/labels", hot(i))
+        }),
+        get("account search, filter", move |i| {
+            format!(
+                "/iam/account/search?filter=user{:05}&count=10",
+                any(i) / 100
+            )
+        }),
+        get("find byusername", move |i| {
+            format!("/iam/account/find/byusername?username=user{:07}", any(i))
+        }),
+        get("find bygroup page", move |i| {
+            let start = (i as usize % pages) * 100 + 1;
+            format!("/iam/account/find/bygroup/{big}?count=100&startIndex={start}")
+        }),
+        Endpoint {
+            name: "PUT label",
+            make: Arc::new(move |i| {
+                let body =
+                    json!({"prefix": "bench.example.org", "name": "run", "value": i.to_string()});
+                (
+                    reqwest::Method::PUT,
+                    format!("/iam/account/{}/labels", hot(i)),
+                    Some(body),
+                )
+            }),
+        },
+        Endpoint {
+            name: "add/remove group member",
+            // Each hot account joins, then leaves on its next turn.
+            make: Arc::new(move |i| {
+                let turn = i as usize / HOT_ACCOUNTS;
+                let method = if turn.is_multiple_of(2) {
+                    reqwest::Method::POST
+                } else {
+                    reqwest::Method::DELETE
+                };
+                (
+                    method,
+                    format!(
+                        "/iam/account/{}/groups/{small}",
+                        uuid_of(i as usize % HOT_ACCOUNTS)
+                    ),
+                    None,
+                )
+            }),
+        },
+    ]
+}
+
+/// One row of the report.
+struct Row {
+    what: String,
+    concurrency: usize,
+    m: Measured,
+}
+
+fn main() {
+    let args = args();
+    let bin = build_server();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("iam.db");
+    // The server creates its schema and the admin, then stops for the seeding.
+    drop(Server::start(&bin, dir.path(), false));
+    eprintln!("seeding {} accounts...", args.accounts);
+    let t = Instant::now();
+    let seeded = seed(&db, args.accounts);
+    let seed_secs = t.elapsed().as_secs_f64();
+    let token = token(&bin, &db);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(128)
+        .build()
+        .unwrap();
+    let mut rows: Vec<Row> = Vec::new();
+    let mut notes: BTreeMap<&str, String> = BTreeMap::new();
+
+    // The Wasm server: the mix, the ceiling, memory.
+    let server = Server::start(&bin, dir.path(), false);
+    let eps = endpoints(&seeded, args.accounts);
+    rt.block_on(async {
+        // Warm-up: caches, pools, SQLite pages.
+        for ep in &eps {
+            measure(&client, &server.base, &token, ep, 4, 0.3).await;
+        }
+    });
+    let rss_idle = rss_kib(server.pid);
+    let peak = Arc::new(AtomicU64::new(rss_idle));
+    let sampling = Arc::new(AtomicBool::new(true));
+    let sampler = {
+        let (peak, sampling, pid) = (peak.clone(), sampling.clone(), server.pid);
+        std::thread::spawn(move || {
+            while sampling.load(Ordering::Relaxed) {
+                peak.fetch_max(rss_kib(pid), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
+    let hello = get("axum hello (ceiling)", |_| "/bench/hello".to_string());
+    let mut total_requests = 0;
+    for ep in eps.iter().chain([&hello]) {
+        for c in [1, 16, 64] {
+            eprintln!("{} at concurrency {c}...", ep.name);
+            let m = rt.block_on(measure(&client, &server.base, &token, ep, c, args.seconds));
+            total_requests += m.requests;
+            rows.push(Row {
+                what: ep.name.to_string(),
+                concurrency: c,
+                m,
+            });
+        }
+    }
+    sampling.store(false, Ordering::Relaxed);
+    sampler.join().unwrap();
+    let rss_end = rss_kib(server.pid);
+
+    // Scale: the deep page and the big group, one client.
+    let deep = (args.accounts * 9 / 10).max(1);
+    let accounts = args.accounts;
+    let scale_eps = [
+        get("account search, deep page", move |_| {
+            format!("/iam/account/search?count=10&startIndex={deep}")
+        }),
+        get("find byemail", move |i| {
+            let n = (i as usize * 104_729) % accounts;
+            format!("/iam/account/find/byemail?email=user{n:07}@bench.example.org")
+        }),
+    ];
+    for ep in &scale_eps {
+        let m = rt.block_on(measure(&client, &server.base, &token, ep, 1, args.seconds));
+        rows.push(Row {
+            what: ep.name.to_string(),
+            concurrency: 1,
+            m,
+        });
+    }
+    drop(server);
+
+    // The same GET attributes, natively.
+    let native = Server::start(&bin, dir.path(), true);
+    let attrs = eps[0].clone();
+    rt.block_on(measure(&client, &native.base, &token, &attrs, 4, 0.3));
+    let mut native_rows = Vec::new();
+    for c in [1, 16, 64] {
+        eprintln!("GET attributes (native) at concurrency {c}...");
+        let m = rt.block_on(measure(
+            &client,
+            &native.base,
+            &token,
+            &attrs,
+            c,
+            args.seconds,
+        ));
+        native_rows.push(Row {
+            what: "GET attributes (native)".into(),
+            concurrency: c,
+            m,
+        });
+    }
+    drop(native);
+
+    // One policy decision, in process.
+    let out = Command::new(&bin)
+        .args(["bench-policy", "--iterations", "20000"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let policy: Value = serde_json::from_slice(&out.stdout).unwrap();
+
+    let wasm16 = rows
+        .iter()
+        .find(|r| r.what == "GET attributes" && r.concurrency == 16)
+        .unwrap()
+        .m
+        .clone();
+    let native16 = native_rows
+        .iter()
+        .find(|r| r.concurrency == 16)
+        .unwrap()
+        .m
+        .clone();
+    let ratio = wasm16.throughput / native16.throughput.max(1e-9);
+    notes.insert("ratio", format!("{ratio:.3}"));
+
+    // The report.
+    let mut md = String::new();
+    md.push_str("# Benchmarks\n\n");
+    md.push_str(&format!(
+        "Output of `cargo run --release -p iam-tests --bin iam-bench -- --accounts {} --seconds {}` \
+         on this machine ({} cores), server and load generator sharing it. Seeding {} accounts \
+         (direct SQLite inserts, see `tests/src/bin/iam-bench.rs`) took {seed_secs:.1} s; the big \
+         group has {} members.\n\n",
+        args.accounts, args.seconds, std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        args.accounts, seeded.big_members
+    ));
+    md.push_str("| request | concurrency | requests/s | p50 ms | p99 ms | errors |\n|---|---:|---:|---:|---:|---:|\n");
+    for r in rows.iter().chain(&native_rows) {
+        md.push_str(&format!(
+            "| {} | {} | {:.0} | {:.3} | {:.3} | {} |\n",
+            r.what,
+            r.concurrency,
+            r.m.throughput,
+            r.m.p50_us / 1000.0,
+            r.m.p99_us / 1000.0,
+            r.m.errors
+        ));
+    }
+    let policy_p50 = policy["wasm_p50_us"].as_f64().unwrap_or(0.0);
+    md.push_str(&format!(
+        "\n**Wasm overhead.** GET attributes at concurrency 16: Wasm {:.0} req/s (p50 {:.3} ms), \
+         native {:.0} req/s (p50 {:.3} ms): ratio {ratio:.3}. One policy decision (instantiate + \
+         authorize, in process): Wasm p50 {:.1} µs / p99 {:.1} µs; native p50 {:.2} µs.\n\n",
+        wasm16.throughput,
+        wasm16.p50_us / 1000.0,
+        native16.throughput,
+        native16.p50_us / 1000.0,
+        policy_p50,
+        policy["wasm_p99_us"].as_f64().unwrap_or(0.0),
+        policy["native_p50_us"].as_f64().unwrap_or(0.0)
+    ));
+    md.push_str(&format!(
+        "**Memory.** RSS idle {} MiB, peak under load {} MiB, after {} requests {} MiB.\n\n",
+        rss_idle / 1024,
+        peak.load(Ordering::Relaxed) / 1024,
+        total_requests,
+        rss_end / 1024
+    ));
+    let find = |name: &str| {
+        rows.iter()
+            .find(|r| r.what == name && r.concurrency == 1)
+            .map(|r| r.m.p50_us / 1000.0)
+            .unwrap_or(f64::NAN)
+    };
+    let mark = |ok: bool| if ok { "met" } else { "**missed**" };
+    let targets = [
+        (
+            "GET attributes through Wasm ≥ 80% of native throughput",
+            format!("{:.0}%", ratio * 100.0),
+            ratio >= 0.8,
+        ),
+        (
+            "one policy decision ≤ 10 µs p50",
+            format!("{policy_p50:.1} µs"),
+            policy_p50 <= 10.0,
+        ),
+        (
+            "find byusername p50 < 1 ms",
+            format!("{:.3} ms", find("find byusername")),
+            find("find byusername") < 1.0,
+        ),
+        (
+            "find byemail p50 < 1 ms",
+            format!("{:.3} ms", find("find byemail")),
+            find("find byemail") < 1.0,
+        ),
+        (
+            "account search with a substring filter p50 < 20 ms",
+            format!("{:.3} ms", find("account search, filter")),
+            find("account search, filter") < 20.0,
+        ),
+        (
+            "deep page (startIndex 90% in) p50 < 20 ms",
+            format!("{:.3} ms", find("account search, deep page")),
+            find("account search, deep page") < 20.0,
+        ),
+        (
+            "bygroup page of the big group p50 < 10 ms",
+            format!("{:.3} ms", find("find bygroup page")),
+            find("find bygroup page") < 10.0,
+        ),
+        (
+            "no memory growth across the run",
+            format!("{} → {} MiB", rss_idle / 1024, rss_end / 1024),
+            rss_end < rss_idle + 64 * 1024,
+        ),
+    ];
+    md.push_str(&format!(
+        "**Targets** (at {} accounts):\n\n| target | measured | |\n|---|---|---|\n",
+        args.accounts
+    ));
+    for (t, v, ok) in &targets {
+        md.push_str(&format!("| {t} | {v} | {} |\n", mark(*ok)));
+    }
+    let failed: Vec<String> = rows
+        .iter()
+        .chain(&native_rows)
+        .filter(|r| r.m.errors > 0)
+        .map(|r| format!("{} at {}: {} errors", r.what, r.concurrency, r.m.errors))
+        .collect();
+    if !failed.is_empty() {
+        md.push_str(&format!(
+            "\n**Requests failed**, the numbers above are not valid: {}\n",
+            failed.join("; ")
+        ));
+    }
+    md.push_str(&format!("\nwasm/native throughput ratio: {ratio:.3}\n"));
+    std::fs::write(&args.output, &md).unwrap();
+    print!("{md}");
+    if !failed.is_empty() {
+        std::process::exit(1);
+    }
+}
