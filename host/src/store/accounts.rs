@@ -45,59 +45,95 @@ pub fn by_email(conn: &Connection, email: &str) -> rusqlite::Result<Option<Accou
 }
 
 /// The groups an account is a direct member of, ordered by name.
-pub fn groups_of(conn: &Connection, uuid: &str) -> rusqlite::Result<Vec<GroupRef>> {
-    conn.prepare_cached(
-        "SELECT g.uuid, g.name FROM memberships m
-         JOIN accounts a ON a.id = m.account_id JOIN groups g ON g.id = m.group_id
-         WHERE a.uuid = ?1 ORDER BY g.name",
-    )?
-    .query_map([uuid], |r| {
-        Ok(GroupRef {
-            id: r.get(0)?,
-            name: r.get(1)?,
-        })
-    })?
-    .collect()
+/// The groups accounts are direct members of, ordered by name (see `super::per_account`).
+const GROUPS_OF_ACCOUNTS: &str = "SELECT g.uuid, g.name, a.uuid FROM memberships m
+     JOIN accounts a ON a.id = m.account_id JOIN groups g ON g.id = m.group_id
+     WHERE a.uuid IN (SELECT value FROM json_each(?1)) ORDER BY g.name";
+
+/// The groups accounts manage (hold `ROLE_GM:<uuid>` of), ordered by name.
+const MANAGED_BY_ACCOUNTS: &str = "SELECT g.uuid, g.name, a.uuid FROM account_authorities aa
+     JOIN accounts a ON a.id = aa.account_id
+     JOIN authorities au ON au.id = aa.authority_id
+     JOIN groups g ON g.id = au.group_id
+     WHERE a.uuid IN (SELECT value FROM json_each(?1)) ORDER BY g.name";
+
+fn group_ref_from_row(r: &Row) -> rusqlite::Result<GroupRef> {
+    Ok(GroupRef {
+        id: r.get(0)?,
+        name: r.get(1)?,
+    })
 }
 
 pub fn user(conn: &Connection, uuid: &str) -> rusqlite::Result<Option<User>> {
-    by_uuid(conn, uuid)?.map(|a| complete(conn, a)).transpose()
+    match by_uuid(conn, uuid)? {
+        Some(a) => Ok(complete_all(conn, vec![a])?.pop()),
+        None => Ok(None),
+    }
 }
 
-/// The groups an account manages, ordered by name.
-fn managed_groups(conn: &Connection, uuid: &str) -> rusqlite::Result<Vec<GroupRef>> {
-    conn.prepare_cached(
-        "SELECT g.uuid, g.name FROM account_authorities aa
-         JOIN accounts a ON a.id = aa.account_id
-         JOIN authorities au ON au.id = aa.authority_id
-         JOIN groups g ON g.id = au.group_id
-         WHERE a.uuid = ?1 ORDER BY g.name",
-    )?
-    .query_map([uuid], |r| {
-        Ok(GroupRef {
-            id: r.get(0)?,
-            name: r.get(1)?,
+/// One account's rows of a [`super::per_account`] result.
+fn take<T>(rows: &mut std::collections::HashMap<String, Vec<T>>, id: &str) -> Vec<T> {
+    rows.remove(id).unwrap_or_default()
+}
+
+/// Accounts with everything a SCIM user may show, each part read for all of them at once.
+fn complete_all(conn: &Connection, accounts: Vec<Account>) -> rusqlite::Result<Vec<User>> {
+    use super::{attributes, authorities, identities, labels, per_account, profiles};
+    let ids: Vec<&str> = accounts.iter().map(|a| a.id.as_str()).collect();
+    let mut profile = per_account(conn, profiles::OF_ACCOUNTS, &ids, profiles::from_row)?;
+    let mut groups = per_account(conn, GROUPS_OF_ACCOUNTS, &ids, group_ref_from_row)?;
+    let mut labels = per_account(conn, labels::OF_ACCOUNTS, &ids, labels::from_row)?;
+    let mut attrs = per_account(conn, attributes::OF_ACCOUNTS, &ids, attributes::from_row)?;
+    let mut auths = per_account(conn, authorities::OF_ACCOUNTS, &ids, |r| {
+        r.get::<_, String>(0)
+    })?;
+    let mut managed = per_account(conn, MANAGED_BY_ACCOUNTS, &ids, group_ref_from_row)?;
+    let mut oidc = per_account(
+        conn,
+        identities::OIDC_OF_ACCOUNTS,
+        &ids,
+        identities::oidc_from_row,
+    )?;
+    let mut saml = per_account(
+        conn,
+        identities::SAML_OF_ACCOUNTS,
+        &ids,
+        identities::saml_from_row,
+    )?;
+    let mut ssh = per_account(
+        conn,
+        identities::SSH_OF_ACCOUNTS,
+        &ids,
+        identities::ssh_from_row,
+    )?;
+    let mut certs = per_account(
+        conn,
+        identities::CERTIFICATES_OF_ACCOUNTS,
+        &ids,
+        identities::certificate_from_row,
+    )?;
+    Ok(accounts
+        .into_iter()
+        .map(|account| {
+            let id = account.id.as_str();
+            User {
+                profile: profile
+                    .remove(id)
+                    .and_then(|mut p| p.pop())
+                    .unwrap_or_else(profiles::empty),
+                groups: take(&mut groups, id),
+                labels: take(&mut labels, id),
+                attributes: take(&mut attrs, id),
+                authorities: take(&mut auths, id),
+                managed_groups: take(&mut managed, id),
+                oidc_ids: take(&mut oidc, id),
+                saml_ids: take(&mut saml, id),
+                ssh_keys: take(&mut ssh, id),
+                certificates: take(&mut certs, id),
+                account,
+            }
         })
-    })?
-    .collect()
-}
-
-/// An account with everything a SCIM user may show.
-fn complete(conn: &Connection, account: Account) -> rusqlite::Result<User> {
-    let id = account.id.clone();
-    Ok(User {
-        profile: super::profiles::of(conn, &id)?,
-        groups: groups_of(conn, &id)?,
-        labels: super::labels::all(conn, &id)?,
-        attributes: super::attributes::all(conn, &id)?,
-        authorities: super::authorities::of_account(conn, &id)?,
-        managed_groups: managed_groups(conn, &id)?,
-        oidc_ids: super::identities::oidc_of(conn, &id)?,
-        saml_ids: super::identities::saml_of(conn, &id)?,
-        ssh_keys: super::identities::ssh_of(conn, &id)?,
-        certificates: super::identities::certificates_of(conn, &id)?,
-        account,
-    })
+        .collect())
 }
 
 /// A new account; the password is already hashed.
@@ -390,10 +426,6 @@ pub fn with_authority(conn: &Connection, authority: &str) -> rusqlite::Result<Ve
         .query_map([authority], account_from_row)?
         .collect::<rusqlite::Result<_>>()?;
     complete_all(conn, accounts)
-}
-
-fn complete_all(conn: &Connection, accounts: Vec<Account>) -> rusqlite::Result<Vec<User>> {
-    accounts.into_iter().map(|a| complete(conn, a)).collect()
 }
 
 /// A page of users in creation order.

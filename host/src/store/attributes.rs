@@ -4,18 +4,20 @@ use rusqlite::{Connection, params};
 
 use crate::plugins::types::Attribute;
 
+/// The attributes of accounts, ordered by name (see [`super::per_account`]).
+pub const OF_ACCOUNTS: &str = "SELECT t.name, t.value, a.uuid FROM attributes t
+     JOIN accounts a ON a.id = t.account_id
+     WHERE a.uuid IN (SELECT value FROM json_each(?1)) ORDER BY t.name";
+
+pub fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Attribute> {
+    Ok(Attribute {
+        name: r.get(0)?,
+        value: r.get(1)?,
+    })
+}
+
 pub fn all(conn: &Connection, account_uuid: &str) -> rusqlite::Result<Vec<Attribute>> {
-    conn.prepare_cached(
-        "SELECT t.name, t.value FROM attributes t JOIN accounts a ON a.id = t.account_id
-         WHERE a.uuid = ?1 ORDER BY t.name",
-    )?
-    .query_map([account_uuid], |r| {
-        Ok(Attribute {
-            name: r.get(0)?,
-            value: r.get(1)?,
-        })
-    })?
-    .collect()
+    super::for_account(conn, OF_ACCOUNTS, account_uuid, from_row)
 }
 
 /// Inserts or replaces by name. Does nothing when the account does not exist.

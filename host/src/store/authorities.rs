@@ -3,14 +3,13 @@
 use rusqlite::{Connection, params};
 
 /// The authorities an account holds, `ROLE_USER` first and the rest sorted.
+/// The authorities of accounts, `ROLE_USER` first (see [`super::per_account`]).
+pub const OF_ACCOUNTS: &str = "SELECT au.name, a.uuid FROM account_authorities aa
+     JOIN authorities au ON au.id = aa.authority_id JOIN accounts a ON a.id = aa.account_id
+     WHERE a.uuid IN (SELECT value FROM json_each(?1)) ORDER BY au.name <> 'ROLE_USER', au.name";
+
 pub fn of_account(conn: &Connection, uuid: &str) -> rusqlite::Result<Vec<String>> {
-    conn.prepare_cached(
-        "SELECT au.name FROM account_authorities aa
-         JOIN authorities au ON au.id = aa.authority_id JOIN accounts a ON a.id = aa.account_id
-         WHERE a.uuid = ?1 ORDER BY au.name <> 'ROLE_USER', au.name",
-    )?
-    .query_map([uuid], |r| r.get(0))?
-    .collect()
+    super::for_account(conn, OF_ACCOUNTS, uuid, |r| r.get(0))
 }
 
 pub fn exists(conn: &Connection, name: &str) -> rusqlite::Result<bool> {

@@ -1,71 +1,70 @@
 //! Linked identities: OIDC and SAML identities, SSH keys and X.509 certificates.
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, Row, params};
 
 use super::now_ms;
 use crate::plugins::types::{Certificate, OidcId, SamlId, SshKey};
 
-pub fn oidc_of(conn: &Connection, uuid: &str) -> rusqlite::Result<Vec<OidcId>> {
-    conn.prepare_cached(
-        "SELECT o.issuer, o.subject FROM oidc_ids o JOIN accounts a ON a.id = o.account_id
-         WHERE a.uuid = ?1 ORDER BY o.issuer, o.subject",
-    )?
-    .query_map([uuid], |r| {
-        Ok(OidcId {
-            issuer: r.get(0)?,
-            subject: r.get(1)?,
-        })
-    })?
-    .collect()
+// The linked identities of accounts (see `super::per_account`), each with its row reader.
+
+pub const OIDC_OF_ACCOUNTS: &str = "SELECT o.issuer, o.subject, a.uuid FROM oidc_ids o
+     JOIN accounts a ON a.id = o.account_id
+     WHERE a.uuid IN (SELECT value FROM json_each(?1)) ORDER BY o.issuer, o.subject";
+
+pub fn oidc_from_row(r: &Row) -> rusqlite::Result<OidcId> {
+    Ok(OidcId {
+        issuer: r.get(0)?,
+        subject: r.get(1)?,
+    })
 }
 
-pub fn saml_of(conn: &Connection, uuid: &str) -> rusqlite::Result<Vec<SamlId>> {
-    conn.prepare_cached(
-        "SELECT s.idp_id, s.user_id, s.attribute_id FROM saml_ids s JOIN accounts a ON a.id = s.account_id
-         WHERE a.uuid = ?1 ORDER BY s.idp_id, s.attribute_id, s.user_id",
-    )?
-    .query_map([uuid], |r| Ok(SamlId { idp_id: r.get(0)?, user_id: r.get(1)?, attribute_id: r.get(2)? }))?
-    .collect()
+pub const SAML_OF_ACCOUNTS: &str = "SELECT s.idp_id, s.user_id, s.attribute_id, a.uuid FROM saml_ids s
+     JOIN accounts a ON a.id = s.account_id
+     WHERE a.uuid IN (SELECT value FROM json_each(?1)) ORDER BY s.idp_id, s.attribute_id, s.user_id";
+
+pub fn saml_from_row(r: &Row) -> rusqlite::Result<SamlId> {
+    Ok(SamlId {
+        idp_id: r.get(0)?,
+        user_id: r.get(1)?,
+        attribute_id: r.get(2)?,
+    })
 }
 
-pub fn ssh_of(conn: &Connection, uuid: &str) -> rusqlite::Result<Vec<SshKey>> {
-    conn.prepare_cached(
-        "SELECT k.label, k.value, k.fingerprint, k.is_primary, k.created_ms, k.last_modified_ms
-         FROM ssh_keys k JOIN accounts a ON a.id = k.account_id WHERE a.uuid = ?1 ORDER BY k.id",
-    )?
-    .query_map([uuid], |r| {
-        Ok(SshKey {
-            display: r.get(0)?,
-            value: r.get(1)?,
-            fingerprint: r.get(2)?,
-            primary: r.get(3)?,
-            created: r.get(4)?,
-            last_modified: r.get(5)?,
-        })
-    })?
-    .collect()
+pub const SSH_OF_ACCOUNTS: &str =
+    "SELECT k.label, k.value, k.fingerprint, k.is_primary, k.created_ms,
+            k.last_modified_ms, a.uuid
+     FROM ssh_keys k JOIN accounts a ON a.id = k.account_id
+     WHERE a.uuid IN (SELECT value FROM json_each(?1)) ORDER BY k.id";
+
+pub fn ssh_from_row(r: &Row) -> rusqlite::Result<SshKey> {
+    Ok(SshKey {
+        display: r.get(0)?,
+        value: r.get(1)?,
+        fingerprint: r.get(2)?,
+        primary: r.get(3)?,
+        created: r.get(4)?,
+        last_modified: r.get(5)?,
+    })
 }
 
-pub fn certificates_of(conn: &Connection, uuid: &str) -> rusqlite::Result<Vec<Certificate>> {
-    conn.prepare_cached(
-        "SELECT c.label, c.subject_dn, c.issuer_dn, c.pem, c.is_primary, c.created_ms, c.last_modified_ms,
-                c.proxy_chain IS NOT NULL, c.proxy_expiration_ms
-         FROM certificates c JOIN accounts a ON a.id = c.account_id WHERE a.uuid = ?1 ORDER BY c.id",
-    )?
-    .query_map([uuid], |r| {
-        Ok(Certificate {
-            display: r.get(0)?,
-            subject_dn: r.get(1)?,
-            issuer_dn: r.get(2)?,
-            pem: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
-            primary: r.get(4)?,
-            created: r.get(5)?,
-            last_modified: r.get(6)?,
-            has_proxy: r.get(7)?,
-            proxy_expiration: r.get(8)?,
-        })
-    })?
-    .collect()
+pub const CERTIFICATES_OF_ACCOUNTS: &str = "SELECT c.label, c.subject_dn, c.issuer_dn, c.pem,
+            c.is_primary, c.created_ms, c.last_modified_ms, c.proxy_chain IS NOT NULL,
+            c.proxy_expiration_ms, a.uuid
+     FROM certificates c JOIN accounts a ON a.id = c.account_id
+     WHERE a.uuid IN (SELECT value FROM json_each(?1)) ORDER BY c.id";
+
+pub fn certificate_from_row(r: &Row) -> rusqlite::Result<Certificate> {
+    Ok(Certificate {
+        display: r.get(0)?,
+        subject_dn: r.get(1)?,
+        issuer_dn: r.get(2)?,
+        pem: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+        primary: r.get(4)?,
+        created: r.get(5)?,
+        last_modified: r.get(6)?,
+        has_proxy: r.get(7)?,
+        proxy_expiration: r.get(8)?,
+    })
 }
 
 pub fn certificate_owner(

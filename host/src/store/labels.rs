@@ -4,7 +4,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::plugins::types::Label;
 
-fn label_from_row(r: &Row) -> rusqlite::Result<Label> {
+pub fn from_row(r: &Row) -> rusqlite::Result<Label> {
     let prefix: String = r.get(0)?;
     Ok(Label {
         prefix: (!prefix.is_empty()).then_some(prefix),
@@ -13,13 +13,13 @@ fn label_from_row(r: &Row) -> rusqlite::Result<Label> {
     })
 }
 
+/// The labels of accounts, ordered by prefix then name (see [`super::per_account`]).
+pub const OF_ACCOUNTS: &str = "SELECT l.prefix, l.name, l.value, a.uuid FROM labels l
+     JOIN accounts a ON a.id = l.account_id
+     WHERE a.uuid IN (SELECT value FROM json_each(?1)) ORDER BY l.prefix, l.name";
+
 pub fn all(conn: &Connection, account_uuid: &str) -> rusqlite::Result<Vec<Label>> {
-    conn.prepare_cached(
-        "SELECT l.prefix, l.name, l.value FROM labels l JOIN accounts a ON a.id = l.account_id
-         WHERE a.uuid = ?1 ORDER BY l.prefix, l.name",
-    )?
-    .query_map([account_uuid], label_from_row)?
-    .collect()
+    super::for_account(conn, OF_ACCOUNTS, account_uuid, from_row)
 }
 
 pub fn find(
@@ -34,7 +34,7 @@ pub fn find(
     )?
     .query_row(
         params![account_uuid, prefix.unwrap_or_default(), name],
-        label_from_row,
+        from_row,
     )
     .optional()
 }

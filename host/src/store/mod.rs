@@ -126,6 +126,41 @@ pub fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// Runs a per-account query for every account in `uuids` at once, and groups the rows by
+/// account (in the query's order): one statement serves one account or a whole page of
+/// them. The query selects the account's UUID (`a.uuid`) as its last column and picks the
+/// accounts with `a.uuid IN (SELECT value FROM json_each(?1))`; `row` reads the other
+/// columns.
+pub fn per_account<T>(
+    conn: &Connection,
+    sql: &str,
+    uuids: &[&str],
+    row: impl Fn(&rusqlite::Row) -> rusqlite::Result<T>,
+) -> rusqlite::Result<std::collections::HashMap<String, Vec<T>>> {
+    let ids = serde_json::to_string(uuids).unwrap_or_else(|_| "[]".into());
+    let mut stmt = conn.prepare_cached(sql)?;
+    let last = stmt.column_count() - 1;
+    let mut out: std::collections::HashMap<String, Vec<T>> = std::collections::HashMap::new();
+    let mut rows = stmt.query([ids])?;
+    while let Some(r) = rows.next()? {
+        let uuid: String = r.get(last)?;
+        out.entry(uuid).or_default().push(row(r)?);
+    }
+    Ok(out)
+}
+
+/// [`per_account`] for one account.
+pub fn for_account<T>(
+    conn: &Connection,
+    sql: &str,
+    uuid: &str,
+    row: impl Fn(&rusqlite::Row) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Vec<T>> {
+    Ok(per_account(conn, sql, &[uuid], row)?
+        .remove(uuid)
+        .unwrap_or_default())
+}
+
 /// Characters a LIKE pattern may need before it can match none of the fields it is used
 /// on: names, e-mail addresses and UUIDs are validated to a few hundred characters.
 const MAX_LIKE_CHARS: usize = 2048;

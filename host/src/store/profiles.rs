@@ -1,7 +1,7 @@
 //! The optional SCIM profile of an account: nickname, profile URL, locale, time zone,
 //! picture and one postal address.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
 use crate::plugins::types::{Address, Profile};
 
@@ -16,39 +16,34 @@ pub fn empty() -> Profile {
     }
 }
 
-/// The account's profile (empty when it has none).
-pub fn of(conn: &Connection, uuid: &str) -> rusqlite::Result<Profile> {
-    let found = conn
-        .prepare_cached(
-            "SELECT p.nick_name, p.profile_url, p.locale, p.timezone, p.picture, p.has_address,
-                    p.address_formatted, p.address_street, p.address_locality, p.address_region,
-                    p.address_postal_code, p.address_country
-             FROM account_profiles p JOIN accounts a ON a.id = p.account_id WHERE a.uuid = ?1",
-        )?
-        .query_row([uuid], |r| {
-            let has_address: bool = r.get(5)?;
-            Ok(Profile {
-                nick_name: r.get(0)?,
-                profile_url: r.get(1)?,
-                locale: r.get(2)?,
-                timezone: r.get(3)?,
-                picture: r.get(4)?,
-                address: if has_address {
-                    Some(Address {
-                        formatted: r.get(6)?,
-                        street_address: r.get(7)?,
-                        locality: r.get(8)?,
-                        region: r.get(9)?,
-                        postal_code: r.get(10)?,
-                        country: r.get(11)?,
-                    })
-                } else {
-                    None
-                },
+/// The profiles of accounts (see `super::per_account`); accounts without one have no row.
+pub const OF_ACCOUNTS: &str = "SELECT p.nick_name, p.profile_url, p.locale, p.timezone, p.picture,
+            p.has_address, p.address_formatted, p.address_street, p.address_locality,
+            p.address_region, p.address_postal_code, p.address_country, a.uuid
+     FROM account_profiles p JOIN accounts a ON a.id = p.account_id
+     WHERE a.uuid IN (SELECT value FROM json_each(?1))";
+
+pub fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Profile> {
+    let has_address: bool = r.get(5)?;
+    Ok(Profile {
+        nick_name: r.get(0)?,
+        profile_url: r.get(1)?,
+        locale: r.get(2)?,
+        timezone: r.get(3)?,
+        picture: r.get(4)?,
+        address: if has_address {
+            Some(Address {
+                formatted: r.get(6)?,
+                street_address: r.get(7)?,
+                locality: r.get(8)?,
+                region: r.get(9)?,
+                postal_code: r.get(10)?,
+                country: r.get(11)?,
             })
-        })
-        .optional()?;
-    Ok(found.unwrap_or_else(empty))
+        } else {
+            None
+        },
+    })
 }
 
 /// Replaces the account's profile; an empty one leaves no row behind.
