@@ -356,3 +356,55 @@ fn finders_need_admin_read_and_scim_json() {
         assert_eq!(r.status(), StatusCode::NOT_ACCEPTABLE);
     }
 }
+
+#[test]
+fn bygroup_follows_renames_in_username_order() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    let group = s.create_group(&admin, "renamed");
+    let bob = s.create_user(&admin, "bob");
+    s.create_user(&admin, "carol");
+    let carol = s.user_id(&admin, "carol");
+    for id in [&bob, &carol] {
+        let r = s
+            .req(
+                reqwest::Method::POST,
+                &format!("/iam/account/{id}/groups/{group}"),
+                Some(&admin),
+            )
+            .send()
+            .unwrap();
+        assert!(r.status().is_success());
+    }
+    let names = |s: &Server| -> Vec<String> {
+        let list = body(s.get(
+            &format!("/iam/account/find/bygroup/{group}?count=10"),
+            Some(&admin),
+        ));
+        list["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["userName"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names(&s), ["bob", "carol"]);
+    let r = s
+        .req(
+            reqwest::Method::PUT,
+            &format!("/scim/Users/{bob}"),
+            Some(&admin),
+        )
+        .header("content-type", SCIM)
+        .body({
+            let mut b = user_body("zed");
+            b["emails"][0]["value"] = serde_json::json!("bob@example.org");
+            b.to_string()
+        })
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(names(&s), ["carol", "zed"]);
+    let members = body(s.get(&format!("/scim/Groups/{group}/members"), Some(&admin)));
+    assert_eq!(members["Resources"][1]["value"], bob.as_str());
+}

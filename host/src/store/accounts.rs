@@ -328,10 +328,23 @@ pub fn with_label(
 
 /// `?1` group UUID, `?2` member (1) or not (0), `?3` filter (NULL: none), `?4` it in `%`.
 /// The group condition AND the filter (account-api.md §3.4).
-const IN_GROUP: &str = "EXISTS (SELECT 1 FROM memberships m WHERE m.account_id = a.id
-                          AND m.group_id = (SELECT id FROM groups WHERE uuid = ?1)) = ?2
-                        AND (?3 IS NULL OR a.email LIKE ?4 OR a.username LIKE ?4
-                             OR (a.given_name || ' ' || a.family_name) LIKE ?4)";
+/// The accounts of `find/bygroup` (`member`) or `find/notingroup`, as `FROM ... WHERE ...`:
+/// `?1` group UUID, `?2` filter (NULL: none), `?3` it in `%`. Members are read through
+/// their memberships in username order (an index per group); non-members by elimination.
+fn in_group_from(member: bool) -> &'static str {
+    if member {
+        "memberships m JOIN accounts a ON a.id = m.account_id
+         WHERE m.group_id = (SELECT id FROM groups WHERE uuid = ?1)
+           AND (?2 IS NULL OR a.email LIKE ?3 OR a.username LIKE ?3
+                OR (a.given_name || ' ' || a.family_name) LIKE ?3)"
+    } else {
+        "accounts a
+         WHERE NOT EXISTS (SELECT 1 FROM memberships m WHERE m.account_id = a.id
+                             AND m.group_id = (SELECT id FROM groups WHERE uuid = ?1))
+           AND (?2 IS NULL OR a.email LIKE ?3 OR a.username LIKE ?3
+                OR (a.given_name || ' ' || a.family_name) LIKE ?3)"
+    }
+}
 
 pub fn count_in_group(
     conn: &Connection,
@@ -339,10 +352,8 @@ pub fn count_in_group(
     member: bool,
     filter: Option<&str>,
 ) -> rusqlite::Result<u64> {
-    conn.prepare_cached(&format!("SELECT count(*) FROM accounts a WHERE {IN_GROUP}"))?
-        .query_row(params![group, member, filter, like_pattern(filter)], |r| {
-            r.get(0)
-        })
+    conn.prepare_cached(&format!("SELECT count(*) FROM {}", in_group_from(member)))?
+        .query_row(params![group, filter, like_pattern(filter)], |r| r.get(0))
 }
 
 pub fn in_group(
@@ -353,11 +364,22 @@ pub fn in_group(
     offset: u64,
     limit: u64,
 ) -> rusqlite::Result<Vec<User>> {
+    let order = if member { "m.username" } else { "a.username" };
     let accounts: Vec<Account> = conn
         .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM accounts a WHERE {IN_GROUP} ORDER BY a.username LIMIT ?5 OFFSET ?6"
+            "SELECT {COLUMNS} FROM {} ORDER BY {order} LIMIT ?4 OFFSET ?5",
+            in_group_from(member)
         ))?
-        .query_map(params![group, member, filter, like_pattern(filter), sql_int(limit), sql_int(offset)], account_from_row)?
+        .query_map(
+            params![
+                group,
+                filter,
+                like_pattern(filter),
+                sql_int(limit),
+                sql_int(offset)
+            ],
+            account_from_row,
+        )?
         .collect::<rusqlite::Result<_>>()?;
     complete_all(conn, accounts)
 }
@@ -401,10 +423,10 @@ pub fn members_of(
 ) -> rusqlite::Result<Vec<User>> {
     let accounts: Vec<Account> = conn
         .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM accounts a
-             JOIN memberships m ON m.account_id = a.id
+            "SELECT {COLUMNS} FROM memberships m
+             JOIN accounts a ON a.id = m.account_id
              WHERE m.group_id = (SELECT id FROM groups WHERE uuid = ?1)
-             ORDER BY a.username LIMIT ?2 OFFSET ?3"
+             ORDER BY m.username LIMIT ?2 OFFSET ?3"
         ))?
         .query_map(
             params![group_uuid, sql_int(limit), sql_int(offset)],

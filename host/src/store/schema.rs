@@ -210,6 +210,24 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX revoked_tokens_expiry ON revoked_tokens(expires_ms);
     "#,
+    // 4: a group's members in username order without sorting the whole group: each
+    // membership keeps its account's username (triggers keep it right), indexed per group.
+    r#"
+    ALTER TABLE memberships ADD COLUMN username TEXT NOT NULL DEFAULT '';
+    UPDATE memberships
+       SET username = (SELECT username FROM accounts WHERE id = memberships.account_id);
+    CREATE INDEX memberships_group_username ON memberships(group_id, username);
+    CREATE TRIGGER memberships_username_on_join AFTER INSERT ON memberships
+    BEGIN
+        UPDATE memberships
+           SET username = (SELECT username FROM accounts WHERE id = NEW.account_id)
+         WHERE rowid = NEW.rowid;
+    END;
+    CREATE TRIGGER memberships_username_on_rename AFTER UPDATE OF username ON accounts
+    BEGIN
+        UPDATE memberships SET username = NEW.username WHERE account_id = NEW.id;
+    END;
+    "#,
 ];
 
 /// Runs the migrations the database has not seen yet.
