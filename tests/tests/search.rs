@@ -114,6 +114,36 @@ fn account_search_filters_sorts_and_pages() {
     // LIKE wildcards are not escaped in account search (as in INDIGO IAM).
     assert_eq!(usernames(&search(&s, &admin, "?filter=b_alice")), ["alice"]);
     assert_eq!(search(&s, &admin, "?filter=nomatch")["totalResults"], 0);
+    // Filters too short for the trigram index, and wildcards alone.
+    assert_eq!(usernames(&search(&s, &admin, "?filter=zE")), ["carol"]);
+    assert_eq!(usernames(&search(&s, &admin, "?filter=vI")), ["alice"]);
+    assert_eq!(search(&s, &admin, "?filter=%25")["totalResults"], 4);
+    assert_eq!(usernames(&search(&s, &admin, "?filter=a%25xav")), ["alice"]);
+    // The index follows changes: a renamed account is found by its new name only.
+    let r = s
+        .req(
+            reqwest::Method::PUT,
+            &format!("/scim/Users/{carol}"),
+            Some(&admin),
+        )
+        .header("content-type", SCIM)
+        .body(
+            json!({"userName": "caroline", "active": true,
+                   "name": {"givenName": "Caroline", "familyName": "Zed"},
+                   "emails": [{"type": "work", "value": "a-carol@example.org", "primary": true}]})
+            .to_string(),
+        )
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        usernames(&search(&s, &admin, "?filter=caroline")),
+        ["caroline"]
+    );
+    assert_eq!(search(&s, &admin, "?filter=carol%20zed")["totalResults"], 0);
+    s.delete(&format!("/scim/Users/{carol}"), Some(&admin));
+    assert_eq!(search(&s, &admin, "?filter=caroline")["totalResults"], 0);
+    create(&s, &admin, "carol", "Carol", "Zed", "a-carol@example.org");
 
     // Paging C: at most 10, count=0 is the count only, bad numbers fall back.
     let page = search(&s, &admin, "?startIndex=2&count=2");
