@@ -15,7 +15,7 @@ use super::keys::Keyring;
 use super::throttle::Throttle;
 use super::{ADMIN_SCOPES, mint, passwords, verify};
 use crate::store::clients::{self, Credentials};
-use crate::store::{accounts, authorities, now_ms, tokens};
+use crate::store::{Db, TxMode, accounts, authorities, begin, now_ms, tokens};
 
 /// Token lifetimes used when a client has none of its own.
 #[derive(Debug, Clone, Copy)]
@@ -161,6 +161,7 @@ pub trait Form {
 
 /// Everything the token endpoint needs besides the request.
 pub struct Issuer<'a> {
+    pub db: &'a Db,
     pub keyring: &'a Keyring,
     pub issuer: &'a str,
     pub lifetimes: Lifetimes,
@@ -168,8 +169,13 @@ pub struct Issuer<'a> {
 }
 
 /// Runs `f` in one write transaction, committed only when it succeeds.
-fn write<T>(conn: &Connection, f: impl FnOnce() -> Result<T, OAuthError>) -> Result<T, OAuthError> {
-    conn.execute_batch("BEGIN IMMEDIATE")?;
+fn write<T>(
+    db: &Db,
+    conn: &Connection,
+    f: impl FnOnce() -> Result<T, OAuthError>,
+) -> Result<T, OAuthError> {
+    let _turn = db.write_gate(TxMode::Write);
+    begin(conn, TxMode::Write)?;
     let result = f().and_then(|v| {
         conn.execute_batch("COMMIT")?;
         Ok(v)
@@ -219,14 +225,14 @@ pub fn token(
                 ));
             }
             let scopes = granted_scopes(&creds, form.param("scope"), None)?;
-            write(conn, || {
+            write(iss.db, conn, || {
                 clients::mark_used(conn, client_id)?;
                 issue(conn, iss, &creds, client_id, &scopes, audience, None)
             })
         }
         "password" => {
             let account = password_account(conn, iss.throttle, form, source)?;
-            write(conn, || {
+            write(iss.db, conn, || {
                 let is_admin = is_admin(conn, &account)?;
                 let scopes = granted_scopes(&creds, form.param("scope"), Some(is_admin))?;
                 let refresh = allows_refresh(&creds).then(|| RefreshGrant {
@@ -237,7 +243,7 @@ pub fn token(
             })
         }
         // Checking and using up the old token in one transaction: it is used only once.
-        _ => write(conn, || {
+        _ => write(iss.db, conn, || {
             clients::mark_used(conn, client_id)?;
             refresh(conn, iss, &creds, form, audience)
         }),
@@ -522,6 +528,7 @@ pub fn introspect(
 /// `POST /revoke`: ends a token the client holds. Unknown or invalid tokens are not an
 /// error (RFC 7009 §2.2); another client's token is refused.
 pub fn revoke(
+    db: &Db,
     conn: &Connection,
     keyring: &Keyring,
     issuer: &str,
@@ -536,7 +543,7 @@ pub fn revoke(
         )
     };
     let hash = digest(token);
-    write(conn, || {
+    write(db, conn, || {
         if let Some(stored) = tokens::refresh_by_hash(conn, &hash)? {
             if stored.client_id != client.client.client_id {
                 return Err(other_client());

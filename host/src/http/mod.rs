@@ -261,6 +261,7 @@ impl App {
             .db
             .take()
             .map_err(|e| ApiError::database(request, &e))?;
+        let _turn = self.db.write_gate(mode);
         if let Err(e) = begin(&conn, mode) {
             self.db.put(conn);
             return Err(ApiError::database(request, &e.into()));

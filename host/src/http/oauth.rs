@@ -114,6 +114,7 @@ async fn token(State(app): State<AppState>, req: Request) -> Response {
                 OAuthError::server_error()
             })?;
             let issuer = Issuer {
+                db: &app.db,
                 keyring: &keyring,
                 issuer: &app.issuer,
                 lifetimes: app.lifetimes,
@@ -165,7 +166,14 @@ async fn revoke(State(app): State<AppState>, req: Request) -> Response {
         let r = read(req).await?;
         with_conn(&app, move |app, conn| {
             let (client, token) = client_and_token(conn, &r)?;
-            oauth::revoke(conn, &app.keyring.get(), &app.issuer, &client, &token)
+            oauth::revoke(
+                &app.db,
+                conn,
+                &app.keyring.get(),
+                &app.issuer,
+                &client,
+                &token,
+            )
         })
         .await
     }

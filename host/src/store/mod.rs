@@ -22,10 +22,12 @@ use anyhow::{Context, Result};
 use rusqlite::{Connection, OptionalExtension};
 
 /// The database: a file path and a pool of open connections. SQLite serializes writers;
-/// `BEGIN IMMEDIATE` plus the busy timeout make concurrent writers queue instead of failing.
+/// this process queues its own writers on `writer` (see [`Db::write_gate`]), and
+/// `BEGIN IMMEDIATE` plus the busy timeout cover other processes (the CLI).
 pub struct Db {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    writer: Mutex<()>,
 }
 
 /// How a request's transaction starts.
@@ -45,7 +47,15 @@ impl Db {
         Ok(Db {
             path: path.to_path_buf(),
             idle: Mutex::new(vec![conn]),
+            writer: Mutex::new(()),
         })
+    }
+
+    /// Held for the whole of a write transaction: writers of this process wait their turn
+    /// here, woken as soon as the previous one ends, instead of in SQLite's busy handler,
+    /// which sleeps and retries and so gives long tail latencies under contention.
+    pub fn write_gate(&self, mode: TxMode) -> Option<std::sync::MutexGuard<'_, ()>> {
+        (mode == TxMode::Write).then(|| self.writer.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// A connection from the pool (a new one when all are busy). Give it back with `put`.
@@ -76,6 +86,7 @@ impl Db {
         f: impl FnOnce(&Connection) -> Result<T>,
     ) -> Result<T> {
         let conn = self.take()?;
+        let _turn = self.write_gate(mode);
         let result = (|| {
             begin(&conn, mode)?;
             match f(&conn) {
