@@ -11,6 +11,9 @@ use std::process::Command;
 /// The target every guest is built for.
 pub const TARGET: &str = "wasm32-wasip2";
 
+/// The stack of the default guests (see `build_components`).
+pub const GUEST_STACK_BYTES: usize = 128 << 10;
+
 /// Builds `packages` (workspace package names, each a `cdylib`) for `wasm32-wasip2` and
 /// returns the path of each component, in the order given.
 ///
@@ -50,6 +53,13 @@ pub fn build_components(packages: &[&str], watch: &[&str]) -> Vec<PathBuf> {
     // Small components compile faster at start; symbol names stay for trap backtraces.
     cmd.env("CARGO_PROFILE_RELEASE_DEBUG", "false")
         .env("CARGO_PROFILE_RELEASE_STRIP", "debuginfo");
+    // A 128 KiB stack instead of 1 MiB: the stack sits below the data, so everything an
+    // instance touches stays within the first pages of its memory, which the host keeps
+    // resident between instances (no page faults on each request's fresh instance).
+    cmd.env(
+        "CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS",
+        format!("-C link-arg=-zstack-size={GUEST_STACK_BYTES}"),
+    );
     let status = cmd
         .status()
         .unwrap_or_else(|e| panic!("cannot run cargo to build the guests: {e}"));

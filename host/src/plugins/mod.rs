@@ -50,6 +50,8 @@ const BUILTIN_HANDLERS_WASM: &[u8] = include_bytes!(env!("IAM_GUEST_HANDLERS"));
 const EPOCH_TICK: Duration = Duration::from_millis(5);
 /// How much of a guest's stderr is kept for the log.
 const STDERR_CAPACITY: usize = 16 * 1024;
+/// Bytes of each linear memory and table kept resident between instances.
+const KEEP_RESIDENT: usize = 256 << 10;
 /// Instances that may exist at once (the pool is reserved up front).
 pub const MAX_INSTANCES: u32 = 256;
 
@@ -246,7 +248,11 @@ pub fn engine(max_memory_bytes: usize) -> Result<Engine> {
         .total_core_instances(MAX_INSTANCES * 4)
         .total_memories(MAX_INSTANCES * 2)
         .total_tables(MAX_INSTANCES * 4)
-        .max_memory_size(max_memory_bytes);
+        .max_memory_size(max_memory_bytes)
+        // Pages a guest touched stay mapped and are zeroed on reuse, instead of being
+        // returned to the OS and faulted in again by the next instance.
+        .linear_memory_keep_resident(KEEP_RESIDENT)
+        .table_keep_resident(KEEP_RESIDENT);
     let mut wcfg = wasmtime::Config::new();
     wcfg.wasm_component_model(true)
         .epoch_interruption(true)
