@@ -11,11 +11,12 @@ use crate::auth::external::{JwksSource, TrustedIssuers};
 use crate::auth::keys::{Keyring, LiveKeyring};
 use crate::auth::oauth::Lifetimes;
 use crate::auth::throttle::Throttle;
+use crate::auth::verified::VerifiedTokens;
 use crate::auth::{self, passwords};
 use crate::config::Config;
 use crate::http::{self, App};
 use crate::lifecycle;
-use crate::plugins::{self, LivePlugins, Plugins, types};
+use crate::plugins::{LivePlugins, Plugins, types};
 use crate::store::{self, Db, TxMode, accounts};
 
 const ISSUER_KEY: &str = "issuer";
@@ -30,6 +31,10 @@ pub fn init_logging() {
         .with_writer(std::io::stderr)
         .init();
 }
+
+/// Requests running guests at once. More than a few per core only adds memory (instances,
+/// connections) and queueing inside; the rest wait their turn at the door.
+const GUEST_CALLS: usize = 32;
 
 /// Opens the database (first-start set-up included) and loads the plugins.
 fn build_app(cfg: &Config) -> Result<App> {
@@ -67,13 +72,14 @@ fn build_app(cfg: &Config) -> Result<App> {
                 })
                 .collect(),
         ),
+        verified_tokens: VerifiedTokens::default(),
         issuer: cfg.base_url.clone(),
         base_url: cfg.base_url.clone(),
         scim: http::ScimView {
             base_url: cfg.base_url.clone(),
             include: cfg.scim.clone(),
         },
-        guest_slots: Semaphore::new(plugins::MAX_INSTANCES as usize / 2),
+        guest_slots: Semaphore::new(GUEST_CALLS),
         lifecycle: lifecycle::settings(&cfg.lifecycle),
         registration: types::RegistrationSettings {
             default_groups: cfg.registration.default_group_names()?,

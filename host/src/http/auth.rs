@@ -43,6 +43,7 @@ impl FromRequestParts<AppState> for Caller {
                 &app.keyring,
                 &app.issuer,
                 &app.trusted_issuers,
+                &app.verified_tokens,
                 &token,
             );
             app.db.put(conn);

@@ -38,6 +38,7 @@ use crate::auth::external::TrustedIssuers;
 use crate::auth::keys::LiveKeyring;
 use crate::auth::oauth::Lifetimes;
 use crate::auth::throttle::Throttle;
+use crate::auth::verified::VerifiedTokens;
 use crate::plugins::{Decision, Handled, LivePlugins, Plugins, types};
 use crate::store::{Db, TxMode, begin};
 
@@ -55,6 +56,8 @@ pub struct App {
     pub lifetimes: Lifetimes,
     /// Other OpenID providers whose tokens act as the linked accounts.
     pub trusted_issuers: TrustedIssuers,
+    /// Signatures already checked.
+    pub verified_tokens: VerifiedTokens,
     /// `iss` of the tokens this server issues and accepts.
     pub issuer: String,
     /// Base of `meta.location` and `$ref` links.
