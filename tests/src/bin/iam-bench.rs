@@ -21,6 +21,8 @@ use serde_json::{Value, json};
 const ADMIN_PASSWORD: &str = "bench-admin-password";
 /// Accounts with attributes and labels: the targets of the per-account requests.
 const HOT_ACCOUNTS: usize = 1000;
+/// The heading of BENCHMARKS.md's hand-written part, kept when the numbers are rewritten.
+const ANALYSIS: &str = "## Analysis";
 /// The most members the big group gets.
 const BIG_GROUP_MAX: usize = 100_000;
 /// Account `i` is named `GIVEN[i % 8]` `FAMILY[(i / 8) % 8]i`.
@@ -746,9 +748,21 @@ fn main() {
             failed.join("; ")
         ));
     }
-    md.push_str(&format!("\nwasm/native throughput ratio: {ratio:.3}\n"));
+    let last = format!("\nwasm/native throughput ratio: {ratio:.3}\n");
+    print!("{md}{last}");
+    // The file keeps its hand-written analysis (between the numbers and the last line)
+    // across reruns.
+    if let Ok(previous) = std::fs::read_to_string(&args.output)
+        && let Some(at) = previous.find(ANALYSIS)
+    {
+        let analysis = &previous[at..];
+        let end = analysis
+            .rfind("\nwasm/native throughput ratio:")
+            .unwrap_or(analysis.len());
+        md.push_str(&format!("\n{}\n", analysis[..end].trim_end()));
+    }
+    md.push_str(&last);
     std::fs::write(&args.output, &md).unwrap();
-    print!("{md}");
     if !failed.is_empty() {
         std::process::exit(1);
     }
