@@ -131,7 +131,9 @@ pub async fn list_attributes(req: Req, id: String) -> Result<Response, ApiError>
 }
 
 /// `iam-host bench-policy`: times `iterations` policy decisions in this process, through
-/// the built-in `roles` component (instantiate + authorize) and natively; prints JSON.
+/// the built-in `roles` component (instantiate + authorize) and natively, and as many
+/// handler calls (instantiate + GET attributes of an unknown account, one store call);
+/// prints JSON.
 pub fn time_policy(iterations: usize) -> anyhow::Result<()> {
     let cfg = crate::config::Config::load(crate::config::Overrides::default())?;
     let mut plugins_cfg = cfg.plugins;
@@ -165,6 +167,27 @@ pub fn time_policy(iterations: usize) -> anyhow::Result<()> {
             native.push(nt.as_nanos() as u64);
         }
     }
+    // One handler call, on a scratch database.
+    let dir = std::env::temp_dir().join(format!("iam-bench-policy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let db = crate::store::Db::open(&dir.join("scratch.db"))?;
+    let mut handler = Vec::with_capacity(iterations);
+    let mut conn = Some(db.take()?);
+    for i in 0..iterations + iterations / 10 {
+        let c = conn.take().expect("connection");
+        let t = Instant::now();
+        let handled = plugins.handle(&plugins.attributes, c, |g, store| {
+            g.call_get(store, "6a3c0a5e-0000-4000-8000-000000000002")
+        });
+        let took = t.elapsed();
+        assert!(matches!(handled.result, Ok(Err(types::Error::NotFound(_)))));
+        conn = Some(handled.conn);
+        if i >= iterations / 10 {
+            handler.push(took.as_nanos() as u64);
+        }
+    }
+    drop(conn);
+    let _ = std::fs::remove_dir_all(&dir);
     let pct = |v: &mut Vec<u64>, p: f64| {
         v.sort_unstable();
         v[((v.len() as f64 - 1.0) * p) as usize] as f64 / 1000.0
@@ -177,6 +200,8 @@ pub fn time_policy(iterations: usize) -> anyhow::Result<()> {
             "wasm_p99_us": pct(&mut wasm, 0.99),
             "native_p50_us": pct(&mut native, 0.5),
             "native_p99_us": pct(&mut native, 0.99),
+            "handler_p50_us": pct(&mut handler, 0.5),
+            "handler_p99_us": pct(&mut handler, 0.99),
         })
     );
     Ok(())
