@@ -10,21 +10,10 @@ use wasmtime::component::Component;
 pub const PACKAGE: &str = "iam:plugin";
 pub const VERSION: &str = "0.1.0";
 
-/// Every slot, in the order they are listed.
-pub const SLOTS: &[&str] = &[
-    "policy",
-    "attributes",
-    "authorities",
-    "labels",
-    "groups",
-    "managers",
-    "search",
-    "lifecycle",
-    "find",
-    "clients",
-    "certificates",
-    "scim",
-];
+/// Every slot, in the order they are listed: the policy, then the handler groups.
+pub fn slots() -> impl Iterator<Item = &'static str> {
+    std::iter::once("policy").chain(crate::config::HANDLER_GROUPS.iter().copied())
+}
 
 /// The interface a slot's component must export.
 pub fn export_of(slot: &str) -> &str {

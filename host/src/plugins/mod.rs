@@ -595,9 +595,10 @@ loadable!(
 /// (or, without one, at least one slot).
 pub fn check_file(path: &std::path::Path, slot: Option<&str>) -> Result<bool> {
     if let Some(s) = slot
-        && !contract::SLOTS.contains(&s)
+        && !contract::slots().any(|known| known == s)
     {
-        bail!("unknown slot '{s}' (slots: {})", contract::SLOTS.join(", "));
+        let all: Vec<&str> = contract::slots().collect();
+        bail!("unknown slot '{s}' (slots: {})", all.join(", "));
     }
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let engine = engine(64 << 20)?;
@@ -630,14 +631,14 @@ pub fn check_file(path: &std::path::Path, slot: Option<&str>) -> Result<bool> {
     }
     println!("slots:");
     let mut fitting = Vec::new();
-    for s in contract::SLOTS {
-        if slot.is_some_and(|wanted| wanted != *s) {
+    for s in contract::slots() {
+        if slot.is_some_and(|wanted| wanted != s) {
             continue;
         }
         match fits(&engine, &component, &shape, s) {
             Ok(()) => {
                 println!("  {s}: fits");
-                fitting.push(*s);
+                fitting.push(s);
             }
             Err(e) => println!("  {s}: does not fit: {e:#}"),
         }
