@@ -1,11 +1,20 @@
 //! Compiles the default guests (`guest/`) into components and hands their paths to
 //! `plugins::mod` for embedding, so `cargo build` alone yields a self-contained binary.
 
+#[path = "src/handler_groups.rs"]
+mod handler_groups;
+
+use handler_groups::HANDLER_GROUPS;
+
 fn main() {
-    let wasm = iam_guest_build::build_components(
-        &["iam-policy-roles", "iam-policy-strict", "iam-handlers"],
-        &["guest", "wit", "Cargo.lock"],
-    );
+    let mut packages = vec![
+        "iam-policy-roles".to_string(),
+        "iam-policy-strict".to_string(),
+    ];
+    packages.extend(HANDLER_GROUPS.iter().map(|g| format!("iam-handler-{g}")));
+    let names: Vec<&str> = packages.iter().map(String::as_str).collect();
+    let wasm = iam_guest_build::build_components(&names, &["guest", "wit", "Cargo.lock"]);
+    println!("cargo:rerun-if-changed=src/handler_groups.rs");
     println!(
         "cargo:rustc-env=IAM_GUEST_POLICY_ROLES={}",
         wasm[0].display()
@@ -14,10 +23,17 @@ fn main() {
         "cargo:rustc-env=IAM_GUEST_POLICY_STRICT={}",
         wasm[1].display()
     );
-    println!("cargo:rustc-env=IAM_GUEST_HANDLERS={}", wasm[2].display());
-    // The CLI tests feed the policy component to a handler slot to check the refusal.
-    println!(
-        "cargo:rustc-env=IAM_GUEST_POLICY_ROLES_FOR_TESTS={}",
-        wasm[0].display()
-    );
+    // The table `plugins::BUILTIN_HANDLER_COMPONENTS`, and each path for the tests.
+    let mut table = String::from("&[\n");
+    for (group, path) in HANDLER_GROUPS.iter().zip(&wasm[2..]) {
+        table.push_str(&format!("    ({group:?}, include_bytes!({path:?})),\n"));
+        println!(
+            "cargo:rustc-env=IAM_GUEST_HANDLER_{}={}",
+            group.to_uppercase(),
+            path.display()
+        );
+    }
+    table.push(']');
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
+    std::fs::write(out.join("builtin_handlers.rs"), table).expect("write builtin_handlers.rs");
 }

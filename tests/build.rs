@@ -1,5 +1,5 @@
-//! Builds the guests the tests load through the config: the misbehaving ones and the example
-//! site policy.
+//! Builds the guests the tests load through the config: the misbehaving ones, one that
+//! imports more than its slot provides, and the example site policy.
 
 fn main() {
     let wasm = iam_guest_build::build_components(
@@ -7,6 +7,7 @@ fn main() {
             "iam-test-faulty-handler",
             "iam-test-faulty-policy",
             "iam-example-site-policy",
+            "iam-test-greedy-handler",
         ],
         &[
             "tests/guests",
@@ -26,5 +27,9 @@ fn main() {
     println!(
         "cargo:rustc-env=IAM_EXAMPLE_SITE_POLICY={}",
         wasm[2].display()
+    );
+    println!(
+        "cargo:rustc-env=IAM_TEST_GREEDY_HANDLER={}",
+        wasm[3].display()
     );
 }

@@ -304,20 +304,7 @@ pub struct Overrides {
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DB: &str = "iam.db";
-/// The handler groups a site may replace.
-pub const HANDLER_GROUPS: &[&str] = &[
-    "attributes",
-    "authorities",
-    "labels",
-    "groups",
-    "managers",
-    "search",
-    "lifecycle",
-    "find",
-    "clients",
-    "certificates",
-    "scim",
-];
+pub use crate::handler_groups::HANDLER_GROUPS;
 
 impl Config {
     /// Loads the configuration: `--config` or `IAM_CONFIG` names the TOML file; `IAM_LISTEN`,

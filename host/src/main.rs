@@ -5,6 +5,7 @@ mod auth;
 #[cfg(feature = "bench")]
 mod bench;
 mod config;
+mod handler_groups;
 mod http;
 mod lifecycle;
 mod plugins;

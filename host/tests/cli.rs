@@ -97,19 +97,6 @@ fn serve_refuses_a_component_that_does_not_fit_its_slot() {
     );
 }
 
-#[test]
-fn a_site_plugin_may_import_only_its_slots_store() {
-    // The built-in handler component imports every group's store, which the `attributes`
-    // slot does not provide to a site's component.
-    let err = serve_fails_with_attributes_component(env!("IAM_GUEST_HANDLERS"));
-    assert!(
-        err.contains("plugin slot 'attributes'")
-            && err.contains("imports iam:plugin/")
-            && err.contains("which the 'attributes' slot does not provide"),
-        "{err}"
-    );
-}
-
 fn plugin_check(args: &[&str]) -> (bool, String) {
     let out = iam_host()
         .args(["plugin", "check"])
@@ -142,11 +129,13 @@ fn plugin_check_reports_what_a_component_fits() {
     let (ok, _) = plugin_check(&[policy, "--slot", "policy"]);
     assert!(ok);
 
-    // The built-in handlers import every store: as a site plugin they fit no slot.
-    let (ok, text) = plugin_check(&[env!("IAM_GUEST_HANDLERS"), "--slot", "labels"]);
-    assert!(!ok, "{text}");
+    // Each built-in handler fits its own slot only.
+    let (ok, text) = plugin_check(&[env!("IAM_GUEST_HANDLER_LABELS"), "--slot", "labels"]);
+    assert!(ok, "{text}");
+    let (ok, text) = plugin_check(&[env!("IAM_GUEST_HANDLER_SCIM")]);
+    assert!(ok, "{text}");
     assert!(
-        text.contains("which the 'labels' slot does not provide"),
+        text.contains("  scim: fits") && text.contains("  groups: does not fit"),
         "{text}"
     );
 

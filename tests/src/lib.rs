@@ -15,6 +15,9 @@ pub use reqwest::StatusCode;
 /// The misbehaving test guests (see `tests/guests/`).
 pub const FAULTY_HANDLER: &str = env!("IAM_TEST_FAULTY_HANDLER");
 pub const FAULTY_POLICY: &str = env!("IAM_TEST_FAULTY_POLICY");
+/// An `attributes` handler that also imports `authority-store` (which its slot does not
+/// provide).
+pub const GREEDY_HANDLER: &str = env!("IAM_TEST_GREEDY_HANDLER");
 /// The example site policy of `guest/examples/site-policy`.
 pub const EXAMPLE_SITE_POLICY: &str = env!("IAM_EXAMPLE_SITE_POLICY");
 

@@ -82,6 +82,43 @@ fn pins_are_enforced_at_start() {
 }
 
 #[test]
+fn a_site_plugin_may_import_only_its_slots_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("iam.toml");
+    std::fs::write(
+        &cfg,
+        format!("[plugins.handlers]\nattributes = \"{GREEDY_HANDLER}\"\n"),
+    )
+    .unwrap();
+    let out = Command::new(host_binary())
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&cfg)
+        .arg("--db")
+        .arg(dir.path().join("iam.db"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("plugin slot 'attributes'")
+            && err.contains("imports iam:plugin/authority-store@0.1.0")
+            && err.contains("which the 'attributes' slot does not provide"),
+        "{err}"
+    );
+
+    let out = Command::new(host_binary())
+        .args(["plugin", "check", GREEDY_HANDLER, "--slot", "attributes"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("attributes: does not fit: imports iam:plugin/authority-store"),
+        "{text}"
+    );
+}
+
+#[test]
 fn settings_reach_the_guest_and_its_log_lines_the_host_log() {
     let s = Server::start_with_config(&format!(
         "[plugins.policy]\ncomponent = \"{FAULTY_POLICY}\"\n[plugins.policy.settings]\ndeny_labels = \"true\"\n"
@@ -249,7 +286,9 @@ fn the_shadow_policy_is_counted_never_enforced_and_metrics_show_it() {
         "{text}"
     );
     assert!(
-        text.contains("iam_plugin_calls_total{slot=\"labels\",component=\"builtin:handlers\"}"),
+        text.contains(
+            "iam_plugin_calls_total{slot=\"labels\",component=\"builtin:labels-handler\"}"
+        ),
         "{text}"
     );
 }
@@ -262,8 +301,8 @@ fn compiled_components_are_cached_and_only_our_own_are_loaded() {
     let log = s.log();
     assert_eq!(
         log.matches("component loaded from the cache").count(),
-        2,
-        "the roles policy and the handlers:\n{log}"
+        12,
+        "the roles policy and the eleven handlers:\n{log}"
     );
 
     // A cache file someone else wrote (here: altered) is ignored and compiling takes over.

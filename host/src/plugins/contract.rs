@@ -24,29 +24,14 @@ pub fn export_of(slot: &str) -> &str {
 }
 
 /// The contract interfaces a slot's component may import (least privilege: an `attributes`
-/// plugin cannot reach authorities). The built-in handler component, which fills every
-/// handler slot, may import all of them.
-pub fn imports_of(slot: Option<&str>) -> &'static [&'static str] {
-    const ALL: &[&str] = &[
-        "types",
-        "config",
-        "log",
-        "accounts",
-        "attribute-store",
-        "authority-store",
-        "group-store",
-        "label-store",
-        "membership-store",
-        "client-store",
-        "certificate-store",
-    ];
+/// plugin cannot reach authorities). The built-in components are held to the same rule.
+pub fn imports_of(slot: &str) -> &'static [&'static str] {
     match slot {
-        None => ALL,
-        Some("policy") => &["types", "config", "log"],
-        Some("attributes") => &["types", "config", "log", "accounts", "attribute-store"],
-        Some("authorities") => &["types", "config", "log", "accounts", "authority-store"],
-        Some("labels" | "lifecycle") => &["types", "config", "log", "accounts", "label-store"],
-        Some("groups" | "scim") => &[
+        "policy" => &["types", "config", "log"],
+        "attributes" => &["types", "config", "log", "accounts", "attribute-store"],
+        "authorities" => &["types", "config", "log", "accounts", "authority-store"],
+        "labels" | "lifecycle" => &["types", "config", "log", "accounts", "label-store"],
+        "groups" | "scim" => &[
             "types",
             "config",
             "log",
@@ -54,7 +39,7 @@ pub fn imports_of(slot: Option<&str>) -> &'static [&'static str] {
             "group-store",
             "membership-store",
         ],
-        Some("managers") => &[
+        "managers" => &[
             "types",
             "config",
             "log",
@@ -62,10 +47,10 @@ pub fn imports_of(slot: Option<&str>) -> &'static [&'static str] {
             "group-store",
             "authority-store",
         ],
-        Some("search" | "find") => &["types", "config", "log", "accounts", "group-store"],
-        Some("clients") => &["types", "config", "log", "accounts", "client-store"],
-        Some("certificates") => &["types", "config", "log", "accounts", "certificate-store"],
-        Some(other) => unreachable!("no slot named {other}"),
+        "search" | "find" => &["types", "config", "log", "accounts", "group-store"],
+        "clients" => &["types", "config", "log", "accounts", "client-store"],
+        "certificates" => &["types", "config", "log", "accounts", "certificate-store"],
+        other => unreachable!("no slot named {other}"),
     }
 }
 
@@ -120,9 +105,8 @@ impl Shape {
         v
     }
 
-    /// Whether the component fits `slot` (`builtin`: it fills every handler slot, so
-    /// it may import every store interface); the error says why not.
-    pub fn check(&self, slot: &str, builtin: bool) -> Result<()> {
+    /// Whether the component fits `slot`; the error says why not.
+    pub fn check(&self, slot: &str) -> Result<()> {
         let export = export_of(slot);
         let exported = self.exports.iter().find_map(|n| {
             contract_item(n)
@@ -149,7 +133,7 @@ impl Shape {
                 );
             }
         }
-        let allowed = imports_of(if builtin { None } else { Some(slot) });
+        let allowed = imports_of(slot);
         for name in &self.imports {
             match contract_item(name) {
                 Some((iface, _)) if !allowed.contains(&iface) => bail!(
@@ -203,8 +187,8 @@ mod tests {
             ],
             &["iam:plugin/labels@0.1.0"],
         );
-        labels.check("labels", false).unwrap();
-        let e = labels.check("attributes", false).unwrap_err().to_string();
+        labels.check("labels").unwrap();
+        let e = labels.check("attributes").unwrap_err().to_string();
         assert!(
             e.contains("does not export iam:plugin/attributes@0.1.0"),
             "{e}"
@@ -213,14 +197,13 @@ mod tests {
             &["iam:plugin/authority-store@0.1.0"],
             &["iam:plugin/labels@0.1.0"],
         );
-        let e = greedy.check("labels", false).unwrap_err().to_string();
+        let e = greedy.check("labels").unwrap_err().to_string();
         assert!(
             e.contains("imports iam:plugin/authority-store@0.1.0"),
             "{e}"
         );
-        greedy.check("labels", true).unwrap();
         let future = shape(&[], &["iam:plugin/authorizer@0.2.0"]);
-        let e = future.check("policy", false).unwrap_err().to_string();
+        let e = future.check("policy").unwrap_err().to_string();
         assert!(e.contains("contract iam:plugin@0.2.0"), "{e}");
         assert!(compatible("0.1.7") && !compatible("1.1.0"));
     }

@@ -44,7 +44,11 @@ use stats::{SlotStats, Stats};
 /// The default guests, compiled by `build.rs` from `guest/` and embedded in the binary.
 const BUILTIN_POLICY_ROLES: &[u8] = include_bytes!(env!("IAM_GUEST_POLICY_ROLES"));
 const BUILTIN_POLICY_STRICT: &[u8] = include_bytes!(env!("IAM_GUEST_POLICY_STRICT"));
-const BUILTIN_HANDLERS_WASM: &[u8] = include_bytes!(env!("IAM_GUEST_HANDLERS"));
+/// One default handler component per group, each importing only its group's store (and
+/// cheaper to instantiate than one exporting every group): `(group, component)` pairs,
+/// written by `build.rs`.
+const BUILTIN_HANDLER_COMPONENTS: &[(&str, &[u8])] =
+    include!(concat!(env!("OUT_DIR"), "/builtin_handlers.rs"));
 
 /// How often the engine's epoch advances; deadlines are counted in these ticks.
 const EPOCH_TICK: Duration = Duration::from_millis(5);
@@ -57,7 +61,11 @@ pub const MAX_INSTANCES: u32 = 256;
 
 /// The state of one guest instance's store.
 pub struct GuestState {
-    wasi: WasiCtx,
+    /// Built when the guest first calls WASI: most calls never do, and building it costs
+    /// about as much as the rest of the store.
+    wasi: Option<WasiCtx>,
+    /// The guest's stderr, kept for the log (exists once WASI is built).
+    stderr: Option<MemoryOutputPipe>,
     table: ResourceTable,
     limiter: MemoryLimiter,
     /// The connection of the request's transaction; absent for the policy.
@@ -74,10 +82,33 @@ pub struct GuestState {
 
 impl WasiView for GuestState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
+        let stderr = &mut self.stderr;
+        let ctx = self.wasi.get_or_insert_with(|| {
+            let pipe = MemoryOutputPipe::new(STDERR_CAPACITY);
+            *stderr = Some(pipe.clone());
+            // No files, environment, arguments or sockets: a guest reaches the world only
+            // through the slot's imports.
+            WasiCtxBuilder::new()
+                .stderr(pipe)
+                .allow_tcp(false)
+                .allow_udp(false)
+                .allow_ip_name_lookup(false)
+                .build()
+        });
         WasiCtxView {
-            ctx: &mut self.wasi,
+            ctx,
             table: &mut self.table,
         }
+    }
+}
+
+impl GuestState {
+    /// What the guest wrote to stderr so far.
+    fn stderr_text(&self) -> String {
+        self.stderr
+            .as_ref()
+            .map(|p| String::from_utf8_lossy(&p.contents()).into_owned())
+            .unwrap_or_default()
     }
 }
 
@@ -141,7 +172,7 @@ pub struct Failure {
 /// A compiled component filling one slot, with what its calls run under.
 pub struct Slot<I> {
     name: &'static str,
-    /// `builtin:roles`, `builtin:handlers` or the file's path.
+    /// `builtin:roles`, `builtin:labels-handler` (say) or the file's path.
     source: String,
     /// SHA-256 of the component, hex.
     digest: String,
@@ -205,10 +236,13 @@ fn component_bytes(
             "builtin:strict".to_string(),
             Cow::Borrowed(BUILTIN_POLICY_STRICT),
         ),
-        (BUILTIN_HANDLERS, true) => (
-            "builtin:handlers".to_string(),
-            Cow::Borrowed(BUILTIN_HANDLERS_WASM),
-        ),
+        (BUILTIN_HANDLERS, true) => {
+            let (_, bytes) = BUILTIN_HANDLER_COMPONENTS
+                .iter()
+                .find(|(group, _)| *group == slot)
+                .with_context(|| format!("no built-in handler for slot '{slot}'"))?;
+            (format!("builtin:{slot}-handler"), Cow::Borrowed(*bytes))
+        }
         (path, _) if spec.is_file() => {
             let bytes = std::fs::read(path)
                 .with_context(|| format!("plugin slot '{slot}': cannot read {path}"))?;
@@ -252,7 +286,8 @@ pub fn engine(max_memory_bytes: usize) -> Result<Engine> {
         // Pages a guest touched stay mapped and are zeroed on reuse, instead of being
         // returned to the OS and faulted in again by the next instance.
         .linear_memory_keep_resident(KEEP_RESIDENT)
-        .table_keep_resident(KEEP_RESIDENT);
+        .table_keep_resident(KEEP_RESIDENT)
+        .pagemap_scan(wasmtime::Enabled::Auto);
     let mut wcfg = wasmtime::Config::new();
     wcfg.wasm_component_model(true)
         .epoch_interruption(true)
@@ -286,7 +321,7 @@ impl Plugins {
         let engine = engine(max_memory)?;
         let cache = cache::Cache::new(cfg.cache_dir.as_deref(), cache_key);
 
-        // The built-in handler component fills several slots: compile it once.
+        // One file may fill several slots: each is compiled once.
         let mut compiled = Compiled::default();
         let mut ctx = LoadCtx {
             engine: &engine,
@@ -419,16 +454,9 @@ impl Plugins {
         f: impl FnOnce(&I::Guest, &mut Store<GuestState>) -> wasmtime::Result<R>,
     ) -> (Result<R, Failure>, GuestState) {
         let started = Instant::now();
-        let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
         let state = GuestState {
-            // No files, environment, arguments or sockets: a guest reaches the world only
-            // through the slot's imports. Its stderr is kept for the log.
-            wasi: WasiCtxBuilder::new()
-                .stderr(stderr.clone())
-                .allow_tcp(false)
-                .allow_udp(false)
-                .allow_ip_name_lookup(false)
-                .build(),
+            wasi: None,
+            stderr: None,
             table: ResourceTable::new(),
             limiter: MemoryLimiter {
                 max_bytes: slot.memory_bytes,
@@ -473,7 +501,7 @@ impl Plugins {
             source: slot.source.clone(),
             kind,
             detail: format!("{e:#}"),
-            stderr: String::from_utf8_lossy(&stderr.contents()).into_owned(),
+            stderr: store.data().stderr_text(),
         });
         (result, store.into_data())
     }
@@ -649,8 +677,8 @@ pub fn check_file(path: &std::path::Path, slot: Option<&str>) -> Result<bool> {
 /// Whether a component fits a slot: the contract check, then linking and finding the export
 /// as a load would.
 fn fits(engine: &Engine, component: &Component, shape: &contract::Shape, slot: &str) -> Result<()> {
-    shape.check(slot, false)?;
-    let pre = linker(engine, Some(slot))?
+    shape.check(slot)?;
+    let pre = linker(engine, slot)?
         .instantiate_pre(component)
         .map_err(|e| anyhow!("does not fit the contract: {e:#}"))?;
     let found = match slot {
@@ -673,8 +701,8 @@ fn fits(engine: &Engine, component: &Component, shape: &contract::Shape, slot: &
 
 /// The linker of a slot: WASI (Rust's std needs it; the context has no files, network or
 /// environment: see `Plugins::call`), `config`, `log`, and the store interfaces the slot
-/// may import (all of them for the built-in handler component, which fills every slot).
-fn linker(engine: &Engine, slot: Option<&str>) -> Result<Linker<GuestState>> {
+/// may import.
+fn linker(engine: &Engine, slot: &str) -> Result<Linker<GuestState>> {
     use bindings::iam::plugin::{
         accounts, attribute_store, authority_store, certificate_store, client_store, config,
         group_store, label_store, log, membership_store,
@@ -726,7 +754,6 @@ impl LoadCtx<'_> {
         handler: bool,
     ) -> Result<Slot<I>> {
         let (label, bytes) = component_bytes(name, spec, handler)?;
-        let builtin = label == "builtin:handlers";
         let (component, digest) = match self.compiled.0.get(&label) {
             Some(c) => c.clone(),
             None => {
@@ -753,9 +780,9 @@ impl LoadCtx<'_> {
         };
         let shape = contract::Shape::of(self.engine, &component);
         shape
-            .check(kind, builtin)
+            .check(kind)
             .map_err(|e| anyhow!("plugin slot '{name}': {label} {e:#}"))?;
-        let linker = linker(self.engine, if builtin { None } else { Some(kind) })?;
+        let linker = linker(self.engine, kind)?;
         let pre = linker.instantiate_pre(&component).map_err(|e| {
             anyhow!("plugin slot '{name}': {label} does not fit the contract: {e:#}")
         })?;

@@ -1,4 +1,29 @@
-//! The logic's store traits, implemented by the host's `store` imports.
+//! The host's store imports behind the logic's store traits, shared by the default handler
+//! components. Each component links only the imports its group's logic calls, so the
+//! component imports only those interfaces: the attributes handler cannot reach the
+//! authorities table.
+
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../../../wit",
+        inline: "
+            package iam:default-handlers;
+            world store {
+                import iam:plugin/accounts@0.1.0;
+                import iam:plugin/attribute-store@0.1.0;
+                import iam:plugin/authority-store@0.1.0;
+                import iam:plugin/label-store@0.1.0;
+                import iam:plugin/group-store@0.1.0;
+                import iam:plugin/membership-store@0.1.0;
+                import iam:plugin/certificate-store@0.1.0;
+                import iam:plugin/client-store@0.1.0;
+            }
+        ",
+        world: "iam:default-handlers/store",
+        with: { "iam:plugin/types@0.1.0": iam_guest_logic::types },
+        generate_all,
+    });
+}
 
 use crate::bindings::iam::plugin::{
     accounts, attribute_store, authority_store, certificate_store, client_store, group_store,
