@@ -3,6 +3,7 @@
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
+use super::positions::{self, Order};
 use super::{now_ms, sql_int};
 use crate::plugins::AccountUpdate;
 use crate::plugins::types::{Account, AccountOrder, GroupRef, LabelFilter, User};
@@ -283,12 +284,17 @@ pub fn search(
     offset: u64,
     limit: u64,
 ) -> rusqlite::Result<Vec<User>> {
-    let dir = if descending { "DESC" } else { "ASC" };
-    let keys = match order {
-        AccountOrder::Name => format!("lower(a.given_name) {dir}, lower(a.family_name) {dir}"),
-        AccountOrder::Email => format!("lower(a.email) {dir}"),
-        AccountOrder::Creation => format!("a.created_ms {dir}"),
+    let order = match order {
+        AccountOrder::Name => Order::Name,
+        AccountOrder::Email => Order::Email,
+        AccountOrder::Creation => Order::Creation,
     };
+    if filter.is_none()
+        && let Some(ids) = positions::page_ids(conn, order, descending, offset, limit)?
+    {
+        return complete_all(conn, by_ids(conn, &ids)?);
+    }
+    let dir = if descending { "DESC" } else { "ASC" };
     let (condition, mut args) = search_condition(filter);
     let n = args.len();
     args.extend([
@@ -298,13 +304,24 @@ pub fn search(
     let accounts: Vec<Account> = conn
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM accounts a {condition}
-             ORDER BY {keys}, a.id {dir} LIMIT ?{} OFFSET ?{}",
+             ORDER BY {} LIMIT ?{} OFFSET ?{}",
+            order.order_by(0, dir),
             n + 1,
             n + 2
         ))?
         .query_map(rusqlite::params_from_iter(args), account_from_row)?
         .collect::<rusqlite::Result<_>>()?;
     complete_all(conn, accounts)
+}
+
+/// The accounts with these ids, in the order given.
+fn by_ids(conn: &Connection, ids: &[i64]) -> rusqlite::Result<Vec<Account>> {
+    let list = serde_json::to_string(ids).expect("a list of integers is JSON");
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM json_each(?1) j JOIN accounts a ON a.id = j.value ORDER BY j.key"
+    ))?
+    .query_map([list], account_from_row)?
+    .collect()
 }
 
 /// The account a certificate with exactly this subject is linked to.
@@ -484,6 +501,9 @@ pub fn with_authority(conn: &Connection, authority: &str) -> rusqlite::Result<Ve
 
 /// A page of users in creation order.
 pub fn list_users(conn: &Connection, offset: u64, limit: u64) -> rusqlite::Result<Vec<User>> {
+    if let Some(ids) = positions::page_ids(conn, Order::Id, false, offset, limit)? {
+        return complete_all(conn, by_ids(conn, &ids)?);
+    }
     let accounts: Vec<Account> = conn
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM accounts a ORDER BY a.id LIMIT ?1 OFFSET ?2"

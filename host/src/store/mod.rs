@@ -10,6 +10,7 @@ pub mod identities;
 pub mod keys;
 pub mod labels;
 pub mod memberships;
+mod positions;
 pub mod profiles;
 mod schema;
 pub mod tokens;

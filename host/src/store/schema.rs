@@ -265,6 +265,26 @@ const MIGRATIONS: &[&str] = &[
     DROP INDEX memberships_group_username;
     CREATE INDEX memberships_group_username ON memberships(group_id, username, account_id);
     "#,
+    // 7: a counter of the changes to the order of the account list (an account created or
+    // deleted, a sort key changed), so remembered positions of deep pages (`positions.rs`)
+    // are known to be current.
+    r#"
+    CREATE TABLE account_order_version (v INTEGER NOT NULL);
+    INSERT INTO account_order_version(v) VALUES (0);
+    CREATE TRIGGER account_order_on_insert AFTER INSERT ON accounts
+    BEGIN
+        UPDATE account_order_version SET v = v + 1;
+    END;
+    CREATE TRIGGER account_order_on_delete AFTER DELETE ON accounts
+    BEGIN
+        UPDATE account_order_version SET v = v + 1;
+    END;
+    CREATE TRIGGER account_order_on_update
+        AFTER UPDATE OF given_name, family_name, email, created_ms ON accounts
+    BEGIN
+        UPDATE account_order_version SET v = v + 1;
+    END;
+    "#,
 ];
 
 /// Runs the migrations the database has not seen yet.
