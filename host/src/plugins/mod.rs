@@ -14,6 +14,7 @@ pub mod stats;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -619,8 +620,8 @@ loadable!(
 );
 
 /// `iam-host plugin check`: what a component imports and exports, which contract it was
-/// built against, and which slots it fits. Prints a report; true when it fits `slot`
-/// (or, without one, at least one slot).
+/// built against, and which slots it fits. Prints a report (a closed pipe, as in `| head`,
+/// is an error, not a panic); true when it fits `slot` (or, without one, at least one slot).
 pub fn check_file(path: &std::path::Path, slot: Option<&str>) -> Result<bool> {
     if let Some(s) = slot
         && !contract::slots().any(|known| known == s)
@@ -634,10 +635,13 @@ pub fn check_file(path: &std::path::Path, slot: Option<&str>) -> Result<bool> {
         .map_err(anyhow::Error::from)
         .with_context(|| format!("{} is not a WebAssembly component", path.display()))?;
     let shape = contract::Shape::of(&engine, &component);
-    println!("component: {}", path.display());
-    println!("sha256:    {}", sha256_hex(&bytes));
+    let mut report = String::new();
+    let out = &mut report;
+    writeln!(out, "component: {}", path.display())?;
+    writeln!(out, "sha256:    {}", sha256_hex(&bytes))?;
     let versions = shape.contract_versions();
-    println!(
+    writeln!(
+        out,
         "contract:  {}",
         if versions.is_empty() {
             "none (no iam:plugin interface)".to_string()
@@ -648,16 +652,16 @@ pub fn check_file(path: &std::path::Path, slot: Option<&str>) -> Result<bool> {
                 .collect::<Vec<_>>()
                 .join(", ")
         }
-    );
-    println!("imports:");
+    )?;
+    writeln!(out, "imports:")?;
     for i in &shape.imports {
-        println!("  {i}");
+        writeln!(out, "  {i}")?;
     }
-    println!("exports:");
+    writeln!(out, "exports:")?;
     for e in &shape.exports {
-        println!("  {e}");
+        writeln!(out, "  {e}")?;
     }
-    println!("slots:");
+    writeln!(out, "slots:")?;
     let mut fitting = Vec::new();
     for s in contract::slots() {
         if slot.is_some_and(|wanted| wanted != s) {
@@ -665,12 +669,16 @@ pub fn check_file(path: &std::path::Path, slot: Option<&str>) -> Result<bool> {
         }
         match fits(&engine, &component, &shape, s) {
             Ok(()) => {
-                println!("  {s}: fits");
+                writeln!(out, "  {s}: fits")?;
                 fitting.push(s);
             }
-            Err(e) => println!("  {s}: does not fit: {e:#}"),
+            Err(e) => writeln!(out, "  {s}: does not fit: {e:#}")?,
         }
     }
+    use std::io::Write as _;
+    std::io::stdout()
+        .write_all(report.as_bytes())
+        .context("cannot write the report")?;
     Ok(!fitting.is_empty())
 }
 

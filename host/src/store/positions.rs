@@ -126,7 +126,9 @@ fn page_ids_with(
     Ok(Some(ids))
 }
 
-/// Walks the whole order once, keeping every `step`-th position.
+/// Walks the whole order once, keeping every `step`-th position. The walk reads ids only,
+/// which the sort index holds (reading the keys too would visit every account's row); the
+/// keys of the kept positions are looked up afterwards.
 fn build(
     conn: &Connection,
     order: Order,
@@ -135,26 +137,39 @@ fn build(
     step: u64,
 ) -> rusqlite::Result<Directory> {
     let dir = if descending { "DESC" } else { "ASC" };
-    let keys = order.keys();
-    let columns: Vec<&str> = keys.iter().copied().chain(["a.id"]).collect();
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {} FROM accounts a ORDER BY {}",
-        columns.join(", "),
+    let mut walk = conn.prepare(&format!(
+        "SELECT a.id FROM accounts a ORDER BY {}",
         order.order_by(0, dir)
     ))?;
-    let mut rows = stmt.query([])?;
-    let mut marks = Vec::new();
+    let mut rows = walk.query([])?;
+    let mut ids = Vec::new();
     let mut position = 0u64;
     while let Some(row) = rows.next()? {
         if position.is_multiple_of(step) {
-            marks.push(Mark {
-                keys: (0..keys.len())
-                    .map(|i| row.get::<_, Value>(i))
-                    .collect::<rusqlite::Result<_>>()?,
-                id: row.get(keys.len())?,
-            });
+            ids.push(row.get::<_, i64>(0)?);
         }
         position += 1;
+    }
+    let keys = order.keys();
+    let mut marks = Vec::with_capacity(ids.len());
+    if keys.is_empty() {
+        marks.extend(ids.into_iter().map(|id| Mark {
+            keys: Vec::new(),
+            id,
+        }));
+    } else {
+        let mut lookup = conn.prepare(&format!(
+            "SELECT {} FROM accounts a WHERE a.id = ?1",
+            keys.join(", ")
+        ))?;
+        for id in ids {
+            let keys = lookup.query_row([id], |r| {
+                (0..keys.len())
+                    .map(|i| r.get::<_, Value>(i))
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })?;
+            marks.push(Mark { keys, id });
+        }
     }
     Ok(Directory { version, marks })
 }
