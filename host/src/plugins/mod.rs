@@ -284,8 +284,9 @@ pub fn engine(max_memory_bytes: usize) -> Result<Engine> {
         .total_memories(MAX_INSTANCES * 2)
         .total_tables(MAX_INSTANCES * 4)
         .max_memory_size(max_memory_bytes)
-        // Pages a guest touched stay mapped and are zeroed on reuse, instead of being
-        // returned to the OS and faulted in again by the next instance.
+        // Pages a guest touched stay mapped and are reset on reuse, instead of being
+        // returned to the OS and faulted in again by the next instance. Where Linux has
+        // PAGEMAP_SCAN (6.7+), only the pages the guest dirtied are reset.
         .linear_memory_keep_resident(KEEP_RESIDENT)
         .table_keep_resident(KEEP_RESIDENT)
         .pagemap_scan(wasmtime::Enabled::Auto);
