@@ -44,16 +44,11 @@ fn digest_of(file: &str) -> String {
         .to_string()
 }
 
-#[test]
-fn pins_are_enforced_at_start() {
-    let wrong = "0".repeat(64);
+/// Runs `serve` with this config, expects it to refuse to start, and returns its stderr.
+fn serve_fails_with(config: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("iam.toml");
-    std::fs::write(
-        &cfg,
-        format!("[plugins.policy]\ncomponent = \"{FAULTY_POLICY}\"\nsha256 = \"{wrong}\"\n"),
-    )
-    .unwrap();
+    std::fs::write(&cfg, config).unwrap();
     let out = Command::new(host_binary())
         .args(["serve", "--listen", "127.0.0.1:0", "--config"])
         .arg(&cfg)
@@ -62,7 +57,15 @@ fn pins_are_enforced_at_start() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn pins_are_enforced_at_start() {
+    let wrong = "0".repeat(64);
+    let err = serve_fails_with(&format!(
+        "[plugins.policy]\ncomponent = \"{FAULTY_POLICY}\"\nsha256 = \"{wrong}\"\n"
+    ));
     assert!(
         err.contains("plugin slot 'policy'") && err.contains(&format!("the config pins {wrong}")),
         "{err}"
@@ -83,22 +86,9 @@ fn pins_are_enforced_at_start() {
 
 #[test]
 fn a_site_plugin_may_import_only_its_slots_store() {
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("iam.toml");
-    std::fs::write(
-        &cfg,
-        format!("[plugins.handlers]\nattributes = \"{GREEDY_HANDLER}\"\n"),
-    )
-    .unwrap();
-    let out = Command::new(host_binary())
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&cfg)
-        .arg("--db")
-        .arg(dir.path().join("iam.db"))
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = serve_fails_with(&format!(
+        "[plugins.handlers]\nattributes = \"{GREEDY_HANDLER}\"\n"
+    ));
     assert!(
         err.contains("plugin slot 'attributes'")
             && err.contains("imports iam:plugin/authority-store@0.1.0")
