@@ -24,8 +24,8 @@ pub struct FakeStore {
     /// (account, authority) pairs.
     grants: RefCell<Vec<(String, String)>>,
     clients: RefCell<Vec<Client>>,
-    /// subject → (chain, expiration) of stored proxies.
-    proxies: RefCell<BTreeMap<String, (String, u64)>>,
+    /// (account, subject, issuer) → (chain, expiration) of stored proxies.
+    proxies: RefCell<BTreeMap<(String, String, String), (String, u64)>>,
     /// account → its linked identities.
     identities: RefCell<BTreeMap<String, Identities>>,
     /// (client, account) pairs.
@@ -88,9 +88,22 @@ impl FakeStore {
             .collect()
     }
 
-    /// The proxy stored for the certificate with this subject.
-    pub fn proxy_of(&self, subject: &str) -> Option<(String, u64)> {
-        self.proxies.borrow().get(subject).cloned()
+    /// The proxy stored for the account's certificate with this subject and issuer.
+    pub fn proxy_of(&self, account: &str, subject: &str, issuer: &str) -> Option<(String, u64)> {
+        let key = (account.to_string(), subject.to_string(), issuer.to_string());
+        self.proxies.borrow().get(&key).cloned()
+    }
+
+    /// The account a (subject, issuer) pair is linked to.
+    fn certificate_owner(&self, subject_dn: &str, issuer_dn: &str) -> Option<String> {
+        self.identities
+            .borrow()
+            .iter()
+            .find(|(_, (_, _, _, c))| {
+                c.iter()
+                    .any(|c| c.subject_dn == subject_dn && c.issuer_dn == issuer_dn)
+            })
+            .map(|(a, _)| a.clone())
     }
 
     pub fn touches(&self, id: &str) -> u32 {
@@ -311,15 +324,7 @@ impl Accounts for FakeStore {
         subject_dn: &str,
         issuer_dn: &str,
     ) -> StoreResult<Option<Account>> {
-        let owner = self
-            .identities
-            .borrow()
-            .iter()
-            .find(|(_, (_, _, _, c))| {
-                c.iter()
-                    .any(|c| c.subject_dn == subject_dn && c.issuer_dn == issuer_dn)
-            })
-            .map(|(a, _)| a.clone());
+        let owner = self.certificate_owner(subject_dn, issuer_dn);
         owner.map_or(Ok(None), |a| Accounts::get(self, &a))
     }
     fn set_identities(
@@ -842,19 +847,33 @@ impl ClientStore for FakeStore {
 }
 
 impl CertificateStore for FakeStore {
-    fn link(&self, _account_id: &str, _cert: &Certificate) -> StoreResult<()> {
-        Ok(())
+    // Like the host's store: a pair linked to another account is never written.
+    fn link(&self, account_id: &str, cert: &Certificate) -> StoreResult<()> {
+        match self.certificate_owner(&cert.subject_dn, &cert.issuer_dn) {
+            Some(owner) if owner != account_id => Err("linked to another account".into()),
+            Some(_) => Ok(()),
+            None => {
+                let mut ids = self.identities.borrow_mut();
+                ids.entry(account_id.to_string()).or_default().3.push(cert.clone());
+                Ok(())
+            }
+        }
     }
     fn set_proxy(
         &self,
+        account_id: &str,
         subject_dn: &str,
-        _issuer_dn: &str,
+        issuer_dn: &str,
         chain: &str,
         expiration: u64,
     ) -> StoreResult<()> {
+        if self.certificate_owner(subject_dn, issuer_dn).as_deref() != Some(account_id) {
+            return Err("no such certificate linked to the account".into());
+        }
+        let key = (account_id.into(), subject_dn.into(), issuer_dn.into());
         self.proxies
             .borrow_mut()
-            .insert(subject_dn.into(), (chain.into(), expiration));
+            .insert(key, (chain.into(), expiration));
         Ok(())
     }
 }

@@ -211,6 +211,7 @@ pub trait CertificateStore {
     fn link(&self, account_id: &str, cert: &Certificate) -> StoreResult<()>;
     fn set_proxy(
         &self,
+        account_id: &str,
         subject_dn: &str,
         issuer_dn: &str,
         chain: &str,

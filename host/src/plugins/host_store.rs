@@ -551,21 +551,23 @@ impl certificate_store::Host for GuestState {
 
     fn set_proxy(
         &mut self,
+        account_id: String,
         subject_dn: String,
         issuer_dn: String,
         chain: String,
         expiration: u64,
     ) -> R<()> {
-        let db = self.db()?;
-        store::identities::set_proxy(db, &subject_dn, &issuer_dn, &chain, expiration)
-            .map_err(err)?;
-        let owner =
-            store::identities::certificate_owner(db, &subject_dn, &issuer_dn).map_err(err)?;
-        self.audit.account(
-            "x509 certificate updated",
-            owner.as_deref().unwrap_or("-"),
-            subject_dn,
-        );
+        store::identities::set_proxy(
+            self.db()?,
+            &account_id,
+            &subject_dn,
+            &issuer_dn,
+            &chain,
+            expiration,
+        )
+        .map_err(err)?;
+        self.audit
+            .account("x509 certificate updated", &account_id, subject_dn);
         Ok(())
     }
 }

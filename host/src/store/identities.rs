@@ -108,6 +108,15 @@ pub fn ssh_owner(conn: &Connection, fingerprint: &str) -> rusqlite::Result<Optio
     )
 }
 
+/// The error of a write that would reach into another account's linked identity. The
+/// handlers check first (a 409); this keeps the store from ever doing it.
+fn linked_elsewhere(what: &str) -> rusqlite::Error {
+    rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT),
+        Some(format!("{what} is linked to another account")),
+    )
+}
+
 fn owner(
     conn: &Connection,
     sql: &str,
@@ -154,14 +163,18 @@ pub fn set(
     .execute(params![account, kept])?;
     let now = now_ms();
     for k in ssh {
-        conn.prepare_cached(
+        let written = conn.prepare_cached(
             "INSERT INTO ssh_keys(account_id, label, fingerprint, value, is_primary, created_ms, last_modified_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
              ON CONFLICT(fingerprint) DO UPDATE SET label = excluded.label, is_primary = excluded.is_primary,
                  last_modified_ms = CASE WHEN label IS excluded.label AND is_primary = excluded.is_primary
-                                         THEN last_modified_ms ELSE excluded.last_modified_ms END",
+                                         THEN last_modified_ms ELSE excluded.last_modified_ms END
+             WHERE ssh_keys.account_id = excluded.account_id",
         )?
         .execute(params![account, k.display, k.fingerprint, k.value, k.primary, now])?;
+        if written == 0 {
+            return Err(linked_elsewhere(&format!("SSH key {}", k.fingerprint)));
+        }
     }
     set_certificates(conn, account, certificates)
 }
@@ -185,44 +198,141 @@ fn set_certificates(
     let now = now_ms();
     for (i, c) in certificates.iter().enumerate() {
         let label = c.display.clone().unwrap_or_else(|| format!("cert-{i}"));
-        conn.prepare_cached(
+        let written = conn.prepare_cached(
             "INSERT INTO certificates(account_id, label, subject_dn, issuer_dn, pem, is_primary, created_ms, last_modified_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
              ON CONFLICT(subject_dn, issuer_dn) DO UPDATE SET
                  last_modified_ms = CASE WHEN label IS excluded.label AND pem IS excluded.pem
                                           AND is_primary = excluded.is_primary
                                          THEN last_modified_ms ELSE excluded.last_modified_ms END,
-                 label = excluded.label, pem = excluded.pem, is_primary = excluded.is_primary",
+                 label = excluded.label, pem = excluded.pem, is_primary = excluded.is_primary
+             WHERE certificates.account_id = excluded.account_id",
         )?
         .execute(params![account, label, c.subject_dn, c.issuer_dn, c.pem, c.primary, now])?;
+        if written == 0 {
+            return Err(certificate_elsewhere(c));
+        }
     }
     Ok(())
 }
 
-/// Links a certificate, or refreshes the PEM of the one with the same subject and issuer.
+fn certificate_elsewhere(c: &Certificate) -> rusqlite::Error {
+    linked_elsewhere(&format!(
+        "the certificate (subject: {}, issuer: {})",
+        c.subject_dn, c.issuer_dn
+    ))
+}
+
+/// Links a certificate to the account, or refreshes the PEM of the account's one with the
+/// same subject and issuer; another account's certificate is left alone (an error).
 pub fn link_certificate(conn: &Connection, uuid: &str, c: &Certificate) -> rusqlite::Result<()> {
     let count: i64 = conn
         .prepare_cached("SELECT count(*) FROM certificates WHERE account_id = (SELECT id FROM accounts WHERE uuid = ?1)")?
         .query_row([uuid], |r| r.get(0))?;
-    conn.prepare_cached(
+    let written = conn.prepare_cached(
         "INSERT INTO certificates(account_id, label, subject_dn, issuer_dn, pem, is_primary, created_ms, last_modified_ms)
          SELECT id, ?2, ?3, ?4, ?5, 1, ?6, ?6 FROM accounts WHERE uuid = ?1
-         ON CONFLICT(subject_dn, issuer_dn) DO UPDATE SET pem = excluded.pem, last_modified_ms = excluded.last_modified_ms",
+         ON CONFLICT(subject_dn, issuer_dn) DO UPDATE SET pem = excluded.pem, last_modified_ms = excluded.last_modified_ms
+         WHERE certificates.account_id = excluded.account_id",
     )?
     .execute(params![uuid, format!("cert-{count}"), c.subject_dn, c.issuer_dn, c.pem, now_ms()])?;
+    if written == 0 {
+        return Err(certificate_elsewhere(c));
+    }
     Ok(())
 }
 
+/// Stores the proxy of the account's certificate with this subject and issuer. Only that
+/// account's row is written: a (subject, issuer) pair of another account is an error.
 pub fn set_proxy(
     conn: &Connection,
+    uuid: &str,
     subject: &str,
     issuer: &str,
     chain: &str,
     expiration: u64,
 ) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "UPDATE certificates SET proxy_chain = ?3, proxy_expiration_ms = ?4 WHERE subject_dn = ?1 AND issuer_dn = ?2",
-    )?
-    .execute(params![subject, issuer, chain, expiration])?;
+    let written = conn
+        .prepare_cached(
+            "UPDATE certificates SET proxy_chain = ?4, proxy_expiration_ms = ?5
+             WHERE subject_dn = ?2 AND issuer_dn = ?3
+               AND account_id = (SELECT id FROM accounts WHERE uuid = ?1)",
+        )?
+        .execute(params![uuid, subject, issuer, chain, expiration])?;
+    if written == 0 {
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT),
+            Some(format!(
+                "no certificate (subject: {subject}, issuer: {issuer}) is linked to account {uuid}"
+            )),
+        ));
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db() -> (tempfile::TempDir, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = Connection::open(dir.path().join("iam.db")).unwrap();
+        crate::store::schema::migrate(&mut conn).unwrap();
+        for (uuid, name) in [("a", "alice"), ("m", "mallory")] {
+            conn.execute(
+                "INSERT INTO accounts(uuid, username, email, given_name, family_name,
+                                      created_ms, last_modified_ms)
+                 VALUES (?1, ?2, ?2 || '@example.org', 'G', 'F', 0, 0)",
+                params![uuid, name],
+            )
+            .unwrap();
+        }
+        (dir, conn)
+    }
+
+    fn cert(issuer: &str, pem: &str) -> Certificate {
+        Certificate {
+            display: None,
+            subject_dn: "CN=alice".into(),
+            issuer_dn: issuer.into(),
+            pem: pem.into(),
+            primary: true,
+            created: 0,
+            last_modified: 0,
+            has_proxy: false,
+            proxy_expiration: None,
+        }
+    }
+
+    fn stored(conn: &Connection) -> (String, String, Option<String>) {
+        conn.query_row(
+            "SELECT a.uuid, c.pem, c.proxy_chain FROM certificates c
+             JOIN accounts a ON a.id = c.account_id WHERE c.issuer_dn = 'CN=CA'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn writes_never_reach_another_accounts_certificate() {
+        let (_dir, conn) = db();
+        link_certificate(&conn, "a", &cert("CN=CA", "alice's")).unwrap();
+        set_proxy(&conn, "a", "CN=alice", "CN=CA", "alice's proxy", 1).unwrap();
+
+        // The same subject and issuer from another account: refused, nothing changes.
+        assert!(link_certificate(&conn, "m", &cert("CN=CA", "forged")).is_err());
+        assert!(set_proxy(&conn, "m", "CN=alice", "CN=CA", "mallory's", 2).is_err());
+        let scim = set(&conn, "m", &[], &[], &[], &[cert("CN=CA", "forged")]);
+        assert!(scim.is_err());
+        let want = ("a".to_string(), "alice's".to_string(), Some("alice's proxy".into()));
+        assert_eq!(stored(&conn), want);
+
+        // The owner may refresh it; a pair of its own from another issuer is its own row.
+        link_certificate(&conn, "a", &cert("CN=CA", "renewed")).unwrap();
+        assert_eq!(stored(&conn).1, "renewed");
+        link_certificate(&conn, "m", &cert("CN=Evil", "mallory's")).unwrap();
+        set_proxy(&conn, "m", "CN=alice", "CN=Evil", "mallory's", 2).unwrap();
+        assert_eq!(stored(&conn).2.as_deref(), Some("alice's proxy"));
+    }
 }

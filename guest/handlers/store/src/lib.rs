@@ -353,11 +353,12 @@ impl CertificateStore for HostStore {
     }
     fn set_proxy(
         &self,
+        account_id: &str,
         subject_dn: &str,
         issuer_dn: &str,
         chain: &str,
         expiration: u64,
     ) -> StoreResult<()> {
-        certificate_store::set_proxy(subject_dn, issuer_dn, chain, expiration)
+        certificate_store::set_proxy(account_id, subject_dn, issuer_dn, chain, expiration)
     }
 }
