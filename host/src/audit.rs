@@ -3,6 +3,30 @@
 //! so the trail never shows a change that was rolled back. The host derives the events
 //! from the writes themselves, so a site's handler cannot leave a change out.
 
+/// Who made a request's changes: the token's account and client, and where the request
+/// came from (or the background job that made them).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Actor {
+    /// The caller's account (UUID), for a user token.
+    pub account: Option<String>,
+    /// The OAuth client the token was issued to.
+    pub client: Option<String>,
+    /// The peer address of the request.
+    pub source: Option<std::net::IpAddr>,
+    /// A background job acting on its own (`lifecycle`).
+    pub job: Option<&'static str>,
+}
+
+impl Actor {
+    /// A background job of this server.
+    pub fn job(name: &'static str) -> Actor {
+        Actor {
+            job: Some(name),
+            ..Actor::default()
+        }
+    }
+}
+
 /// One change.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
@@ -61,12 +85,18 @@ impl Trail {
         });
     }
 
-    /// Writes the events to the log. Call only after the transaction committed.
-    pub fn log_committed(self, request: &str) {
+    /// Writes the events to the log, each with who acted. Call only after the transaction
+    /// committed.
+    pub fn log_committed(self, request: &str, actor: &Actor) {
+        let source = actor.source.map(|s| s.to_string());
         for e in self.0 {
             tracing::info!(
                 target: "audit",
                 request,
+                actor_account = actor.account.as_deref().unwrap_or("-"),
+                actor_client = actor.client.as_deref().unwrap_or("-"),
+                actor_job = actor.job.unwrap_or("-"),
+                source = source.as_deref().unwrap_or("-"),
                 event = e.kind,
                 account = e.account.as_deref().unwrap_or("-"),
                 group = e.group.as_deref().unwrap_or("-"),

@@ -39,22 +39,56 @@ pub struct Config {
 pub struct OAuthConfig {
     /// Lifetime of access tokens, in seconds.
     pub access_token_lifetime_secs: u64,
-    /// Lifetime of refresh tokens, in seconds (0: they never expire).
+    /// Lifetime of refresh tokens, in seconds (0: they never expire; only allowed when
+    /// `max_refresh_token_lifetime_secs` is 0).
     pub refresh_token_lifetime_secs: u64,
+    /// The longest access token lifetime a client may register (and get). A day by default:
+    /// an access token cannot be recalled once handed out except by a revocation that is kept
+    /// until its expiry, and a day covers the longest jobs that do not refresh.
+    pub max_access_token_lifetime_secs: u64,
+    /// The longest refresh token lifetime a client may register; 0: no maximum, and clients
+    /// may have refresh tokens that never expire (INDIGO IAM's behaviour). A year by default:
+    /// refresh tokens are stored, rotated on use and can be revoked, so the bound only ends
+    /// grants that go unused for that long.
+    pub max_refresh_token_lifetime_secs: u64,
     /// Other OpenID providers whose tokens are accepted for the accounts linked to them.
     pub trusted_issuers: Vec<TrustedIssuerConfig>,
 }
 
-/// One `[[oauth.trusted_issuers]]`: the issuer and where its keys are, a JWKS file
-/// (relative to the config file) or URL.
+/// One `[[oauth.trusted_issuers]]`: the issuer, the audience its tokens must name to be
+/// accepted here, and where its keys are, a JWKS file (relative to the config file) or URL.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrustedIssuerConfig {
     pub issuer: String,
+    /// `audience = "..."` or a list: a token's `aud` must name one (required, so a token
+    /// minted for another relying party is never accepted).
+    #[serde(default)]
+    pub audience: Audiences,
     #[serde(default)]
     pub jwks_file: Option<PathBuf>,
     #[serde(default)]
     pub jwks_url: Option<String>,
+}
+
+/// One audience or a list of them.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(untagged)]
+pub enum Audiences {
+    #[default]
+    None,
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audiences {
+    pub fn list(&self) -> Vec<String> {
+        match self {
+            Audiences::None => Vec::new(),
+            Audiences::One(a) => vec![a.clone()],
+            Audiences::Many(l) => l.clone(),
+        }
+    }
 }
 
 impl Default for OAuthConfig {
@@ -62,8 +96,50 @@ impl Default for OAuthConfig {
         OAuthConfig {
             access_token_lifetime_secs: 3600,
             refresh_token_lifetime_secs: 30 * 24 * 3600,
+            max_access_token_lifetime_secs: 24 * 3600,
+            max_refresh_token_lifetime_secs: 365 * 24 * 3600,
             trusted_issuers: Vec::new(),
         }
+    }
+}
+
+/// No token lifetime may exceed this (100 years), whatever the configuration: expiry
+/// times in milliseconds then stay far from overflowing.
+pub const MAX_LIFETIME_SECS: u64 = 100 * 365 * 24 * 3600;
+
+impl OAuthConfig {
+    /// The lifetimes must fit their maximums, and the maximums the hard ceiling.
+    fn check_lifetimes(&self) -> Result<()> {
+        let max_access = self.max_access_token_lifetime_secs;
+        let max_refresh = self.max_refresh_token_lifetime_secs;
+        if !(1..=MAX_LIFETIME_SECS).contains(&max_access) {
+            bail!(
+                "[oauth] max_access_token_lifetime_secs must be between 1 and {MAX_LIFETIME_SECS}"
+            );
+        }
+        if max_refresh > MAX_LIFETIME_SECS {
+            bail!(
+                "[oauth] max_refresh_token_lifetime_secs must be at most {MAX_LIFETIME_SECS} (0: no maximum)"
+            );
+        }
+        if self.access_token_lifetime_secs > max_access {
+            bail!(
+                "[oauth] access_token_lifetime_secs ({}) is over max_access_token_lifetime_secs ({max_access})",
+                self.access_token_lifetime_secs
+            );
+        }
+        let refresh = self.refresh_token_lifetime_secs;
+        if max_refresh > 0 && !(1..=max_refresh).contains(&refresh) {
+            bail!(
+                "[oauth] refresh_token_lifetime_secs ({refresh}) must be between 1 and \
+                 max_refresh_token_lifetime_secs ({max_refresh}); set that to 0 for refresh \
+                 tokens that never expire"
+            );
+        }
+        if refresh > MAX_LIFETIME_SECS {
+            bail!("[oauth] refresh_token_lifetime_secs must be at most {MAX_LIFETIME_SECS}");
+        }
+        Ok(())
     }
 }
 
@@ -348,7 +424,15 @@ impl Config {
         }
         file.registration.default_group_names()?;
         let mut oauth = file.oauth;
+        oauth.check_lifetimes()?;
         for t in &mut oauth.trusted_issuers {
+            if t.audience.list().iter().all(|a| a.trim().is_empty()) {
+                bail!(
+                    "[[oauth.trusted_issuers]] '{}': give `audience`, the `aud` its tokens \
+                     carry for this server (tokens for other relying parties are refused)",
+                    t.issuer
+                );
+            }
             match (&t.jwks_file, &t.jwks_url) {
                 (Some(f), None) => t.jwks_file = Some(base_dir.join(f)),
                 (None, Some(_)) => {}
@@ -487,6 +571,33 @@ mod tests {
         assert!(!cfg.lifecycle.removal_enabled);
         assert_eq!(cfg.lifecycle.interval_secs, 5);
         assert_eq!(cfg.lifecycle.removal_grace_period_days, 30);
+    }
+
+    #[test]
+    fn token_lifetimes_have_maximums() {
+        let cfg = load_toml("").unwrap();
+        assert_eq!(cfg.oauth.max_access_token_lifetime_secs, 86_400);
+        assert_eq!(cfg.oauth.max_refresh_token_lifetime_secs, 31_536_000);
+        let refused = |toml: &str| format!("{:#}", load_toml(toml).unwrap_err());
+        assert!(
+            refused("[oauth]\naccess_token_lifetime_secs = 86401\n")
+                .contains("over max_access_token_lifetime_secs (86400)")
+        );
+        assert!(refused("[oauth]\nmax_access_token_lifetime_secs = 0\n").contains("between 1"));
+        assert!(
+            refused("[oauth]\nmax_refresh_token_lifetime_secs = 4611686018427387904\n")
+                .contains("at most 3153600000")
+        );
+        // Refresh tokens that never expire need the maximum lifted.
+        assert!(
+            refused("[oauth]\nrefresh_token_lifetime_secs = 0\n")
+                .contains("set that to 0 for refresh tokens that never expire")
+        );
+        let cfg = load_toml(
+            "[oauth]\nrefresh_token_lifetime_secs = 0\nmax_refresh_token_lifetime_secs = 0\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.oauth.refresh_token_lifetime_secs, 0);
     }
 
     #[test]

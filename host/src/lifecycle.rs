@@ -24,11 +24,17 @@ pub fn settings(cfg: &LifecycleConfig) -> LifecycleSettings {
 pub fn run_once(app: &App) -> Result<LifecycleReport, ApiError> {
     let request = RequestId(format!("lifecycle-{}", uuid::Uuid::new_v4().simple()));
     let settings = app.lifecycle;
-    let report = app.in_transaction(&request, Family::Iam, TxMode::Write, |p, conn| {
-        p.handle(&p.lifecycle, conn, |g, store| {
-            g.call_expire_accounts(store, now_ms(), settings)
-        })
-    })?;
+    let report = app.in_transaction(
+        &request,
+        &crate::audit::Actor::job("lifecycle"),
+        Family::Iam,
+        TxMode::Write,
+        |p, conn| {
+            p.handle(&p.lifecycle, conn, |g, store| {
+                g.call_expire_accounts(store, now_ms(), settings)
+            })
+        },
+    )?;
     tracing::info!(
         pending_suspension = report.pending_suspension,
         suspended = report.suspended,

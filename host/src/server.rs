@@ -54,9 +54,12 @@ fn build_app(cfg: &Config) -> Result<App> {
         overrides: cfg.overrides.clone(),
         keyring: LiveKeyring::new(keyring),
         throttle: Throttle::default(),
+        client_throttle: Throttle::default(),
         lifetimes: Lifetimes {
             access_secs: cfg.oauth.access_token_lifetime_secs,
             refresh_secs: cfg.oauth.refresh_token_lifetime_secs,
+            max_access_secs: cfg.oauth.max_access_token_lifetime_secs,
+            max_refresh_secs: cfg.oauth.max_refresh_token_lifetime_secs,
         },
         trusted_issuers: TrustedIssuers::new(
             cfg.oauth
@@ -68,7 +71,7 @@ fn build_app(cfg: &Config) -> Result<App> {
                         (_, Some(u)) => JwksSource::Url(u.clone()),
                         (None, None) => unreachable!("checked when the config was read"),
                     };
-                    (t.issuer.clone(), source)
+                    (t.issuer.clone(), t.audience.list(), source)
                 })
                 .collect(),
         ),
@@ -276,19 +279,16 @@ pub fn print_token(
             .unwrap_or_else(|| format!("http://{}", crate::config::DEFAULT_LISTEN));
         let account = accounts::by_username(conn, username)?
             .with_context(|| format!("no account with username '{username}'"))?;
-        let is_admin = store::authorities::of_account(conn, &account.id)?
-            .iter()
-            .any(|a| a == "ROLE_ADMIN");
-        let scopes = auth::user_token_scopes(scope, is_admin);
-        auth::mint(
-            &keyring,
-            &issuer,
-            &account.id,
-            &scopes,
-            lifetime,
-            None,
-            None,
-        )
+        let held = store::authorities::of_account(conn, &account.id)?;
+        let scopes = auth::user_token_scopes(scope, &held);
+        let grant = auth::Grant {
+            kind: auth::TokenKind::User,
+            subject: &account.id,
+            scopes: &scopes,
+            client_id: None,
+            audience: None,
+        };
+        auth::mint(&keyring, &issuer, &grant, lifetime)
     })?;
     println!("{token}");
     Ok(())

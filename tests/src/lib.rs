@@ -12,12 +12,22 @@ use serde_json::{Value, json};
 
 pub use reqwest::StatusCode;
 
+pub mod oauth;
+
 /// The misbehaving test guests (see `tests/guests/`).
 pub const FAULTY_HANDLER: &str = env!("IAM_TEST_FAULTY_HANDLER");
 pub const FAULTY_POLICY: &str = env!("IAM_TEST_FAULTY_POLICY");
 /// An `attributes` handler that also imports `authority-store` (which its slot does not
 /// provide).
 pub const GREEDY_HANDLER: &str = env!("IAM_TEST_GREEDY_HANDLER");
+/// A `labels` handler that sleeps 30 s inside `PUT` with the label name `sleep`, 50 ms
+/// with `nap`.
+pub const SLEEPY_HANDLER: &str = env!("IAM_TEST_SLEEPY_HANDLER");
+/// A `labels` handler whose log lines (`GET`) and panic message (`PUT`) try to forge a
+/// host log line.
+pub const LOG_FORGER: &str = env!("IAM_TEST_LOG_FORGER");
+/// A `labels` handler that imports `account-writer` (which only the `scim` slot gets).
+pub const WRITER_HANDLER: &str = env!("IAM_TEST_WRITER_HANDLER");
 /// The example site policy of `guest/examples/site-policy`.
 pub const EXAMPLE_SITE_POLICY: &str = env!("IAM_EXAMPLE_SITE_POLICY");
 
@@ -194,6 +204,24 @@ impl Server {
         format!("{}{}", self.base, path)
     }
 
+    /// Signs `claims` with the server's own active key, read from its database: how an
+    /// attacker who could make the server sign anything would forge a token, and how tests
+    /// build tokens the token endpoint would never issue.
+    pub fn sign(&self, claims: &Value) -> String {
+        let conn = rusqlite::Connection::open(self.db_path()).unwrap();
+        let (kid, pem): (String, String) = conn
+            .query_row(
+                "SELECT kid, private_pem FROM signing_keys ORDER BY created_ms DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        header.kid = Some(kid);
+        let key = jsonwebtoken::EncodingKey::from_ec_pem(pem.as_bytes()).unwrap();
+        jsonwebtoken::encode(&header, claims, &key).unwrap()
+    }
+
     /// A token from `iam-host token` for `username`, with `scope` or the account's default.
     pub fn token_with(&self, username: &str, scope: Option<&str>) -> String {
         let mut cmd = Command::new(host_binary());
@@ -317,6 +345,14 @@ pub fn group_body(name: &str, parent: Option<(&str, &str)>) -> Value {
             json!({"parentGroup": {"value": id, "display": display}});
     }
     body
+}
+
+/// Seconds since the epoch.
+pub fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 fn free_port() -> u16 {

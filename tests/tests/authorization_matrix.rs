@@ -2,6 +2,12 @@
 //! kind of caller, under both built-in policies. "Allowed" means the policy let the request
 //! through (whatever the handler then answered); "denied" is 403 `access_denied`;
 //! anonymous callers always get 401.
+//!
+//! The matrix also runs over time: callers whose role, group-manager right, account or
+//! client was taken away *after* their token was minted. The ex-admin's token still lists
+//! every admin scope, yet each decision follows the state of the database now: the `ex-*`
+//! callers are treated exactly as a plain user, and tokens of a disabled or deleted
+//! account, or of a removed client, are 401 everywhere.
 
 use iam_tests::*;
 use reqwest::Method;
@@ -22,9 +28,23 @@ const CALLERS: &[&str] = &[
     "scim:write",
 ];
 
+/// Callers who lost a right after their token was minted; each must fare as `plain`.
+const DEMOTED: &[&str] = &["ex-admin", "ex-reader", "ex-gm"];
+
+/// Callers whose account or client is gone or disabled since their token was minted; each
+/// must get 401.
+const REVOKED: &[&str] = &["disabled", "deleted", "client-gone"];
+
+const ALL_ADMIN_SCOPES: &str = "openid iam:admin.read iam:admin.write scim:read scim:write";
+
 /// Who the policy lets through, written as the table reads: role words stand for the
 /// callers holding that role, scope words for the token with that scope.
 fn allowed(rule: &str, caller: &str, strict: bool) -> bool {
+    let caller = if DEMOTED.contains(&caller) {
+        "plain"
+    } else {
+        caller
+    };
     let admin_account = caller.starts_with("admin") || caller.starts_with("scim");
     rule.split(',').map(str::trim).any(|term| match term {
         "self" => caller == "self",
@@ -80,7 +100,9 @@ fn matrix(policy: &str) {
     let admin = s.token("admin");
     let target = s.create_user(&admin, "target");
     let other = s.create_user(&admin, "other");
-    for name in ["plain", "reader", "gm", "gmother"] {
+    for name in [
+        "plain", "reader", "gm", "gmother", "exadmin", "exreader", "exgm", "disabled", "deleted",
+    ] {
         s.create_user(&admin, name);
     }
     let g = s.create_group(&admin, "g");
@@ -120,7 +142,66 @@ fn matrix(policy: &str) {
             .is_success()
     );
 
-    let tokens: Vec<(&str, String)> = CALLERS
+    // The stale callers get their rights and their tokens first, then lose the rights.
+    let grant = |m: Method, path: String| {
+        let r = send(m, &path);
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+    };
+    let exadmin = s.user_id(&admin, "exadmin");
+    let exreader = s.user_id(&admin, "exreader");
+    let exgm = s.user_id(&admin, "exgm");
+    let disabled = s.user_id(&admin, "disabled");
+    let deleted = s.user_id(&admin, "deleted");
+    let authority = |a: &str, role: &str| format!("/iam/account/{a}/authorities?authority={role}");
+    grant(Method::POST, authority(&exadmin, "ROLE_ADMIN"));
+    grant(Method::POST, authority(&exreader, "ROLE_READER"));
+    grant(
+        Method::POST,
+        format!("/iam/account/{exgm}/managed-groups/{g}"),
+    );
+    iam_tests::oauth::register(&s, &admin, "gone", &["password"], ALL_ADMIN_SCOPES, false);
+    let via_gone_client = iam_tests::oauth::password_grant(
+        &s,
+        "gone",
+        "admin",
+        ADMIN_PASSWORD,
+        ALL_ADMIN_SCOPES,
+    )["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let stale: Vec<(&str, String)> = vec![
+        ("ex-admin", s.token_with("exadmin", Some(ALL_ADMIN_SCOPES))),
+        ("ex-reader", s.token("exreader")),
+        ("ex-gm", s.token("exgm")),
+        ("disabled", s.token("disabled")),
+        ("deleted", s.token("deleted")),
+        ("client-gone", via_gone_client),
+    ];
+    tick();
+    grant(Method::DELETE, authority(&exadmin, "ROLE_ADMIN"));
+    grant(Method::DELETE, authority(&exreader, "ROLE_READER"));
+    grant(
+        Method::DELETE,
+        format!("/iam/account/{exgm}/managed-groups/{g}"),
+    );
+    let mut off = user_body("disabled");
+    off["active"] = json!(false);
+    let r = s
+        .req(
+            Method::PUT,
+            &format!("/scim/Users/{disabled}"),
+            Some(&admin),
+        )
+        .header("content-type", SCIM)
+        .body(off.to_string())
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "disable an account");
+    grant(Method::DELETE, format!("/scim/Users/{deleted}"));
+    grant(Method::DELETE, "/iam/api/clients/gone".to_string());
+
+    let mut tokens: Vec<(&str, String)> = CALLERS
         .iter()
         .map(|c| {
             let t = match *c {
@@ -137,6 +218,7 @@ fn matrix(policy: &str) {
             (*c, t)
         })
         .collect();
+    tokens.extend(stale);
 
     let acc = |rest: &str| format!("/iam/account/{target}/{rest}");
     let cases = vec![
@@ -487,6 +569,12 @@ fn matrix(policy: &str) {
         for (caller, token) in &tokens {
             let r = request(Some(token));
             let status = r.status();
+            if REVOKED.contains(caller) {
+                if status != StatusCode::UNAUTHORIZED {
+                    wrong.push(format!("{}: {caller} should be 401, got {status}", c.what));
+                }
+                continue;
+            }
             let expect = allowed(rule, caller, strict);
             if expect && (status == StatusCode::FORBIDDEN || status == StatusCode::UNAUTHORIZED) {
                 wrong.push(format!(

@@ -45,12 +45,13 @@ fn sign(key: &IssuerKey, claims: &Value) -> String {
     jsonwebtoken::encode(&header, claims, &key.encoding).unwrap()
 }
 
+/// The audience both trusted issuers are configured with.
+const AUDIENCE: &str = "iam-wasm-test";
+
+/// An access token's claims, minted for this server.
 fn claims(iss: &str, sub: &str, scope: &str) -> Value {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    json!({"iss": iss, "sub": sub, "iat": now, "exp": now + 300, "scope": scope})
+    let now = now_secs();
+    json!({"iss": iss, "sub": sub, "aud": AUDIENCE, "iat": now, "exp": now + 300, "scope": scope})
 }
 
 /// Serves `body` to every request on a loopback port; counts the requests.
@@ -88,8 +89,10 @@ fn linked_identities_act_as_their_account_and_others_are_refused() {
     )
     .unwrap();
     let s = Server::start_with_config(&format!(
-        "[[oauth.trusted_issuers]]\nissuer = \"{IDP}\"\njwks_url = \"http://127.0.0.1:{port}/jwks\"\n\
-         [[oauth.trusted_issuers]]\nissuer = \"{FILE_IDP}\"\njwks_file = \"{}\"\n",
+        "[[oauth.trusted_issuers]]\nissuer = \"{IDP}\"\naudience = \"{AUDIENCE}\"\n\
+         jwks_url = \"http://127.0.0.1:{port}/jwks\"\n\
+         [[oauth.trusted_issuers]]\nissuer = \"{FILE_IDP}\"\naudience = [\"other\", \"{AUDIENCE}\"]\n\
+         jwks_file = \"{}\"\n",
         dir.path().join("files-jwks.json").display()
     ));
     let admin = s.token("admin");
@@ -160,6 +163,28 @@ fn linked_identities_act_as_their_account_and_others_are_refused() {
     .unwrap();
     refused(&hs, "HS256");
 
+    // Tokens minted for someone else: no audience, another audience, an ID token.
+    let mut no_aud = claims(IDP, "alice-at-idp", "openid");
+    no_aud.as_object_mut().unwrap().remove("aud");
+    refused(&sign(&key, &no_aud), "no audience");
+    let mut other_rp = claims(IDP, "alice-at-idp", "openid");
+    other_rp["aud"] = json!(["some-other-service"]);
+    refused(&sign(&key, &other_rp), "minted for another relying party");
+    let mut listed = claims(IDP, "alice-at-idp", "openid");
+    listed["aud"] = json!(["some-other-service", AUDIENCE]);
+    expect_json(
+        s.get("/scim/Me", Some(&sign(&key, &listed))),
+        StatusCode::OK,
+        "our audience among others",
+    );
+    let mut id_token = claims(IDP, "alice-at-idp", "");
+    id_token.as_object_mut().unwrap().remove("scope");
+    id_token["nonce"] = json!("n-0S6_WzA2Mj");
+    refused(&sign(&key, &id_token), "an ID token with a nonce");
+    let mut id_token = claims(IDP, "alice-at-idp", "openid");
+    id_token["at_hash"] = json!("77QmUPtjPfzWtF2AnpK9RQ");
+    refused(&sign(&key, &id_token), "an ID token with at_hash");
+
     // Unlinking the identity ends its access.
     let token = sign(&key, &claims(IDP, "alice-at-idp", "openid"));
     let mut unlinked = user_body("alice");
@@ -176,4 +201,25 @@ fn linked_identities_act_as_their_account_and_others_are_refused() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     refused(&token, "after unlinking");
+}
+
+#[test]
+fn a_trusted_issuer_without_an_audience_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("iam.toml");
+    std::fs::write(
+        &config,
+        format!("[[oauth.trusted_issuers]]\nissuer = \"{IDP}\"\njwks_url = \"http://127.0.0.1:1/jwks\"\n"),
+    )
+    .unwrap();
+    let out = std::process::Command::new(host_binary())
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(dir.path().join("iam.db"))
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("audience"), "{err}");
 }

@@ -4,94 +4,11 @@
 
 use std::time::Duration;
 
+use iam_tests::oauth::*;
 use iam_tests::*;
 use reqwest::Method;
 use reqwest::blocking::Response;
 use serde_json::{Value, json};
-
-const SECRET: &str = "s3cret-value";
-
-/// Registers a client with a known secret (none for a public client).
-fn register(s: &Server, admin: &str, id: &str, grants: &[&str], scope: &str, public: bool) {
-    let mut body = json!({"client_id": id, "scope": scope, "grant_types": grants});
-    if public {
-        body["token_endpoint_auth_method"] = json!("none");
-    } else {
-        body["client_secret"] = json!(SECRET);
-    }
-    let r = s
-        .req(Method::POST, "/iam/api/clients", Some(admin))
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().unwrap());
-}
-
-fn form(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-/// POSTs a form to `path`, authenticating as `basic` (id, secret) when given.
-fn post_form(
-    s: &Server,
-    path: &str,
-    basic: Option<(&str, &str)>,
-    pairs: &[(&str, &str)],
-) -> Response {
-    let mut rb = s
-        .req(Method::POST, path, None)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form(pairs));
-    if let Some((id, secret)) = basic {
-        rb = rb.basic_auth(id, Some(secret));
-    }
-    rb.send().unwrap()
-}
-
-fn token_ok(r: Response) -> Value {
-    assert_eq!(r.headers()["cache-control"], "no-store");
-    let v = expect_json(r, StatusCode::OK, "token");
-    assert_eq!(v["token_type"], "Bearer", "{v}");
-    v
-}
-
-/// An RFC 6749 §5.2 error with exactly this status and code.
-fn oauth_error(r: Response, status: StatusCode, code: &str) -> Value {
-    let v = expect_json(r, status, code);
-    assert_eq!(v["error"], code, "{v}");
-    assert!(v["error_description"].is_string(), "{v}");
-    v
-}
-
-/// The claims of a JWT (not verified: the server checks signatures).
-fn claims(jwt: &str) -> Value {
-    let payload = jwt.split('.').nth(1).unwrap();
-    let bytes = base64_url_decode(payload);
-    serde_json::from_slice(&bytes).unwrap()
-}
-
-fn base64_url_decode(s: &str) -> Vec<u8> {
-    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut bits = 0u32;
-    let mut n = 0;
-    let mut out = Vec::new();
-    for c in s.bytes() {
-        let v = alphabet.iter().position(|&a| a == c).unwrap() as u32;
-        bits = (bits << 6) | v;
-        n += 6;
-        if n >= 8 {
-            n -= 8;
-            out.push((bits >> n) as u8);
-            bits &= (1 << n) - 1;
-        }
-    }
-    out
-}
 
 fn scopes(v: &Value) -> Vec<String> {
     let mut s: Vec<String> = v["scope"]
@@ -723,14 +640,7 @@ fn discovery_is_truthful_and_rotated_keys_keep_old_tokens_valid() {
         Some(("svc", SECRET)),
         &[("grant_type", "client_credentials")],
     ));
-    let header = after["access_token"]
-        .as_str()
-        .unwrap()
-        .split('.')
-        .next()
-        .unwrap()
-        .to_string();
-    let header: Value = serde_json::from_slice(&base64_url_decode(&header)).unwrap();
+    let header = jwt_header(after["access_token"].as_str().unwrap());
     assert_eq!(header["kid"], new_kid);
     expect_json(
         s.get("/iam/account/search", Some(&old)),
@@ -749,7 +659,8 @@ fn discovery_is_truthful_and_rotated_keys_keep_old_tokens_valid() {
 
 #[test]
 fn token_lifetimes_are_set_per_client() {
-    let s = Server::start();
+    // Refresh tokens that never expire (0) need the refresh maximum lifted.
+    let s = Server::start_with_config("[oauth]\nmax_refresh_token_lifetime_secs = 0\n");
     let admin = s.token("admin");
     let post = |body: Value| {
         s.req(Method::POST, "/iam/api/clients", Some(&admin))

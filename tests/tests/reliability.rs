@@ -515,7 +515,7 @@ fn token_attacks_are_401() {
     let (kid, key) = server_key(&s);
     let claims = |overrides: Value| {
         let mut c = json!({"iss": s.base, "sub": me, "iat": now(), "exp": now() + 300,
-                           "jti": "x", "scope": "openid iam:admin.read"});
+                           "jti": "x", "kind": "user", "scope": "openid iam:admin.read"});
         for (k, v) in overrides.as_object().unwrap() {
             c[k] = v.clone();
         }

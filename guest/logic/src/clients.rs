@@ -253,12 +253,19 @@ pub fn validate(new: &NewClient, id_taken: bool) -> Result<ClientCreate, Error> 
     })
 }
 
+/// Registers a client. A requested `client_id` must be free, and must not be an account's
+/// UUID either: a client named like an account would read as that account wherever only
+/// the id is shown (token subjects, logs).
 pub fn create(
+    accounts: &impl Accounts,
     clients: &impl ClientStore,
     new: &NewClient,
 ) -> Result<(Client, Option<String>), Error> {
     let taken = match new.client_id.as_deref() {
-        Some(id) if !is_blank(id) => clients.get(id).map_err(internal)?.is_some(),
+        Some(id) if !is_blank(id) => {
+            clients.get(id).map_err(internal)?.is_some()
+                || accounts.get(id).map_err(internal)?.is_some()
+        }
         _ => false,
     };
     let row = validate(new, taken)?;
@@ -521,11 +528,14 @@ mod tests {
     fn ownership() {
         let s = FakeStore::default();
         let alice = s.add_account("alice");
-        let (c, secret) = create(&s, &new_client(Some("c1"))).unwrap();
+        let (c, secret) = create(&s, &s, &new_client(Some("c1"))).unwrap();
         assert!(secret.is_some());
+        let taken = Error::Invalid("saveNewClient.client.clientId: Client id not available".into());
+        assert_eq!(create(&s, &s, &new_client(Some("c1"))).unwrap_err(), taken);
+        // An account's UUID is never a client id.
         assert_eq!(
-            create(&s, &new_client(Some("c1"))).unwrap_err(),
-            Error::Invalid("saveNewClient.client.clientId: Client id not available".into())
+            create(&s, &s, &new_client(Some(&alice))).unwrap_err(),
+            taken
         );
         add_owner(&s, &s, &c.client_id, &alice).unwrap();
         add_owner(&s, &s, &c.client_id, &alice).unwrap();

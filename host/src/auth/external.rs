@@ -2,6 +2,11 @@
 //! config trusts its issuer and its (`iss`, `sub`) is an OIDC identity linked to an account
 //! (`IndigoUser.oidcIds`); it then acts as that account. Keys come from a JWKS file or URL,
 //! cached, and fetched again when a token names a key the cache lacks.
+//!
+//! Only access tokens minted for this server count: the token's `aud` must name one of
+//! the audiences configured for its issuer, and ID tokens (which the provider hands to
+//! every relying party a user logs into) are refused, so a token another service received
+//! cannot be replayed here.
 
 use std::path::PathBuf;
 use std::sync::RwLock;
@@ -12,7 +17,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use rusqlite::Connection;
 use serde::Deserialize;
 
-use super::{ADMIN_SCOPES, AuthError};
+use super::{AuthError, effective_scopes};
 use crate::plugins::types::{OidcId, Principal};
 use crate::store::{accounts, authorities, identities};
 
@@ -33,6 +38,8 @@ pub enum JwksSource {
 /// One trusted issuer and its cached keys.
 pub struct TrustedIssuer {
     pub issuer: String,
+    /// The `aud` values that mark a token as minted for this server (at least one).
+    audiences: Vec<String>,
     source: JwksSource,
     cache: RwLock<Option<(JwkSet, Instant)>>,
 }
@@ -42,11 +49,13 @@ pub struct TrustedIssuer {
 pub struct TrustedIssuers(Vec<TrustedIssuer>);
 
 impl TrustedIssuers {
-    pub fn new(list: Vec<(String, JwksSource)>) -> TrustedIssuers {
+    /// Each issuer with the audiences its tokens must name and where its keys are.
+    pub fn new(list: Vec<(String, Vec<String>, JwksSource)>) -> TrustedIssuers {
         TrustedIssuers(
             list.into_iter()
-                .map(|(issuer, source)| TrustedIssuer {
+                .map(|(issuer, audiences, source)| TrustedIssuer {
                     issuer,
+                    audiences,
                     source,
                     cache: RwLock::new(None),
                 })
@@ -59,10 +68,39 @@ impl TrustedIssuers {
     }
 }
 
+/// `aud`: one string or a list (RFC 7519 §4.1.3).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    fn names(&self, wanted: &[String]) -> bool {
+        match self {
+            Audience::One(a) => wanted.contains(a),
+            Audience::Many(list) => list.iter().any(|a| wanted.contains(a)),
+        }
+    }
+}
+
 /// The claims read from an external token.
 #[derive(Deserialize)]
 struct ExternalClaims {
     sub: String,
+    #[serde(default)]
+    aud: Option<Audience>,
+    /// Claims only ID tokens carry (OpenID Connect Core §2, §3.1.3.6, §3.3.2.11).
+    #[serde(default)]
+    nonce: Option<serde_json::Value>,
+    #[serde(default)]
+    at_hash: Option<serde_json::Value>,
+    #[serde(default)]
+    c_hash: Option<serde_json::Value>,
+    /// Keycloak marks its ID tokens `"typ": "ID"` (access tokens: `"Bearer"`).
+    #[serde(default)]
+    typ: Option<String>,
     #[serde(default)]
     scope: Option<String>,
     /// Some providers list scopes as an array.
@@ -108,6 +146,29 @@ impl TrustedIssuer {
                 _ => invalid("Invalid access token"),
             })?
             .claims;
+        let id_token = claims.nonce.is_some()
+            || claims.at_hash.is_some()
+            || claims.c_hash.is_some()
+            || claims
+                .typ
+                .as_deref()
+                .is_some_and(|t| t.eq_ignore_ascii_case("id"))
+            || header
+                .typ
+                .as_deref()
+                .is_some_and(|t| t.to_ascii_lowercase().contains("id"));
+        if id_token {
+            return Err(invalid(
+                "Invalid access token: an ID token is not an access token",
+            ));
+        }
+        if !claims
+            .aud
+            .as_ref()
+            .is_some_and(|a| a.names(&self.audiences))
+        {
+            return Err(invalid("Invalid access token: not issued for this server"));
+        }
         let db_error = |_| invalid("Cannot verify the access token now");
         let identity = OidcId {
             issuer: self.issuer.clone(),
@@ -123,17 +184,13 @@ impl TrustedIssuer {
             .filter(|a| a.active)
             .ok_or_else(|| invalid("Invalid access token: the account is disabled"))?;
         let held = authorities::of_account(conn, &account.id).map_err(db_error)?;
-        let is_admin = held.iter().any(|a| a == "ROLE_ADMIN");
         let scopes = match (claims.scope, claims.scp) {
             (Some(s), _) => s.split_whitespace().map(String::from).collect(),
             (None, Some(list)) => list,
             (None, None) => Vec::new(),
         };
         // Another issuer cannot hand out this server's admin scopes to a non-admin.
-        let scopes = scopes
-            .into_iter()
-            .filter(|s| is_admin || !ADMIN_SCOPES.contains(&s.as_str()))
-            .collect();
+        let scopes = effective_scopes(&scopes, &held);
         Ok(Principal {
             authorities: held,
             account_id: Some(account.id),

@@ -20,13 +20,46 @@ use verified::VerifiedTokens;
 
 /// Scopes every account may hold.
 pub const USER_SCOPES: &[&str] = &["openid", "profile", "email"];
-/// Scopes stripped from the tokens of accounts without `ROLE_ADMIN` (account-api.md §1).
-pub const ADMIN_SCOPES: &[&str] = &[
-    "iam:admin.read",
-    "iam:admin.write",
-    "scim:read",
-    "scim:write",
+
+/// Scopes that stand for an authority: on a user token each counts only while the account
+/// holds the authority *now*. A token outlives a demotion, so issuance alone cannot decide
+/// this; [`effective_scopes`] applies the table on every request, and issuance and refresh
+/// use the same function. (A client token has no account: its scopes are the client's.)
+pub const AUTHORITY_SCOPES: &[(&str, &str)] = &[
+    ("iam:admin.read", "ROLE_ADMIN"),
+    ("iam:admin.write", "ROLE_ADMIN"),
+    ("scim:read", "ROLE_ADMIN"),
+    ("scim:write", "ROLE_ADMIN"),
 ];
+
+/// What a token stands for. The server writes it into every token it signs (claim
+/// `kind`), so a client token can never be read as an account's, whatever its `sub`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenKind {
+    /// An account's token (`sub` is the account UUID).
+    User,
+    /// A client's own token (client_credentials: `sub` is the client id).
+    Client,
+}
+
+/// The scopes of a user token that count for an account holding `authorities`: those
+/// backed by an authority the account no longer holds are dropped.
+pub fn effective_scopes<S: AsRef<str>>(scopes: &[S], authorities: &[String]) -> Vec<String> {
+    let holds = |scope: &str| {
+        AUTHORITY_SCOPES
+            .iter()
+            .filter(|(s, _)| *s == scope)
+            .all(|(_, authority)| authorities.iter().any(|a| a == authority))
+    };
+    let mut kept: Vec<String> = Vec::with_capacity(scopes.len());
+    for s in scopes.iter().map(AsRef::as_ref) {
+        if holds(s) && !kept.iter().any(|k| k == s) {
+            kept.push(s.to_string());
+        }
+    }
+    kept
+}
 
 /// The claims of an access token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -37,6 +70,8 @@ pub struct Claims {
     pub iat: u64,
     pub exp: u64,
     pub jti: String,
+    /// Set by this server on every token; a token without it is refused.
+    pub kind: TokenKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nbf: Option<u64>,
     #[serde(default)]
@@ -48,6 +83,10 @@ pub struct Claims {
     pub aud: Option<String>,
 }
 
+/// The latest expiry a token may carry (year 9999): every later computation in
+/// milliseconds stays far from overflowing.
+pub const MAX_EXP_SECS: u64 = 253_402_300_799;
+
 /// Why a request is not authenticated; both are 401.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AuthError {
@@ -57,23 +96,45 @@ pub enum AuthError {
     Invalid(String),
 }
 
-/// Signs an access token for an account.
+/// What a new access token says besides its times.
+pub struct Grant<'a> {
+    pub kind: TokenKind,
+    /// The account UUID (user token) or the client id (client token).
+    pub subject: &'a str,
+    pub scopes: &'a [String],
+    pub client_id: Option<&'a str>,
+    pub audience: Option<&'a str>,
+}
+
+/// Signs an access token.
 pub fn mint(
     keyring: &Keyring,
     issuer: &str,
-    subject: &str,
-    scopes: &[String],
+    grant: &Grant,
     lifetime_secs: u64,
-    client_id: Option<&str>,
-    audience: Option<&str>,
 ) -> anyhow::Result<String> {
     let now = now_ms() / 1000;
+    let Grant {
+        kind,
+        subject,
+        scopes,
+        client_id,
+        audience,
+    } = *grant;
+    if kind == TokenKind::Client && client_id != Some(subject) {
+        anyhow::bail!("a client token's subject is its client id");
+    }
+    let exp = now
+        .checked_add(lifetime_secs)
+        .filter(|e| *e <= MAX_EXP_SECS)
+        .ok_or_else(|| anyhow::anyhow!("token lifetime of {lifetime_secs} s is too long"))?;
     let claims = Claims {
         iss: issuer.to_string(),
         sub: subject.to_string(),
         iat: now,
-        exp: now + lifetime_secs,
+        exp,
         jti: uuid::Uuid::new_v4().to_string(),
+        kind,
         nbf: None,
         scope: scopes.join(" "),
         client_id: client_id.map(Into::into),
@@ -155,65 +216,74 @@ pub fn authenticate(
 }
 
 /// The principal a verified token stands for. The token must not be revoked, and the
-/// client it was issued to must still exist and be active; a user token's account must
-/// still exist and be active, and its authorities are read now, so a revoked role takes
-/// effect at once.
+/// client it was issued to must still exist and be active. A client token stands for its
+/// client alone, never for an account. A user token's account must still exist, be
+/// active and be older than the token; its authorities are read now, and so are the
+/// scopes they back, so a revoked role takes effect at once.
 pub fn principal(conn: &Connection, claims: &Claims) -> Result<Principal, AuthError> {
-    let scopes: Vec<String> = claims.scope.split_whitespace().map(String::from).collect();
-    let db_error = |_| AuthError::Invalid("Cannot verify the access token now".into());
+    let invalid = |m: &str| AuthError::Invalid(m.to_string());
+    let db_error = |_| invalid("Cannot verify the access token now");
+    let scopes: Vec<&str> = claims.scope.split_whitespace().collect();
     if tokens::is_revoked(conn, &claims.jti).map_err(db_error)? {
-        return Err(AuthError::Invalid("Invalid access token: revoked".into()));
+        return Err(invalid("Invalid access token: revoked"));
     }
     if let Some(client) = &claims.client_id {
         let live = clients::get(conn, client)
             .map_err(db_error)?
             .is_some_and(|c| c.active);
         if !live {
-            return Err(AuthError::Invalid(
-                "Invalid access token: the client no longer exists or is suspended".into(),
+            return Err(invalid(
+                "Invalid access token: the client no longer exists or is suspended",
             ));
         }
     }
-    match accounts::by_uuid(conn, &claims.sub).map_err(db_error)? {
-        Some(account) if account.active => Ok(Principal {
-            authorities: authorities::of_account(conn, &account.id).map_err(db_error)?,
-            account_id: Some(account.id),
-            username: Some(account.username),
-            client_id: claims.client_id.clone(),
-            scopes,
-        }),
-        Some(_) => Err(AuthError::Invalid(
-            "Invalid access token: the account is disabled".into(),
-        )),
-        None if claims.client_id.as_deref() == Some(claims.sub.as_str()) => Ok(Principal {
+    if claims.kind == TokenKind::Client {
+        if claims.client_id.as_deref() != Some(claims.sub.as_str()) {
+            return Err(invalid("Invalid access token"));
+        }
+        return Ok(Principal {
             account_id: None,
             username: None,
             client_id: claims.client_id.clone(),
             authorities: Vec::new(),
-            scopes,
-        }),
-        None => Err(AuthError::Invalid(
-            "Invalid access token: the account no longer exists".into(),
-        )),
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        });
     }
+    let account = accounts::by_uuid(conn, &claims.sub)
+        .map_err(db_error)?
+        .ok_or_else(|| invalid("Invalid access token: the account no longer exists"))?;
+    if !account.active {
+        return Err(invalid("Invalid access token: the account is disabled"));
+    }
+    // `iat` is whole seconds: a token minted after the account has iat + 1 s > created.
+    if claims.iat.saturating_add(1).saturating_mul(1000) <= account.created {
+        return Err(invalid(
+            "Invalid access token: issued before the account existed",
+        ));
+    }
+    let authorities = authorities::of_account(conn, &account.id).map_err(db_error)?;
+    Ok(Principal {
+        scopes: effective_scopes(&scopes, &authorities),
+        authorities,
+        account_id: Some(account.id),
+        username: Some(account.username),
+        client_id: claims.client_id.clone(),
+    })
 }
 
 /// The scopes a user token gets: the requested ones (or every scope the account may hold
-/// when none are requested), without the admin scopes unless the account is an admin.
-pub fn user_token_scopes(requested: Option<&str>, is_admin: bool) -> Vec<String> {
-    let allowed = |s: &str| is_admin || !ADMIN_SCOPES.contains(&s);
+/// when none are requested), less those backed by authorities the account lacks.
+pub fn user_token_scopes(requested: Option<&str>, authorities: &[String]) -> Vec<String> {
     match requested {
-        Some(r) => r
-            .split_whitespace()
-            .filter(|s| allowed(s))
-            .map(String::from)
-            .collect(),
-        None => USER_SCOPES
-            .iter()
-            .chain(ADMIN_SCOPES)
-            .filter(|s| allowed(s))
-            .map(|s| s.to_string())
-            .collect(),
+        Some(r) => effective_scopes(&r.split_whitespace().collect::<Vec<_>>(), authorities),
+        None => {
+            let all: Vec<&str> = USER_SCOPES
+                .iter()
+                .chain(AUTHORITY_SCOPES.iter().map(|(s, _)| s))
+                .copied()
+                .collect();
+            effective_scopes(&all, authorities)
+        }
     }
 }
 
@@ -223,18 +293,24 @@ mod tests {
 
     #[test]
     fn admin_scopes_are_stripped_from_non_admins() {
+        let user = ["ROLE_USER".to_string()];
+        let admin = ["ROLE_USER".to_string(), "ROLE_ADMIN".to_string()];
         assert_eq!(
-            user_token_scopes(None, false),
+            user_token_scopes(None, &user),
             ["openid", "profile", "email"]
         );
-        assert_eq!(user_token_scopes(None, true).len(), 7);
+        assert_eq!(user_token_scopes(None, &admin).len(), 7);
         assert_eq!(
-            user_token_scopes(Some("openid scim:write"), false),
+            user_token_scopes(Some("openid scim:write"), &user),
             ["openid"]
         );
         assert_eq!(
-            user_token_scopes(Some("openid scim:write"), true),
+            user_token_scopes(Some("openid scim:write openid"), &admin),
             ["openid", "scim:write"]
+        );
+        assert_eq!(
+            effective_scopes(&["iam:admin.read", "custom"], &user),
+            ["custom"]
         );
     }
 }

@@ -13,15 +13,37 @@ use sha2::{Digest, Sha256};
 
 use super::keys::Keyring;
 use super::throttle::Throttle;
-use super::{ADMIN_SCOPES, mint, passwords, verify};
+use super::{Grant, TokenKind, effective_scopes, mint, passwords, verify};
 use crate::store::clients::{self, Credentials};
 use crate::store::{Db, TxMode, accounts, authorities, begin, now_ms, tokens};
 
-/// Token lifetimes used when a client has none of its own.
+/// Token lifetimes used when a client has none of its own, and the most any client gets.
 #[derive(Debug, Clone, Copy)]
 pub struct Lifetimes {
     pub access_secs: u64,
     pub refresh_secs: u64,
+    /// The longest access token lifetime (registration refuses more).
+    pub max_access_secs: u64,
+    /// The longest refresh token lifetime; 0: no maximum, and refresh tokens may never expire.
+    pub max_refresh_secs: u64,
+}
+
+impl Lifetimes {
+    /// The access token lifetime of a client: its own or the default, cut to the maximum (a
+    /// client registered before the maximum was lowered gets the maximum).
+    pub fn access(&self, client: Option<u64>) -> u64 {
+        client.unwrap_or(self.access_secs).min(self.max_access_secs)
+    }
+
+    /// The refresh token lifetime of a client (0: never expires, only without a maximum).
+    pub fn refresh(&self, client: Option<u64>) -> u64 {
+        let secs = client.unwrap_or(self.refresh_secs);
+        match self.max_refresh_secs {
+            0 => secs.min(crate::config::MAX_LIFETIME_SECS),
+            max if secs == 0 => max,
+            max => secs.min(max),
+        }
+    }
 }
 
 /// An RFC 6749 §5.2 error: `{"error": ..., "error_description": ...}`.
@@ -110,10 +132,15 @@ impl ClientAuth {
 }
 
 /// Checks the client's credentials. A confidential client proves its secret (Basic or
-/// form); a public client (`none`) names itself and sends no secret.
+/// form); a public client (`none`) names itself and sends no secret. Secret checks are
+/// throttled per client (and source), and a secret sent for an unknown or public client is
+/// checked against a dummy hash, so the answer takes as long whether the client exists
+/// or not.
 pub fn authenticate_client(
     conn: &Connection,
+    throttle: &Throttle,
     auth: &ClientAuth,
+    source: IpAddr,
 ) -> Result<Credentials, OAuthError> {
     let (id, secret) = match (&auth.basic, &auth.form_id) {
         (Some((id, _)), Some(form)) if form != id => {
@@ -137,21 +164,62 @@ pub fn authenticate_client(
         }
     };
     let bad = || OAuthError::invalid_client("Bad client credentials");
-    let creds = clients::credentials(conn, &id)?.ok_or_else(bad)?;
-    let public = creds.client.token_endpoint_auth_method == "none";
-    let ok = match (&creds.secret_hash, secret.as_deref()) {
-        (Some(hash), Some(given)) => !public && passwords::verify(given, hash),
-        (None, None) => public,
-        (None, Some("")) => public,
-        _ => false,
+    let found = clients::credentials(conn, &id)?;
+    let public = |c: &Credentials| c.client.token_endpoint_auth_method == "none";
+    let secret = secret.filter(|s| !s.is_empty());
+    let creds = match secret.as_deref() {
+        None => found.filter(|c| public(c) && c.secret_hash.is_none()),
+        Some(given) => {
+            let attempt = throttle
+                .begin(&id, source)
+                .map_err(|wait| throttled("client authentication", wait))?;
+            let hash = found
+                .as_ref()
+                .filter(|c| !public(c))
+                .and_then(|c| c.secret_hash.as_deref());
+            let valid = passwords::verify(given, hash.unwrap_or(passwords::dummy_hash()))
+                .map_err(|_| busy())?
+                && hash.is_some();
+            let creds = found.filter(|_| valid);
+            if creds.is_some() {
+                attempt.succeeded();
+            }
+            creds
+        }
     };
-    if !ok {
-        return Err(bad());
-    }
+    let creds = creds.ok_or_else(bad)?;
     if !creds.client.active {
         return Err(OAuthError::invalid_client("Client is suspended"));
     }
     Ok(creds)
+}
+
+/// 429 with `Retry-After`: too many failed attempts.
+fn throttled(what: &str, wait: std::time::Duration) -> OAuthError {
+    let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+    let error = if what == "login" {
+        "invalid_grant"
+    } else {
+        "invalid_client"
+    };
+    let mut e = OAuthError::new(
+        429,
+        error,
+        format!("Too many failed {what} attempts: try again in {secs} seconds"),
+    );
+    e.retry_after = Some(secs);
+    e
+}
+
+/// 503: every hashing turn is taken; the client should retry shortly.
+fn busy() -> OAuthError {
+    let mut e = OAuthError::new(
+        503,
+        "temporarily_unavailable",
+        "Too many credential checks in progress: try again shortly",
+    );
+    e.retry_after = Some(1);
+    e
 }
 
 /// The request parameters of `POST /token` the grants read.
@@ -165,7 +233,10 @@ pub struct Issuer<'a> {
     pub keyring: &'a Keyring,
     pub issuer: &'a str,
     pub lifetimes: Lifetimes,
+    /// Failed password attempts, per account.
     pub throttle: &'a Throttle,
+    /// Failed client-secret attempts, per client.
+    pub client_throttle: &'a Throttle,
 }
 
 /// Runs `f` in one write transaction, committed only when it succeeds.
@@ -200,14 +271,14 @@ pub fn token(
         .ok_or_else(|| OAuthError::invalid_request("Missing grant type"))?;
     if !matches!(grant, "client_credentials" | "password" | "refresh_token") {
         // The client is still authenticated first: an unknown client learns nothing.
-        authenticate_client(conn, auth)?;
+        authenticate_client(conn, iss.client_throttle, auth, source)?;
         return Err(OAuthError::new(
             400,
             "unsupported_grant_type",
             format!("Unsupported grant type: {grant}"),
         ));
     }
-    let creds = authenticate_client(conn, auth)?;
+    let creds = authenticate_client(conn, iss.client_throttle, auth, source)?;
     if !creds.client.grant_types.iter().any(|g| g == grant) {
         return Err(OAuthError::new(
             400,
@@ -227,19 +298,33 @@ pub fn token(
             let scopes = granted_scopes(&creds, form.param("scope"), None)?;
             write(iss.db, conn, || {
                 clients::mark_used(conn, client_id)?;
-                issue(conn, iss, &creds, client_id, &scopes, audience, None)
+                let grant = Grant {
+                    kind: TokenKind::Client,
+                    subject: client_id,
+                    scopes: &scopes,
+                    client_id: Some(client_id),
+                    audience,
+                };
+                issue(conn, iss, &creds, &grant, None)
             })
         }
         "password" => {
             let account = password_account(conn, iss.throttle, form, source)?;
             write(iss.db, conn, || {
-                let is_admin = is_admin(conn, &account)?;
-                let scopes = granted_scopes(&creds, form.param("scope"), Some(is_admin))?;
+                let held = authorities::of_account(conn, &account)?;
+                let scopes = granted_scopes(&creds, form.param("scope"), Some(&held))?;
                 let refresh = allows_refresh(&creds).then(|| RefreshGrant {
                     scope: scopes.join(" "),
                 });
                 clients::mark_used(conn, client_id)?;
-                issue(conn, iss, &creds, &account, &scopes, audience, refresh)
+                let grant = Grant {
+                    kind: TokenKind::User,
+                    subject: &account,
+                    scopes: &scopes,
+                    client_id: Some(client_id),
+                    audience,
+                };
+                issue(conn, iss, &creds, &grant, refresh)
             })
         }
         // Checking and using up the old token in one transaction: it is used only once.
@@ -250,9 +335,8 @@ pub fn token(
     }
 }
 
-/// The account a password grant is for, once the password checks out. Failures are
-/// throttled per account and source address, so a guesser elsewhere cannot lock the owner
-/// out, and a lock always ends.
+/// The account a password grant is for, once the password checks out. Attempts are
+/// throttled per account, from each source and across all (see `throttle`).
 fn password_account(
     conn: &Connection,
     throttle: &Throttle,
@@ -265,44 +349,27 @@ fn password_account(
     let password = form
         .param("password")
         .ok_or_else(|| OAuthError::invalid_request("Missing parameter: password"))?;
-    if let Err(wait) = throttle.check(username, source) {
-        let secs = wait.as_secs().max(1);
-        let mut e = OAuthError::new(
-            429,
-            "invalid_grant",
-            format!("Too many failed login attempts: try again in {secs} seconds"),
-        );
-        e.retry_after = Some(secs);
-        return Err(e);
-    }
+    let attempt = throttle
+        .begin(username, source)
+        .map_err(|wait| throttled("login", wait))?;
     let found = accounts::by_username(conn, username)?;
     let hash = match &found {
         Some(a) => accounts::password_hash(conn, &a.id)?,
         None => None,
     };
-    let valid = match &hash {
-        Some(h) => passwords::verify(password, h),
-        None => {
-            // Spend the same time as a real check, so timing does not reveal usernames.
-            passwords::verify(password, passwords::dummy_hash());
-            false
-        }
-    };
+    // Without an account, spend the same time as a real check, so timing does not reveal
+    // usernames.
+    let valid = passwords::verify(password, hash.as_deref().unwrap_or(passwords::dummy_hash()))
+        .map_err(|_| busy())?
+        && hash.is_some();
     let Some(account) = found.filter(|_| valid) else {
-        throttle.failed(username, source);
         return Err(OAuthError::invalid_grant("Bad credentials"));
     };
-    throttle.succeeded(username, source);
+    attempt.succeeded();
     if !account.active {
         return Err(OAuthError::invalid_grant("User is disabled"));
     }
     Ok(account.id)
-}
-
-fn is_admin(conn: &Connection, account: &str) -> rusqlite::Result<bool> {
-    Ok(authorities::of_account(conn, account)?
-        .iter()
-        .any(|a| a == "ROLE_ADMIN"))
 }
 
 fn allows_refresh(creds: &Credentials) -> bool {
@@ -314,13 +381,13 @@ fn allows_refresh(creds: &Credentials) -> bool {
 }
 
 /// The scopes a token gets: the requested ones the client may have (all the client's when
-/// none are requested), without the admin scopes for a user who is not an admin
-/// (`user_is_admin` is `None` for client tokens). Asking only for scopes the client may not
-/// have is `invalid_scope`.
+/// none are requested), less, for a user token, those backed by authorities the account
+/// does not hold (`user_authorities` is `None` for client tokens). Asking only for scopes
+/// the client may not have is `invalid_scope`.
 fn granted_scopes(
     creds: &Credentials,
     requested: Option<&str>,
-    user_is_admin: Option<bool>,
+    user_authorities: Option<&[String]>,
 ) -> Result<Vec<String>, OAuthError> {
     let allowed = &creds.client.scope;
     let requested: Vec<&str> = requested.unwrap_or("").split_whitespace().collect();
@@ -340,8 +407,8 @@ fn granted_scopes(
         }
         granted
     };
-    if user_is_admin == Some(false) {
-        scopes.retain(|s| !ADMIN_SCOPES.contains(&s.as_str()));
+    if let Some(held) = user_authorities {
+        scopes = effective_scopes(&scopes, held);
     }
     scopes.dedup();
     Ok(scopes)
@@ -357,26 +424,12 @@ fn issue(
     conn: &Connection,
     iss: &Issuer,
     creds: &Credentials,
-    subject: &str,
-    scopes: &[String],
-    audience: Option<&str>,
+    grant: &Grant,
     refresh: Option<RefreshGrant>,
 ) -> Result<Value, OAuthError> {
-    let lifetime = creds
-        .client
-        .access_token_validity
-        .unwrap_or(iss.lifetimes.access_secs);
+    let lifetime = iss.lifetimes.access(creds.client.access_token_validity);
     let client_id = &creds.client.client_id;
-    let access = mint(
-        iss.keyring,
-        iss.issuer,
-        subject,
-        scopes,
-        lifetime,
-        Some(client_id),
-        audience,
-    )
-    .map_err(|e| {
+    let access = mint(iss.keyring, iss.issuer, grant, lifetime).map_err(|e| {
         tracing::error!("cannot sign a token: {e:#}");
         OAuthError::server_error()
     })?;
@@ -384,24 +437,21 @@ fn issue(
         "access_token": access,
         "token_type": "Bearer",
         "expires_in": lifetime,
-        "scope": scopes.join(" "),
+        "scope": grant.scopes.join(" "),
     });
     if let Some(r) = refresh {
         let value = random_token();
-        let secs = creds
-            .client
-            .refresh_token_validity
-            .unwrap_or(iss.lifetimes.refresh_secs);
+        let secs = iss.lifetimes.refresh(creds.client.refresh_token_validity);
         tokens::insert_refresh(
             conn,
             &tokens::NewRefreshToken {
                 hash: &digest(&value),
                 client_id,
-                account_id: subject,
+                account_id: grant.subject,
                 scope: &r.scope,
-                audience,
+                audience: grant.audience,
                 // 0: never expires (as in INDIGO IAM's client settings).
-                expires_ms: (secs > 0).then(|| now_ms() + secs * 1000),
+                expires_ms: (secs > 0).then(|| now_ms().saturating_add(secs.saturating_mul(1000))),
             },
         )?;
         response["refresh_token"] = json!(value);
@@ -423,7 +473,8 @@ fn refresh(
         .filter(|v| !v.is_empty())
         .ok_or_else(|| OAuthError::invalid_request("Missing parameter: refresh_token"))?;
     let hash = digest(value);
-    let invalid = || OAuthError::invalid_grant(format!("Invalid refresh token: {value}"));
+    // The submitted value is never echoed: it is a credential.
+    let invalid = || OAuthError::invalid_grant("Invalid refresh token");
     let stored = tokens::refresh_by_hash(conn, &hash)?.ok_or_else(invalid)?;
     if stored.client_id != creds.client.client_id {
         return Err(OAuthError::invalid_grant(
@@ -448,21 +499,22 @@ fn refresh(
         )));
     }
     let wanted = requested.unwrap_or(&stored.scope);
-    // The account or the client may have lost rights since the original grant.
-    let scopes = granted_scopes(creds, Some(wanted), Some(is_admin(conn, &account.id)?))?;
+    // The account or the client may have lost rights since the original grant: both the
+    // new access token and the new refresh token keep only what still holds.
+    let held = authorities::of_account(conn, &account.id)?;
+    let scopes = granted_scopes(creds, Some(wanted), Some(&held))?;
     let audience = audience.or(stored.audience.as_deref());
     let refresh = RefreshGrant {
-        scope: stored.scope.clone(),
+        scope: effective_scopes(&original, &held).join(" "),
     };
-    issue(
-        conn,
-        iss,
-        creds,
-        &account.id,
-        &scopes,
+    let grant = Grant {
+        kind: TokenKind::User,
+        subject: &account.id,
+        scopes: &scopes,
+        client_id: Some(&creds.client.client_id),
         audience,
-        Some(refresh),
-    )
+    };
+    issue(conn, iss, creds, &grant, Some(refresh))
 }
 
 /// `POST /introspect`: what the token is, for an authenticated confidential client.
@@ -476,13 +528,14 @@ pub fn introspect(
     if let Ok(claims) = verify(keyring, issuer, token) {
         // No leeway here: a resource server asking wants the plain truth.
         let expired = claims.exp <= now_ms() / 1000;
-        if expired || super::principal(conn, &claims).is_err() {
+        let Some(principal) = super::principal(conn, &claims).ok().filter(|_| !expired) else {
             return Ok(inactive);
-        }
+        };
+        // The scopes that count now, not those written in the token.
         let mut v = json!({
             "active": true,
             "token_type": "Bearer",
-            "scope": claims.scope,
+            "scope": principal.scopes.join(" "),
             "sub": claims.sub,
             "iss": claims.iss,
             "iat": claims.iat,
@@ -495,8 +548,8 @@ pub fn introspect(
         if let Some(a) = &claims.aud {
             v["aud"] = json!(a);
         }
-        if let Some(a) = accounts::by_uuid(conn, &claims.sub)? {
-            v["username"] = json!(a.username);
+        if let Some(name) = principal.username {
+            v["username"] = json!(name);
         }
         return Ok(v);
     }
@@ -509,10 +562,12 @@ pub fn introspect(
     let Some(account) = accounts::by_uuid(conn, &stored.account_id)?.filter(|a| a.active) else {
         return Ok(inactive);
     };
+    let held = authorities::of_account(conn, &account.id)?;
+    let original: Vec<&str> = stored.scope.split_whitespace().collect();
     let mut v = json!({
         "active": true,
         "token_type": "refresh_token",
-        "scope": stored.scope,
+        "scope": effective_scopes(&original, &held).join(" "),
         "client_id": stored.client_id,
         "sub": account.id,
         "username": account.username,
@@ -556,7 +611,8 @@ pub fn revoke(
             if claims.client_id.as_deref() != Some(client.client.client_id.as_str()) {
                 return Err(other_client());
             }
-            tokens::revoke_access(conn, &claims.jti, claims.exp * 1000)?;
+            // Saturating: a wrapped expiry would let the revocation be purged at once.
+            tokens::revoke_access(conn, &claims.jti, claims.exp.saturating_mul(1000))?;
         }
         Ok(())
     })
@@ -582,6 +638,36 @@ fn digest(token: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lifetimes_never_pass_their_maximums() {
+        let l = Lifetimes {
+            access_secs: 3600,
+            refresh_secs: 600,
+            max_access_secs: 86_400,
+            max_refresh_secs: 1000,
+        };
+        assert_eq!(l.access(None), 3600);
+        assert_eq!(l.access(Some(120)), 120);
+        // A client stored with more (registered under a higher maximum) gets the maximum.
+        assert_eq!(l.access(Some(1 << 62)), 86_400);
+        assert_eq!(l.refresh(None), 600);
+        assert_eq!(l.refresh(Some(1 << 62)), 1000);
+        assert_eq!(
+            l.refresh(Some(0)),
+            1000,
+            "never expiring needs the maximum lifted"
+        );
+        let unbounded = Lifetimes {
+            max_refresh_secs: 0,
+            ..l
+        };
+        assert_eq!(unbounded.refresh(Some(0)), 0);
+        assert_eq!(
+            unbounded.refresh(Some(u64::MAX)),
+            crate::config::MAX_LIFETIME_SECS
+        );
+    }
 
     #[test]
     fn basic_credentials_are_form_decoded() {

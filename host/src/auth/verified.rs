@@ -66,6 +66,7 @@ mod tests {
             iat: 0,
             exp,
             jti: "j".into(),
+            kind: super::super::TokenKind::User,
             nbf: None,
             scope: String::new(),
             client_id: None,

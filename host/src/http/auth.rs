@@ -61,6 +61,8 @@ pub struct Req {
     pub app: AppState,
     pub id: RequestId,
     pub caller: Caller,
+    /// The peer's address, for the audit trail.
+    pub source: Option<std::net::IpAddr>,
 }
 
 impl FromRequestParts<AppState> for Req {
@@ -73,10 +75,15 @@ impl FromRequestParts<AppState> for Req {
             .get::<RequestId>()
             .cloned()
             .unwrap_or_else(|| RequestId(uuid::Uuid::new_v4().simple().to_string()));
+        let source = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip());
         Ok(Req {
             app: app.clone(),
             id,
             caller,
+            source,
         })
     }
 }
@@ -91,7 +98,15 @@ impl Req {
         call: impl FnOnce(&Plugins, Connection) -> GuestOutcome<R> + Send + 'static,
     ) -> Result<R, ApiError> {
         self.app
-            .execute(&self.id, self.caller.clone(), op, family, mode, call)
+            .execute(
+                &self.id,
+                self.source,
+                self.caller.clone(),
+                op,
+                family,
+                mode,
+                call,
+            )
             .await
     }
 }

@@ -7,7 +7,7 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 use super::AppState;
-use crate::auth::{ADMIN_SCOPES, USER_SCOPES};
+use crate::auth::{AUTHORITY_SCOPES, USER_SCOPES};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -36,7 +36,11 @@ async fn jwk(State(app): State<AppState>) -> Json<Value> {
 
 async fn discovery(State(app): State<AppState>) -> Json<Value> {
     let base = &app.base_url;
-    let scopes: Vec<&str> = USER_SCOPES.iter().chain(ADMIN_SCOPES).copied().collect();
+    let scopes: Vec<&str> = USER_SCOPES
+        .iter()
+        .chain(AUTHORITY_SCOPES.iter().map(|(s, _)| s))
+        .copied()
+        .collect();
     let client_auth = ["client_secret_basic", "client_secret_post"];
     // What this server does, and nothing more: no authorization endpoint (so no response
     // types) and no ID tokens; access tokens are ES256 JWTs.

@@ -34,6 +34,7 @@ pub use auth::{Caller, Req};
 pub use error::{ApiError, Family};
 pub use scim::ScimView;
 
+use crate::audit::Actor;
 use crate::auth::external::TrustedIssuers;
 use crate::auth::keys::LiveKeyring;
 use crate::auth::oauth::Lifetimes;
@@ -52,6 +53,8 @@ pub struct App {
     pub keyring: LiveKeyring,
     /// Failed password attempts, per account and source address.
     pub throttle: Throttle,
+    /// Failed client-secret attempts, per client and source address.
+    pub client_throttle: Throttle,
     /// Token lifetimes of clients that set none.
     pub lifetimes: Lifetimes,
     /// Other OpenID providers whose tokens act as the linked accounts.
@@ -196,6 +199,7 @@ impl App {
     pub async fn execute<R: Send + 'static>(
         self: &Arc<Self>,
         request: &RequestId,
+        source: Option<std::net::IpAddr>,
         caller: Caller,
         op: types::Operation,
         family: Family,
@@ -212,7 +216,7 @@ impl App {
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
-            app.execute_blocking(&request, caller.0, op, family, mode, call)
+            app.execute_blocking(&request, source, caller.0, op, family, mode, call)
         })
         .await
         .map_err(|e| {
@@ -224,6 +228,7 @@ impl App {
     fn execute_blocking<R>(
         &self,
         request: &RequestId,
+        source: Option<std::net::IpAddr>,
         principal: types::Principal,
         op: types::Operation,
         family: Family,
@@ -236,7 +241,13 @@ impl App {
             tracing::info!(caller = ?principal.account_id.or(principal.client_id), %reason, "denied");
             return Err(ApiError::Forbidden);
         }
-        self.transaction_with(&plugins, request, family, mode, call)
+        let actor = Actor {
+            account: principal.account_id,
+            client: principal.client_id,
+            source,
+            job: None,
+        };
+        self.transaction_with(&plugins, request, &actor, family, mode, call)
     }
 
     /// Runs a handler guest call inside one transaction: committed only when the guest
@@ -245,17 +256,19 @@ impl App {
     pub fn in_transaction<R>(
         &self,
         request: &RequestId,
+        actor: &Actor,
         family: Family,
         mode: TxMode,
         call: impl FnOnce(&Plugins, Connection) -> GuestOutcome<R>,
     ) -> Result<R, ApiError> {
-        self.transaction_with(&self.plugins.get(), request, family, mode, call)
+        self.transaction_with(&self.plugins.get(), request, actor, family, mode, call)
     }
 
     fn transaction_with<R>(
         &self,
         plugins: &Plugins,
         request: &RequestId,
+        actor: &Actor,
         family: Family,
         mode: TxMode,
         call: impl FnOnce(&Plugins, Connection) -> GuestOutcome<R>,
@@ -277,7 +290,7 @@ impl App {
         let result = match outcome {
             Ok(Ok(value)) => match conn.execute_batch("COMMIT") {
                 Ok(()) => {
-                    audit.log_committed(&request.0);
+                    audit.log_committed(&request.0, actor);
                     Ok(value)
                 }
                 Err(e) => Err(ApiError::database(request, &e.into())),

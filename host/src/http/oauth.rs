@@ -119,6 +119,7 @@ async fn token(State(app): State<AppState>, req: Request) -> Response {
                 issuer: &app.issuer,
                 lifetimes: app.lifetimes,
                 throttle: &app.throttle,
+                client_throttle: &app.client_throttle,
             };
             oauth::token(conn, &issuer, &r.auth, &r.form, r.source)
         })
@@ -130,10 +131,11 @@ async fn token(State(app): State<AppState>, req: Request) -> Response {
 
 /// Authenticates the client of an introspection or revocation request and reads `token`.
 fn client_and_token(
+    app: &AppState,
     conn: &rusqlite::Connection,
     r: &OAuthRequest,
 ) -> Result<(Credentials, String), OAuthError> {
-    let client = oauth::authenticate_client(conn, &r.auth)?;
+    let client = oauth::authenticate_client(conn, &app.client_throttle, &r.auth, r.source)?;
     let token = r
         .form
         .param("token")
@@ -146,7 +148,7 @@ async fn introspect(State(app): State<AppState>, req: Request) -> Response {
     let outcome = async {
         let r = read(req).await?;
         with_conn(&app, move |app, conn| {
-            let (client, token) = client_and_token(conn, &r)?;
+            let (client, token) = client_and_token(app, conn, &r)?;
             // Only confidential clients (resource servers) may look into tokens.
             if client.secret_hash.is_none() {
                 return Err(OAuthError::invalid_client(
@@ -165,7 +167,7 @@ async fn revoke(State(app): State<AppState>, req: Request) -> Response {
     let outcome = async {
         let r = read(req).await?;
         with_conn(&app, move |app, conn| {
-            let (client, token) = client_and_token(conn, &r)?;
+            let (client, token) = client_and_token(app, conn, &r)?;
             oauth::revoke(
                 &app.db,
                 conn,

@@ -23,7 +23,7 @@ struct Handler;
 
 impl clients::Guest for Handler {
     fn create(new: NewClient) -> Result<clients::Registration, Error> {
-        let (client, secret) = iam_guest_logic::clients::create(&HostStore, &new)?;
+        let (client, secret) = iam_guest_logic::clients::create(&HostStore, &HostStore, &new)?;
         Ok(clients::Registration { client, secret })
     }
 

@@ -1,0 +1,110 @@
+//! OAuth helpers shared by the token tests: registering clients, posting forms to the
+//! token endpoint, reading answers and token claims.
+
+use base64::Engine as _;
+use reqwest::Method;
+use reqwest::blocking::Response;
+use serde_json::{Value, json};
+
+use crate::{Server, StatusCode, encode, expect_json};
+
+/// The secret every client registered by [`register`] gets.
+pub const SECRET: &str = "s3cret-value";
+
+/// Registers a client with [`SECRET`] (none for a public client).
+pub fn register(s: &Server, admin: &str, id: &str, grants: &[&str], scope: &str, public: bool) {
+    let mut body = json!({"client_id": id, "scope": scope, "grant_types": grants});
+    if public {
+        body["token_endpoint_auth_method"] = json!("none");
+    } else {
+        body["client_secret"] = json!(SECRET);
+    }
+    let r = s
+        .req(Method::POST, "/iam/api/clients", Some(admin))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().unwrap());
+}
+
+/// A form body: `k=v&...`, percent-encoded.
+pub fn form(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// POSTs a form to `path`, authenticating as `basic` (id, secret) when given.
+pub fn post_form(
+    s: &Server,
+    path: &str,
+    basic: Option<(&str, &str)>,
+    pairs: &[(&str, &str)],
+) -> Response {
+    let mut rb = s
+        .req(Method::POST, path, None)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(pairs));
+    if let Some((id, secret)) = basic {
+        rb = rb.basic_auth(id, Some(secret));
+    }
+    rb.send().unwrap()
+}
+
+/// A successful token answer.
+pub fn token_ok(r: Response) -> Value {
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let v = expect_json(r, StatusCode::OK, "token");
+    assert_eq!(v["token_type"], "Bearer", "{v}");
+    v
+}
+
+/// An RFC 6749 §5.2 error with exactly this status and code.
+pub fn oauth_error(r: Response, status: StatusCode, code: &str) -> Value {
+    let v = expect_json(r, status, code);
+    assert_eq!(v["error"], code, "{v}");
+    assert!(v["error_description"].is_string(), "{v}");
+    v
+}
+
+/// The claims of a JWT (not verified: the server checks signatures).
+pub fn claims(jwt: &str) -> Value {
+    jwt_part(jwt, 1)
+}
+
+/// The header of a JWT.
+pub fn jwt_header(jwt: &str) -> Value {
+    jwt_part(jwt, 0)
+}
+
+fn jwt_part(jwt: &str, n: usize) -> Value {
+    let part = jwt.split('.').nth(n).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part.trim_end_matches('='))
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// A password-grant token (access and refresh) for `username` through client `client`.
+pub fn password_grant(
+    s: &Server,
+    client: &str,
+    username: &str,
+    password: &str,
+    scope: &str,
+) -> Value {
+    token_ok(post_form(
+        s,
+        "/token",
+        Some((client, SECRET)),
+        &[
+            ("grant_type", "password"),
+            ("username", username),
+            ("password", password),
+            ("scope", scope),
+        ],
+    ))
+}
