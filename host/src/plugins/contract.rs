@@ -5,6 +5,7 @@
 use anyhow::{Result, bail};
 use wasmtime::Engine;
 use wasmtime::component::Component;
+use wasmtime::component::types::ComponentItem;
 
 /// The WIT package of the contract and the version this host implements.
 pub const PACKAGE: &str = "iam:plugin";
@@ -23,20 +24,38 @@ pub fn export_of(slot: &str) -> &str {
     }
 }
 
-/// The contract interfaces a slot's component may import (least privilege: an `attributes`
-/// plugin cannot reach authorities). The built-in components are held to the same rule.
+/// The contract interfaces a slot's component may import: least privilege, so an
+/// `attributes` plugin cannot reach authorities, and only the slots whose endpoints change
+/// accounts or groups get the interfaces that write them (see [`WRITE_INTERFACES`]). The
+/// built-in components are held to the same rule.
 pub fn imports_of(slot: &str) -> &'static [&'static str] {
     match slot {
         "policy" => &["types", "config", "log"],
-        "attributes" => &["types", "config", "log", "accounts", "attribute-store"],
-        "authorities" => &["types", "config", "log", "accounts", "authority-store"],
-        "labels" | "lifecycle" => &["types", "config", "log", "accounts", "label-store"],
-        "groups" | "scim" => &[
+        "attributes" => &[
             "types",
             "config",
             "log",
             "accounts",
+            "account-touch",
+            "attribute-store",
+        ],
+        "authorities" => &["types", "config", "log", "accounts", "authority-store"],
+        "labels" => &[
+            "types",
+            "config",
+            "log",
+            "accounts",
+            "account-touch",
+            "label-store",
+        ],
+        "groups" => &[
+            "types",
+            "config",
+            "log",
+            "accounts",
+            "account-touch",
             "group-store",
+            "group-writer",
             "membership-store",
         ],
         "managers" => &[
@@ -48,10 +67,96 @@ pub fn imports_of(slot: &str) -> &'static [&'static str] {
             "authority-store",
         ],
         "search" | "find" => &["types", "config", "log", "accounts", "group-store"],
+        "lifecycle" => &[
+            "types",
+            "config",
+            "log",
+            "accounts",
+            "account-touch",
+            "account-lifecycle",
+            "label-store",
+        ],
         "clients" => &["types", "config", "log", "accounts", "client-store"],
-        "certificates" => &["types", "config", "log", "accounts", "certificate-store"],
+        "certificates" => &[
+            "types",
+            "config",
+            "log",
+            "accounts",
+            "account-touch",
+            "certificate-store",
+        ],
+        "scim" => &[
+            "types",
+            "config",
+            "log",
+            "accounts",
+            "account-touch",
+            "account-writer",
+            "account-lifecycle",
+            "group-store",
+            "group-writer",
+            "membership-store",
+        ],
         other => unreachable!("no slot named {other}"),
     }
+}
+
+/// The interfaces that change accounts or groups beyond what a slot's own domain store
+/// does, with what holding one allows: named in a refusal, so the operator sees why it
+/// matters.
+pub const WRITE_INTERFACES: &[(&str, &str)] = &[
+    ("account-touch", "marks accounts modified"),
+    (
+        "account-lifecycle",
+        "sets end times, suspends and deletes accounts",
+    ),
+    (
+        "account-writer",
+        "creates accounts and changes usernames, e-mails, passwords and linked identities",
+    ),
+    ("group-writer", "creates, renames and deletes groups"),
+];
+
+/// The slots that may import `iface`, in slot order.
+pub fn slots_importing(iface: &str) -> Vec<&'static str> {
+    slots().filter(|s| imports_of(s).contains(&iface)).collect()
+}
+
+/// The functions of each interface this host implements, read from the contract's own
+/// WIT so that they cannot drift apart: `(interface, functions)`.
+fn host_functions() -> &'static [(String, Vec<String>)] {
+    static FUNCTIONS: std::sync::OnceLock<Vec<(String, Vec<String>)>> = std::sync::OnceLock::new();
+    FUNCTIONS.get_or_init(|| {
+        let mut out = Vec::new();
+        for wit in [
+            include_str!("../../../wit/store.wit"),
+            include_str!("../../../wit/runtime.wit"),
+        ] {
+            let mut current: Option<(String, Vec<String>)> = None;
+            for line in wit.lines() {
+                if let Some(rest) = line.strip_prefix("interface ") {
+                    let name = rest.trim_end_matches('{').trim();
+                    current = Some((name.to_string(), Vec::new()));
+                } else if line == "}" {
+                    out.extend(current.take());
+                } else if let Some((_, funcs)) = current.as_mut()
+                    && let Some((name, rest)) = line.trim().split_once(':')
+                    && rest.trim_start().starts_with("func(")
+                {
+                    funcs.push(name.trim().to_string());
+                }
+            }
+        }
+        out
+    })
+}
+
+/// Where the contract declares function `func` (other than in `except`), if anywhere.
+fn interface_declaring(func: &str, except: &str) -> Option<&'static str> {
+    host_functions()
+        .iter()
+        .find(|(iface, funcs)| iface != except && funcs.iter().any(|f| f == func))
+        .map(|(iface, _)| iface.as_str())
 }
 
 /// An `iam:plugin/<interface>@<version>` name, split.
@@ -81,14 +186,28 @@ fn compatible(version: &str) -> bool {
 pub struct Shape {
     pub imports: Vec<String>,
     pub exports: Vec<String>,
+    /// The functions the component takes from each imported instance, by import name.
+    pub imported_functions: Vec<(String, Vec<String>)>,
 }
 
 impl Shape {
     pub fn of(engine: &Engine, component: &Component) -> Shape {
         let ty = component.component_type();
+        let mut imported_functions = Vec::new();
+        for (name, item) in ty.imports(engine) {
+            if let ComponentItem::ComponentInstance(instance) = item.ty {
+                let funcs = instance
+                    .exports(engine)
+                    .filter(|(_, item)| matches!(item.ty, ComponentItem::ComponentFunc(_)))
+                    .map(|(f, _)| f.to_string())
+                    .collect();
+                imported_functions.push((name.to_string(), funcs));
+            }
+        }
         Shape {
             imports: ty.imports(engine).map(|(n, _)| n.to_string()).collect(),
             exports: ty.exports(engine).map(|(n, _)| n.to_string()).collect(),
+            imported_functions,
         }
     }
 
@@ -105,7 +224,8 @@ impl Shape {
         v
     }
 
-    /// Whether the component fits `slot`; the error says why not.
+    /// Whether the component fits `slot`; the error says why not, naming the slot and the
+    /// interface or function that does not fit.
     pub fn check(&self, slot: &str) -> Result<()> {
         let export = export_of(slot);
         let exported = self.exports.iter().find_map(|n| {
@@ -137,10 +257,11 @@ impl Shape {
         for name in &self.imports {
             match contract_item(name) {
                 Some((iface, _)) if !allowed.contains(&iface) => bail!(
-                    "imports {name}, which the '{slot}' slot does not provide (it provides: {})",
-                    allowed.join(", ")
+                    "imports {name}, which the '{slot}' slot does not provide (it provides: {}); {}",
+                    allowed.join(", "),
+                    who_gets(iface)
                 ),
-                Some(_) => {}
+                Some((iface, _)) => self.check_functions(slot, name, iface)?,
                 None if name.starts_with("wasi:") => {}
                 None => bail!(
                     "imports {name}, which this host does not provide (only {PACKAGE} \
@@ -149,6 +270,61 @@ impl Shape {
             }
         }
         Ok(())
+    }
+
+    /// Every function the component takes from contract interface `iface` (imported as
+    /// `name`) must be one the interface has: a component built against an older layout
+    /// (say, `accounts.update` before account writes moved to `account-writer`) is told
+    /// where the function went and whether its slot gets it.
+    fn check_functions(&self, slot: &str, name: &str, iface: &str) -> Result<()> {
+        let Some((_, ours)) = host_functions().iter().find(|(i, _)| i == iface) else {
+            return Ok(()); // `types` has no functions
+        };
+        let theirs = self
+            .imported_functions
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, f)| f.as_slice())
+            .unwrap_or_default();
+        for func in theirs {
+            if ours.contains(func) {
+                continue;
+            }
+            match interface_declaring(func, iface) {
+                Some(home) if imports_of(slot).contains(&home) => bail!(
+                    "imports function '{func}' from {name}, which has no such function: it is \
+                     in {PACKAGE}/{home}, which the '{slot}' slot provides (import it from there)"
+                ),
+                Some(home) => bail!(
+                    "imports function '{func}' from {name}, which has no such function: it is \
+                     in {PACKAGE}/{home}, which the '{slot}' slot does not provide; {}",
+                    who_gets(home)
+                ),
+                None => {
+                    bail!("imports function '{func}' from {name}, which this host does not provide")
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Which slots get interface `iface` and, for a write interface, what it allows.
+fn who_gets(iface: &str) -> String {
+    let slots = slots_importing(iface);
+    let holders = if slots.is_empty() {
+        "no slot gets it".to_string()
+    } else {
+        let quoted: Vec<String> = slots.iter().map(|s| format!("'{s}'")).collect();
+        match quoted.split_last() {
+            Some((only, [])) => format!("only the {only} slot gets it"),
+            Some((last, rest)) => format!("only the {} and {last} slots get it", rest.join(", ")),
+            None => unreachable!(),
+        }
+    };
+    match WRITE_INTERFACES.iter().find(|(i, _)| *i == iface) {
+        Some((_, what)) => format!("{iface} {what}, and {holders}"),
+        None => holders,
     }
 }
 
@@ -168,6 +344,7 @@ mod tests {
         Shape {
             imports: imports.iter().map(|s| s.to_string()).collect(),
             exports: exports.iter().map(|s| s.to_string()).collect(),
+            imported_functions: Vec::new(),
         }
     }
 
@@ -206,5 +383,106 @@ mod tests {
         let e = future.check("policy").unwrap_err().to_string();
         assert!(e.contains("contract iam:plugin@0.2.0"), "{e}");
         assert!(compatible("0.1.7") && !compatible("1.1.0"));
+    }
+
+    #[test]
+    fn a_function_from_the_wrong_interface_is_named_with_where_it_lives() {
+        let mut old = shape(&["iam:plugin/accounts@0.1.0"], &["iam:plugin/labels@0.1.0"]);
+        old.imported_functions = vec![(
+            "iam:plugin/accounts@0.1.0".into(),
+            vec!["get".into(), "update".into()],
+        )];
+        let e = old.check("labels").unwrap_err().to_string();
+        assert!(
+            e.contains("function 'update'")
+                && e.contains("iam:plugin/account-writer")
+                && e.contains("the 'labels' slot does not provide")
+                && e.contains("only the 'scim' slot gets it"),
+            "{e}"
+        );
+        // The same component fits where the function's interface is provided... if it
+        // imports it from there.
+        let e = old.check_functions("scim", "iam:plugin/accounts@0.1.0", "accounts");
+        let e = e.unwrap_err().to_string();
+        assert!(e.contains("which the 'scim' slot provides"), "{e}");
+        old.imported_functions[0].1.pop();
+        old.check("labels").unwrap();
+    }
+
+    #[test]
+    fn only_the_slots_whose_endpoints_write_get_the_write_interfaces() {
+        let expected: &[(&str, &[&str])] = &[
+            (
+                "account-touch",
+                &[
+                    "attributes",
+                    "labels",
+                    "groups",
+                    "lifecycle",
+                    "certificates",
+                    "scim",
+                ],
+            ),
+            ("account-lifecycle", &["lifecycle", "scim"]),
+            ("account-writer", &["scim"]),
+            ("group-writer", &["groups", "scim"]),
+        ];
+        assert_eq!(expected.len(), WRITE_INTERFACES.len());
+        for (iface, slots) in expected {
+            assert!(WRITE_INTERFACES.iter().any(|(i, _)| i == iface));
+            assert_eq!(slots_importing(iface), *slots, "{iface}");
+        }
+        // And the read interfaces write nothing.
+        let funcs = |iface: &str| {
+            host_functions()
+                .iter()
+                .find(|(i, _)| i == iface)
+                .map(|(_, f)| f.clone())
+                .unwrap_or_else(|| panic!("no interface {iface} in the WIT"))
+        };
+        for write in [
+            "create",
+            "update",
+            "delete",
+            "set-active",
+            "set-identities",
+            "touch",
+        ] {
+            assert!(!funcs("accounts").iter().any(|f| f == write), "{write}");
+        }
+        for write in ["create", "rename", "delete", "set-description", "touch"] {
+            assert!(!funcs("group-store").iter().any(|f| f == write), "{write}");
+        }
+        assert!(funcs("account-writer").iter().any(|f| f == "update"));
+        assert_eq!(funcs("log"), ["write"]);
+    }
+
+    /// The worlds in `worlds.wit` (the plugin developer's manual) and the table the host
+    /// enforces list the same imports for every slot.
+    #[test]
+    fn the_worlds_and_the_enforced_table_agree() {
+        let wit = include_str!("../../../wit/worlds.wit");
+        for slot in slots() {
+            let world = if slot == "policy" {
+                "policy".to_string()
+            } else {
+                format!("{slot}-handler")
+            };
+            let body = wit
+                .split(&format!("\nworld {world} {{\n"))
+                .nth(1)
+                .and_then(|rest| rest.split("\n}").next())
+                .unwrap_or_else(|| panic!("no world {world}"));
+            let mut in_wit: Vec<&str> = body
+                .lines()
+                .filter_map(|l| l.trim().strip_prefix("import "))
+                .map(|l| l.trim_end_matches(';'))
+                .collect();
+            in_wit.push("types");
+            in_wit.sort();
+            let mut enforced = imports_of(slot).to_vec();
+            enforced.sort();
+            assert_eq!(in_wit, enforced, "slot {slot}");
+        }
     }
 }

@@ -4,8 +4,9 @@ use rusqlite::Connection;
 
 use super::GuestState;
 use super::bindings::iam::plugin::{
-    accounts, attribute_store, authority_store, certificate_store, client_store, group_store,
-    label_store, membership_store, types,
+    account_lifecycle, account_touch, account_writer, accounts, attribute_store, authority_store,
+    certificate_store, client_store, group_store, group_writer, label_store, membership_store,
+    types,
 };
 use crate::audit::label_name;
 use crate::auth::passwords;
@@ -52,73 +53,6 @@ impl accounts::Host for GuestState {
 
     fn find_by_email(&mut self, email: String) -> R<Option<types::Account>> {
         store::accounts::by_email(self.db()?, &email).map_err(err)
-    }
-
-    fn create(&mut self, new: accounts::AccountCreate) -> R<types::Account> {
-        let uuid = new.id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let hash = passwords::hash(&new.password.unwrap_or_else(passwords::random));
-        let row = store::accounts::NewAccount {
-            uuid: &uuid,
-            username: &new.username,
-            given_name: &new.given_name,
-            family_name: &new.family_name,
-            email: &new.email,
-            active: new.active,
-            password_hash: &hash,
-        };
-        let account = store::accounts::insert(self.db()?, &row, &["ROLE_USER"]).map_err(err)?;
-        self.audit
-            .account("account created", &account.id, &account.username);
-        Ok(account)
-    }
-
-    fn update(&mut self, id: String, c: accounts::AccountUpdate) -> R<types::Account> {
-        let hash = c.password.as_deref().map(passwords::hash);
-        let db = self.db()?;
-        store::accounts::update(db, &id, &c, hash.as_deref()).map_err(err)?;
-        let account = store::accounts::by_uuid(db, &id)
-            .map_err(err)?
-            .ok_or_else(|| format!("account {id} vanished during update"))?;
-        self.audit
-            .account("account updated", &account.id, &account.username);
-        Ok(account)
-    }
-
-    fn delete(&mut self, id: String) -> R<bool> {
-        let db = self.db()?;
-        let username = store::accounts::by_uuid(db, &id)
-            .map_err(err)?
-            .map(|a| a.username);
-        let removed = store::accounts::delete(db, &id).map_err(err)?;
-        if removed {
-            self.audit
-                .account("account removed", &id, username.unwrap_or_default());
-        }
-        Ok(removed)
-    }
-
-    fn touch(&mut self, id: String) -> R<()> {
-        store::accounts::touch(self.db()?, &id).map_err(err)
-    }
-
-    fn set_end_time(&mut self, id: String, end_time: Option<u64>) -> R<()> {
-        store::accounts::set_end_time(self.db()?, &id, end_time).map_err(err)?;
-        let detail = end_time
-            .map(|t| t.to_string())
-            .unwrap_or_else(|| "none".into());
-        self.audit.account("end time updated", &id, detail);
-        Ok(())
-    }
-
-    fn set_active(&mut self, id: String, active: bool) -> R<()> {
-        store::accounts::set_active(self.db()?, &id, active).map_err(err)?;
-        let kind = if active {
-            "account restored"
-        } else {
-            "account suspended"
-        };
-        self.audit.account(kind, &id, "");
-        Ok(())
     }
 
     fn expired_before(&mut self, time: u64) -> R<Vec<types::Account>> {
@@ -179,29 +113,6 @@ impl accounts::Host for GuestState {
         let owner = store::identities::certificate_owner(self.db()?, &subject_dn, &issuer_dn)
             .map_err(err)?;
         self.account_of(owner)
-    }
-
-    fn set_identities(
-        &mut self,
-        id: String,
-        oidc_ids: Vec<types::OidcId>,
-        saml_ids: Vec<types::SamlId>,
-        ssh_keys: Vec<types::SshKey>,
-        certificates: Vec<types::Certificate>,
-    ) -> R<()> {
-        store::identities::set(
-            self.db()?,
-            &id,
-            &oidc_ids,
-            &saml_ids,
-            &ssh_keys,
-            &certificates,
-        )
-        .map_err(err)
-    }
-
-    fn set_profile(&mut self, id: String, profile: types::Profile) -> R<()> {
-        store::profiles::set(self.db()?, &id, &profile).map_err(err)
     }
 
     fn find_by_cert_subject(&mut self, subject: String) -> R<Option<types::Account>> {
@@ -272,6 +183,102 @@ impl accounts::Host for GuestState {
     }
 }
 
+impl account_touch::Host for GuestState {
+    fn touch(&mut self, id: String) -> R<()> {
+        store::accounts::touch(self.db()?, &id).map_err(err)
+    }
+}
+
+impl account_lifecycle::Host for GuestState {
+    fn set_end_time(&mut self, id: String, end_time: Option<u64>) -> R<()> {
+        store::accounts::set_end_time(self.db()?, &id, end_time).map_err(err)?;
+        let detail = end_time
+            .map(|t| t.to_string())
+            .unwrap_or_else(|| "none".into());
+        self.audit.account("end time updated", &id, detail);
+        Ok(())
+    }
+
+    fn set_active(&mut self, id: String, active: bool) -> R<()> {
+        store::accounts::set_active(self.db()?, &id, active).map_err(err)?;
+        let kind = if active {
+            "account restored"
+        } else {
+            "account suspended"
+        };
+        self.audit.account(kind, &id, "");
+        Ok(())
+    }
+
+    fn delete(&mut self, id: String) -> R<bool> {
+        let db = self.db()?;
+        let username = store::accounts::by_uuid(db, &id)
+            .map_err(err)?
+            .map(|a| a.username);
+        let removed = store::accounts::delete(db, &id).map_err(err)?;
+        if removed {
+            self.audit
+                .account("account removed", &id, username.unwrap_or_default());
+        }
+        Ok(removed)
+    }
+}
+
+impl account_writer::Host for GuestState {
+    fn create(&mut self, new: account_writer::AccountCreate) -> R<types::Account> {
+        let uuid = new.id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let hash = passwords::hash(&new.password.unwrap_or_else(passwords::random));
+        let row = store::accounts::NewAccount {
+            uuid: &uuid,
+            username: &new.username,
+            given_name: &new.given_name,
+            family_name: &new.family_name,
+            email: &new.email,
+            active: new.active,
+            password_hash: &hash,
+        };
+        let account = store::accounts::insert(self.db()?, &row, &["ROLE_USER"]).map_err(err)?;
+        self.audit
+            .account("account created", &account.id, &account.username);
+        Ok(account)
+    }
+
+    fn update(&mut self, id: String, c: account_writer::AccountUpdate) -> R<types::Account> {
+        let hash = c.password.as_deref().map(passwords::hash);
+        let db = self.db()?;
+        store::accounts::update(db, &id, &c, hash.as_deref()).map_err(err)?;
+        let account = store::accounts::by_uuid(db, &id)
+            .map_err(err)?
+            .ok_or_else(|| format!("account {id} vanished during update"))?;
+        self.audit
+            .account("account updated", &account.id, &account.username);
+        Ok(account)
+    }
+
+    fn set_identities(
+        &mut self,
+        id: String,
+        oidc_ids: Vec<types::OidcId>,
+        saml_ids: Vec<types::SamlId>,
+        ssh_keys: Vec<types::SshKey>,
+        certificates: Vec<types::Certificate>,
+    ) -> R<()> {
+        store::identities::set(
+            self.db()?,
+            &id,
+            &oidc_ids,
+            &saml_ids,
+            &ssh_keys,
+            &certificates,
+        )
+        .map_err(err)
+    }
+
+    fn set_profile(&mut self, id: String, profile: types::Profile) -> R<()> {
+        store::profiles::set(self.db()?, &id, &profile).map_err(err)
+    }
+}
+
 impl attribute_store::Host for GuestState {
     fn get_all(&mut self, account_id: String) -> R<Vec<types::Attribute>> {
         store::attributes::all(self.db()?, &account_id).map_err(err)
@@ -299,39 +306,6 @@ impl group_store::Host for GuestState {
 
     fn find_by_name(&mut self, name: String) -> R<Option<types::Group>> {
         store::groups::by_name(self.db()?, &name).map_err(err)
-    }
-
-    fn create(&mut self, name: String, parent_id: Option<String>) -> R<types::Group> {
-        let group = store::groups::insert(self.db()?, &name, parent_id.as_deref()).map_err(err)?;
-        self.audit.group("group created", &group.id, &group.name);
-        Ok(group)
-    }
-
-    fn set_description(&mut self, id: String, description: Option<String>) -> R<types::Group> {
-        let group =
-            store::groups::set_description(self.db()?, &id, description.as_deref()).map_err(err)?;
-        self.audit
-            .group("group description updated", &group.id, &group.name);
-        Ok(group)
-    }
-
-    fn rename(&mut self, id: String, name: String) -> R<types::Group> {
-        let group = store::groups::rename(self.db()?, &id, &name).map_err(err)?;
-        self.audit.group("group renamed", &group.id, &group.name);
-        Ok(group)
-    }
-
-    fn delete(&mut self, id: String) -> R<bool> {
-        let db = self.db()?;
-        let name = store::groups::by_uuid(db, &id)
-            .map_err(err)?
-            .map(|g| g.name);
-        let removed = store::groups::delete(db, &id).map_err(err)?;
-        if removed {
-            self.audit
-                .group("group removed", &id, name.unwrap_or_default());
-        }
-        Ok(removed)
     }
 
     fn count_members(&mut self, id: String) -> R<u64> {
@@ -370,6 +344,41 @@ impl group_store::Host for GuestState {
 
     fn all_refs(&mut self) -> R<Vec<types::GroupRef>> {
         store::groups::all_refs(self.db()?).map_err(err)
+    }
+}
+
+impl group_writer::Host for GuestState {
+    fn create(&mut self, name: String, parent_id: Option<String>) -> R<types::Group> {
+        let group = store::groups::insert(self.db()?, &name, parent_id.as_deref()).map_err(err)?;
+        self.audit.group("group created", &group.id, &group.name);
+        Ok(group)
+    }
+
+    fn set_description(&mut self, id: String, description: Option<String>) -> R<types::Group> {
+        let group =
+            store::groups::set_description(self.db()?, &id, description.as_deref()).map_err(err)?;
+        self.audit
+            .group("group description updated", &group.id, &group.name);
+        Ok(group)
+    }
+
+    fn rename(&mut self, id: String, name: String) -> R<types::Group> {
+        let group = store::groups::rename(self.db()?, &id, &name).map_err(err)?;
+        self.audit.group("group renamed", &group.id, &group.name);
+        Ok(group)
+    }
+
+    fn delete(&mut self, id: String) -> R<bool> {
+        let db = self.db()?;
+        let name = store::groups::by_uuid(db, &id)
+            .map_err(err)?
+            .map(|g| g.name);
+        let removed = store::groups::delete(db, &id).map_err(err)?;
+        if removed {
+            self.audit
+                .group("group removed", &id, name.unwrap_or_default());
+        }
+        Ok(removed)
     }
 
     fn touch(&mut self, id: String) -> R<()> {

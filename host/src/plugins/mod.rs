@@ -35,7 +35,7 @@ pub use bindings::exports::iam::plugin::{
     attributes, authorities, certificates, clients, find, groups, labels, lifecycle, managers,
     scim, search,
 };
-pub use bindings::iam::plugin::accounts::AccountUpdate;
+pub use bindings::iam::plugin::account_writer::AccountUpdate;
 pub use bindings::iam::plugin::types;
 
 use crate::audit::Trail;
@@ -713,8 +713,9 @@ fn fits(engine: &Engine, component: &Component, shape: &contract::Shape, slot: &
 /// may import.
 fn linker(engine: &Engine, slot: &str) -> Result<Linker<GuestState>> {
     use bindings::iam::plugin::{
-        accounts, attribute_store, authority_store, certificate_store, client_store, config,
-        group_store, label_store, log, membership_store,
+        account_lifecycle, account_touch, account_writer, accounts, attribute_store,
+        authority_store, certificate_store, client_store, config, group_store, group_writer,
+        label_store, log, membership_store,
     };
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
@@ -725,6 +726,12 @@ fn linker(engine: &Engine, slot: &str) -> Result<Linker<GuestState>> {
             "config" => config::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s),
             "log" => log::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s),
             "accounts" => accounts::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s),
+            "account-touch" => account_touch::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s),
+            "account-lifecycle" => {
+                account_lifecycle::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s)
+            }
+            "account-writer" => account_writer::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s),
+            "group-writer" => group_writer::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s),
             "attribute-store" => attribute_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s),
             "authority-store" => authority_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s),
             "group-store" => group_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s),

@@ -8,6 +8,7 @@ mod bindings {
         with: {
             "iam:plugin/types@0.1.0": iam_guest_logic::types,
             "iam:plugin/accounts@0.1.0": iam_handler_store::bindings::iam::plugin::accounts,
+            "iam:plugin/account-touch@0.1.0": iam_handler_store::bindings::iam::plugin::account_touch,
             "iam:plugin/certificate-store@0.1.0": iam_handler_store::bindings::iam::plugin::certificate_store,
         },
         generate_all,

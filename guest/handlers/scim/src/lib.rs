@@ -8,6 +8,10 @@ mod bindings {
         with: {
             "iam:plugin/types@0.1.0": iam_guest_logic::types,
             "iam:plugin/accounts@0.1.0": iam_handler_store::bindings::iam::plugin::accounts,
+            "iam:plugin/account-touch@0.1.0": iam_handler_store::bindings::iam::plugin::account_touch,
+            "iam:plugin/account-writer@0.1.0": iam_handler_store::bindings::iam::plugin::account_writer,
+            "iam:plugin/account-lifecycle@0.1.0": iam_handler_store::bindings::iam::plugin::account_lifecycle,
+            "iam:plugin/group-writer@0.1.0": iam_handler_store::bindings::iam::plugin::group_writer,
             "iam:plugin/group-store@0.1.0": iam_handler_store::bindings::iam::plugin::group_store,
             "iam:plugin/membership-store@0.1.0": iam_handler_store::bindings::iam::plugin::membership_store,
         },

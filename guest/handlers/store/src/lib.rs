@@ -1,7 +1,9 @@
 //! The host's store imports behind the logic's store traits, shared by the default handler
 //! components. Each component links only the imports its group's logic calls, so the
 //! component imports only those interfaces: the attributes handler cannot reach the
-//! authorities table.
+//! authorities table, and only the handlers whose logic writes accounts or groups import
+//! the write interfaces (`account-touch`, `account-lifecycle`, `account-writer`,
+//! `group-writer`). The host checks this at load like any site's component.
 
 pub mod bindings {
     wit_bindgen::generate!({
@@ -10,10 +12,14 @@ pub mod bindings {
             package iam:default-handlers;
             world store {
                 import iam:plugin/accounts@0.1.0;
+                import iam:plugin/account-touch@0.1.0;
+                import iam:plugin/account-lifecycle@0.1.0;
+                import iam:plugin/account-writer@0.1.0;
                 import iam:plugin/attribute-store@0.1.0;
                 import iam:plugin/authority-store@0.1.0;
                 import iam:plugin/label-store@0.1.0;
                 import iam:plugin/group-store@0.1.0;
+                import iam:plugin/group-writer@0.1.0;
                 import iam:plugin/membership-store@0.1.0;
                 import iam:plugin/certificate-store@0.1.0;
                 import iam:plugin/client-store@0.1.0;
@@ -26,8 +32,8 @@ pub mod bindings {
 }
 
 use crate::bindings::iam::plugin::{
-    accounts, attribute_store, authority_store, certificate_store, client_store, group_store,
-    label_store, membership_store,
+    account_lifecycle, account_touch, account_writer, accounts, attribute_store, authority_store,
+    certificate_store, client_store, group_store, group_writer, label_store, membership_store,
 };
 use iam_guest_logic::store::{
     AccountCreate, AccountUpdate, Accounts, AttributeStore, AuthorityStore, CertificateStore,
@@ -55,7 +61,7 @@ impl Accounts for HostStore {
         accounts::find_by_email(email)
     }
     fn create(&self, new: AccountCreate) -> StoreResult<Account> {
-        accounts::create(&accounts::AccountCreate {
+        account_writer::create(&account_writer::AccountCreate {
             id: new.id,
             username: new.username,
             given_name: new.given_name,
@@ -66,9 +72,9 @@ impl Accounts for HostStore {
         })
     }
     fn update(&self, id: &str, c: AccountUpdate) -> StoreResult<Account> {
-        accounts::update(
+        account_writer::update(
             id,
-            &accounts::AccountUpdate {
+            &account_writer::AccountUpdate {
                 username: c.username,
                 given_name: c.given_name,
                 family_name: c.family_name,
@@ -79,16 +85,16 @@ impl Accounts for HostStore {
         )
     }
     fn delete(&self, id: &str) -> StoreResult<bool> {
-        accounts::delete(id)
+        account_lifecycle::delete(id)
     }
     fn touch(&self, id: &str) -> StoreResult<()> {
-        accounts::touch(id)
+        account_touch::touch(id)
     }
     fn set_end_time(&self, id: &str, end_time: Option<u64>) -> StoreResult<()> {
-        accounts::set_end_time(id, end_time)
+        account_lifecycle::set_end_time(id, end_time)
     }
     fn set_active(&self, id: &str, active: bool) -> StoreResult<()> {
-        accounts::set_active(id, active)
+        account_lifecycle::set_active(id, active)
     }
     fn expired_before(&self, time: u64) -> StoreResult<Vec<Account>> {
         accounts::expired_before(time)
@@ -136,10 +142,10 @@ impl Accounts for HostStore {
         ssh: &[SshKey],
         certificates: &[Certificate],
     ) -> StoreResult<()> {
-        accounts::set_identities(id, oidc, saml, ssh, certificates)
+        account_writer::set_identities(id, oidc, saml, ssh, certificates)
     }
     fn set_profile(&self, id: &str, profile: &Profile) -> StoreResult<()> {
-        accounts::set_profile(id, profile)
+        account_writer::set_profile(id, profile)
     }
     fn find_by_cert_subject(&self, subject: &str) -> StoreResult<Option<Account>> {
         accounts::find_by_cert_subject(subject)
@@ -207,16 +213,16 @@ impl GroupStore for HostStore {
         group_store::find_by_name(name)
     }
     fn create(&self, name: &str, parent_id: Option<&str>) -> StoreResult<Group> {
-        group_store::create(name, parent_id)
+        group_writer::create(name, parent_id)
     }
     fn set_description(&self, id: &str, description: Option<&str>) -> StoreResult<Group> {
-        group_store::set_description(id, description)
+        group_writer::set_description(id, description)
     }
     fn rename(&self, id: &str, name: &str) -> StoreResult<Group> {
-        group_store::rename(id, name)
+        group_writer::rename(id, name)
     }
     fn delete(&self, id: &str) -> StoreResult<bool> {
-        group_store::delete(id)
+        group_writer::delete(id)
     }
     fn count_members(&self, id: &str) -> StoreResult<u64> {
         group_store::count_members(id)
@@ -249,7 +255,7 @@ impl GroupStore for HostStore {
         group_store::all_refs()
     }
     fn touch(&self, id: &str) -> StoreResult<()> {
-        group_store::touch(id)
+        group_writer::touch(id)
     }
 }
 

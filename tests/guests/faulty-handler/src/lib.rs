@@ -16,7 +16,7 @@ mod bindings {
 
 use bindings::exports::iam::plugin::attributes::Guest;
 use bindings::iam::plugin::types::{Attribute, Error};
-use bindings::iam::plugin::{accounts, attribute_store};
+use bindings::iam::plugin::{account_touch, accounts, attribute_store};
 
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 struct Faulty;
@@ -55,7 +55,7 @@ impl Guest for Faulty {
             }
             "writetrap" => {
                 attribute_store::put(&account_id, &attr).map_err(Error::Internal)?;
-                accounts::touch(&account_id).map_err(Error::Internal)?;
+                account_touch::touch(&account_id).map_err(Error::Internal)?;
                 panic!("deliberate trap after writing");
             }
             _ => {
