@@ -1,5 +1,6 @@
 //! Regression tests of issue 11's findings on accounts, each an attack over real HTTP on the
-//! real server: a proxy upload reaching another account's certificate (6). Fixtures:
+//! real server: a proxy upload reaching another account's certificate (6) and a deleted
+//! account's token coming back through a client-chosen SCIM id (3). Fixtures:
 //! tests/fixtures/README.md.
 
 use base64::Engine as _;
@@ -50,10 +51,12 @@ fn test2_rows(s: &Server) -> Vec<(String, String, String, Option<String>)> {
              JOIN accounts a ON a.id = c.account_id WHERE c.subject_dn = ?1 ORDER BY c.id",
         )
         .unwrap();
-    q.query_map([TEST2], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap()
+    q.query_map([TEST2], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    })
+    .unwrap()
+    .collect::<rusqlite::Result<_>>()
+    .unwrap()
 }
 
 /// The account's one linked certificate as SCIM shows it.
@@ -73,6 +76,12 @@ fn block<'a>(text: &'a str, label: &str, n: usize) -> &'a str {
     &text[start..stop]
 }
 
+/// A 401 for a token that is refused (not a missing one).
+fn expect_refused_token(r: Response, what: &str) {
+    let v = expect_json(r, StatusCode::UNAUTHORIZED, what);
+    assert_eq!(v["error"], "invalid_token", "{what}: {v}");
+}
+
 fn error(r: Response, status: StatusCode) -> String {
     let v = expect_json(r, status, "error");
     v["error"].as_str().unwrap().to_string()
@@ -83,9 +92,15 @@ fn a_proxy_upload_never_reaches_another_accounts_certificate() {
     let s = Server::start();
     let admin = s.token("admin");
     let (victim, victim_token) = user_with_cert(&s, &admin, "test2", TEST2_CERT);
-    assert_eq!(upload(&s, &victim_token, TEST2_PROXY).status(), StatusCode::OK);
+    assert_eq!(
+        upload(&s, &victim_token, TEST2_PROXY).status(),
+        StatusCode::OK
+    );
     let victim_before = scim_cert(&s, &admin, &victim);
-    assert_eq!(victim_before["proxyExpirationTime"], "2125-06-18T06:44:25.000Z");
+    assert_eq!(
+        victim_before["proxyExpirationTime"],
+        "2125-06-18T06:44:25.000Z"
+    );
 
     // Mallory holds a certificate with the victim's subject DN from another CA, and makes
     // a certificate naming the victim's subject and issuer, with a proxy it signed.
@@ -109,7 +124,10 @@ fn a_proxy_upload_never_reaches_another_accounts_certificate() {
 
     // Mallory's proxy of Mallory's own certificate (ECDSA) is fine, and lands on Mallory's
     // certificate only, although both have the same subject DN.
-    assert_eq!(upload(&s, &mallory_token, ATTACKER_PROXY).status(), StatusCode::OK);
+    assert_eq!(
+        upload(&s, &mallory_token, ATTACKER_PROXY).status(),
+        StatusCode::OK
+    );
     let rows = test2_rows(&s);
     assert_eq!(rows[0].3.as_deref(), Some(TEST2_PROXY));
     assert_eq!(rows[1].3.as_deref(), Some(ATTACKER_PROXY));
@@ -133,7 +151,10 @@ fn the_end_entity_certificate_must_be_the_linked_one_not_just_its_names() {
         )
     );
     let cert = scim_cert(&s, &admin, &id);
-    assert_eq!(cert["pemEncodedCertificate"].as_str().unwrap().trim(), TEST2_CERT.trim());
+    assert_eq!(
+        cert["pemEncodedCertificate"].as_str().unwrap().trim(),
+        TEST2_CERT.trim()
+    );
     assert_eq!(cert["hasProxyCertificate"], false);
 }
 
@@ -164,8 +185,9 @@ fn a_proxy_not_signed_by_its_end_entity_certificate_is_refused() {
     *der.last_mut().unwrap() ^= 1;
     let tampered = TEST2_PROXY.replacen(proxy, &der_pem(&der), 1);
     assert!(
-        error(upload(&s, &token, &tampered), StatusCode::BAD_REQUEST)
-            .ends_with(&format!("is not signed by '{TEST2}', the certificate after it"))
+        error(upload(&s, &token, &tampered), StatusCode::BAD_REQUEST).ends_with(&format!(
+            "is not signed by '{TEST2}', the certificate after it"
+        ))
     );
     assert_eq!(scim_cert(&s, &admin, &id)["hasProxyCertificate"], false);
 
@@ -177,7 +199,9 @@ fn a_proxy_not_signed_by_its_end_entity_certificate_is_refused() {
 /// The label and DER of one PEM block.
 fn pem_der(pem: &str) -> (String, Vec<u8>) {
     let lines: Vec<&str> = pem.lines().collect();
-    let label = lines[0].trim_start_matches("-----BEGIN ").trim_end_matches("-----");
+    let label = lines[0]
+        .trim_start_matches("-----BEGIN ")
+        .trim_end_matches("-----");
     let b64: String = lines[1..lines.len() - 1].concat();
     let der = base64::engine::general_purpose::STANDARD
         .decode(b64)
@@ -196,4 +220,70 @@ fn der_pem(der: &[u8]) -> String {
         "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----",
         lines.join("\n")
     )
+}
+
+// ---------------------------------------------------------------------------------------
+// Finding 3 (SCIM part): client-chosen ids.
+
+#[test]
+fn scim_creation_ignores_a_client_chosen_id() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    let wanted = "0f2d6a1e-5c3b-4e8f-9a7d-1b2c3d4e5f60";
+    let mut b = user_body("chosen");
+    b["id"] = json!(wanted);
+    let u = expect_json(
+        s.post_scim("/scim/Users", Some(&admin), &b),
+        StatusCode::CREATED,
+        "user with an id",
+    );
+    let id = u["id"].as_str().unwrap();
+    assert_ne!(id, wanted);
+    assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
+    assert_eq!(
+        s.get(&format!("/scim/Users/{wanted}"), Some(&admin))
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+
+    let mut g = group_body("chosen-group", None);
+    g["id"] = json!(wanted);
+    let group = expect_json(
+        s.post_scim("/scim/Groups", Some(&admin), &g),
+        StatusCode::CREATED,
+        "group with an id",
+    );
+    assert_ne!(group["id"], wanted);
+}
+
+#[test]
+fn a_deleted_accounts_token_stays_dead_when_its_id_is_offered_again() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    let old = s.create_user(&admin, "bob");
+    let old_token = s.token("bob");
+    assert_eq!(s.get("/scim/Me", Some(&old_token)).status(), StatusCode::OK);
+    assert_eq!(
+        s.delete(&format!("/scim/Users/{old}"), Some(&admin))
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    expect_refused_token(s.get("/scim/Me", Some(&old_token)), "deleted account");
+
+    // The same name and the old id: a new account with a new id.
+    let mut b = user_body("bob");
+    b["id"] = json!(old);
+    let u = expect_json(
+        s.post_scim("/scim/Users", Some(&admin), &b),
+        StatusCode::CREATED,
+        "bob again",
+    );
+    assert_ne!(u["id"], json!(old));
+    expect_refused_token(s.get("/scim/Me", Some(&old_token)), "old token, new bob");
+    assert_eq!(
+        s.get(&format!("/scim/Users/{old}"), Some(&admin)).status(),
+        StatusCode::NOT_FOUND
+    );
+    let new_token = s.token("bob");
+    assert_eq!(s.get("/scim/Me", Some(&new_token)).status(), StatusCode::OK);
 }

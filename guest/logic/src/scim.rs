@@ -193,17 +193,13 @@ pub fn create_user(
             "A user linked with email '{email}' already exists"
         )));
     }
-    if let Some(id) = new.id.as_deref()
-        && accounts.get(id).map_err(internal)?.is_some()
-    {
-        return Err(Error::Conflict(format!(
-            "A user with id '{id}' already exists"
-        )));
-    }
     check_identities(accounts, new, None)?;
+    // RFC 7643 §3.1: the service provider issues ids, and a client-supplied `id` is ignored.
+    // (INDIGO IAM takes it: a deleted account's UUID could then be handed to a new account,
+    // which its old tokens and links would then name.)
     let created = accounts
         .create(AccountCreate {
-            id: new.id.clone().filter(|id| !is_blank(id)),
+            id: None,
             username,
             given_name: new.given_name.clone().unwrap_or_default(),
             family_name: new.family_name.clone().unwrap_or_default(),
@@ -625,6 +621,28 @@ mod tests {
             delete_user(&store, &u.account.id),
             Err(user_not_found(&u.account.id))
         );
+    }
+
+    #[test]
+    fn a_client_chosen_id_is_ignored() {
+        let store = FakeStore::default();
+        let first = create_user(
+            &store,
+            &store,
+            &new_user("a", "a@example.org"),
+            &no_defaults(),
+        )
+        .unwrap();
+        // Neither a fresh id nor a deleted account's id is taken from the body.
+        let mut wanted = new_user("b", "b@example.org");
+        wanted.id = Some("chosen".into());
+        let b = create_user(&store, &store, &wanted, &no_defaults()).unwrap();
+        assert_ne!(b.account.id, "chosen");
+        delete_user(&store, &first.account.id).unwrap();
+        let mut reuse = new_user("a", "a@example.org");
+        reuse.id = Some(first.account.id.clone());
+        let again = create_user(&store, &store, &reuse, &no_defaults()).unwrap();
+        assert_ne!(again.account.id, first.account.id);
     }
 
     #[test]
