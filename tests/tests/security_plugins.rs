@@ -5,10 +5,18 @@
 //! the real server binary.
 
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use iam_tests::*;
 use reqwest::Method;
 use serde_json::json;
+
+/// The labels slot filled by `component`, with `deadline_ms` as its limit.
+fn labels_plugin_server(component: &str, deadline_ms: u64) -> Server {
+    Server::start_with_config(&format!(
+        "[plugins.handlers.labels]\ncomponent = \"{component}\"\ndeadline_ms = {deadline_ms}\n"
+    ))
+}
 
 fn put_label(s: &Server, token: &str, account: &str, name: &str) -> reqwest::blocking::Response {
     s.put_json(
@@ -16,6 +24,16 @@ fn put_label(s: &Server, token: &str, account: &str, name: &str) -> reqwest::blo
         Some(token),
         &json!({"name": name, "value": "v"}),
     )
+}
+
+fn label_names(s: &Server, token: &str, account: &str) -> Vec<String> {
+    let r = s.get(&format!("/iam/account/{account}/labels"), Some(token));
+    expect_json(r, StatusCode::OK, "GET labels")
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap().to_string())
+        .collect()
 }
 
 /// Runs `serve` with this config, expects it to refuse to start, and returns its stderr.
@@ -32,6 +50,73 @@ fn serve_fails_with(config: &str) -> String {
         .unwrap();
     assert!(!out.status.success());
     String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+// --- 7: a plugin cannot outlive its deadline by sleeping ---------------------------------
+
+#[test]
+fn a_sleeping_handler_ends_at_its_deadline_and_other_writes_go_on() {
+    let s = labels_plugin_server(SLEEPY_HANDLER, 1000);
+    let admin = s.token("admin");
+    let me = s.user_id(&admin, "admin");
+    let other = s.create_user(&admin, "bystander");
+
+    std::thread::scope(|scope| {
+        // The sleeper asks for 30 s inside its write transaction.
+        let sleeper = scope.spawn(|| {
+            let started = Instant::now();
+            let r = put_label(&s, &admin, &me, "sleep");
+            (started.elapsed(), r)
+        });
+        // Meanwhile another request writes through another slot.
+        std::thread::sleep(Duration::from_millis(300));
+        let started = Instant::now();
+        let r = s.put_json(
+            &attributes_path(&other),
+            Some(&admin),
+            &json!({"name": "meanwhile", "value": "written"}),
+        );
+        let waited = started.elapsed();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(
+            waited < Duration::from_secs(5),
+            "the other write waited {waited:?} behind the sleeper"
+        );
+
+        let (took, r) = sleeper.join().unwrap();
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let msg = body(r)["error"].as_str().unwrap().to_string();
+        assert!(
+            msg.contains("plugin 'labels' exceeded its time limit"),
+            "{msg}"
+        );
+        assert!(
+            took >= Duration::from_millis(900) && took < Duration::from_secs(5),
+            "the sleeper's request took {took:?} for a deadline of 1 s"
+        );
+    });
+
+    // The sleeper's write was rolled back; the other one stayed.
+    assert!(label_names(&s, &admin, &me).is_empty());
+    let attrs = body(s.get(&attributes_path(&other), Some(&admin)));
+    assert_eq!(attrs, json!([{"name": "meanwhile", "value": "written"}]));
+    let log = s.log();
+    assert!(
+        log.contains("kind=Deadline") && log.contains("waited (wasi:io/poll) until its deadline"),
+        "{log}"
+    );
+    // The server goes on serving through the same plugin.
+    assert_eq!(put_label(&s, &admin, &me, "fine").status(), StatusCode::OK);
+}
+
+#[test]
+fn a_short_sleep_within_the_deadline_still_works() {
+    let s = labels_plugin_server(SLEEPY_HANDLER, 1000);
+    let admin = s.token("admin");
+    let me = s.user_id(&admin, "admin");
+    let r = put_label(&s, &admin, &me, "nap");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(label_names(&s, &admin, &me), ["nap"]);
 }
 
 // --- 8: least privilege between slots ------------------------------------------------------

@@ -6,6 +6,7 @@
 //! started with.
 
 mod bindings;
+mod bounded_wait;
 mod cache;
 pub mod contract;
 mod host_runtime;
@@ -79,6 +80,8 @@ pub struct GuestState {
     settings: Arc<BTreeMap<String, String>>,
     /// Lines logged by this call so far.
     log_lines: u32,
+    /// When the call's deadline passes: no WASI wait lasts beyond it.
+    deadline: Instant,
 }
 
 impl WasiView for GuestState {
@@ -181,6 +184,7 @@ pub struct Slot<I> {
     contract: String,
     pre: InstancePre<GuestState>,
     indices: I,
+    deadline: Duration,
     deadline_ticks: u64,
     memory_bytes: usize,
     settings: Arc<BTreeMap<String, String>>,
@@ -469,6 +473,7 @@ impl Plugins {
             slot: slot.name,
             settings: slot.settings.clone(),
             log_lines: 0,
+            deadline: started + slot.deadline,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
@@ -482,7 +487,9 @@ impl Plugins {
                 Ok(guest) => f(&guest, &mut store).map_err(|e| {
                     let kind = if store.data().limiter.hit {
                         FailureKind::Memory
-                    } else if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
+                    } else if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt)
+                        || e.is::<bounded_wait::WaitedPastDeadline>()
+                    {
                         FailureKind::Deadline
                     } else {
                         FailureKind::Trap
@@ -709,8 +716,8 @@ fn fits(engine: &Engine, component: &Component, shape: &contract::Shape, slot: &
 }
 
 /// The linker of a slot: WASI (Rust's std needs it; the context has no files, network or
-/// environment: see `Plugins::call`), `config`, `log`, and the store interfaces the slot
-/// may import.
+/// environment: see `Plugins::call`; waits end at the call's deadline: see `bounded_wait`),
+/// `config`, `log`, and the store interfaces the slot may import.
 fn linker(engine: &Engine, slot: &str) -> Result<Linker<GuestState>> {
     use bindings::iam::plugin::{
         account_lifecycle, account_touch, account_writer, accounts, attribute_store,
@@ -719,6 +726,8 @@ fn linker(engine: &Engine, slot: &str) -> Result<Linker<GuestState>> {
     };
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+    // A guest may wait (sleep, poll a timer) only until its deadline.
+    bounded_wait::shadow_poll(&mut linker)?;
     for iface in contract::imports_of(slot) {
         let l = &mut linker;
         match *iface {
@@ -816,6 +825,7 @@ impl LoadCtx<'_> {
                 .unwrap_or_else(|| contract::VERSION.into()),
             pre,
             indices,
+            deadline: spec.deadline,
             deadline_ticks: (spec.deadline.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64,
             memory_bytes: spec.memory_bytes,
             settings: Arc::new(spec.settings.clone()),
