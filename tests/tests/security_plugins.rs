@@ -184,3 +184,134 @@ fn a_running_server_refuses_to_reload_into_a_plugin_with_account_writes() {
         .unwrap();
     assert_eq!(labels["component"], "builtin:labels-handler");
 }
+
+// --- 11: leaks and forged log lines --------------------------------------------------------
+
+/// The lines of the server's log that start like a host line of year 2099: forged ones.
+fn forged_lines(log: &str) -> Vec<&str> {
+    log.lines()
+        .filter(|l| {
+            l.trim_start_matches(|c: char| !c.is_ascii_digit())
+                .starts_with("2099-")
+        })
+        .collect()
+}
+
+#[test]
+fn a_plugin_log_line_cannot_forge_a_host_line() {
+    let s = labels_plugin_server(LOG_FORGER, 1000);
+    let admin = s.token("admin");
+    let me = s.user_id(&admin, "admin");
+    let r = s.get(&format!("/iam/account/{me}/labels"), Some(&admin));
+    assert_eq!(r.status(), StatusCode::OK);
+    let request = r.headers()["x-request-id"].to_str().unwrap().to_string();
+
+    let log = s.log();
+    assert!(forged_lines(&log).is_empty(), "{log}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "a raw escape reached the log:\n{log}"
+    );
+    // Each message is one line, escaped, under the guest's tags and the request id.
+    for (start, level) in [
+        ("x\\n2099-01-01", "INFO"),
+        ("y\\r\\u{1b}[2K2099-01-01", "WARN"),
+    ] {
+        let lines: Vec<&str> = log.lines().filter(|l| l.contains(start)).collect();
+        assert_eq!(lines.len(), 1, "{start}:\n{log}");
+        let line = lines[0];
+        assert!(
+            line.contains(level)
+                && line.contains(" plugin: ")
+                && line.contains("plugin=\"labels\"")
+                && line.contains("component=\"site:labels@sha256:")
+                && line.contains(&request)
+                && line.contains("account=\"forged\""),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn a_plugin_panic_message_cannot_forge_a_host_line() {
+    let s = labels_plugin_server(LOG_FORGER, 1000);
+    let admin = s.token("admin");
+    let me = s.user_id(&admin, "admin");
+    let r = put_label(&s, &admin, &me, "anything");
+    assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+
+    let log = s.log();
+    assert!(forged_lines(&log).is_empty(), "{log}");
+    let line = log
+        .lines()
+        .find(|l| l.contains("plugin failed"))
+        .unwrap_or_else(|| panic!("no failure logged:\n{log}"));
+    assert!(
+        line.contains("slot=\"labels\"") && line.contains("z\\n2099-01-01T00:00:00"),
+        "the guest's stderr should be on the failure's line, escaped: {line}"
+    );
+}
+
+#[test]
+fn metrics_without_a_token_show_no_plugin_path() {
+    let plugins = tempfile::tempdir().unwrap();
+    let labels = plugins.path().join("secret-site-labels.wasm");
+    std::fs::copy(SLEEPY_HANDLER, &labels).unwrap();
+    let policy = plugins.path().join("secret-site-policy.wasm");
+    std::fs::copy(FAULTY_POLICY, &policy).unwrap();
+    let s = Server::start_with_config(&format!(
+        "[plugins]\npolicy = \"{}\"\npolicy_shadow = \"{}\"\n[plugins.handlers]\nlabels = \"{}\"\n",
+        policy.display(),
+        policy.display(),
+        labels.display()
+    ));
+    let admin = s.token("admin");
+    let me = s.user_id(&admin, "admin");
+    assert_eq!(
+        put_label(&s, &admin, &me, "counted").status(),
+        StatusCode::OK
+    );
+
+    let r = s.get("/metrics", None);
+    assert_eq!(r.status(), StatusCode::OK);
+    let text = r.text().unwrap();
+    let dir = plugins.path().to_string_lossy().into_owned();
+    for leak in [dir.as_str(), "secret-site", ".wasm", "/tmp"] {
+        assert!(!text.contains(leak), "/metrics shows {leak:?}:\n{text}");
+    }
+    let list = expect_json(
+        s.get("/iam/admin/plugins", Some(&admin)),
+        StatusCode::OK,
+        "list",
+    );
+    let slot = |name: &str| {
+        list["plugins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["slot"] == name)
+            .unwrap()
+            .clone()
+    };
+    // Named by slot and digest; the admin endpoint still has the path for the operator.
+    let labels_slot = slot("labels");
+    let digest = labels_slot["sha256"].as_str().unwrap();
+    let name = format!("site:labels@sha256:{}", &digest[..12]);
+    assert_eq!(labels_slot["name"], name.as_str());
+    assert_eq!(labels_slot["component"], labels.to_string_lossy().as_ref());
+    assert!(
+        text.contains(&format!(
+            "iam_plugin_calls_total{{slot=\"labels\",component=\"{name}\"}}"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("component=\"site:policy@sha256:")
+            && text.contains("component=\"site:policy_shadow@sha256:"),
+        "{text}"
+    );
+    assert!(
+        text.contains("component=\"builtin:attributes-handler\""),
+        "{text}"
+    );
+}

@@ -36,6 +36,7 @@ fn slot_json(p: &SlotInfo) -> Value {
     let mut v = json!({
         "slot": p.slot,
         "component": p.source,
+        "name": p.public_name,
         "sha256": p.digest,
         "contract": p.contract,
         "calls": p.stats.calls,
@@ -81,7 +82,8 @@ async fn reload(State(app): State<AppState>, caller: Caller) -> Result<Json<Valu
     }
 }
 
-/// The plugin statistics in Prometheus' text format.
+/// The plugin statistics in Prometheus' text format. Served without a token, so the
+/// components are named by their public names, never by their files' paths.
 async fn metrics(State(app): State<AppState>) -> Response {
     let slots = app.plugins.get().describe();
     let mut out = String::new();
@@ -93,7 +95,7 @@ async fn metrics(State(app): State<AppState>) -> Response {
                     out.push_str(&format!(
                         "{name}{{slot=\"{}\",component=\"{}\"}} {v}\n",
                         p.slot,
-                        p.source.replace('\\', "\\\\").replace('"', "\\\"")
+                        p.public_name.replace('\\', "\\\\").replace('"', "\\\"")
                     ));
                 }
             }

@@ -110,6 +110,7 @@ impl ApiError {
             types::Error::Conflict(m) => (StatusCode::CONFLICT, m),
             types::Error::Forbidden(m) => (StatusCode::FORBIDDEN, m),
             types::Error::Internal(m) => {
+                let m = crate::plugins::escape_guest_text(&m);
                 tracing::error!(request = %request.0, "handler reported an internal error: {m}");
                 return ApiError::internal();
             }

@@ -1,4 +1,8 @@
-//! The `config` and `log` imports every slot may use.
+//! The `config` and `log` imports every slot may use, and the escaping that keeps text from
+//! a guest to one harmless line in the host's log.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
 
 use super::GuestState;
 use super::bindings::iam::plugin::{config as settings, log};
@@ -21,13 +25,52 @@ impl settings::Host for GuestState {
     }
 }
 
+/// Text a guest chose (a log message, its stderr, a deny reason, an error message) made
+/// safe to write into the host's log: one line that cannot pass for another. Control
+/// characters (newline, carriage return, escape and the rest of C0 and C1), Unicode line
+/// and paragraph separators and bidirectional controls are written as `\n`, `\r`, `\t`
+/// or `\u{..}`, and a backslash as `\\`, so the escapes stay unambiguous.
+pub fn escape_guest_text(text: &str) -> Cow<'_, str> {
+    let needs = |c: char| c == '\\' || c.is_control() || is_layout_control(c);
+    if !text.chars().any(needs) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() || is_layout_control(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Characters that are not control characters to Unicode but break or reorder what a
+/// reader sees: line and paragraph separators, and bidirectional marks and overrides.
+fn is_layout_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}'
+    )
+}
+
 impl log::Host for GuestState {
     fn write(&mut self, level: log::Level, message: String) {
+        let plugin = self.slot;
+        let component = &*self.component;
         self.log_lines += 1;
         if self.log_lines > MAX_LINES {
             if self.log_lines == MAX_LINES + 1 {
                 tracing::warn!(
-                    plugin = self.slot,
+                    plugin,
+                    component,
                     "plugin log lines beyond {MAX_LINES} dropped"
                 );
             }
@@ -41,13 +84,43 @@ impl log::Host for GuestState {
             }
             line.truncate(cut);
         }
-        // The request's span (entered around the call) adds the request id.
-        let plugin = self.slot;
+        // Target `plugin` and the slot and component fields mark the line as a guest's;
+        // escaping keeps it one line, so it cannot end and start a forged one. The
+        // request's span (entered around the call) adds the request id.
+        let line = escape_guest_text(&line);
         match level {
-            log::Level::Debug => tracing::debug!(target: "plugin", plugin, "{line}"),
-            log::Level::Info => tracing::info!(target: "plugin", plugin, "{line}"),
-            log::Level::Warn => tracing::warn!(target: "plugin", plugin, "{line}"),
-            log::Level::Error => tracing::error!(target: "plugin", plugin, "{line}"),
+            log::Level::Debug => tracing::debug!(target: "plugin", plugin, component, "{line}"),
+            log::Level::Info => tracing::info!(target: "plugin", plugin, component, "{line}"),
+            log::Level::Warn => tracing::warn!(target: "plugin", plugin, component, "{line}"),
+            log::Level::Error => tracing::error!(target: "plugin", plugin, component, "{line}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_guest_text;
+
+    #[test]
+    fn guest_text_stays_one_unambiguous_line() {
+        assert!(matches!(
+            escape_guest_text("plain text, \"quoted\" and ünïcode"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(
+            escape_guest_text("x\n2099-01-01T00:00:00Z  INFO audit: forged\r"),
+            "x\\n2099-01-01T00:00:00Z  INFO audit: forged\\r"
+        );
+        assert_eq!(
+            escape_guest_text("\u{1b}[2K\tcolour\u{7f}\u{85}"),
+            "\\u{1b}[2K\\tcolour\\u{7f}\\u{85}"
+        );
+        assert_eq!(
+            escape_guest_text("a\u{2028}b\u{202e}c\u{2066}d"),
+            "a\\u{2028}b\\u{202e}c\\u{2066}d"
+        );
+        // A literal backslash-n is not confused with an escaped newline.
+        assert_eq!(escape_guest_text("a\\nb"), "a\\\\nb");
+        assert!(!escape_guest_text("\u{0}\u{1f}\u{9f}").contains(char::is_control));
     }
 }

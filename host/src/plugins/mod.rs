@@ -11,6 +11,7 @@ mod cache;
 pub mod contract;
 mod host_runtime;
 mod host_store;
+pub use host_runtime::escape_guest_text;
 pub mod stats;
 
 use std::borrow::Cow;
@@ -76,6 +77,8 @@ pub struct GuestState {
     audit: Trail,
     /// The slot this instance fills, for its log lines.
     slot: &'static str,
+    /// The public name of the component filling it, for its log lines.
+    component: Arc<str>,
     /// The operator's settings for this plugin (`config` import).
     settings: Arc<BTreeMap<String, String>>,
     /// Lines logged by this call so far.
@@ -178,6 +181,10 @@ pub struct Slot<I> {
     name: &'static str,
     /// `builtin:roles`, `builtin:labels-handler` (say) or the file's path.
     source: String,
+    /// What surfaces without a token (`/metrics`) and guest log lines call the component:
+    /// the built-in's name, or `site:<slot>@sha256:<first 12 hex digits>` for a file, whose
+    /// path says something about the server's file system.
+    public_name: Arc<str>,
     /// SHA-256 of the component, hex.
     digest: String,
     /// The contract version it was built against.
@@ -194,7 +201,10 @@ pub struct Slot<I> {
 /// What `GET /iam/admin/plugins` shows of a slot.
 pub struct SlotInfo {
     pub slot: &'static str,
+    /// The file's path or the built-in's name: only for the admin endpoint and the log.
     pub source: String,
+    /// The name safe to show without a token.
+    pub public_name: String,
     pub digest: String,
     pub contract: String,
     pub stats: stats::Snapshot,
@@ -373,6 +383,7 @@ impl Plugins {
             SlotInfo {
                 slot: s.name,
                 source: s.source.clone(),
+                public_name: s.public_name.to_string(),
                 digest: s.digest.clone(),
                 contract: s.contract.clone(),
                 stats: s.stats.snapshot(),
@@ -398,13 +409,18 @@ impl Plugins {
 
     /// Asks the policy whether `caller` may perform `op`. A policy that fails denies (fail
     /// closed). A shadow policy is asked too; when it decides otherwise, the disagreement
-    /// is counted and logged, and never changes the answer.
+    /// is counted and logged, and never changes the answer. A deny reason is the guest's
+    /// text, bound for the log: it comes back escaped.
     pub fn authorize(&self, caller: &types::Principal, op: &types::Operation) -> Decision {
         let ask = |slot: &Slot<authorizer::GuestIndices>| {
             self.call(slot, None, |guest: &authorizer::Guest, store| {
                 guest.call_authorize(store, caller, op)
             })
             .0
+            .map(|d| match d {
+                Decision::Deny(reason) => Decision::Deny(escape_guest_text(&reason).into_owned()),
+                allow => allow,
+            })
         };
         let decision = match ask(&self.policy) {
             Ok(d) => d,
@@ -471,6 +487,7 @@ impl Plugins {
             conn,
             audit: Trail::default(),
             slot: slot.name,
+            component: slot.public_name.clone(),
             settings: slot.settings.clone(),
             log_lines: 0,
             deadline: started + slot.deadline,
@@ -509,8 +526,9 @@ impl Plugins {
             slot: slot.name,
             source: slot.source.clone(),
             kind,
-            detail: format!("{e:#}"),
-            stderr: store.data().stderr_text(),
+            // Both may carry guest text (its stderr, function names in a backtrace).
+            detail: escape_guest_text(&format!("{e:#}")).into_owned(),
+            stderr: escape_guest_text(&store.data().stderr_text()).into_owned(),
         });
         (result, store.into_data())
     }
@@ -814,9 +832,15 @@ impl LoadCtx<'_> {
         let indices = I::find(&pre).map_err(|e| {
             anyhow!("plugin slot '{name}': {label} does not export the slot's interface: {e:#}")
         })?;
+        let public_name = if spec.is_file() {
+            format!("site:{name}@sha256:{}", &digest[..12])
+        } else {
+            label.clone()
+        };
         Ok(Slot {
             name,
             source: label,
+            public_name: public_name.into(),
             digest,
             contract: shape
                 .contract_versions()
