@@ -108,3 +108,28 @@ pub fn password_grant(
         ],
     ))
 }
+
+/// The `refresh_token` grant through client `client` (authenticated with [`SECRET`]).
+pub fn refresh_grant(s: &Server, client: &str, refresh_token: &str) -> reqwest::blocking::Response {
+    post_form(
+        s,
+        "/token",
+        Some((client, SECRET)),
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ],
+    )
+}
+
+/// The `scope` of a token answer or introspection, sorted.
+pub fn scopes(v: &Value) -> Vec<String> {
+    let mut s: Vec<String> = v["scope"]
+        .as_str()
+        .unwrap_or("")
+        .split_whitespace()
+        .map(String::from)
+        .collect();
+    s.sort();
+    s
+}

@@ -10,17 +10,6 @@ use reqwest::Method;
 use reqwest::blocking::Response;
 use serde_json::{Value, json};
 
-fn scopes(v: &Value) -> Vec<String> {
-    let mut s: Vec<String> = v["scope"]
-        .as_str()
-        .unwrap()
-        .split_whitespace()
-        .map(String::from)
-        .collect();
-    s.sort();
-    s
-}
-
 #[test]
 fn client_credentials_both_client_auth_methods_and_the_token_works() {
     let s = Server::start();

@@ -42,17 +42,6 @@ fn introspect(s: &Server, token: &str) -> Value {
     )
 }
 
-fn scope_set(v: &Value) -> Vec<String> {
-    let mut s: Vec<String> = v["scope"]
-        .as_str()
-        .unwrap_or("")
-        .split_whitespace()
-        .map(String::from)
-        .collect();
-    s.sort();
-    s
-}
-
 #[test]
 fn a_demoted_admin_loses_the_admin_scopes_at_once_and_on_refresh() {
     let s = Server::start();
@@ -74,7 +63,7 @@ fn a_demoted_admin_loses_the_admin_scopes_at_once_and_on_refresh() {
     let t = password_grant(&s, "app", "bob", "bob-password", ADMIN_SCOPES);
     let access = t["access_token"].as_str().unwrap().to_string();
     let refresh = t["refresh_token"].as_str().unwrap().to_string();
-    assert_eq!(scope_set(&t).len(), 5, "{t}");
+    assert_eq!(scopes(&t).len(), 5, "{t}");
     expect_json(
         s.get("/scim/Users", Some(&access)),
         StatusCode::OK,
@@ -105,37 +94,24 @@ fn a_demoted_admin_loses_the_admin_scopes_at_once_and_on_refresh() {
         "write attributes",
     );
     assert_eq!(
-        scope_set(&introspect(&s, &access)),
+        scopes(&introspect(&s, &access)),
         ["openid"],
         "introspection shows the scopes that count"
     );
 
     // A refresh mints no admin scopes, and neither does the rotated refresh token later.
-    let r = token_ok(post_form(
-        &s,
-        "/token",
-        Some(("app", SECRET)),
-        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
-    ));
-    assert_eq!(scope_set(&r), ["openid"], "{r}");
+    let r = token_ok(refresh_grant(&s, "app", &refresh));
+    assert_eq!(scopes(&r), ["openid"], "{r}");
     let refresh2 = r["refresh_token"].as_str().unwrap().to_string();
-    assert_eq!(scope_set(&introspect(&s, &refresh2)), ["openid"]);
+    assert_eq!(scopes(&introspect(&s, &refresh2)), ["openid"]);
     expect(
         authority(&s, &admin, Method::POST, &bob, "ROLE_ADMIN"),
         StatusCode::OK,
         "promote bob again",
     );
-    let r = token_ok(post_form(
-        &s,
-        "/token",
-        Some(("app", SECRET)),
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &refresh2),
-        ],
-    ));
+    let r = token_ok(refresh_grant(&s, "app", &refresh2));
     assert_eq!(
-        scope_set(&r),
+        scopes(&r),
         ["openid"],
         "a refresh token stripped once stays stripped: {r}"
     );
