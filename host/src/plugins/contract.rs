@@ -485,4 +485,23 @@ mod tests {
             assert_eq!(in_wit, enforced, "slot {slot}");
         }
     }
+
+    /// componentize-py copies WIT doc comments into Python docstrings as they are, where
+    /// `\u`, `\U`, `\N` and `\x` start escapes: one that is not well formed is a syntax
+    /// error in every Python plugin.
+    #[test]
+    fn the_wit_docs_survive_python_docstrings() {
+        for (file, wit) in [
+            ("types.wit", include_str!("../../../wit/types.wit")),
+            ("store.wit", include_str!("../../../wit/store.wit")),
+            ("runtime.wit", include_str!("../../../wit/runtime.wit")),
+            ("worlds.wit", include_str!("../../../wit/worlds.wit")),
+        ] {
+            for (n, line) in wit.lines().enumerate() {
+                for escape in ["\\u", "\\U", "\\N", "\\x"] {
+                    assert!(!line.contains(escape), "{file}:{}: {line}", n + 1);
+                }
+            }
+        }
+    }
 }
