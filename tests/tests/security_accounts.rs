@@ -1,10 +1,11 @@
 //! Regression tests of issue 11's findings on accounts, each an attack over real HTTP on the
-//! real server: a proxy upload reaching another account's certificate (6) and a deleted
-//! account's token coming back through a client-chosen SCIM id (3). Fixtures:
-//! tests/fixtures/README.md.
+//! real server: a proxy upload reaching another account's certificate (6), a deleted
+//! account's token coming back through a client-chosen SCIM id (3), and token lifetimes
+//! large enough to overflow the expiry arithmetic (10). Fixtures: tests/fixtures/README.md.
 
 use base64::Engine as _;
 use iam_tests::*;
+use reqwest::Method;
 use reqwest::blocking::Response;
 use serde_json::{Value, json};
 
@@ -286,4 +287,152 @@ fn a_deleted_accounts_token_stays_dead_when_its_id_is_offered_again() {
     );
     let new_token = s.token("bob");
     assert_eq!(s.get("/scim/Me", Some(&new_token)).status(), StatusCode::OK);
+}
+
+// ---------------------------------------------------------------------------------------
+// Finding 10: token lifetimes.
+
+const SECRET: &str = "client-secret";
+
+fn register(s: &Server, admin: &str, body: Value) -> Response {
+    s.req(Method::POST, "/iam/api/clients", Some(admin))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .unwrap()
+}
+
+fn client(id: &str, access: Value, refresh: Value) -> Value {
+    json!({"client_id": id, "client_secret": SECRET, "scope": "openid profile",
+           "grant_types": ["password", "refresh_token"],
+           "access_token_validity_seconds": access, "refresh_token_validity_seconds": refresh})
+}
+
+fn form(s: &Server, path: &str, client: &str, params: &[(&str, &str)]) -> Response {
+    let body: Vec<String> = params
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect();
+    s.req(Method::POST, path, None)
+        .basic_auth(client, Some(SECRET))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body.join("&"))
+        .send()
+        .unwrap()
+}
+
+/// A token's claims, read without checking it.
+fn claims(jwt: &str) -> Value {
+    let payload = jwt.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+#[test]
+fn lifetimes_over_the_maximum_are_refused_at_registration() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    let huge = 1u64 << 62;
+    let refused = |access: Value, refresh: Value| {
+        let r = register(&s, &admin, client("greedy", access, refresh));
+        error(r, StatusCode::BAD_REQUEST)
+    };
+    assert_eq!(
+        refused(json!(huge), json!(null)),
+        "saveNewClient.client.accessTokenValiditySeconds: must be less than or equal to 86400"
+    );
+    assert_eq!(
+        refused(json!(86_401), json!(null)),
+        "saveNewClient.client.accessTokenValiditySeconds: must be less than or equal to 86400"
+    );
+    assert_eq!(
+        refused(json!(null), json!(huge)),
+        "saveNewClient.client.refreshTokenValiditySeconds: must be less than or equal to 31536000"
+    );
+    assert_eq!(
+        refused(json!(60), json!(0)),
+        "saveNewClient.client.refreshTokenValiditySeconds: 0 (refresh tokens that never \
+         expire) is not allowed on this server: the maximum is 31536000"
+    );
+    // Past what JSON integers here hold: a parse error, not a crash.
+    assert!(refused(json!(u64::MAX), json!(null)).contains("must be an integer"));
+    assert!(refused(json!(1e30), json!(null)).contains("must be an integer"));
+    assert_eq!(
+        s.get("/iam/api/clients/greedy", Some(&admin)).status(),
+        StatusCode::NOT_FOUND
+    );
+
+    // The maximum is the operator's: a lower one is enforced as well.
+    let s = Server::start_with_config(
+        "[oauth]\naccess_token_lifetime_secs = 300\nmax_access_token_lifetime_secs = 600\n",
+    );
+    let admin = s.token("admin");
+    let r = register(&s, &admin, client("c", json!(601), json!(null)));
+    assert!(error(r, StatusCode::BAD_REQUEST).ends_with("must be less than or equal to 600"));
+    let r = register(&s, &admin, client("c", json!(600), json!(null)));
+    assert_eq!(r.status(), StatusCode::CREATED);
+}
+
+#[test]
+fn a_client_at_the_maximum_gets_tokens_that_expire_and_revoke() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    let (max_access, max_refresh) = (86_400u64, 31_536_000u64);
+    let r = register(
+        &s,
+        &admin,
+        client("long", json!(max_access), json!(max_refresh)),
+    );
+    let created = expect_json(r, StatusCode::CREATED, "at the maximum");
+    assert_eq!(created["access_token_validity_seconds"], max_access);
+
+    let grant = [
+        ("grant_type", "password"),
+        ("username", "admin"),
+        ("password", ADMIN_PASSWORD),
+    ];
+    let t = expect_json(form(&s, "/token", "long", &grant), StatusCode::OK, "token");
+    assert_eq!(t["expires_in"], max_access);
+    let access = t["access_token"].as_str().unwrap();
+    let c = claims(access);
+    let (iat, exp) = (c["iat"].as_u64().unwrap(), c["exp"].as_u64().unwrap());
+    assert_eq!(exp - iat, max_access);
+
+    // The refresh token expires after the maximum too.
+    let refresh = t["refresh_token"].as_str().unwrap();
+    let v = expect_json(
+        form(&s, "/introspect", "long", &[("token", refresh)]),
+        StatusCode::OK,
+        "introspect refresh",
+    );
+    let lifetime = v["exp"].as_u64().unwrap() - v["iat"].as_u64().unwrap();
+    assert!((max_refresh..=max_refresh + 1).contains(&lifetime), "{v}");
+
+    // Revocation holds for the token's whole (long) life.
+    assert_eq!(s.get("/userinfo", Some(access)).status(), StatusCode::OK);
+    let r = form(&s, "/revoke", "long", &[("token", access)]);
+    assert_eq!(r.status(), StatusCode::OK);
+    expect_refused_token(s.get("/userinfo", Some(access)), "revoked");
+    expect_refused_token(s.get("/scim/Me", Some(access)), "revoked");
+    let v = expect_json(
+        form(&s, "/introspect", "long", &[("token", access)]),
+        StatusCode::OK,
+        "introspect revoked",
+    );
+    assert_eq!(v["active"], false);
+    let conn = rusqlite::Connection::open(s.db_path()).unwrap();
+    let kept: u64 = conn
+        .query_row(
+            "SELECT expires_ms FROM revoked_tokens WHERE jti = ?1",
+            [c["jti"].as_str().unwrap()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        kept,
+        exp * 1000,
+        "the revocation is kept until the token expires"
+    );
 }

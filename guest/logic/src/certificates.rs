@@ -182,8 +182,14 @@ mod tests {
             "Invalid proxy: user 'alice' does not own certificate 'CN=alice'"
         );
         // The same certificate with other line breaks is still the linked one.
-        s.set_identities(&id, &[], &[], &[], &[cert("CN=alice", "CN=CA", "QUxJ\r\nQ0U=")])
-            .unwrap();
+        s.set_identities(
+            &id,
+            &[],
+            &[],
+            &[],
+            &[cert("CN=alice", "CN=CA", "QUxJ\r\nQ0U=")],
+        )
+        .unwrap();
         set_proxy(&s, &s, &me, Some("pem"), Ok(&parsed)).unwrap();
         assert_eq!(
             s.proxy_of(&id, "CN=alice", "CN=CA"),
@@ -245,7 +251,10 @@ mod tests {
         let a = "junk\n-----BEGIN CERTIFICATE-----\nAB\nCD\n-----END CERTIFICATE-----\n";
         let b = "-----BEGIN CERTIFICATE-----\r\nABCD\r\n-----END CERTIFICATE-----";
         assert!(same_certificate(a, b));
-        assert!(!same_certificate(a, "-----BEGIN CERTIFICATE-----\nABCE\n-----END CERTIFICATE-----"));
+        assert!(!same_certificate(
+            a,
+            "-----BEGIN CERTIFICATE-----\nABCE\n-----END CERTIFICATE-----"
+        ));
         assert!(!same_certificate("", ""));
         assert!(!same_certificate("ABCD", "ABCD"));
     }

@@ -15,6 +15,9 @@ use crate::types::{
 /// An account's linked OIDC ids, SAML ids, SSH keys and certificates.
 type Identities = (Vec<OidcId>, Vec<SamlId>, Vec<SshKey>, Vec<Certificate>);
 
+/// (account, subject, issuer) of a certificate.
+type CertKey = (String, String, String);
+
 #[derive(Default)]
 pub struct FakeStore {
     accounts: RefCell<Vec<Account>>,
@@ -25,7 +28,7 @@ pub struct FakeStore {
     grants: RefCell<Vec<(String, String)>>,
     clients: RefCell<Vec<Client>>,
     /// (account, subject, issuer) → (chain, expiration) of stored proxies.
-    proxies: RefCell<BTreeMap<(String, String, String), (String, u64)>>,
+    proxies: RefCell<BTreeMap<CertKey, (String, u64)>>,
     /// account → its linked identities.
     identities: RefCell<BTreeMap<String, Identities>>,
     /// (client, account) pairs.
@@ -854,7 +857,10 @@ impl CertificateStore for FakeStore {
             Some(_) => Ok(()),
             None => {
                 let mut ids = self.identities.borrow_mut();
-                ids.entry(account_id.to_string()).or_default().3.push(cert.clone());
+                ids.entry(account_id.to_string())
+                    .or_default()
+                    .3
+                    .push(cert.clone());
                 Ok(())
             }
         }

@@ -12,6 +12,8 @@ use serde_json::{Map, Value, json};
 use super::body::{JSON, Params, bool_field, int_field, json_object, string_field};
 use super::scim::plain_list_json;
 use super::{ApiError, AppState, Family, Req};
+use crate::auth::oauth::Lifetimes;
+use crate::config::MAX_LIFETIME_SECS;
 use crate::plugins::types::{Client, ClientOwner, NewClient, Operation, PageRequest};
 use crate::store::TxMode;
 
@@ -136,8 +138,41 @@ fn page(query: Option<&str>) -> Result<PageRequest, ApiError> {
     })
 }
 
+/// Token lifetimes over the server's maximums are refused before the handler sees them:
+/// the bound holds whichever `clients` handler a site runs. (Negative ones are the
+/// handler's to refuse, with IAM's message.)
+fn check_lifetimes(new: &NewClient, limits: &Lifetimes) -> Result<(), ApiError> {
+    let over = |field: &str, max: u64| {
+        ApiError::bad_request(format!(
+            "saveNewClient.client.{field}: must be less than or equal to {max}"
+        ))
+    };
+    let access = new.access_token_validity_seconds.unwrap_or(0);
+    if u64::try_from(access).is_ok_and(|s| s > limits.max_access_secs) {
+        return Err(over("accessTokenValiditySeconds", limits.max_access_secs));
+    }
+    let Some(refresh) = new.refresh_token_validity_seconds else {
+        return Ok(());
+    };
+    match limits.max_refresh_secs {
+        0 if u64::try_from(refresh).is_ok_and(|s| s > MAX_LIFETIME_SECS) => {
+            Err(over("refreshTokenValiditySeconds", MAX_LIFETIME_SECS))
+        }
+        0 => Ok(()),
+        max if refresh == 0 => Err(ApiError::bad_request(format!(
+            "saveNewClient.client.refreshTokenValiditySeconds: 0 (refresh tokens that never \
+             expire) is not allowed on this server: the maximum is {max}"
+        ))),
+        max if u64::try_from(refresh).is_ok_and(|s| s > max) => {
+            Err(over("refreshTokenValiditySeconds", max))
+        }
+        _ => Ok(()),
+    }
+}
+
 async fn create(req: Req, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
     let new = parse_new_client(&json_object(&headers, &body, &[JSON])?)?;
+    check_lifetimes(&new, &req.app.lifetimes)?;
     let reg = req
         .run(
             Operation::CreateClient,

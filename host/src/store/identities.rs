@@ -325,7 +325,11 @@ mod tests {
         assert!(set_proxy(&conn, "m", "CN=alice", "CN=CA", "mallory's", 2).is_err());
         let scim = set(&conn, "m", &[], &[], &[], &[cert("CN=CA", "forged")]);
         assert!(scim.is_err());
-        let want = ("a".to_string(), "alice's".to_string(), Some("alice's proxy".into()));
+        let want = (
+            "a".to_string(),
+            "alice's".to_string(),
+            Some("alice's proxy".into()),
+        );
         assert_eq!(stored(&conn), want);
 
         // The owner may refresh it; a pair of its own from another issuer is its own row.
