@@ -106,7 +106,7 @@ pub async fn list_attributes(req: Req, id: String) -> Result<Response, ApiError>
         .map_err(|_| ApiError::unavailable())?;
     let app = req.app.clone();
     let request = req.id.clone();
-    let caller = principal(&req.caller.0);
+    let caller = principal(&req.caller.principal);
     let attrs = tokio::task::spawn_blocking(move || {
         let op = logic::Operation::GetAccountAttributes(id.clone());
         iam_guest_logic::policy::authorize_roles(&caller, &op).map_err(|_| ApiError::Forbidden)?;

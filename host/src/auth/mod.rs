@@ -167,8 +167,16 @@ pub fn verify(keyring: &Keyring, issuer: &str, token: &str) -> Result<Claims, Au
     validation.validate_aud = false;
     validation.leeway = 5;
     jsonwebtoken::decode::<Claims>(token, &key.decoding, &validation)
-        .map(|data| data.claims)
-        .map_err(|e| match e.kind() {
+        .map_err(|e| e.into_kind())
+        .and_then(|data| {
+            // We never sign a later expiry; refusing one keeps every time computation small.
+            if data.claims.exp > MAX_EXP_SECS {
+                Err(jsonwebtoken::errors::ErrorKind::InvalidToken)
+            } else {
+                Ok(data.claims)
+            }
+        })
+        .map_err(|kind| match kind {
             jsonwebtoken::errors::ErrorKind::ExpiredSignature => invalid("Access token expired"),
             jsonwebtoken::errors::ErrorKind::ImmatureSignature => {
                 invalid("Access token not yet valid")

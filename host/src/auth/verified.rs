@@ -25,7 +25,7 @@ fn key(token: &str) -> [u8; 32] {
 /// Whether the claims' validity window holds now (the same 5 s leeway as `verify`).
 fn current(c: &Claims) -> bool {
     let now = now_ms() / 1000;
-    c.exp + 5 > now && c.nbf.is_none_or(|nbf| nbf <= now + 5)
+    c.exp.saturating_add(5) > now && c.nbf.is_none_or(|nbf| nbf <= now + 5)
 }
 
 impl VerifiedTokens {

@@ -24,7 +24,7 @@ pub fn routes() -> Router<AppState> {
 
 /// ROLE_ADMIN, or a token with `scope`.
 fn require_admin(caller: &Caller, scope: &str) -> Result<(), ApiError> {
-    let p = &caller.0;
+    let p = &caller.principal;
     if p.authorities.iter().any(|a| a == "ROLE_ADMIN") || p.scopes.iter().any(|s| s == scope) {
         Ok(())
     } else {

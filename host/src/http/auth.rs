@@ -13,9 +13,13 @@ use crate::plugins::types::Operation;
 use crate::plugins::types::Principal;
 use crate::store::TxMode;
 
-/// The authenticated caller of a request.
+/// The authenticated caller of a request, and where the request came from.
 #[derive(Clone)]
-pub struct Caller(pub Principal);
+pub struct Caller {
+    pub principal: Principal,
+    /// The peer's address (for throttling decisions and the audit trail).
+    pub source: Option<std::net::IpAddr>,
+}
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
@@ -51,7 +55,11 @@ impl FromRequestParts<AppState> for Caller {
         })
         .await
         .map_err(|_| ApiError::internal())??;
-        Ok(Caller(principal))
+        let source = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip());
+        Ok(Caller { principal, source })
     }
 }
 
@@ -61,8 +69,6 @@ pub struct Req {
     pub app: AppState,
     pub id: RequestId,
     pub caller: Caller,
-    /// The peer's address, for the audit trail.
-    pub source: Option<std::net::IpAddr>,
 }
 
 impl FromRequestParts<AppState> for Req {
@@ -75,15 +81,10 @@ impl FromRequestParts<AppState> for Req {
             .get::<RequestId>()
             .cloned()
             .unwrap_or_else(|| RequestId(uuid::Uuid::new_v4().simple().to_string()));
-        let source = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip());
         Ok(Req {
             app: app.clone(),
             id,
             caller,
-            source,
         })
     }
 }
@@ -98,15 +99,7 @@ impl Req {
         call: impl FnOnce(&Plugins, Connection) -> GuestOutcome<R> + Send + 'static,
     ) -> Result<R, ApiError> {
         self.app
-            .execute(
-                &self.id,
-                self.source,
-                self.caller.clone(),
-                op,
-                family,
-                mode,
-                call,
-            )
+            .execute(&self.id, self.caller.clone(), op, family, mode, call)
             .await
     }
 }

@@ -38,7 +38,7 @@ async fn list(req: Req, Path(id): Path<String>) -> Result<Response, ApiError> {
 }
 
 async fn own(req: Req) -> Result<Response, ApiError> {
-    let me = req.caller.0.clone();
+    let me = req.caller.principal.clone();
     let list = req
         .run(
             Operation::GetOwnAuthorities,

@@ -216,7 +216,7 @@ async fn set_proxy(req: Req, headers: HeaderMap, body: Bytes) -> Result<Response
         Some(text) => parse_proxy(text),
         None => Err("no certificate chain".to_string()),
     };
-    let me = req.caller.0.clone();
+    let me = req.caller.principal.clone();
     req.run(
         Operation::SetProxyCertificate,
         Family::Iam,

@@ -262,7 +262,7 @@ async fn remove_owner(
 
 async fn own(req: Req, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
     let page = page(query.as_deref())?;
-    let me = req.caller.0.clone();
+    let me = req.caller.principal.clone();
     // Pagination errors here are SCIM errors, as in INDIGO IAM.
     let found = req
         .run(

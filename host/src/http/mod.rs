@@ -199,7 +199,6 @@ impl App {
     pub async fn execute<R: Send + 'static>(
         self: &Arc<Self>,
         request: &RequestId,
-        source: Option<std::net::IpAddr>,
         caller: Caller,
         op: types::Operation,
         family: Family,
@@ -216,7 +215,7 @@ impl App {
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
-            app.execute_blocking(&request, source, caller.0, op, family, mode, call)
+            app.execute_blocking(&request, caller, op, family, mode, call)
         })
         .await
         .map_err(|e| {
@@ -228,13 +227,13 @@ impl App {
     fn execute_blocking<R>(
         &self,
         request: &RequestId,
-        source: Option<std::net::IpAddr>,
-        principal: types::Principal,
+        caller: Caller,
         op: types::Operation,
         family: Family,
         mode: TxMode,
         call: impl FnOnce(&Plugins, Connection) -> GuestOutcome<R>,
     ) -> Result<R, ApiError> {
+        let Caller { principal, source } = caller;
         // One plugin set for the whole request, even if a reload swaps it meanwhile.
         let plugins = self.plugins.get();
         if let Decision::Deny(reason) = plugins.authorize(&principal, &op) {

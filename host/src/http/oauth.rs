@@ -221,7 +221,7 @@ fn no_store(mut resp: Response) -> Response {
 /// `GET|POST /userinfo` (OpenID Connect Core §5.3): the claims of the token's account, by
 /// scope: `profile` adds the names, `email` the address; `groups` always.
 async fn userinfo(State(app): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
-    let p = caller.0;
+    let p = caller.principal;
     let insufficient = |why: &str| {
         let mut resp = (
             StatusCode::FORBIDDEN,

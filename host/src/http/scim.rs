@@ -786,7 +786,7 @@ async fn list_subgroups(
 }
 
 async fn get_me(req: Req, _: ScimAccept) -> Result<Response, ApiError> {
-    let me = req.caller.0.clone();
+    let me = req.caller.principal.clone();
     let user = req
         .run(
             Operation::GetMe,
