@@ -1,8 +1,9 @@
 //! Group managers (reference §2.6): managing a group means holding `ROLE_GM:<uuid>`; it
-//! is independent of membership and does not touch the account.
+//! is independent of membership and does not touch the account. Appointing goes through
+//! the `manager-store`, which can grant no other authority.
 
 use crate::attributes::internal;
-use crate::store::{Accounts, AuthorityStore, GroupStore};
+use crate::store::{Accounts, AuthorityStore, GroupStore, ManagerStore};
 use crate::types::{Account, Error, GroupRef, User};
 
 /// The authority that makes its holder a manager of `group`.
@@ -44,19 +45,20 @@ pub fn managed_groups(
 pub fn add(
     accounts: &impl Accounts,
     groups: &impl GroupStore,
-    auths: &impl AuthorityStore,
+    managers: &impl ManagerStore,
     id: &str,
     group: &str,
 ) -> Result<(), Error> {
     let account = account(accounts, id)?;
     require_group(groups, group)?;
-    let authority = manager_authority(group);
-    if auths.grant(id, &authority).map_err(internal)? {
+    if managers.appoint(id, group).map_err(internal)? {
         Ok(())
     } else {
         Err(Error::Invalid(format!(
-            "Authority '{authority}' is already bound to user '{}' ({})",
-            account.username, account.id
+            "Authority '{}' is already bound to user '{}' ({})",
+            manager_authority(group),
+            account.username,
+            account.id
         )))
     }
 }
@@ -64,15 +66,13 @@ pub fn add(
 pub fn remove(
     accounts: &impl Accounts,
     groups: &impl GroupStore,
-    auths: &impl AuthorityStore,
+    managers: &impl ManagerStore,
     id: &str,
     group: &str,
 ) -> Result<(), Error> {
     account(accounts, id)?;
     require_group(groups, group)?;
-    auths
-        .revoke(id, &manager_authority(group))
-        .map_err(internal)?;
+    managers.dismiss(id, group).map_err(internal)?;
     Ok(())
 }
 
@@ -91,6 +91,16 @@ pub fn group_managers(
 mod tests {
     use super::*;
     use crate::fake_store::FakeStore;
+
+    /// The fake appoints as the host does: by granting the group's authority.
+    impl ManagerStore for FakeStore {
+        fn appoint(&self, account_id: &str, group_id: &str) -> crate::store::StoreResult<bool> {
+            AuthorityStore::grant(self, account_id, &manager_authority(group_id))
+        }
+        fn dismiss(&self, account_id: &str, group_id: &str) -> crate::store::StoreResult<bool> {
+            AuthorityStore::revoke(self, account_id, &manager_authority(group_id))
+        }
+    }
 
     #[test]
     fn managing_is_the_gm_authority() {

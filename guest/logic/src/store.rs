@@ -45,7 +45,9 @@ impl<T: Accounts> AccountLookup for T {
     }
 }
 
-/// The `accounts` store interface.
+/// The account interfaces: `accounts` (reads), `account-touch`, `account-lifecycle` and
+/// `account-writer`. One trait, since a component imports only the interfaces whose
+/// functions its logic calls.
 pub trait Accounts {
     fn get(&self, id: &str) -> StoreResult<Option<Account>>;
     fn get_user(&self, id: &str) -> StoreResult<Option<User>>;
@@ -121,7 +123,7 @@ pub trait AttributeStore {
     fn remove(&self, account_id: &str, name: &str) -> StoreResult<bool>;
 }
 
-/// The `group-store` interface.
+/// The `group-store` (reads) and `group-writer` interfaces.
 pub trait GroupStore {
     fn get(&self, id: &str) -> StoreResult<Option<Group>>;
     fn find_by_name(&self, name: &str) -> StoreResult<Option<Group>>;
@@ -146,12 +148,19 @@ pub trait GroupStore {
     fn touch(&self, id: &str) -> StoreResult<()>;
 }
 
-/// The `authority-store` interface.
+/// The `authority-store` (reads) and `authority-writer` (grants) interfaces.
 pub trait AuthorityStore {
     fn of_account(&self, account_id: &str) -> StoreResult<Vec<String>>;
     fn exists(&self, authority: &str) -> StoreResult<bool>;
     fn grant(&self, account_id: &str, authority: &str) -> StoreResult<bool>;
     fn revoke(&self, account_id: &str, authority: &str) -> StoreResult<bool>;
+}
+
+/// The `manager-store` interface: appointing group managers, which grants
+/// `ROLE_GM:<group>` and nothing else.
+pub trait ManagerStore {
+    fn appoint(&self, account_id: &str, group_id: &str) -> StoreResult<bool>;
+    fn dismiss(&self, account_id: &str, group_id: &str) -> StoreResult<bool>;
 }
 
 /// The `label-store` interface.

@@ -26,8 +26,8 @@ pub fn export_of(slot: &str) -> &str {
 
 /// The contract interfaces a slot's component may import: least privilege, so an
 /// `attributes` plugin cannot reach authorities, and only the slots whose endpoints change
-/// accounts or groups get the interfaces that write them (see [`WRITE_INTERFACES`]). The
-/// built-in components are held to the same rule.
+/// accounts, groups or authorities get the interfaces that write them (see
+/// [`WRITE_INTERFACES`]). The built-in components are held to the same rule.
 pub fn imports_of(slot: &str) -> &'static [&'static str] {
     match slot {
         "policy" => &["types", "config", "log"],
@@ -39,7 +39,14 @@ pub fn imports_of(slot: &str) -> &'static [&'static str] {
             "account-touch",
             "attribute-store",
         ],
-        "authorities" => &["types", "config", "log", "accounts", "authority-store"],
+        "authorities" => &[
+            "types",
+            "config",
+            "log",
+            "accounts",
+            "authority-store",
+            "authority-writer",
+        ],
         "labels" => &[
             "types",
             "config",
@@ -65,6 +72,7 @@ pub fn imports_of(slot: &str) -> &'static [&'static str] {
             "accounts",
             "group-store",
             "authority-store",
+            "manager-store",
         ],
         "search" | "find" => &["types", "config", "log", "accounts", "group-store"],
         "lifecycle" => &[
@@ -101,9 +109,9 @@ pub fn imports_of(slot: &str) -> &'static [&'static str] {
     }
 }
 
-/// The interfaces that change accounts or groups beyond what a slot's own domain store
-/// does, with what holding one allows: named in a refusal, so the operator sees why it
-/// matters.
+/// The interfaces that change accounts, groups or authorities beyond what a slot's own
+/// domain store does, with what holding one allows: named in a refusal, so the operator
+/// sees why it matters.
 pub const WRITE_INTERFACES: &[(&str, &str)] = &[
     ("account-touch", "marks accounts modified"),
     (
@@ -115,6 +123,14 @@ pub const WRITE_INTERFACES: &[(&str, &str)] = &[
         "creates accounts and changes usernames, e-mails, passwords and linked identities",
     ),
     ("group-writer", "creates, renames and deletes groups"),
+    (
+        "authority-writer",
+        "grants and revokes any authority, ROLE_ADMIN included",
+    ),
+    (
+        "manager-store",
+        "appoints and dismisses group managers (ROLE_GM:<uuid> only)",
+    ),
 ];
 
 /// The slots that may import `iface`, in slot order.
@@ -426,6 +442,8 @@ mod tests {
             ("account-lifecycle", &["lifecycle", "scim"]),
             ("account-writer", &["scim"]),
             ("group-writer", &["groups", "scim"]),
+            ("authority-writer", &["authorities"]),
+            ("manager-store", &["managers"]),
         ];
         assert_eq!(expected.len(), WRITE_INTERFACES.len());
         for (iface, slots) in expected {
@@ -452,6 +470,12 @@ mod tests {
         }
         for write in ["create", "rename", "delete", "set-description", "touch"] {
             assert!(!funcs("group-store").iter().any(|f| f == write), "{write}");
+        }
+        for write in ["grant", "revoke"] {
+            assert!(
+                !funcs("authority-store").iter().any(|f| f == write),
+                "{write}"
+            );
         }
         assert!(funcs("account-writer").iter().any(|f| f == "update"));
         assert_eq!(funcs("log"), ["write"]);

@@ -5,8 +5,8 @@ use rusqlite::Connection;
 use super::GuestState;
 use super::bindings::iam::plugin::{
     account_lifecycle, account_touch, account_writer, accounts, attribute_store, authority_store,
-    certificate_store, client_store, group_store, group_writer, label_store, membership_store,
-    types,
+    authority_writer, certificate_store, client_store, group_store, group_writer, label_store,
+    manager_store, membership_store, types,
 };
 use crate::audit::label_name;
 use crate::auth::passwords;
@@ -394,7 +394,9 @@ impl authority_store::Host for GuestState {
     fn exists(&mut self, authority: String) -> R<bool> {
         store::authorities::exists(self.db()?, &authority).map_err(err)
     }
+}
 
+impl authority_writer::Host for GuestState {
     fn grant(&mut self, account_id: String, authority: String) -> R<bool> {
         let granted =
             store::authorities::grant(self.db()?, &account_id, &authority).map_err(err)?;
@@ -407,6 +409,31 @@ impl authority_store::Host for GuestState {
 
     /// Logged even when the account did not hold the authority, as INDIGO IAM does.
     fn revoke(&mut self, account_id: String, authority: String) -> R<bool> {
+        let revoked =
+            store::authorities::revoke(self.db()?, &account_id, &authority).map_err(err)?;
+        self.audit
+            .account("authority removed", &account_id, authority);
+        Ok(revoked)
+    }
+}
+
+/// Only `ROLE_GM:<group>`: whatever the group id holds, the authority it spells starts
+/// with `ROLE_GM:`, and only a group's own authority has that name.
+impl manager_store::Host for GuestState {
+    fn appoint(&mut self, account_id: String, group_id: String) -> R<bool> {
+        let authority = format!("ROLE_GM:{group_id}");
+        let granted =
+            store::authorities::grant(self.db()?, &account_id, &authority).map_err(err)?;
+        if granted {
+            self.audit
+                .account("authority added", &account_id, authority);
+        }
+        Ok(granted)
+    }
+
+    /// Logged even when the account did not manage the group, as INDIGO IAM does.
+    fn dismiss(&mut self, account_id: String, group_id: String) -> R<bool> {
+        let authority = format!("ROLE_GM:{group_id}");
         let revoked =
             store::authorities::revoke(self.db()?, &account_id, &authority).map_err(err)?;
         self.audit

@@ -739,8 +739,8 @@ fn fits(engine: &Engine, component: &Component, shape: &contract::Shape, slot: &
 fn linker(engine: &Engine, slot: &str) -> Result<Linker<GuestState>> {
     use bindings::iam::plugin::{
         account_lifecycle, account_touch, account_writer, accounts, attribute_store,
-        authority_store, certificate_store, client_store, config, group_store, group_writer,
-        label_store, log, membership_store,
+        authority_store, authority_writer, certificate_store, client_store, config, group_store,
+        group_writer, label_store, log, manager_store, membership_store,
     };
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
@@ -759,6 +759,10 @@ fn linker(engine: &Engine, slot: &str) -> Result<Linker<GuestState>> {
             }
             "account-writer" => account_writer::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s),
             "group-writer" => group_writer::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s),
+            "authority-writer" => {
+                authority_writer::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s)
+            }
+            "manager-store" => manager_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s),
             "attribute-store" => attribute_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s),
             "authority-store" => authority_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s),
             "group-store" => group_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s),

@@ -9,6 +9,7 @@ mod bindings {
             "iam:plugin/types@0.1.0": iam_guest_logic::types,
             "iam:plugin/accounts@0.1.0": iam_handler_store::bindings::iam::plugin::accounts,
             "iam:plugin/authority-store@0.1.0": iam_handler_store::bindings::iam::plugin::authority_store,
+            "iam:plugin/authority-writer@0.1.0": iam_handler_store::bindings::iam::plugin::authority_writer,
         },
         generate_all,
     });

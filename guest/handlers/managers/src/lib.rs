@@ -10,6 +10,7 @@ mod bindings {
             "iam:plugin/accounts@0.1.0": iam_handler_store::bindings::iam::plugin::accounts,
             "iam:plugin/group-store@0.1.0": iam_handler_store::bindings::iam::plugin::group_store,
             "iam:plugin/authority-store@0.1.0": iam_handler_store::bindings::iam::plugin::authority_store,
+            "iam:plugin/manager-store@0.1.0": iam_handler_store::bindings::iam::plugin::manager_store,
         },
         generate_all,
     });

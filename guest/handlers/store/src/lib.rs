@@ -3,7 +3,7 @@
 //! component imports only those interfaces: the attributes handler cannot reach the
 //! authorities table, and only the handlers whose logic writes accounts or groups import
 //! the write interfaces (`account-touch`, `account-lifecycle`, `account-writer`,
-//! `group-writer`). The host checks this at load like any site's component.
+//! `group-writer`, `authority-writer`, `manager-store`). The host checks this at load like any site's component.
 
 pub mod bindings {
     wit_bindgen::generate!({
@@ -17,6 +17,8 @@ pub mod bindings {
                 import iam:plugin/account-writer@0.1.0;
                 import iam:plugin/attribute-store@0.1.0;
                 import iam:plugin/authority-store@0.1.0;
+                import iam:plugin/authority-writer@0.1.0;
+                import iam:plugin/manager-store@0.1.0;
                 import iam:plugin/label-store@0.1.0;
                 import iam:plugin/group-store@0.1.0;
                 import iam:plugin/group-writer@0.1.0;
@@ -33,11 +35,12 @@ pub mod bindings {
 
 use crate::bindings::iam::plugin::{
     account_lifecycle, account_touch, account_writer, accounts, attribute_store, authority_store,
-    certificate_store, client_store, group_store, group_writer, label_store, membership_store,
+    authority_writer, certificate_store, client_store, group_store, group_writer, label_store,
+    manager_store, membership_store,
 };
 use iam_guest_logic::store::{
     AccountCreate, AccountUpdate, Accounts, AttributeStore, AuthorityStore, CertificateStore,
-    ClientCreate, ClientStore, GroupStore, LabelStore, MembershipStore, StoreResult,
+    ClientCreate, ClientStore, GroupStore, LabelStore, ManagerStore, MembershipStore, StoreResult,
 };
 use iam_guest_logic::types::{
     Account, AccountOrder, Attribute, Certificate, Client, Group, GroupRef, Label, LabelFilter,
@@ -267,10 +270,19 @@ impl AuthorityStore for HostStore {
         authority_store::exists(authority)
     }
     fn grant(&self, account_id: &str, authority: &str) -> StoreResult<bool> {
-        authority_store::grant(account_id, authority)
+        authority_writer::grant(account_id, authority)
     }
     fn revoke(&self, account_id: &str, authority: &str) -> StoreResult<bool> {
-        authority_store::revoke(account_id, authority)
+        authority_writer::revoke(account_id, authority)
+    }
+}
+
+impl ManagerStore for HostStore {
+    fn appoint(&self, account_id: &str, group_id: &str) -> StoreResult<bool> {
+        manager_store::appoint(account_id, group_id)
+    }
+    fn dismiss(&self, account_id: &str, group_id: &str) -> StoreResult<bool> {
+        manager_store::dismiss(account_id, group_id)
     }
 }
 
