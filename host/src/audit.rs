@@ -1,4 +1,4 @@
-//! The audit trail (reference §3): what a request changed, noted as the handler's store
+//! The audit trail (docs/api.md §14): what a request changed, noted as the handler's store
 //! writes happen and logged (target `audit`) only once the request's transaction commits,
 //! so the trail never shows a change that was rolled back. The host derives the events
 //! from the writes themselves, so a site's handler cannot leave a change out.

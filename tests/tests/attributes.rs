@@ -1,5 +1,5 @@
-//! `GET|PUT|DELETE /iam/account/{id}/attributes` (iam-reference-behavior.md §2.1, §1.9; the
-//! `roles` policy of account-api.md §2), tested black-box against the real server.
+//! `GET|PUT|DELETE /iam/account/{id}/attributes` (docs/api.md §5.1, §4.6; the
+//! `roles` policy of docs/api.md §2), tested black-box against the real server.
 
 use iam_tests::*;
 use reqwest::Method;
@@ -321,7 +321,7 @@ fn put_validation_messages() {
 }
 
 /// A null name breaks only `@NotBlank` (null passes `@Pattern` and `@Size` in Bean
-/// Validation), so the message is exactly "must not be blank" (reference §2.1), as it is for
+/// Validation), so the message is exactly "must not be blank" (docs/api.md §5.1), as it is for
 /// DELETE without `name`.
 #[test]
 fn put_without_a_name_reports_only_blank() {

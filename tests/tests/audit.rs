@@ -1,4 +1,4 @@
-//! The audit trail (reference §3): each change is logged once its transaction commits,
+//! The audit trail (docs/api.md §14): each change is logged once its transaction commits,
 //! with the request id; rolled-back changes leave no trace.
 
 use iam_tests::*;

@@ -1,5 +1,5 @@
-//! Authentication and the cross-cutting rules (iam-reference-behavior.md §1; account-api.md
-//! §1, §2, §4): 401 before anything else, 403 bodies, token checks, public endpoints,
+//! Authentication and the cross-cutting rules (docs/api.md §1, §2, §3.2, §4 and
+//! §15): 401 before anything else, 403 bodies, token checks, public endpoints,
 //! framework errors as JSON.
 
 use std::process::Command;
@@ -528,7 +528,7 @@ fn a_token_of_a_deleted_or_inactive_account_is_invalid_token() {
 }
 
 /// Spring Security guards every path under `/iam/**` and `/scim/**`: an anonymous request is
-/// 401 there even when no handler would match (reference §1.1; account-api.md §2: 401
+/// 401 there even when no handler would match (docs/api.md §1.3: 401
 /// "before anything else is looked at").
 #[test]
 fn anonymous_requests_under_protected_prefixes_are_401_even_without_a_route() {

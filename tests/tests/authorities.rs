@@ -1,5 +1,5 @@
 //! `GET|POST|DELETE /iam/account/{id}/authorities` and `GET /iam/me/authorities`
-//! (iam-reference-behavior.md §2.2, §1.3; account-api.md §1, §2 and §3.5), tested black-box
+//! (docs/api.md §5.2, §6.3, §1, §2 and §3.5), tested black-box
 //! against the real server under both built-in policies.
 
 use iam_tests::*;

@@ -1,4 +1,4 @@
-//! The policy table of account-api.md §2 as one matrix: every operation, called by every
+//! The policy table of docs/api.md §2.2 as one matrix: every operation, called by every
 //! kind of caller, under both built-in policies. "Allowed" means the policy let the request
 //! through (whatever the handler then answered); "denied" is 403 `access_denied`;
 //! anonymous callers always get 401.

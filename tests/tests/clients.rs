@@ -1,5 +1,5 @@
 //! OAuth client management (`/iam/api/clients`), ownership, and `GET /iam/account/me/clients`
-//! (reference §2.3).
+//! (docs/api.md §11).
 
 use iam_tests::*;
 use serde_json::{Value, json};

@@ -1,4 +1,4 @@
-//! The account finders `/iam/account/find/...` (reference §2.4, account-api.md §3.1,
+//! The account finders `/iam/account/find/...` (docs/api.md §8, with the differences §3.1,
 //! §3.3, §3.4).
 
 use iam_tests::*;

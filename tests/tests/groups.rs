@@ -1,4 +1,4 @@
-//! Group membership (reference §2.5) and group managers (§2.6), under both policies.
+//! Group membership (docs/api.md §6.2) and group managers (§6.3), under both policies.
 
 use iam_tests::*;
 use serde_json::{Value, json};

@@ -1,5 +1,5 @@
 //! Linked identities in the IndigoUser extension: OIDC ids, SAML ids and SSH keys, each
-//! linked to at most one account (reference §2.11, §2.12).
+//! linked to at most one account (docs/api.md §10.1, §10.3).
 
 use iam_tests::*;
 use serde_json::{Value, json};

@@ -1,5 +1,5 @@
-//! `GET|PUT|DELETE /iam/account/{id}/labels` (iam-reference-behavior.md §2.7, §1.9, §1.1;
-//! account-api.md §2 and §3.5), tested black-box against the real server under both
+//! `GET|PUT|DELETE /iam/account/{id}/labels` (docs/api.md §5.3, §4.6, §1.3,
+//! §2 and §3.5), tested black-box against the real server under both
 //! built-in policies.
 
 use iam_tests::*;

@@ -1,5 +1,5 @@
-//! `PUT /iam/account/{id}/endTime` and the account-lifecycle job (reference §2.8, with
-//! account-api.md §3.1 and §3.6).
+//! `PUT /iam/account/{id}/endTime` and the account-lifecycle job (docs/api.md §7, with
+//! the differences §3.1 and §3.6).
 
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -126,7 +126,7 @@ fn end_time_errors() {
         .unwrap();
     expect_plain_error(r, StatusCode::BAD_REQUEST, "missing body");
 
-    // Unknown account: 404 (IAM answers 500; account-api.md §3.1).
+    // Unknown account: 404 (IAM answers 500; docs/api.md §3.1).
     let r = s.put_json(
         &end_time_path(UNKNOWN_ID),
         Some(&admin),

@@ -1,4 +1,4 @@
-//! The operator interface of account-api.md §4: `serve` configured by environment
+//! The operator interface of docs/api.md §15: `serve` configured by environment
 //! variables alone, flags winning over them, and the first-start admin.
 
 use std::net::TcpListener;

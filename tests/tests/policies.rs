@@ -1,4 +1,4 @@
-//! The built-in policies, selected with `--policy` or the config (account-api.md §2).
+//! The built-in policies, selected with `--policy` or the config (docs/api.md §2).
 
 use iam_tests::*;
 use serde_json::json;

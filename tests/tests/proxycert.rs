@@ -1,4 +1,4 @@
-//! `PUT /iam/account/me/proxycert` (reference §2.9).
+//! `PUT /iam/account/me/proxycert` (docs/api.md §12).
 
 use iam_tests::*;
 use serde_json::json;

@@ -1,5 +1,5 @@
-//! `/scim/Users` and `/scim/Groups` basics (iam-reference-behavior.md §1.4–1.8, §2.11, §2.12;
-//! the `roles` policy of account-api.md §2), tested black-box against the real server.
+//! `/scim/Users` and `/scim/Groups` basics (docs/api.md §4.1–4.5, §10.1–10.4;
+//! the `roles` policy of docs/api.md §2), tested black-box against the real server.
 
 use iam_tests::*;
 use reqwest::Method;

@@ -1,4 +1,4 @@
-//! What the IndigoUser extension shows (reference §2.11: the `scim.include_*` switches,
+//! What the IndigoUser extension shows (docs/api.md §10.1: the `scim.include_*` switches,
 //! off by default) and the `attributes` parameter of `GET /scim/Users`.
 
 use iam_tests::*;

@@ -1,4 +1,4 @@
-//! SCIM replace (`PUT`) of users and groups, and group membership `PATCH` (reference §2.12).
+//! SCIM replace (`PUT`) of users and groups, and group membership `PATCH` (docs/api.md §10.3, §10.4).
 
 use iam_tests::*;
 use serde_json::{Value, json};

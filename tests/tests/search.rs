@@ -1,4 +1,4 @@
-//! Account and group search (reference §2.10): paging family C, filters, sorting, the
+//! Account and group search (docs/api.md §9): paging family C, filters, sorting, the
 //! restricted resource shapes, and who may search.
 
 use iam_tests::*;

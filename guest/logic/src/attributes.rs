@@ -1,4 +1,4 @@
-//! `/iam/account/{id}/attributes` (reference §2.1): validation before lookup, attributes
+//! `/iam/account/{id}/attributes` (docs/api.md §5.1): validation before lookup, attributes
 //! keyed by name, PUT always touches the account, DELETE is idempotent.
 
 use crate::store::{AccountLookup, Accounts, AttributeStore};

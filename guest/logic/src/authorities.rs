@@ -1,4 +1,4 @@
-//! `/iam/account/{id}/authorities` and `/iam/me/authorities` (reference §2.2): validation
+//! `/iam/account/{id}/authorities` and `/iam/me/authorities` (docs/api.md §5.2): validation
 //! first (only the first violation is reported), then the account, then the authority.
 //! Authority changes do not touch the account's `lastModified`.
 

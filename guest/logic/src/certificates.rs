@@ -1,4 +1,4 @@
-//! `PUT /iam/account/me/proxycert` (reference §2.9): the proxy's end-entity certificate
+//! `PUT /iam/account/me/proxycert` (docs/api.md §12): the proxy's end-entity certificate
 //! must be one the caller has linked; it is (re)linked and the proxy stored beside it.
 //!
 //! INDIGO IAM matches the certificate by subject DN alone and then writes the linked

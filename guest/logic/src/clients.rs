@@ -1,5 +1,5 @@
 //! OAuth clients: registration, management and ownership (`/iam/api/clients`), and the
-//! caller's own clients (`/iam/account/me/clients`, reference §2.3).
+//! caller's own clients (`/iam/account/me/clients`, docs/api.md §11).
 //!
 //! IAM validates a registration with method-level bean validation: every violation is reported
 //! as `saveNewClient.client<path>: <message>`, all of them joined by `, ` in one 400 (IAM's order

@@ -1,4 +1,4 @@
-//! The account finders, `/iam/account/find/...` (reference §2.4 as amended by account-api.md
+//! The account finders, `/iam/account/find/...` (docs/api.md §8, with the differences
 //! §3.1, §3.3 and §3.4).
 
 use crate::attributes::internal;

@@ -1,4 +1,4 @@
-//! Groups outside SCIM (reference §2.12, last paragraph) and group membership (§2.5): the group is looked up first, then the account, and
+//! Groups outside SCIM (docs/api.md §6.1) and group membership (§6.2): the group is looked up first, then the account, and
 //! both misses are 400s. Adding climbs to every ancestor; removing reaches every
 //! descendant. Both are idempotent; each membership that changes touches the account and
 //! the group.

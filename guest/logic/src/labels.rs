@@ -1,4 +1,4 @@
-//! `/iam/account/{id}/labels` (reference §2.7): labels are identified by (prefix, name);
+//! `/iam/account/{id}/labels` (docs/api.md §5.3): labels are identified by (prefix, name);
 //! an identical PUT leaves the account untouched; any other PUT and a real removal touch it.
 
 use crate::attributes::{internal, require_account};

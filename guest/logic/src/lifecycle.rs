@@ -1,4 +1,4 @@
-//! Account end times and the lifecycle job (reference §2.8).
+//! Account end times and the lifecycle job (docs/api.md §7).
 
 use crate::attributes::{account_not_found, internal};
 use crate::store::{Accounts, LabelStore};

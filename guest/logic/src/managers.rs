@@ -1,4 +1,4 @@
-//! Group managers (reference §2.6): managing a group means holding `ROLE_GM:<uuid>`; it
+//! Group managers (docs/api.md §6.3): managing a group means holding `ROLE_GM:<uuid>`; it
 //! is independent of membership and does not touch the account. Appointing goes through
 //! the `manager-store`, which can grant no other authority.
 

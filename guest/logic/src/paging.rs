@@ -1,4 +1,4 @@
-//! SCIM list paging (reference §1.7, family B).
+//! SCIM list paging (docs/api.md §4.4, family B).
 
 use crate::types::{PageInfo, PageRequest};
 
@@ -30,7 +30,7 @@ pub fn scim_window(page: &PageRequest) -> Window {
     }
 }
 
-/// "Utility" paging (family A) as account-api.md §3.1 amends it: `count` absent → `max`,
+/// "Utility" paging (family A) as docs/api.md §3.1 amends it: `count` absent → `max`,
 /// negative → 0, above `max` → `max`, and `0` asks for the count only (IAM: 500);
 /// `startIndex` absent or below 1 → 1 (IAM: 500 for 0).
 pub fn utility_window(start_index: Option<i64>, count: Option<i64>, max: i64) -> Window {

@@ -1,4 +1,4 @@
-//! The two built-in policies of account-api.md §2:
+//! The two built-in policies of docs/api.md §2:
 //! - `roles` (default): INDIGO IAM's documented rules, where "requires ROLE_X" is read from
 //!   the caller's authorities and the IAM admin scopes also grant access;
 //! - `strict`: INDIGO IAM 1.12's rules for bearer tokens, where roles count only where IAM

@@ -1,4 +1,4 @@
-//! `/scim/Users` and `/scim/Groups` basics (reference §2.12): validation with IAM's
+//! `/scim/Users` and `/scim/Groups` basics (docs/api.md §10.3, §10.4): validation with IAM's
 //! messages, the 404 and 409 rules, and SCIM list paging.
 
 use crate::attributes::internal;
@@ -470,7 +470,7 @@ pub fn list_subgroups(
     Ok((w.info(total), refs))
 }
 
-/// `GET /scim/Me` (reference §2.13).
+/// `GET /scim/Me` (docs/api.md §10.5).
 pub fn get_me(accounts: &impl Accounts, caller: &Principal) -> Result<User, Error> {
     let id = caller
         .account_id

@@ -1,4 +1,4 @@
-//! Account and group search (reference §2.10): paging family C (at most 10 a page), an
+//! Account and group search (docs/api.md §9): paging family C (at most 10 a page), an
 //! optional substring filter, and lenient sort parameters (anything unknown is the default).
 
 use crate::attributes::internal;

@@ -1,4 +1,4 @@
-//! `GET|PUT|DELETE /iam/account/{id}/attributes` (reference §2.1).
+//! `GET|PUT|DELETE /iam/account/{id}/attributes` (docs/api.md §5.1).
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery};

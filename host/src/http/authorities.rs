@@ -1,5 +1,5 @@
 //! `GET|POST|DELETE /iam/account/{id}/authorities` and `GET /iam/me/authorities`
-//! (reference §2.2).
+//! (docs/api.md §5.2).
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery};

@@ -1,4 +1,4 @@
-//! `PUT /iam/account/me/proxycert` (reference §2.9): the caller uploads a proxy credential
+//! `PUT /iam/account/me/proxycert` (docs/api.md §12): the caller uploads a proxy credential
 //! (certificate chain and private key, PEM); the host reads it and checks that each proxy
 //! is signed by the certificate after it, up to the end-entity certificate; the guest
 //! decides whether that certificate is the caller's.

@@ -1,5 +1,5 @@
 //! OAuth client management, `/iam/api/clients[...]`, and the caller's own clients,
-//! `GET /iam/account/me/clients` (reference §2.3). Clients are INDIGO IAM's snake_case JSON.
+//! `GET /iam/account/me/clients` (docs/api.md §11). Clients are INDIGO IAM's snake_case JSON.
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery};

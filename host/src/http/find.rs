@@ -1,4 +1,4 @@
-//! The account finders, `GET /iam/account/find/...` (reference §2.4).
+//! The account finders, `GET /iam/account/find/...` (docs/api.md §8).
 
 use axum::Router;
 use axum::extract::{Path, RawQuery};

@@ -1,5 +1,5 @@
-//! Groups outside SCIM (reference §2.12, last paragraph), group membership (§2.5) and
-//! group managers (§2.6).
+//! Groups outside SCIM (docs/api.md §6.1), group membership (§6.2) and
+//! group managers (§6.3).
 
 use axum::body::Bytes;
 use axum::extract::Path;

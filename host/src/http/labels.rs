@@ -1,4 +1,4 @@
-//! `GET|PUT|DELETE /iam/account/{id}/labels` (reference §2.7).
+//! `GET|PUT|DELETE /iam/account/{id}/labels` (docs/api.md §5.3).
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery};

@@ -1,4 +1,4 @@
-//! `PUT /iam/account/{id}/endTime` (reference §2.8).
+//! `PUT /iam/account/{id}/endTime` (docs/api.md §7).
 
 use axum::Router;
 use axum::body::Bytes;

@@ -1,4 +1,4 @@
-//! `/scim/Users` and `/scim/Groups`: create, read, list, delete (reference §2.11–2.12).
+//! `/scim/Users` and `/scim/Groups`: create, read, list, delete (docs/api.md §10).
 
 use axum::Router;
 use axum::body::Bytes;
@@ -56,7 +56,7 @@ pub fn scim(status: StatusCode, body: Value) -> Response {
     r
 }
 
-/// ISO-8601 UTC with milliseconds (account-api.md §3.6).
+/// ISO-8601 UTC with milliseconds (docs/api.md §3.6).
 pub fn iso(ms: u64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);

@@ -1,4 +1,4 @@
-//! `GET /iam/account/search` and `GET /iam/group/search` (reference §2.10).
+//! `GET /iam/account/search` and `GET /iam/group/search` (docs/api.md §9).
 
 use axum::extract::RawQuery;
 use axum::response::{IntoResponse, Response};

@@ -361,7 +361,7 @@ pub fn with_label(
 
 /// The accounts of `find/bygroup` (`member`) or `find/notingroup`, as `FROM ... WHERE ...`:
 /// `?1` group UUID, `?2` filter (NULL: none), `?3` it in `%`; the group condition AND the
-/// filter (account-api.md §3.4). Members are read through their memberships in username
+/// filter (docs/api.md §3.4). Members are read through their memberships in username
 /// order (an index per group); non-members by elimination.
 fn in_group_from(member: bool) -> &'static str {
     if member {
