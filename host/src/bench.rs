@@ -15,8 +15,8 @@ use iam_guest_logic::store::{AccountLookup, AttributeStore, StoreResult};
 use iam_guest_logic::types as logic;
 use rusqlite::Connection;
 
+use crate::contract::types;
 use crate::http::{ApiError, Family, Req};
-use crate::plugins::types;
 use crate::store::{self, TxMode, begin};
 
 /// Whether this server runs the native attributes path (`IAM_BENCH_NATIVE=1`).

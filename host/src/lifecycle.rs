@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::LifecycleConfig;
+use crate::contract::types::LifecycleSettings;
 use crate::http::{ApiError, App, Family, RequestId};
 use crate::plugins::lifecycle::LifecycleReport;
-use crate::plugins::types::LifecycleSettings;
 use crate::store::{TxMode, now_ms};
 
 /// The guest's view of the `[lifecycle]` config.

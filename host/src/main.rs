@@ -5,9 +5,11 @@ mod auth;
 #[cfg(feature = "bench")]
 mod bench;
 mod config;
+mod contract;
 mod handler_groups;
 mod http;
 mod lifecycle;
+mod passwords;
 mod plugins;
 mod server;
 mod store;

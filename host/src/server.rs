@@ -12,12 +12,13 @@ use crate::auth::keys::{Keyring, LiveKeyring};
 use crate::auth::oauth::Lifetimes;
 use crate::auth::throttle::Throttle;
 use crate::auth::verified::VerifiedTokens;
-use crate::auth::{self, passwords};
 use crate::config::Config;
+use crate::contract::types;
 use crate::http::{self, App};
 use crate::lifecycle;
-use crate::plugins::{LivePlugins, Plugins, types};
+use crate::plugins::{LivePlugins, Plugins};
 use crate::store::{self, Db, TxMode, accounts};
+use crate::{auth, passwords};
 
 const ISSUER_KEY: &str = "issuer";
 

@@ -18,7 +18,7 @@ use rusqlite::Connection;
 use serde::Deserialize;
 
 use super::{AuthError, effective_scopes};
-use crate::plugins::types::{OidcId, Principal};
+use crate::contract::types::{OidcId, Principal};
 use crate::store::{accounts, authorities, identities};
 
 /// How long fetched keys are trusted before they are fetched again.

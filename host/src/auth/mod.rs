@@ -4,7 +4,6 @@
 pub mod external;
 pub mod keys;
 pub mod oauth;
-pub mod passwords;
 pub mod throttle;
 pub mod verified;
 
@@ -12,7 +11,7 @@ use jsonwebtoken::{Algorithm, Header, Validation};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
-use crate::plugins::types::Principal;
+use crate::contract::types::Principal;
 use crate::store::{accounts, authorities, clients, now_ms, tokens};
 use external::TrustedIssuers;
 use keys::{Keyring, LiveKeyring};

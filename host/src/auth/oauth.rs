@@ -13,7 +13,8 @@ use sha2::{Digest, Sha256};
 
 use super::keys::Keyring;
 use super::throttle::Throttle;
-use super::{Grant, TokenKind, effective_scopes, mint, passwords, verify};
+use super::{Grant, TokenKind, effective_scopes, mint, verify};
+use crate::passwords;
 use crate::store::clients::{self, Credentials};
 use crate::store::{Db, TxMode, accounts, authorities, begin, now_ms, tokens};
 

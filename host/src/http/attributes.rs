@@ -9,7 +9,7 @@ use axum::{Json, Router};
 
 use super::body::{JSON, Params, json_object, string_field};
 use super::{ApiError, AppState, Family, Req};
-use crate::plugins::types::Operation;
+use crate::contract::types::Operation;
 use crate::store::TxMode;
 
 pub fn routes() -> Router<AppState> {

@@ -8,9 +8,9 @@ use rusqlite::Connection;
 
 use super::{ApiError, AppState, Family, GuestOutcome, RequestId};
 use crate::auth::{self, AuthError};
+use crate::contract::types::Operation;
+use crate::contract::types::Principal;
 use crate::plugins::Plugins;
-use crate::plugins::types::Operation;
-use crate::plugins::types::Principal;
 use crate::store::TxMode;
 
 /// The authenticated caller of a request, and where the request came from.

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::body::Params;
 use super::{ApiError, AppState, Family, Req};
-use crate::plugins::types::Operation;
+use crate::contract::types::Operation;
 use crate::store::TxMode;
 
 pub fn routes() -> Router<AppState> {

@@ -16,7 +16,7 @@ use x509_cert::der::{DecodePem, Encode};
 
 use super::body::{JSON, json_object, string_field};
 use super::{ApiError, AppState, Family, Req};
-use crate::plugins::types::{Certificate, Operation, ParsedProxy};
+use crate::contract::types::{Certificate, Operation, ParsedProxy};
 use crate::store::TxMode;
 
 /// RFC 3820's ProxyCertInfo extension.

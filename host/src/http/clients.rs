@@ -14,7 +14,7 @@ use super::scim::plain_list_json;
 use super::{ApiError, AppState, Family, Req};
 use crate::auth::oauth::Lifetimes;
 use crate::config::MAX_LIFETIME_SECS;
-use crate::plugins::types::{Client, ClientOwner, NewClient, Operation, PageRequest};
+use crate::contract::types::{Client, ClientOwner, NewClient, Operation, PageRequest};
 use crate::store::TxMode;
 
 pub fn routes() -> Router<AppState> {

@@ -7,7 +7,8 @@ use serde_json::json;
 
 use super::RequestId;
 use crate::auth::AuthError;
-use crate::plugins::{Failure, FailureKind, types};
+use crate::contract::types;
+use crate::plugins::{Failure, FailureKind};
 
 /// Which body an endpoint's errors use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

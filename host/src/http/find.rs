@@ -10,7 +10,7 @@ use serde_json::json;
 use super::body::{Params, ScimAccept};
 use super::scim::{LIST_SCHEMA, list_json, scim, user_json};
 use super::{ApiError, AppState, Family, Req};
-use crate::plugins::types::{Finder, GroupFilter, LabelFilter, Operation, PageRequest};
+use crate::contract::types::{Finder, GroupFilter, LabelFilter, Operation, PageRequest};
 use crate::store::TxMode;
 
 pub fn routes() -> Router<AppState> {

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::body::{JSON, json_object, object_field, string_field};
 use super::scim::user_json;
 use super::{ApiError, AppState, Family, Req};
-use crate::plugins::types::{AccountGroup, Group, GroupRef, Operation};
+use crate::contract::types::{AccountGroup, Group, GroupRef, Operation};
 use crate::store::TxMode;
 
 pub fn routes() -> Router<AppState> {

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::body::{JSON, Params, json_object, string_field};
 use super::{ApiError, AppState, Family, Req};
-use crate::plugins::types::{Label, Operation};
+use crate::contract::types::{Label, Operation};
 use crate::store::TxMode;
 
 pub fn routes() -> Router<AppState> {

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::body::{JSON, json_object};
 use super::{ApiError, AppState, Family, Req};
-use crate::plugins::types::Operation;
+use crate::contract::types::Operation;
 use crate::store::TxMode;
 
 pub fn routes() -> Router<AppState> {

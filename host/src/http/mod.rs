@@ -40,7 +40,8 @@ use crate::auth::keys::LiveKeyring;
 use crate::auth::oauth::Lifetimes;
 use crate::auth::throttle::Throttle;
 use crate::auth::verified::VerifiedTokens;
-use crate::plugins::{Decision, Handled, LivePlugins, Plugins, types};
+use crate::contract::types;
+use crate::plugins::{Decision, Handled, LivePlugins, Plugins};
 use crate::store::{Db, TxMode, begin};
 
 /// Everything a request needs, shared by all of them.

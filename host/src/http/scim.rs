@@ -13,7 +13,7 @@ use super::body::{
 };
 use super::{ApiError, AppState, Family, Req};
 use crate::config::ScimConfig;
-use crate::plugins::types::{
+use crate::contract::types::{
     Address, Certificate, EmailInput, Group, GroupRef, MemberPatch, NewGroup, NewUser, OidcId,
     Operation, PageInfo, PageRequest, Profile, SamlId, SshKey, User,
 };

@@ -8,7 +8,7 @@ use axum::{Json, Router};
 use super::body::Params;
 use super::scim::{INDIGO_GROUP_SCHEMA, group_json, plain_list_json, restrict, user_json};
 use super::{ApiError, AppState, Family, Req};
-use crate::plugins::types::{Operation, SearchRequest};
+use crate::contract::types::{Operation, SearchRequest};
 use crate::store::TxMode;
 
 /// What a user found by search shows: no `schemas`, no IndigoUser extension.

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use super::GuestState;
-use super::bindings::iam::plugin::{config as settings, log};
+use crate::contract::iam::plugin::{config as settings, log};
 
 /// Lines longer than this are cut.
 const MAX_LINE: usize = 4096;

@@ -3,13 +3,13 @@
 use rusqlite::Connection;
 
 use super::GuestState;
-use super::bindings::iam::plugin::{
+use crate::audit::label_name;
+use crate::contract::iam::plugin::{
     account_lifecycle, account_touch, account_writer, accounts, attribute_store, authority_store,
     authority_writer, certificate_store, client_store, group_store, group_writer, label_store,
     manager_store, membership_store, types,
 };
-use crate::audit::label_name;
-use crate::auth::passwords;
+use crate::passwords;
 use crate::store;
 
 type R<T> = Result<T, String>;

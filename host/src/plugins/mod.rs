@@ -5,12 +5,11 @@
 //! swaps whole plugin sets (`LivePlugins`); requests in flight finish on the set they
 //! started with.
 
-mod bindings;
 mod bounded_wait;
 mod cache;
-pub mod contract;
 mod host_runtime;
 mod host_store;
+pub mod slot_check;
 pub use host_runtime::escape_guest_text;
 pub mod stats;
 
@@ -31,14 +30,13 @@ use wasmtime::{
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-pub use authorizer::Decision;
-use bindings::exports::iam::plugin::authorizer;
-pub use bindings::exports::iam::plugin::{
+use crate::contract::exports::iam::plugin::authorizer;
+pub use crate::contract::exports::iam::plugin::{
     attributes, authorities, certificates, clients, find, groups, labels, lifecycle, managers,
     scim, search,
 };
-pub use bindings::iam::plugin::account_writer::AccountUpdate;
-pub use bindings::iam::plugin::types;
+use crate::contract::types;
+pub use authorizer::Decision;
 
 use crate::audit::Trail;
 use crate::config::{BUILTIN_HANDLERS, PluginSpec, PluginsConfig};
@@ -650,9 +648,9 @@ loadable!(
 /// is an error, not a panic); true when it fits `slot` (or, without one, at least one slot).
 pub fn check_file(path: &std::path::Path, slot: Option<&str>) -> Result<bool> {
     if let Some(s) = slot
-        && !contract::slots().any(|known| known == s)
+        && !slot_check::slots().any(|known| known == s)
     {
-        let all: Vec<&str> = contract::slots().collect();
+        let all: Vec<&str> = slot_check::slots().collect();
         bail!("unknown slot '{s}' (slots: {})", all.join(", "));
     }
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -660,7 +658,7 @@ pub fn check_file(path: &std::path::Path, slot: Option<&str>) -> Result<bool> {
     let component = Component::new(&engine, &bytes)
         .map_err(anyhow::Error::from)
         .with_context(|| format!("{} is not a WebAssembly component", path.display()))?;
-    let shape = contract::Shape::of(&engine, &component);
+    let shape = slot_check::Shape::of(&engine, &component);
     let mut report = String::new();
     let out = &mut report;
     writeln!(out, "component: {}", path.display())?;
@@ -674,7 +672,7 @@ pub fn check_file(path: &std::path::Path, slot: Option<&str>) -> Result<bool> {
         } else {
             versions
                 .iter()
-                .map(|v| format!("{}@{v}", contract::PACKAGE))
+                .map(|v| format!("{}@{v}", slot_check::PACKAGE))
                 .collect::<Vec<_>>()
                 .join(", ")
         }
@@ -689,7 +687,7 @@ pub fn check_file(path: &std::path::Path, slot: Option<&str>) -> Result<bool> {
     }
     writeln!(out, "slots:")?;
     let mut fitting = Vec::new();
-    for s in contract::slots() {
+    for s in slot_check::slots() {
         if slot.is_some_and(|wanted| wanted != s) {
             continue;
         }
@@ -710,7 +708,12 @@ pub fn check_file(path: &std::path::Path, slot: Option<&str>) -> Result<bool> {
 
 /// Whether a component fits a slot: the contract check, then linking and finding the export
 /// as a load would.
-fn fits(engine: &Engine, component: &Component, shape: &contract::Shape, slot: &str) -> Result<()> {
+fn fits(
+    engine: &Engine,
+    component: &Component,
+    shape: &slot_check::Shape,
+    slot: &str,
+) -> Result<()> {
     shape.check(slot)?;
     let pre = linker(engine, slot)?
         .instantiate_pre(component)
@@ -737,7 +740,7 @@ fn fits(engine: &Engine, component: &Component, shape: &contract::Shape, slot: &
 /// environment: see `Plugins::call`; waits end at the call's deadline: see `bounded_wait`),
 /// `config`, `log`, and the store interfaces the slot may import.
 fn linker(engine: &Engine, slot: &str) -> Result<Linker<GuestState>> {
-    use bindings::iam::plugin::{
+    use crate::contract::iam::plugin::{
         account_lifecycle, account_touch, account_writer, accounts, attribute_store,
         authority_store, authority_writer, certificate_store, client_store, config, group_store,
         group_writer, label_store, log, manager_store, membership_store,
@@ -746,7 +749,7 @@ fn linker(engine: &Engine, slot: &str) -> Result<Linker<GuestState>> {
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
     // A guest may wait (sleep, poll a timer) only until its deadline.
     bounded_wait::shadow_poll(&mut linker)?;
-    for iface in contract::imports_of(slot) {
+    for iface in slot_check::imports_of(slot) {
         let l = &mut linker;
         match *iface {
             "types" => Ok(()),
@@ -825,7 +828,7 @@ impl LoadCtx<'_> {
         } else {
             name
         };
-        let shape = contract::Shape::of(self.engine, &component);
+        let shape = slot_check::Shape::of(self.engine, &component);
         shape
             .check(kind)
             .map_err(|e| anyhow!("plugin slot '{name}': {label} {e:#}"))?;
@@ -850,7 +853,7 @@ impl LoadCtx<'_> {
                 .contract_versions()
                 .first()
                 .cloned()
-                .unwrap_or_else(|| contract::VERSION.into()),
+                .unwrap_or_else(|| slot_check::VERSION.into()),
             pre,
             indices,
             deadline: spec.deadline,

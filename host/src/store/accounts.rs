@@ -5,8 +5,8 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::positions::{self, Order};
 use super::{now_ms, sql_int};
-use crate::plugins::AccountUpdate;
-use crate::plugins::types::{Account, AccountOrder, GroupRef, LabelFilter, User};
+use crate::contract::AccountUpdate;
+use crate::contract::types::{Account, AccountOrder, GroupRef, LabelFilter, User};
 
 const COLUMNS: &str = "a.uuid, a.username, a.given_name, a.family_name, a.email, a.active, \
                        a.service_account, a.created_ms, a.last_modified_ms, a.end_time_ms";

@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, params};
 
-use crate::plugins::types::Attribute;
+use crate::contract::types::Attribute;
 
 /// The attributes of accounts, ordered by name (see [`super::per_account`]).
 pub const OF_ACCOUNTS: &str = "SELECT t.name, t.value, a.uuid FROM attributes t

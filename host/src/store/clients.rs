@@ -4,7 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{now_ms, sql_int};
-use crate::plugins::types::Client;
+use crate::contract::types::Client;
 
 const COLUMNS: &str = "c.client_id, c.name, c.description, c.scope, c.grant_types, c.redirect_uris,
                        c.token_endpoint_auth_method, c.active, c.created_ms, c.last_used_ms,

@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{now_ms, sql_int};
-use crate::plugins::types::{Group, GroupRef};
+use crate::contract::types::{Group, GroupRef};
 
 const COLUMNS: &str =
     "g.uuid, g.name, g.description, p.uuid, p.name, g.created_ms, g.last_modified_ms";

@@ -3,7 +3,7 @@
 use rusqlite::{Connection, Row, params};
 
 use super::now_ms;
-use crate::plugins::types::{Certificate, OidcId, SamlId, SshKey};
+use crate::contract::types::{Certificate, OidcId, SamlId, SshKey};
 
 // The linked identities of accounts (see `super::per_account`), each with its row reader.
 

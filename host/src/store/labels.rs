@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use crate::plugins::types::Label;
+use crate::contract::types::Label;
 
 pub fn from_row(r: &Row) -> rusqlite::Result<Label> {
     let prefix: String = r.get(0)?;

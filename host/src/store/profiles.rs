@@ -3,7 +3,7 @@
 
 use rusqlite::{Connection, params};
 
-use crate::plugins::types::{Address, Profile};
+use crate::contract::types::{Address, Profile};
 
 pub fn empty() -> Profile {
     Profile {
