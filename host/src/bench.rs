@@ -17,7 +17,7 @@ use rusqlite::Connection;
 
 use crate::contract::types;
 use crate::http::{ApiError, Family, Req};
-use crate::store::{self, TxMode, begin};
+use crate::store::{self, TxMode};
 
 /// Whether this server runs the native attributes path (`IAM_BENCH_NATIVE=1`).
 pub fn native_enabled() -> bool {
@@ -98,10 +98,10 @@ fn error(e: logic::Error) -> types::Error {
 /// `GET /iam/account/{id}/attributes` with the `roles` policy and the attributes handler
 /// running natively.
 pub async fn list_attributes(req: Req, id: String) -> Result<Response, ApiError> {
-    let _permit = req
+    let _turn = req
         .app
-        .guest_slots
-        .acquire()
+        .pipeline
+        .turn()
         .await
         .map_err(|_| ApiError::unavailable())?;
     let app = req.app.clone();
@@ -110,15 +110,14 @@ pub async fn list_attributes(req: Req, id: String) -> Result<Response, ApiError>
     let attrs = tokio::task::spawn_blocking(move || {
         let op = logic::Operation::GetAccountAttributes(id.clone());
         iam_guest_logic::policy::authorize_roles(&caller, &op).map_err(|_| ApiError::Forbidden)?;
-        let conn = app
+        let tx = app
+            .pipeline
             .db
-            .take()
+            .begin(TxMode::Read)
             .map_err(|e| ApiError::database(&request, &e))?;
-        begin(&conn, TxMode::Read).map_err(|e| ApiError::database(&request, &e.into()))?;
-        let store = NativeStore(&conn);
+        let store = NativeStore(&tx);
         let result = iam_guest_logic::attributes::list(&store, &store, &id);
-        let _ = conn.execute_batch("COMMIT");
-        app.db.put(conn);
+        drop(tx);
         result.map_err(|e| ApiError::guest_error(&request, Family::Iam, error(e)))
     })
     .await
@@ -172,21 +171,21 @@ pub fn time_policy(iterations: usize) -> anyhow::Result<()> {
     std::fs::create_dir_all(&dir)?;
     let db = crate::store::Db::open(&dir.join("scratch.db"))?;
     let mut handler = Vec::with_capacity(iterations);
-    let mut conn = Some(db.take()?);
+    let mut tx = Some(db.begin(crate::store::TxMode::Read)?);
     for i in 0..iterations + iterations / 10 {
-        let c = conn.take().expect("connection");
+        let c = tx.take().expect("transaction");
         let t = Instant::now();
         let handled = plugins.handle(&plugins.attributes, c, |g, store| {
             g.call_get(store, "6a3c0a5e-0000-4000-8000-000000000002")
         });
         let took = t.elapsed();
         assert!(matches!(handled.result, Ok(Err(types::Error::NotFound(_)))));
-        conn = Some(handled.conn);
+        tx = Some(handled.tx);
         if i >= iterations / 10 {
             handler.push(took.as_nanos() as u64);
         }
     }
-    drop(conn);
+    drop(tx);
     let _ = std::fs::remove_dir_all(&dir);
     let pct = |v: &mut Vec<u64>, p: f64| {
         v.sort_unstable();

@@ -4,9 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::audit::Actor;
 use crate::config::LifecycleConfig;
 use crate::contract::types::LifecycleSettings;
-use crate::http::{ApiError, App, Family, RequestId};
+use crate::pipeline::{Pipeline, PipelineError, RequestId};
 use crate::plugins::lifecycle::LifecycleReport;
 use crate::store::{TxMode, now_ms};
 
@@ -21,20 +22,23 @@ pub fn settings(cfg: &LifecycleConfig) -> LifecycleSettings {
 }
 
 /// One pass, in one transaction. Blocking: call it off the async reactor.
-pub fn run_once(app: &App) -> Result<LifecycleReport, ApiError> {
-    let request = RequestId(format!("lifecycle-{}", uuid::Uuid::new_v4().simple()));
-    let settings = app.lifecycle;
-    let report = app.in_transaction(
-        &request,
-        &crate::audit::Actor::job("lifecycle"),
-        Family::Iam,
-        TxMode::Write,
-        |p, conn| {
-            p.handle(&p.lifecycle, conn, |g, store| {
-                g.call_expire_accounts(store, now_ms(), settings)
-            })
-        },
-    )?;
+pub fn run_once(
+    pipeline: &Pipeline,
+    settings: LifecycleSettings,
+) -> Result<LifecycleReport, PipelineError> {
+    let request = RequestId::new("lifecycle-");
+    let report = pipeline
+        .in_transaction(
+            &request,
+            &Actor::job("lifecycle"),
+            TxMode::Write,
+            |p, tx| {
+                p.handle(&p.lifecycle, tx, |g, store| {
+                    g.call_expire_accounts(store, now_ms(), settings)
+                })
+            },
+        )
+        .inspect_err(|e| tracing::error!(request = %request.0, "lifecycle pass failed: {e:?}"))?;
     tracing::info!(
         pending_suspension = report.pending_suspension,
         suspended = report.suspended,
@@ -45,19 +49,20 @@ pub fn run_once(app: &App) -> Result<LifecycleReport, ApiError> {
 }
 
 /// Runs the job every `interval_secs` for as long as the server runs.
-pub fn spawn(app: Arc<App>, cfg: &LifecycleConfig) {
+pub fn spawn(pipeline: Arc<Pipeline>, cfg: &LifecycleConfig) {
     if !cfg.enabled {
         return;
     }
     let period = Duration::from_secs(cfg.interval_secs.max(1));
+    let settings = settings(cfg);
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(period);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            let app = app.clone();
+            let pipeline = pipeline.clone();
             // Failures are logged where they happen; the next tick tries again.
-            let _ = tokio::task::spawn_blocking(move || run_once(&app)).await;
+            let _ = tokio::task::spawn_blocking(move || run_once(&pipeline, settings)).await;
         }
     });
 }

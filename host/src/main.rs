@@ -10,6 +10,7 @@ mod handler_groups;
 mod http;
 mod lifecycle;
 mod passwords;
+mod pipeline;
 mod plugins;
 mod server;
 mod store;

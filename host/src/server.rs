@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use rusqlite::Connection;
-use tokio::sync::Semaphore;
 
 use crate::auth::external::{JwksSource, TrustedIssuers};
 use crate::auth::keys::{Keyring, LiveKeyring};
@@ -16,7 +15,8 @@ use crate::config::Config;
 use crate::contract::types;
 use crate::http::{self, App};
 use crate::lifecycle;
-use crate::plugins::{LivePlugins, Plugins};
+use crate::pipeline::Pipeline;
+use crate::plugins::LivePlugins;
 use crate::store::{self, Db, TxMode, accounts};
 use crate::{auth, passwords};
 
@@ -33,10 +33,6 @@ pub fn init_logging() {
         .init();
 }
 
-/// Requests running guests at once. More than a few per core only adds memory (instances,
-/// connections) and queueing inside; the rest wait their turn at the door.
-const GUEST_CALLS: usize = 32;
-
 /// Opens the database (first-start set-up included) and loads the plugins.
 fn build_app(cfg: &Config) -> Result<App> {
     let db = Db::open(&cfg.db)?;
@@ -48,11 +44,9 @@ fn build_app(cfg: &Config) -> Result<App> {
     let cache_key = db.transaction(TxMode::Write, plugin_cache_key)?;
     let plugins = LivePlugins::load(&cfg.plugins, cache_key)?;
     warn_missing_default_groups(&db, &cfg.registration.default_group_names()?)?;
-    log_plugins(&plugins.get());
+    plugins.get().log_loaded();
     Ok(App {
-        db,
-        plugins,
-        overrides: cfg.overrides.clone(),
+        pipeline: Arc::new(Pipeline::new(db, plugins, cfg.overrides.clone())),
         keyring: LiveKeyring::new(keyring),
         throttle: Throttle::default(),
         client_throttle: Throttle::default(),
@@ -83,7 +77,6 @@ fn build_app(cfg: &Config) -> Result<App> {
             base_url: cfg.base_url.clone(),
             include: cfg.scim.clone(),
         },
-        guest_slots: Semaphore::new(GUEST_CALLS),
         lifecycle: lifecycle::settings(&cfg.lifecycle),
         registration: types::RegistrationSettings {
             default_groups: cfg.registration.default_group_names()?,
@@ -114,22 +107,6 @@ fn plugin_cache_key(conn: &Connection) -> Result<[u8; 32]> {
     Ok(key)
 }
 
-pub fn log_plugins(plugins: &Plugins) {
-    for p in plugins.describe() {
-        tracing::info!(slot = p.slot, source = %p.source, sha256 = %p.digest, contract = %p.contract, "plugin loaded");
-    }
-}
-
-/// Reads the configuration again and swaps in the plugin set it names. Blocking. On any
-/// error the running set stays.
-pub fn reload_plugins(app: &App) -> Result<()> {
-    let cfg = Config::load(app.overrides.clone())?;
-    app.plugins.reload(&cfg.plugins)?;
-    log_plugins(&app.plugins.get());
-    tracing::info!("plugins reloaded");
-    Ok(())
-}
-
 /// A default group that does not exist is skipped when an account is created; say so
 /// at start, when the operator is looking.
 fn warn_missing_default_groups(db: &Db, names: &[String]) -> Result<()> {
@@ -145,7 +122,7 @@ fn warn_missing_default_groups(db: &Db, names: &[String]) -> Result<()> {
 
 pub fn serve(cfg: Config) -> Result<()> {
     let app = Arc::new(build_app(&cfg)?);
-    let job_app = app.clone();
+    let job_app = app.pipeline.clone();
     let router = http::router(app, cfg.max_body_bytes);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -168,7 +145,7 @@ pub fn serve(cfg: Config) -> Result<()> {
 }
 
 /// `kill -HUP` reloads the plugins, as `POST /iam/admin/plugins/reload` does.
-fn spawn_reload_on_sighup(app: Arc<App>) {
+fn spawn_reload_on_sighup(pipeline: Arc<Pipeline>) {
     use tokio::signal::unix::{SignalKind, signal};
     let Ok(mut hup) = signal(SignalKind::hangup()) else {
         tracing::warn!("cannot listen for SIGHUP: reload through the admin endpoint");
@@ -176,8 +153,8 @@ fn spawn_reload_on_sighup(app: Arc<App>) {
     };
     tokio::spawn(async move {
         while hup.recv().await.is_some() {
-            let app = app.clone();
-            let outcome = tokio::task::spawn_blocking(move || reload_plugins(&app)).await;
+            let pipeline = pipeline.clone();
+            let outcome = tokio::task::spawn_blocking(move || pipeline.reload_plugins()).await;
             if let Ok(Err(e)) = outcome {
                 tracing::error!("plugin reload refused, the running plugins stay: {e:#}");
             }
@@ -198,8 +175,8 @@ async fn shutdown_signal() {
 /// `iam-host lifecycle`: one pass of the account-lifecycle job; prints what it did.
 pub fn run_lifecycle(cfg: Config) -> Result<()> {
     let app = build_app(&cfg)?;
-    let report =
-        lifecycle::run_once(&app).map_err(|e| anyhow::anyhow!("lifecycle pass failed: {e:?}"))?;
+    let report = lifecycle::run_once(&app.pipeline, app.lifecycle)
+        .map_err(|e| anyhow::anyhow!("lifecycle pass failed: {e:?}"))?;
     println!(
         "{}",
         serde_json::json!({

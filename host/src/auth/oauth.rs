@@ -16,7 +16,7 @@ use super::throttle::Throttle;
 use super::{Grant, TokenKind, effective_scopes, mint, verify};
 use crate::passwords;
 use crate::store::clients::{self, Credentials};
-use crate::store::{Db, TxMode, accounts, authorities, begin, now_ms, tokens};
+use crate::store::{Db, TxMode, accounts, authorities, now_ms, tokens};
 
 /// Token lifetimes used when a client has none of its own, and the most any client gets.
 #[derive(Debug, Clone, Copy)]
@@ -243,19 +243,15 @@ pub struct Issuer<'a> {
 /// Runs `f` in one write transaction, committed only when it succeeds.
 fn write<T>(
     db: &Db,
-    conn: &Connection,
-    f: impl FnOnce() -> Result<T, OAuthError>,
+    f: impl FnOnce(&Connection) -> Result<T, OAuthError>,
 ) -> Result<T, OAuthError> {
-    let _turn = db.write_gate(TxMode::Write);
-    begin(conn, TxMode::Write)?;
-    let result = f().and_then(|v| {
-        conn.execute_batch("COMMIT")?;
-        Ok(v)
-    });
-    if !conn.is_autocommit() {
-        let _ = conn.execute_batch("ROLLBACK");
-    }
-    result
+    let tx = db.begin(TxMode::Write).map_err(|e| {
+        tracing::error!("token endpoint: cannot start a transaction: {e:#}");
+        OAuthError::server_error()
+    })?;
+    let value = f(&tx)?;
+    tx.commit()?;
+    Ok(value)
 }
 
 /// `POST /token`: authenticates the client and runs the grant.
@@ -297,7 +293,7 @@ pub fn token(
                 ));
             }
             let scopes = granted_scopes(&creds, form.param("scope"), None)?;
-            write(iss.db, conn, || {
+            write(iss.db, |conn| {
                 clients::mark_used(conn, client_id)?;
                 let grant = Grant {
                     kind: TokenKind::Client,
@@ -311,7 +307,7 @@ pub fn token(
         }
         "password" => {
             let account = password_account(conn, iss.throttle, form, source)?;
-            write(iss.db, conn, || {
+            write(iss.db, |conn| {
                 let held = authorities::of_account(conn, &account)?;
                 let scopes = granted_scopes(&creds, form.param("scope"), Some(&held))?;
                 let refresh = allows_refresh(&creds).then(|| RefreshGrant {
@@ -329,7 +325,7 @@ pub fn token(
             })
         }
         // Checking and using up the old token in one transaction: it is used only once.
-        _ => write(iss.db, conn, || {
+        _ => write(iss.db, |conn| {
             clients::mark_used(conn, client_id)?;
             refresh(conn, iss, &creds, form, audience)
         }),
@@ -585,7 +581,6 @@ pub fn introspect(
 /// error (RFC 7009 §2.2); another client's token is refused.
 pub fn revoke(
     db: &Db,
-    conn: &Connection,
     keyring: &Keyring,
     issuer: &str,
     client: &Credentials,
@@ -599,7 +594,7 @@ pub fn revoke(
         )
     };
     let hash = digest(token);
-    write(db, conn, || {
+    write(db, |conn| {
         if let Some(stored) = tokens::refresh_by_hash(conn, &hash)? {
             if stored.client_id != client.client.client_id {
                 return Err(other_client());

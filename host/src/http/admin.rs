@@ -51,7 +51,14 @@ fn slot_json(p: &SlotInfo) -> Value {
 }
 
 fn plugins_json(app: &AppState) -> Value {
-    let slots: Vec<Value> = app.plugins.get().describe().iter().map(slot_json).collect();
+    let slots: Vec<Value> = app
+        .pipeline
+        .plugins
+        .get()
+        .describe()
+        .iter()
+        .map(slot_json)
+        .collect();
     json!({ "plugins": slots })
 }
 
@@ -66,7 +73,7 @@ async fn list(State(app): State<AppState>, caller: Caller) -> Result<Json<Value>
 async fn reload(State(app): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     require_admin(&caller, "iam:admin.write")?;
     let app2 = app.clone();
-    let outcome = tokio::task::spawn_blocking(move || crate::server::reload_plugins(&app2))
+    let outcome = tokio::task::spawn_blocking(move || app2.pipeline.reload_plugins())
         .await
         .map_err(|_| ApiError::internal())?;
     match outcome {
@@ -85,7 +92,7 @@ async fn reload(State(app): State<AppState>, caller: Caller) -> Result<Json<Valu
 /// The plugin statistics in Prometheus' text format. Served without a token, so the
 /// components are named by their public names, never by their files' paths.
 async fn metrics(State(app): State<AppState>) -> Response {
-    let slots = app.plugins.get().describe();
+    let slots = app.pipeline.plugins.get().describe();
     let mut out = String::new();
     let mut family =
         |name: &str, kind: &str, help: &str, value: &dyn Fn(&SlotInfo) -> Option<u64>| {

@@ -4,14 +4,12 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
-use rusqlite::Connection;
-
 use super::{ApiError, AppState, Family, GuestOutcome, RequestId};
 use crate::auth::{self, AuthError};
 use crate::contract::types::Operation;
 use crate::contract::types::Principal;
 use crate::plugins::Plugins;
-use crate::store::TxMode;
+use crate::store::{Tx, TxMode};
 
 /// The authenticated caller of a request, and where the request came from.
 #[derive(Clone)]
@@ -39,19 +37,18 @@ impl FromRequestParts<AppState> for Caller {
         let app = app.clone();
         let principal = tokio::task::spawn_blocking(move || {
             let conn = app
+                .pipeline
                 .db
-                .take()
+                .conn()
                 .map_err(|_| AuthError::Invalid("Cannot verify the access token now".into()))?;
-            let principal = auth::authenticate(
+            auth::authenticate(
                 &conn,
                 &app.keyring,
                 &app.issuer,
                 &app.trusted_issuers,
                 &app.verified_tokens,
                 &token,
-            );
-            app.db.put(conn);
-            principal
+            )
         })
         .await
         .map_err(|_| ApiError::internal())??;
@@ -90,16 +87,20 @@ impl FromRequestParts<AppState> for Req {
 }
 
 impl Req {
-    /// Runs `op` through the pipeline; see [`super::App::execute`].
+    /// Runs `op` through the pipeline (policy, then `call` in one transaction); its
+    /// failures answer in `family`'s error body.
     pub async fn run<R: Send + 'static>(
         &self,
         op: Operation,
         family: Family,
         mode: TxMode,
-        call: impl FnOnce(&Plugins, Connection) -> GuestOutcome<R> + Send + 'static,
+        call: impl FnOnce(&Plugins, Tx) -> GuestOutcome<R> + Send + 'static,
     ) -> Result<R, ApiError> {
+        let Caller { principal, source } = self.caller.clone();
         self.app
-            .execute(&self.id, self.caller.clone(), op, family, mode, call)
+            .pipeline
+            .execute(&self.id, principal, source, op, mode, call)
             .await
+            .map_err(|e| ApiError::from_pipeline(&self.id, family, e))
     }
 }

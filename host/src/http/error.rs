@@ -8,6 +8,7 @@ use serde_json::json;
 use super::RequestId;
 use crate::auth::AuthError;
 use crate::contract::types;
+use crate::pipeline::PipelineError;
 use crate::plugins::{Failure, FailureKind};
 
 /// Which body an endpoint's errors use.
@@ -101,6 +102,17 @@ impl ApiError {
             Family::Iam,
             format!("plugin '{}' {what} (request {})", f.slot, request.0),
         )
+    }
+
+    /// What the pipeline's failure means for an endpoint whose errors use `family`.
+    pub fn from_pipeline(request: &RequestId, family: Family, e: PipelineError) -> ApiError {
+        match e {
+            PipelineError::Denied => ApiError::Forbidden,
+            PipelineError::Guest(e) => ApiError::guest_error(request, family, e),
+            PipelineError::Plugin(f) => ApiError::plugin(request, f),
+            PipelineError::Database(e) => ApiError::database(request, &e),
+            PipelineError::Internal => ApiError::internal(),
+        }
     }
 
     /// An error a handler guest returned.

@@ -20,11 +20,12 @@ pub fn routes() -> Router<AppState> {
 /// rotate` is published before it signs anything here.
 async fn jwk(State(app): State<AppState>) -> Json<Value> {
     let keys = tokio::task::spawn_blocking(move || {
-        let fresh = app.db.take().ok().and_then(|conn| {
-            let keys = app.keyring.refresh(&conn);
-            app.db.put(conn);
-            keys.ok()
-        });
+        let fresh = app
+            .pipeline
+            .db
+            .conn()
+            .ok()
+            .and_then(|conn| app.keyring.refresh(&conn).ok());
         fresh.unwrap_or_else(|| app.keyring.get())
     })
     .await;

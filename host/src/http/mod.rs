@@ -1,5 +1,5 @@
-//! The HTTP surface: routes, the request pipeline (token → parse → policy → handler in one
-//! transaction → JSON), error rendering and request ids.
+//! The HTTP surface: routes, token → principal, parsing into operations, the answers
+//! (JSON, error families) and request ids. Operations run through `crate::pipeline`.
 
 mod admin;
 mod attributes;
@@ -26,31 +26,25 @@ use axum::extract::{DefaultBodyLimit, FromRequestParts, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use rusqlite::Connection;
-use tokio::sync::Semaphore;
 use tracing::Instrument;
 
 pub use auth::{Caller, Req};
 pub use error::{ApiError, Family};
 pub use scim::ScimView;
 
-use crate::audit::Actor;
 use crate::auth::external::TrustedIssuers;
 use crate::auth::keys::LiveKeyring;
 use crate::auth::oauth::Lifetimes;
 use crate::auth::throttle::Throttle;
 use crate::auth::verified::VerifiedTokens;
 use crate::contract::types;
-use crate::plugins::{Decision, Handled, LivePlugins, Plugins};
-use crate::store::{Db, TxMode, begin};
+use crate::pipeline::Pipeline;
+pub use crate::pipeline::{GuestOutcome, RequestId};
 
 /// Everything a request needs, shared by all of them.
 pub struct App {
-    pub db: Db,
-    /// The current plugin set (swapped whole on reload).
-    pub plugins: LivePlugins,
-    /// Where the configuration came from, to read it again on reload.
-    pub overrides: crate::config::Overrides,
+    /// The database and the plugins, and how operations run over them.
+    pub pipeline: Arc<Pipeline>,
     pub keyring: LiveKeyring,
     /// Failed password attempts, per account and source address.
     pub throttle: Throttle,
@@ -68,8 +62,6 @@ pub struct App {
     pub base_url: String,
     /// How SCIM users are rendered.
     pub scim: scim::ScimView,
-    /// Bounds the guest calls in flight to what the instance pool can hold.
-    pub guest_slots: Semaphore,
     /// The site's account-lifecycle settings, handed to the lifecycle guest.
     pub lifecycle: types::LifecycleSettings,
     /// The site's registration settings, handed to the SCIM guest on user creation.
@@ -80,13 +72,6 @@ pub struct App {
 }
 
 pub type AppState = Arc<App>;
-
-/// The id of one request, for logs and the `x-request-id` header.
-#[derive(Clone, Debug)]
-pub struct RequestId(pub String);
-
-/// What a handler guest call returns to the pipeline.
-pub type GuestOutcome<R> = Handled<Result<R, types::Error>>;
 
 pub fn router(app: AppState, max_body_bytes: usize) -> Router {
     Router::new()
@@ -191,120 +176,4 @@ async fn json_errors(req: Request, next: Next) -> Response {
         _ => status.canonical_reason().unwrap_or("Error").to_string(),
     };
     ApiError::status(status, Family::Iam, text).into_response()
-}
-
-impl App {
-    /// Runs one operation: the policy decides, then `call` runs the handler guest inside one
-    /// transaction, committed only when the guest returns `ok`. Blocking work (Wasm,
-    /// SQLite) runs on the blocking pool, never on the reactor.
-    pub async fn execute<R: Send + 'static>(
-        self: &Arc<Self>,
-        request: &RequestId,
-        caller: Caller,
-        op: types::Operation,
-        family: Family,
-        mode: TxMode,
-        call: impl FnOnce(&Plugins, Connection) -> GuestOutcome<R> + Send + 'static,
-    ) -> Result<R, ApiError> {
-        let _permit = self
-            .guest_slots
-            .acquire()
-            .await
-            .map_err(|_| ApiError::unavailable())?;
-        let app = self.clone();
-        let request = request.clone();
-        let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || {
-            let _entered = span.enter();
-            app.execute_blocking(&request, caller, op, family, mode, call)
-        })
-        .await
-        .map_err(|e| {
-            tracing::error!("request task failed: {e}");
-            ApiError::internal()
-        })?
-    }
-
-    fn execute_blocking<R>(
-        &self,
-        request: &RequestId,
-        caller: Caller,
-        op: types::Operation,
-        family: Family,
-        mode: TxMode,
-        call: impl FnOnce(&Plugins, Connection) -> GuestOutcome<R>,
-    ) -> Result<R, ApiError> {
-        let Caller { principal, source } = caller;
-        // One plugin set for the whole request, even if a reload swaps it meanwhile.
-        let plugins = self.plugins.get();
-        if let Decision::Deny(reason) = plugins.authorize(&principal, &op) {
-            tracing::info!(caller = ?principal.account_id.or(principal.client_id), %reason, "denied");
-            return Err(ApiError::Forbidden);
-        }
-        let actor = Actor {
-            account: principal.account_id,
-            client: principal.client_id,
-            source,
-            job: None,
-        };
-        self.transaction_with(&plugins, request, &actor, family, mode, call)
-    }
-
-    /// Runs a handler guest call inside one transaction: committed only when the guest
-    /// returns `ok`, rolled back on its errors and failures. The audit trail of its writes
-    /// is logged only after the commit.
-    pub fn in_transaction<R>(
-        &self,
-        request: &RequestId,
-        actor: &Actor,
-        family: Family,
-        mode: TxMode,
-        call: impl FnOnce(&Plugins, Connection) -> GuestOutcome<R>,
-    ) -> Result<R, ApiError> {
-        self.transaction_with(&self.plugins.get(), request, actor, family, mode, call)
-    }
-
-    fn transaction_with<R>(
-        &self,
-        plugins: &Plugins,
-        request: &RequestId,
-        actor: &Actor,
-        family: Family,
-        mode: TxMode,
-        call: impl FnOnce(&Plugins, Connection) -> GuestOutcome<R>,
-    ) -> Result<R, ApiError> {
-        let conn = self
-            .db
-            .take()
-            .map_err(|e| ApiError::database(request, &e))?;
-        let _turn = self.db.write_gate(mode);
-        if let Err(e) = begin(&conn, mode) {
-            self.db.put(conn);
-            return Err(ApiError::database(request, &e.into()));
-        }
-        let Handled {
-            result: outcome,
-            conn,
-            audit,
-        } = call(plugins, conn);
-        let result = match outcome {
-            Ok(Ok(value)) => match conn.execute_batch("COMMIT") {
-                Ok(()) => {
-                    audit.log_committed(&request.0, actor);
-                    Ok(value)
-                }
-                Err(e) => Err(ApiError::database(request, &e.into())),
-            },
-            Ok(Err(error)) => Err(ApiError::guest_error(request, family, error)),
-            Err(failure) => Err(ApiError::plugin(request, failure)),
-        };
-        // Anything but a successful commit leaves nothing behind.
-        if !conn.is_autocommit()
-            && let Err(e) = conn.execute_batch("ROLLBACK")
-        {
-            tracing::error!(request = %request.0, "rollback failed: {e}");
-        }
-        self.db.put(conn);
-        result
-    }
 }

@@ -93,13 +93,11 @@ async fn with_conn<T: Send + 'static>(
 ) -> Result<T, OAuthError> {
     let app = app.clone();
     tokio::task::spawn_blocking(move || {
-        let conn = app.db.take().map_err(|e| {
+        let conn = app.pipeline.db.conn().map_err(|e| {
             tracing::error!("token endpoint: no database connection: {e:#}");
             OAuthError::server_error()
         })?;
-        let result = f(&app, &conn);
-        app.db.put(conn);
-        result
+        f(&app, &conn)
     })
     .await
     .map_err(|_| OAuthError::server_error())?
@@ -114,7 +112,7 @@ async fn token(State(app): State<AppState>, req: Request) -> Response {
                 OAuthError::server_error()
             })?;
             let issuer = Issuer {
-                db: &app.db,
+                db: &app.pipeline.db,
                 keyring: &keyring,
                 issuer: &app.issuer,
                 lifetimes: app.lifetimes,
@@ -169,8 +167,7 @@ async fn revoke(State(app): State<AppState>, req: Request) -> Response {
         with_conn(&app, move |app, conn| {
             let (client, token) = client_and_token(app, conn, &r)?;
             oauth::revoke(
-                &app.db,
-                conn,
+                &app.pipeline.db,
                 &app.keyring.get(),
                 &app.issuer,
                 &client,
@@ -244,10 +241,8 @@ async fn userinfo(State(app): State<AppState>, caller: Caller) -> Result<Respons
     }
     let app2 = app.clone();
     let user = tokio::task::spawn_blocking(move || {
-        let conn = app2.db.take()?;
-        let user = accounts::user(&conn, &id);
-        app2.db.put(conn);
-        Ok::<_, anyhow::Error>(user?)
+        let conn = app2.pipeline.db.conn()?;
+        Ok::<_, anyhow::Error>(accounts::user(&conn, &id)?)
     })
     .await
     .map_err(|_| ApiError::internal())?

@@ -17,7 +17,7 @@ type R<T> = Result<T, String>;
 impl GuestState {
     fn db(&self) -> R<&Connection> {
         self.conn
-            .as_ref()
+            .as_deref()
             .ok_or_else(|| "this plugin slot has no database access".to_string())
     }
 }

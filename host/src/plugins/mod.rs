@@ -21,7 +21,6 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
-use rusqlite::Connection;
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Instance, InstancePre, Linker, ResourceTable};
 use wasmtime::{
@@ -40,6 +39,7 @@ pub use authorizer::Decision;
 
 use crate::audit::Trail;
 use crate::config::{BUILTIN_HANDLERS, PluginSpec, PluginsConfig};
+use crate::store::Tx;
 use stats::{SlotStats, Stats};
 
 /// The default guests, compiled by `build.rs` from `guest/` and embedded in the binary.
@@ -69,8 +69,8 @@ pub struct GuestState {
     stderr: Option<MemoryOutputPipe>,
     table: ResourceTable,
     limiter: MemoryLimiter,
-    /// The connection of the request's transaction; absent for the policy.
-    conn: Option<Connection>,
+    /// The request's transaction; absent for the policy.
+    conn: Option<Tx>,
     /// What the handler's writes changed, logged once the transaction commits.
     audit: Trail,
     /// The slot this instance fills, for its log lines.
@@ -376,6 +376,13 @@ impl Plugins {
     }
 
     /// Every slot's component, digest, contract and statistics.
+    /// Logs what fills each slot (at start and after a reload).
+    pub fn log_loaded(&self) {
+        for p in self.describe() {
+            tracing::info!(slot = p.slot, source = %p.source, sha256 = %p.digest, contract = %p.contract, "plugin loaded");
+        }
+    }
+
     pub fn describe(&self) -> Vec<SlotInfo> {
         fn info<I>(s: &Slot<I>) -> SlotInfo {
             SlotInfo {
@@ -451,18 +458,18 @@ impl Plugins {
         decision
     }
 
-    /// Calls a handler slot's guest with `conn` (inside the request's transaction) as its
-    /// store, and gives the connection back with the outcome.
+    /// Calls a handler slot's guest with the request's transaction as its store, and
+    /// gives the transaction back with the outcome.
     pub fn handle<I: Loadable, R>(
         &self,
         slot: &Slot<I>,
-        conn: Connection,
+        tx: Tx,
         f: impl FnOnce(&I::Guest, &mut Store<GuestState>) -> wasmtime::Result<R>,
     ) -> Handled<R> {
-        let (result, state) = self.call(slot, Some(conn), f);
+        let (result, state) = self.call(slot, Some(tx), f);
         Handled {
             result,
-            conn: state.conn.expect("connection handed back"),
+            tx: state.conn.expect("transaction handed back"),
             audit: state.audit,
         }
     }
@@ -470,7 +477,7 @@ impl Plugins {
     fn call<I: Loadable, R>(
         &self,
         slot: &Slot<I>,
-        conn: Option<Connection>,
+        conn: Option<Tx>,
         f: impl FnOnce(&I::Guest, &mut Store<GuestState>) -> wasmtime::Result<R>,
     ) -> (Result<R, Failure>, GuestState) {
         let started = Instant::now();
@@ -599,7 +606,7 @@ impl LivePlugins {
 /// What a handler call hands back to the transaction it ran in.
 pub struct Handled<R> {
     pub result: Result<R, Failure>,
-    pub conn: Connection,
+    pub tx: Tx,
     /// The changes the call's writes made, to log if the transaction commits.
     pub audit: Trail,
 }

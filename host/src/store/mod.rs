@@ -16,19 +16,25 @@ mod schema;
 pub mod tokens;
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use rusqlite::{Connection, OptionalExtension};
 
-/// The database: a file path and a pool of open connections. SQLite serializes writers;
-/// this process queues its own writers on `writer` (see [`Db::write_gate`]), and
-/// `BEGIN IMMEDIATE` plus the busy timeout cover other processes (the CLI).
-pub struct Db {
+/// The database: a file path and a pool of open connections, shared (cloning is cheap).
+/// SQLite serializes writers; this process queues its own writers on a write turn (see
+/// [`Db::begin`]), and `BEGIN IMMEDIATE` plus the busy timeout cover other processes (the
+/// CLI).
+#[derive(Clone)]
+pub struct Db(Arc<Shared>);
+
+struct Shared {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
-    writer: Mutex<()>,
+    /// Whether a write transaction of this process is running.
+    writing: Mutex<bool>,
+    written: Condvar,
 }
 
 /// How a request's transaction starts.
@@ -40,78 +46,138 @@ pub enum TxMode {
     Write,
 }
 
+/// Connections kept idle at most.
+const POOL_SIZE: usize = 32;
+
 impl Db {
     /// Opens (creating if needed) the database file and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Db> {
         let mut conn = connect(path)?;
         schema::migrate(&mut conn).context("database migration failed")?;
-        Ok(Db {
+        Ok(Db(Arc::new(Shared {
             path: path.to_path_buf(),
             idle: Mutex::new(vec![conn]),
-            writer: Mutex::new(()),
+            writing: Mutex::new(false),
+            written: Condvar::new(),
+        })))
+    }
+
+    /// A connection from the pool (a new one when all are busy), back in the pool when
+    /// the guard is dropped.
+    pub fn conn(&self) -> Result<Conn> {
+        let idle = self.0.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match idle {
+            Some(c) => c,
+            None => connect(&self.0.path)?,
+        };
+        Ok(Conn {
+            db: self.clone(),
+            conn: Some(conn),
         })
     }
 
-    /// Held for the whole of a write transaction: writers of this process wait their turn
-    /// here, woken as soon as the previous one ends, instead of in SQLite's busy handler,
-    /// which sleeps and retries and so gives long tail latencies under contention.
-    pub fn write_gate(&self, mode: TxMode) -> Option<std::sync::MutexGuard<'_, ()>> {
-        (mode == TxMode::Write).then(|| self.writer.lock().unwrap_or_else(|e| e.into_inner()))
+    /// Starts a transaction on a pooled connection. A write transaction first waits for
+    /// this process's write turn: writers queue here, woken as soon as the previous one
+    /// ends, instead of in SQLite's busy handler, which sleeps and retries and so gives
+    /// long tail latencies under contention.
+    pub fn begin(&self, mode: TxMode) -> Result<Tx> {
+        let conn = self.conn()?;
+        let turn = (mode == TxMode::Write).then(|| WriteTurn::take(self));
+        conn.execute_batch(match mode {
+            TxMode::Read => "BEGIN DEFERRED",
+            TxMode::Write => "BEGIN IMMEDIATE",
+        })?;
+        Ok(Tx { conn, _turn: turn })
     }
 
-    /// A connection from the pool (a new one when all are busy). Give it back with `put`.
-    pub fn take(&self) -> Result<Connection> {
-        if let Some(c) = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop() {
-            return Ok(c);
-        }
-        connect(&self.path)
-    }
-
-    /// Returns a connection to the pool. A connection still inside a transaction (which
-    /// cannot happen on the normal paths) is rolled back first.
-    pub fn put(&self, conn: Connection) {
-        if !conn.is_autocommit() {
-            let _ = conn.execute_batch("ROLLBACK");
-        }
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        if idle.len() < 32 {
-            idle.push(conn);
-        }
-    }
-
-    /// Runs `f` in one transaction on a pooled connection: committed when `f` returns
-    /// `Ok`, rolled back otherwise.
+    /// Runs `f` in one transaction: committed when `f` returns `Ok`, rolled back otherwise.
     pub fn transaction<T>(
         &self,
         mode: TxMode,
         f: impl FnOnce(&Connection) -> Result<T>,
     ) -> Result<T> {
-        let conn = self.take()?;
-        let _turn = self.write_gate(mode);
-        let result = (|| {
-            begin(&conn, mode)?;
-            match f(&conn) {
-                Ok(v) => {
-                    conn.execute_batch("COMMIT")?;
-                    Ok(v)
-                }
-                Err(e) => {
-                    conn.execute_batch("ROLLBACK")?;
-                    Err(e)
-                }
-            }
-        })();
-        self.put(conn);
-        result
+        let tx = self.begin(mode)?;
+        let value = f(&tx)?;
+        tx.commit()?;
+        Ok(value)
     }
 }
 
-/// Starts a transaction on `conn`.
-pub fn begin(conn: &Connection, mode: TxMode) -> rusqlite::Result<()> {
-    conn.execute_batch(match mode {
-        TxMode::Read => "BEGIN DEFERRED",
-        TxMode::Write => "BEGIN IMMEDIATE",
-    })
+/// A pooled connection, given back to the pool when dropped (rolled back first should a
+/// transaction still be open on it).
+pub struct Conn {
+    db: Db,
+    conn: Option<Connection>,
+}
+
+impl std::ops::Deref for Conn {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn
+            .as_ref()
+            .expect("a pooled connection until dropped")
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else { return };
+        if !conn.is_autocommit() && conn.execute_batch("ROLLBACK").is_err() {
+            return; // A connection in an unknown state is closed, not reused.
+        }
+        let mut idle = self.db.0.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() < POOL_SIZE {
+            idle.push(conn);
+        }
+    }
+}
+
+/// This process's turn to write, released when dropped.
+struct WriteTurn(Db);
+
+impl WriteTurn {
+    fn take(db: &Db) -> WriteTurn {
+        let mut writing = db.0.writing.lock().unwrap_or_else(|e| e.into_inner());
+        while *writing {
+            writing =
+                db.0.written
+                    .wait(writing)
+                    .unwrap_or_else(|e| e.into_inner());
+        }
+        *writing = true;
+        WriteTurn(db.clone())
+    }
+}
+
+impl Drop for WriteTurn {
+    fn drop(&mut self) {
+        *self.0.0.writing.lock().unwrap_or_else(|e| e.into_inner()) = false;
+        self.0.0.written.notify_one();
+    }
+}
+
+/// A transaction on a pooled connection: [`Tx::commit`] ends it; dropped uncommitted
+/// (an error, a guest failure, a panic), it rolls back. A write transaction holds the write
+/// turn until it ends.
+pub struct Tx {
+    // Dropped in this order: the connection (rolled back if still open, back to the pool),
+    // then the write turn, so the next writer starts after the rollback.
+    conn: Conn,
+    _turn: Option<WriteTurn>,
+}
+
+impl std::ops::Deref for Tx {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+impl Tx {
+    /// Commits; on failure the transaction is rolled back when the `Tx` drops.
+    pub fn commit(self) -> rusqlite::Result<()> {
+        self.conn.execute_batch("COMMIT")
+    }
 }
 
 fn connect(path: &Path) -> Result<Connection> {

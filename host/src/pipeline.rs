@@ -1,0 +1,164 @@
+//! The request pipeline, the floor below HTTP that background jobs share: the policy
+//! decides, then a handler guest runs inside one transaction, committed only when the guest
+//! returns `ok` (rolled back on its errors and failures); the audit trail of its writes is
+//! logged, with who acted, only after the commit. Blocking work (Wasm, SQLite) runs on the
+//! blocking pool, never on the async reactor. HTTP maps [`PipelineError`] to its answers.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+
+use crate::audit::Actor;
+use crate::config::{Config, Overrides};
+use crate::contract::types;
+use crate::plugins::{Decision, Failure, Handled, LivePlugins, Plugins};
+use crate::store::{Db, Tx, TxMode};
+
+/// Requests running guests at once. More than a few per core only adds memory (instances,
+/// connections) and queueing inside; the rest wait their turn at the door.
+const GUEST_CALLS: usize = 32;
+
+/// The id of one request (or job run), for logs, the audit trail and `x-request-id`.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+impl RequestId {
+    /// A fresh id; `prefix` names a job's runs (`lifecycle-...`).
+    pub fn new(prefix: &str) -> RequestId {
+        RequestId(format!("{prefix}{}", uuid::Uuid::new_v4().simple()))
+    }
+}
+
+/// What a handler guest call returns to the pipeline.
+pub type GuestOutcome<R> = Handled<Result<R, types::Error>>;
+
+/// Why an operation did not complete.
+#[derive(Debug)]
+pub enum PipelineError {
+    /// The policy said no (the reason is logged, never shown).
+    Denied,
+    /// The handler answered with one of the contract's errors.
+    Guest(types::Error),
+    /// The handler's guest failed: trap, deadline, memory.
+    Plugin(Failure),
+    /// The database failed outside the guest.
+    Database(anyhow::Error),
+    /// The server is shutting down or its worker failed.
+    Internal,
+}
+
+/// The database and the plugins, with the rules for running an operation over them.
+pub struct Pipeline {
+    pub db: Db,
+    /// The current plugin set (swapped whole on reload).
+    pub plugins: LivePlugins,
+    /// Where the configuration came from, to read it again on reload.
+    overrides: Overrides,
+    /// Bounds the guest calls in flight to what the instance pool can hold.
+    guest_slots: Semaphore,
+}
+
+impl Pipeline {
+    pub fn new(db: Db, plugins: LivePlugins, overrides: Overrides) -> Pipeline {
+        Pipeline {
+            db,
+            plugins,
+            overrides,
+            guest_slots: Semaphore::new(GUEST_CALLS),
+        }
+    }
+
+    /// A turn among the requests running guests at once (the benchmark's native path
+    /// queues the same way).
+    pub async fn turn(&self) -> Result<tokio::sync::SemaphorePermit<'_>, PipelineError> {
+        self.guest_slots
+            .acquire()
+            .await
+            .map_err(|_| PipelineError::Internal)
+    }
+
+    /// Runs one caller's operation: the policy decides, then `call` runs the handler guest
+    /// in one transaction (see [`Pipeline::in_transaction`]).
+    pub async fn execute<R: Send + 'static>(
+        self: &Arc<Self>,
+        request: &RequestId,
+        principal: types::Principal,
+        source: Option<IpAddr>,
+        op: types::Operation,
+        mode: TxMode,
+        call: impl FnOnce(&Plugins, Tx) -> GuestOutcome<R> + Send + 'static,
+    ) -> Result<R, PipelineError> {
+        let _turn = self.turn().await?;
+        let pipeline = self.clone();
+        let request = request.clone();
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            // One plugin set for the whole request, even if a reload swaps it meanwhile.
+            let plugins = pipeline.plugins.get();
+            if let Decision::Deny(reason) = plugins.authorize(&principal, &op) {
+                let caller = principal.account_id.or(principal.client_id);
+                tracing::info!(?caller, %reason, "denied");
+                return Err(PipelineError::Denied);
+            }
+            let actor = Actor {
+                account: principal.account_id,
+                client: principal.client_id,
+                source,
+                job: None,
+            };
+            pipeline.transaction_with(&plugins, &request, &actor, mode, call)
+        })
+        .await
+        .map_err(|e| {
+            tracing::error!("request task failed: {e}");
+            PipelineError::Internal
+        })?
+    }
+
+    /// Runs a handler guest call inside one transaction: committed only when the guest
+    /// returns `ok`, rolled back on its errors and failures. The audit trail of its writes
+    /// is logged, naming `actor`, only after the commit. Blocking.
+    pub fn in_transaction<R>(
+        &self,
+        request: &RequestId,
+        actor: &Actor,
+        mode: TxMode,
+        call: impl FnOnce(&Plugins, Tx) -> GuestOutcome<R>,
+    ) -> Result<R, PipelineError> {
+        self.transaction_with(&self.plugins.get(), request, actor, mode, call)
+    }
+
+    fn transaction_with<R>(
+        &self,
+        plugins: &Plugins,
+        request: &RequestId,
+        actor: &Actor,
+        mode: TxMode,
+        call: impl FnOnce(&Plugins, Tx) -> GuestOutcome<R>,
+    ) -> Result<R, PipelineError> {
+        let tx = self.db.begin(mode).map_err(PipelineError::Database)?;
+        let Handled { result, tx, audit } = call(plugins, tx);
+        // Anything but a successful commit drops `tx`, which rolls back.
+        match result {
+            Ok(Ok(value)) => {
+                tx.commit().map_err(|e| PipelineError::Database(e.into()))?;
+                audit.log_committed(&request.0, actor);
+                Ok(value)
+            }
+            Ok(Err(error)) => Err(PipelineError::Guest(error)),
+            Err(failure) => Err(PipelineError::Plugin(failure)),
+        }
+    }
+
+    /// Reads the configuration again and swaps in the plugin set it names. Blocking. On
+    /// any error the running set stays.
+    pub fn reload_plugins(&self) -> anyhow::Result<()> {
+        let cfg = Config::load(self.overrides.clone())?;
+        self.plugins.reload(&cfg.plugins)?;
+        self.plugins.get().log_loaded();
+        tracing::info!("plugins reloaded");
+        Ok(())
+    }
+}
