@@ -12,7 +12,10 @@ use serde_json::{Value, json};
 
 pub use reqwest::StatusCode;
 
+pub mod fixtures;
 pub mod oauth;
+
+pub use fixtures::*;
 
 /// The misbehaving test guests (see `tests/guests/`).
 pub const FAULTY_HANDLER: &str = env!("IAM_TEST_FAULTY_HANDLER");
@@ -33,6 +36,13 @@ pub const EXAMPLE_SITE_POLICY: &str = env!("IAM_EXAMPLE_SITE_POLICY");
 
 pub const ADMIN_PASSWORD: &str = "admin-password";
 pub const SCIM: &str = "application/scim+json";
+pub const JSON: &str = "application/json";
+/// The SCIM extension schema of INDIGO IAM's users.
+pub const INDIGO_USER: &str = "urn:indigo-dc:scim:schemas:IndigoUser";
+/// The SCIM error schema.
+pub const SCIM_ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+/// The content type of SCIM answers.
+pub const SCIM_CONTENT_TYPE: &str = "application/scim+json;charset=UTF-8";
 
 /// The `iam-host` binary of this build (`IAM_HOST_BIN` overrides).
 pub fn host_binary() -> PathBuf {
@@ -264,22 +274,109 @@ impl Server {
             .unwrap()
     }
 
+    /// POST without a body.
+    pub fn post(&self, path: &str, token: Option<&str>) -> Response {
+        self.req(reqwest::Method::POST, path, token).send().unwrap()
+    }
+
+    /// A request with `body` sent as it is, under `content_type` when one is given.
+    pub fn send_raw(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        content_type: Option<&str>,
+        body: &str,
+    ) -> Response {
+        let mut rb = self.req(method, path, token);
+        if let Some(ct) = content_type {
+            rb = rb.header("content-type", ct);
+        }
+        rb.body(body.to_string()).send().unwrap()
+    }
+
+    /// POST with a JSON body (`Content-Type: application/json`).
+    pub fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        let body = body.to_string();
+        self.send_raw(reqwest::Method::POST, path, token, Some(JSON), &body)
+    }
+
     /// PUT with a JSON body (`Content-Type: application/json`).
     pub fn put_json(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
-        self.req(reqwest::Method::PUT, path, token)
-            .header("content-type", "application/json")
-            .body(body.to_string())
-            .send()
-            .unwrap()
+        let body = body.to_string();
+        self.send_raw(reqwest::Method::PUT, path, token, Some(JSON), &body)
     }
 
     /// POST with a SCIM JSON body (`Content-Type: application/scim+json`).
     pub fn post_scim(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
-        self.req(reqwest::Method::POST, path, token)
-            .header("content-type", SCIM)
-            .body(body.to_string())
+        let body = body.to_string();
+        self.send_raw(reqwest::Method::POST, path, token, Some(SCIM), &body)
+    }
+
+    /// PUT with a SCIM JSON body.
+    pub fn put_scim(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        let body = body.to_string();
+        self.send_raw(reqwest::Method::PUT, path, token, Some(SCIM), &body)
+    }
+
+    /// PATCH with a SCIM JSON body.
+    pub fn patch_scim(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        let body = body.to_string();
+        self.send_raw(reqwest::Method::PATCH, path, token, Some(SCIM), &body)
+    }
+
+    /// Grants `authority` to `account` as `admin` (200, empty body).
+    pub fn grant(&self, admin: &str, account: &str, authority: &str) {
+        let path = format!(
+            "{}?authority={}",
+            authorities_path(account),
+            encode(authority)
+        );
+        expect_empty_ok(self.post(&path, Some(admin)), &format!("grant {authority}"));
+    }
+
+    /// Revokes `authority` from `account` as `admin` (200, empty body).
+    pub fn revoke(&self, admin: &str, account: &str, authority: &str) {
+        let path = format!(
+            "{}?authority={}",
+            authorities_path(account),
+            encode(authority)
+        );
+        let r = self
+            .req(reqwest::Method::DELETE, &path, Some(admin))
             .send()
-            .unwrap()
+            .unwrap();
+        expect_empty_ok(r, &format!("revoke {authority}"));
+    }
+
+    /// Makes `account` a manager of `group`, as `admin` (201).
+    pub fn appoint(&self, admin: &str, account: &str, group: &str) {
+        let path = format!("/iam/account/{account}/managed-groups/{group}");
+        expect(self.post(&path, Some(admin)), StatusCode::CREATED, &path);
+    }
+
+    /// `meta.lastModified` of the SCIM resource at `path`.
+    pub fn last_modified(&self, token: &str, path: &str) -> String {
+        let v = expect_json(self.get(path, Some(token)), StatusCode::OK, path);
+        v["meta"]["lastModified"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{path}: no meta.lastModified in {v}"))
+            .to_string()
+    }
+
+    /// The audit events logged so far, in order.
+    pub fn audit_events(&self) -> Vec<AuditEvent> {
+        self.log()
+            .lines()
+            .filter(|l| l.contains(" audit: "))
+            .map(|l| AuditEvent {
+                request: log_field(l, "request"),
+                event: log_field(l, "event"),
+                account: log_field(l, "account"),
+                group: log_field(l, "group"),
+                detail: log_field(l, "detail"),
+            })
+            .collect()
     }
 
     /// Creates an active user with `ROLE_USER` through SCIM and returns its UUID.
@@ -323,6 +420,28 @@ impl Drop for Server {
     }
 }
 
+/// One line the server logged at target `audit`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEvent {
+    /// The request id (`x-request-id` of the answer).
+    pub request: String,
+    pub event: String,
+    pub account: String,
+    pub group: String,
+    pub detail: String,
+}
+
+/// The value of `key="..."` in a log line (fields are written as quoted strings).
+fn log_field(line: &str, key: &str) -> String {
+    let start = line
+        .find(&format!(" {key}=\""))
+        .unwrap_or_else(|| panic!("no {key} in {line}"))
+        + key.len()
+        + 3;
+    let end = line[start..].find('"').unwrap() + start;
+    line[start..end].to_string()
+}
+
 /// A valid SCIM user creation body.
 pub fn user_body(username: &str) -> Value {
     json!({
@@ -355,7 +474,8 @@ pub fn now_secs() -> u64 {
         .as_secs()
 }
 
-fn free_port() -> u16 {
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -375,6 +495,26 @@ pub const UNKNOWN_ID: &str = "3f0c3bb4-8a7a-4a5e-9f65-4b8d7cb0e0aa";
 /// The attributes endpoint of account `id`.
 pub fn attributes_path(id: &str) -> String {
     format!("/iam/account/{id}/attributes")
+}
+
+/// The labels endpoint of account `id`.
+pub fn labels_path(id: &str) -> String {
+    format!("/iam/account/{id}/labels")
+}
+
+/// The authorities endpoint of account `id`.
+pub fn authorities_path(id: &str) -> String {
+    format!("/iam/account/{id}/authorities")
+}
+
+/// The `userName`s of a list answer's `Resources`, in order.
+pub fn usernames(list: &Value) -> Vec<String> {
+    list["Resources"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no Resources: {list}"))
+        .iter()
+        .map(|u| u["userName"].as_str().unwrap().to_string())
+        .collect()
 }
 
 /// The `Content-Type` header of a response (empty when absent).
@@ -407,40 +547,111 @@ pub fn expect_json(r: Response, status: StatusCode, what: &str) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {text:?}"))
 }
 
+/// The body of the policy's 403.
+pub fn denied_body() -> Value {
+    json!({"error": "access_denied", "error_description": "Access is denied"})
+}
+
+/// The body of the 401 for a request without a token.
+pub fn unauthorized_body() -> Value {
+    json!({"error": "unauthorized",
+           "error_description": "Full authentication is required to access this resource"})
+}
+
 /// Asserts the 403 answer of the policy: `access_denied`, "Access is denied".
 pub fn expect_denied(r: Response, what: &str) {
     let v = expect_json(r, StatusCode::FORBIDDEN, what);
-    assert_eq!(
-        v,
-        json!({"error": "access_denied", "error_description": "Access is denied"}),
-        "{what}"
-    );
+    assert_eq!(v, denied_body(), "{what}");
 }
 
 /// Asserts the 401 answer for a missing token, with a `Bearer` challenge.
 pub fn expect_unauthorized(r: Response, what: &str) {
     let ch = challenge(&r);
     let v = expect_json(r, StatusCode::UNAUTHORIZED, what);
-    assert_eq!(
-        v,
-        json!({"error": "unauthorized",
-               "error_description": "Full authentication is required to access this resource"}),
-        "{what}"
-    );
+    assert_eq!(v, unauthorized_body(), "{what}");
+    assert!(ch.starts_with("Bearer"), "{what}: WWW-Authenticate {ch:?}");
+}
+
+/// Asserts the 401 answer for a token that is refused (malformed, expired, revoked, or its
+/// account or client gone): `invalid_token` with a description, and a `Bearer` challenge.
+pub fn expect_invalid_token(r: Response, what: &str) {
+    let ch = challenge(&r);
+    let v = expect_json(r, StatusCode::UNAUTHORIZED, what);
+    assert_eq!(v["error"], "invalid_token", "{what}: {v}");
+    assert!(v["error_description"].is_string(), "{what}: {v}");
+    assert_eq!(v.as_object().unwrap().len(), 2, "{what}: {v}");
     assert!(ch.starts_with("Bearer"), "{what}: WWW-Authenticate {ch:?}");
 }
 
 /// Asserts an `{"error": "..."}` framework error (415, 406, 400 for unreadable input, 405,
-/// 404) rendered as `application/json`.
-pub fn expect_plain_error(r: Response, status: StatusCode, what: &str) {
+/// 404) rendered as `application/json`; returns the message.
+pub fn expect_plain_error(r: Response, status: StatusCode, what: &str) -> String {
     let ct = content_type(&r);
     let v = expect_json(r, status, what);
     assert!(
         ct.starts_with("application/json"),
         "{what}: content type {ct:?}"
     );
-    assert!(v["error"].is_string(), "{what}: {v}");
-    assert_eq!(v.as_object().unwrap().len(), 1, "{what}: {v}");
+    assert_eq!(v.as_object().map(|o| o.len()), Some(1), "{what}: {v}");
+    v["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{what}: no error string: {v}"))
+        .to_string()
+}
+
+/// Asserts an `{"error": msg}` answer with exactly that message.
+pub fn expect_error(r: Response, status: StatusCode, msg: &str, what: &str) {
+    let v = expect_json(r, status, what);
+    assert_eq!(v, json!({ "error": msg }), "{what}");
+}
+
+/// Asserts a 200 with an empty body.
+pub fn expect_empty_ok(r: Response, what: &str) {
+    let text = expect(r, StatusCode::OK, what);
+    assert!(text.is_empty(), "{what}: empty body expected, got {text:?}");
+}
+
+/// A successful SCIM answer: status, SCIM content type, JSON body.
+pub fn expect_scim(r: Response, status: StatusCode, what: &str) -> Value {
+    let ct = content_type(&r);
+    let v = expect_json(r, status, what);
+    assert_eq!(
+        ct.replace(' ', ""),
+        SCIM_CONTENT_TYPE,
+        "{what}: content type"
+    );
+    v
+}
+
+/// A ScimError with this status, rendered as `application/json` with exactly `schemas`,
+/// `status` (a string) and `detail`; returns the detail.
+pub fn scim_error_detail(r: Response, status: StatusCode, what: &str) -> String {
+    let ct = content_type(&r);
+    let v = expect_json(r, status, what);
+    assert!(
+        ct.starts_with("application/json"),
+        "{what}: content type {ct}"
+    );
+    assert_eq!(v["schemas"], json!([SCIM_ERROR]), "{what}: {v}");
+    assert_eq!(
+        v["status"],
+        json!(status.as_u16().to_string()),
+        "{what}: status is a string: {v}"
+    );
+    assert_eq!(
+        v.as_object().unwrap().len(),
+        3,
+        "{what}: schemas, status, detail only: {v}"
+    );
+    v["detail"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{what}: no detail: {v}"))
+        .to_string()
+}
+
+/// A ScimError with exactly this status and detail.
+pub fn expect_scim_error(r: Response, status: StatusCode, detail: &str, what: &str) {
+    assert_eq!(scim_error_detail(r, status, what), detail, "{what}");
 }
 
 /// Percent-encodes a query or form component.
@@ -453,6 +664,24 @@ pub fn encode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// A query string or form body `k=v&...`, percent-encoded.
+pub fn query(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// `path` with `pairs` as its query string (none when empty).
+pub fn with_query(path: &str, pairs: &[(&str, &str)]) -> String {
+    if pairs.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{}", query(pairs))
+    }
 }
 
 /// Stored times have millisecond resolution: make sure the clock moves between writes.

@@ -3,7 +3,6 @@
 //! built-in policies.
 
 use iam_tests::*;
-use reqwest::Method;
 use reqwest::blocking::Response;
 use serde_json::{Value, json};
 
@@ -11,16 +10,6 @@ const PREFIX_RULE: &str = "invalid prefix (does not match with regexp: '^((?!-)[
 const NAME_RULE: &str = "invalid name (does not match with regexp: '^[a-zA-Z][a-zA-Z0-9-_.]*$')";
 const NO_WHITESPACE: &str = "The string must not contain any new line or carriage return";
 const INVALID: &str = "Invalid label: ";
-
-fn labels_path(id: &str) -> String {
-    format!("/iam/account/{id}/labels")
-}
-
-/// Asserts an `{"error": msg}` answer with exactly that message.
-fn expect_error(r: Response, status: StatusCode, msg: &str, what: &str) {
-    let v = expect_json(r, status, what);
-    assert_eq!(v, json!({ "error": msg }), "{what}");
-}
 
 /// Asserts a 400 `{"error": "Invalid label: <detail>"}`.
 fn expect_invalid(r: Response, detail: &str, what: &str) {
@@ -48,125 +37,12 @@ fn expect_invalid_all(r: Response, parts: &[&str], what: &str) {
     assert_eq!(detail.len(), expected_len, "{what}: {msg:?}");
 }
 
-fn query(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-struct Ctx {
-    server: Server,
-    admin: String,
-    alice: String,
-    alice_token: String,
-    bob: String,
-    bob_token: String,
-}
-
 fn setup_with(args: &[&str]) -> Ctx {
-    let server = Server::start_with_args(args);
-    let admin = server.token("admin");
-    let alice = server.create_user(&admin, "alice");
-    let bob = server.create_user(&admin, "bob");
-    let alice_token = server.token("alice");
-    let bob_token = server.token("bob");
-    Ctx {
-        server,
-        admin,
-        alice,
-        alice_token,
-        bob,
-        bob_token,
-    }
+    Ctx::start(args, labels_path)
 }
 
 fn setup() -> Ctx {
     setup_with(&[])
-}
-
-impl Ctx {
-    fn get(&self, id: &str, token: Option<&str>) -> Response {
-        self.server.get(&labels_path(id), token)
-    }
-
-    fn put(&self, id: &str, token: Option<&str>, body: &Value) -> Response {
-        self.server.put_json(&labels_path(id), token, body)
-    }
-
-    fn put_raw(
-        &self,
-        id: &str,
-        token: Option<&str>,
-        content_type: Option<&str>,
-        body: &str,
-    ) -> Response {
-        let mut rb = self.server.req(Method::PUT, &labels_path(id), token);
-        if let Some(ct) = content_type {
-            rb = rb.header("content-type", ct);
-        }
-        rb.body(body.to_string()).send().unwrap()
-    }
-
-    fn delete(&self, id: &str, token: Option<&str>, params: &[(&str, &str)]) -> Response {
-        let url = if params.is_empty() {
-            labels_path(id)
-        } else {
-            format!("{}?{}", labels_path(id), query(params))
-        };
-        self.server.req(Method::DELETE, &url, token).send().unwrap()
-    }
-
-    fn delete_form(&self, id: &str, token: Option<&str>, params: &[(&str, &str)]) -> Response {
-        self.server
-            .req(Method::DELETE, &labels_path(id), token)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(query(params))
-            .send()
-            .unwrap()
-    }
-
-    /// The labels of `id` as the admin sees them.
-    fn labels(&self, id: &str) -> Value {
-        expect_json(
-            self.get(id, Some(&self.admin)),
-            StatusCode::OK,
-            "GET labels",
-        )
-    }
-
-    fn set_ok(&self, id: &str, body: Value) {
-        let text = expect(
-            self.put(id, Some(&self.admin), &body),
-            StatusCode::OK,
-            &format!("PUT {body}"),
-        );
-        assert!(text.is_empty(), "PUT answers an empty body, got {text:?}");
-    }
-
-    fn delete_ok(&self, id: &str, params: &[(&str, &str)]) {
-        let text = expect(
-            self.delete(id, Some(&self.admin), params),
-            StatusCode::NO_CONTENT,
-            &format!("DELETE {params:?}"),
-        );
-        assert!(text.is_empty(), "DELETE answers no body, got {text:?}");
-    }
-
-    /// `meta.lastModified` of the SCIM user `id`.
-    fn last_modified(&self, id: &str) -> String {
-        let u = expect_json(
-            self.server
-                .get(&format!("/scim/Users/{id}"), Some(&self.admin)),
-            StatusCode::OK,
-            "GET scim user",
-        );
-        u["meta"]["lastModified"]
-            .as_str()
-            .expect("meta.lastModified")
-            .to_string()
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -204,7 +80,7 @@ fn labels_are_listed_by_prefix_then_name_with_empty_members_omitted() {
     );
     c.set_ok(&c.alice, json!({"name": "a1-b_c.D", "value": "é"}));
 
-    let got = c.labels(&c.alice);
+    let got = c.list(&c.alice);
     // serde_json compares objects key by key: absent members must really be absent.
     assert_eq!(
         got,
@@ -230,7 +106,7 @@ fn labels_are_listed_by_prefix_then_name_with_empty_members_omitted() {
     }
 
     // Labels belong to one account only.
-    assert_eq!(c.labels(&c.bob), json!([]));
+    assert_eq!(c.list(&c.bob), json!([]));
 }
 
 #[test]
@@ -244,7 +120,7 @@ fn identity_is_prefix_and_name_and_put_replaces_the_value() {
     );
     c.set_ok(&id, json!({"prefix": "other.org", "name": "l"}));
     assert_eq!(
-        c.labels(&id),
+        c.list(&id),
         json!([
             {"name": "l", "value": "1"},
             {"prefix": "example.org", "name": "l", "value": "2"},
@@ -259,7 +135,7 @@ fn identity_is_prefix_and_name_and_put_replaces_the_value() {
         json!({"prefix": "other.org", "name": "l", "value": "4"}),
     );
     assert_eq!(
-        c.labels(&id),
+        c.list(&id),
         json!([
             {"name": "l", "value": "3"},
             {"prefix": "example.org", "name": "l", "value": "2"},
@@ -270,7 +146,7 @@ fn identity_is_prefix_and_name_and_put_replaces_the_value() {
     c.set_ok(&id, json!({"prefix": "example.org", "name": "l"}));
     c.set_ok(&id, json!({"name": "l", "value": null}));
     assert_eq!(
-        c.labels(&id),
+        c.list(&id),
         json!([
             {"name": "l"},
             {"prefix": "example.org", "name": "l"},
@@ -279,13 +155,13 @@ fn identity_is_prefix_and_name_and_put_replaces_the_value() {
     );
     // Names are case-sensitive keys.
     c.set_ok(&id, json!({"name": "L", "value": "upper"}));
-    assert_eq!(c.labels(&id).as_array().unwrap().len(), 4);
+    assert_eq!(c.list(&id).as_array().unwrap().len(), 4);
     // Unknown properties are ignored.
     c.set_ok(
         &c.bob,
         json!({"name": "n", "value": "v", "extra": {"x": 1}, "qualifiedName": "q"}),
     );
-    assert_eq!(c.labels(&c.bob), json!([{"name": "n", "value": "v"}]));
+    assert_eq!(c.list(&c.bob), json!([{"name": "n", "value": "v"}]));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -431,7 +307,7 @@ fn put_validation_messages() {
     );
 
     // Nothing invalid was stored.
-    assert_eq!(c.labels(&id), json!([]));
+    assert_eq!(c.list(&id), json!([]));
 
     // The limits themselves are accepted.
     let prefix_256 = format!("{}abcdef", "a.".repeat(125));
@@ -457,7 +333,7 @@ fn put_validation_messages() {
         json!({"prefix": "x-y.Example.MUSEUM", "name": "Z9-_.", "value": "a=b,c;d"}),
     );
     assert_eq!(
-        c.labels(&id),
+        c.list(&id),
         json!([
             {"prefix": prefix_256, "name": "n".repeat(64), "value": "v".repeat(64)},
             {"prefix": label_63, "name": "u", "value": "é".repeat(64)},
@@ -504,7 +380,7 @@ fn put_needs_a_json_content_type_and_a_readable_body() {
             &format!("body {bad:?}"),
         );
     }
-    assert_eq!(c.labels(&id), json!([]));
+    assert_eq!(c.list(&id), json!([]));
 
     // Media type parameters and case do not matter.
     for (i, ct) in ["application/json;charset=UTF-8", "Application/JSON"]
@@ -523,7 +399,7 @@ fn put_needs_a_json_content_type_and_a_readable_body() {
         );
         assert!(text.is_empty());
     }
-    assert_eq!(c.labels(&id), json!([{"name": "n0"}, {"name": "n1"}]));
+    assert_eq!(c.list(&id), json!([{"name": "n0"}, {"name": "n1"}]));
 }
 
 #[test]
@@ -616,7 +492,7 @@ fn unknown_or_deleted_accounts_are_404_after_validation() {
     );
     // A new account with the same username starts empty.
     let again = c.server.create_user(&c.admin, "bob");
-    assert_eq!(c.labels(&again), json!([]));
+    assert_eq!(c.list(&again), json!([]));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -638,7 +514,7 @@ fn delete_removes_by_prefix_and_name_ignoring_the_value() {
     // Without a prefix: the unprefixed label only.
     c.delete_ok(&id, &[("name", "l")]);
     assert_eq!(
-        c.labels(&id),
+        c.list(&id),
         json!([
             {"name": "m"},
             {"prefix": "example.org", "name": "l", "value": "2"},
@@ -651,7 +527,7 @@ fn delete_removes_by_prefix_and_name_ignoring_the_value() {
     // A prefix that holds no such label: 204, nothing removed.
     c.delete_ok(&id, &[("prefix", "nowhere.org"), ("name", "l")]);
     c.delete_ok(&id, &[("prefix", "example.org"), ("name", "m")]);
-    assert_eq!(c.labels(&id).as_array().unwrap().len(), 3);
+    assert_eq!(c.list(&id).as_array().unwrap().len(), 3);
 
     // With a prefix, whatever the value says.
     c.delete_ok(
@@ -659,7 +535,7 @@ fn delete_removes_by_prefix_and_name_ignoring_the_value() {
         &[("prefix", "example.org"), ("name", "l"), ("value", "other")],
     );
     assert_eq!(
-        c.labels(&id),
+        c.list(&id),
         json!([{"name": "m"}, {"prefix": "other.org", "name": "l"}])
     );
     // Through a form body too.
@@ -674,7 +550,7 @@ fn delete_removes_by_prefix_and_name_ignoring_the_value() {
     );
     assert!(text.is_empty());
     c.delete_ok(&id, &[("name", "m"), ("value", "ignored")]);
-    assert_eq!(c.labels(&id), json!([]));
+    assert_eq!(c.list(&id), json!([]));
 
     // Another account's label of the same (prefix, name) is untouched.
     c.set_ok(
@@ -687,10 +563,10 @@ fn delete_removes_by_prefix_and_name_ignoring_the_value() {
     );
     c.delete_ok(&id, &[("prefix", "example.org"), ("name", "l")]);
     assert_eq!(
-        c.labels(&c.bob),
+        c.list(&c.bob),
         json!([{"prefix": "example.org", "name": "l", "value": "bob"}])
     );
-    assert_eq!(c.labels(&id), json!([]));
+    assert_eq!(c.list(&id), json!([]));
 }
 
 #[test]
@@ -765,7 +641,7 @@ fn delete_validates_its_parameters() {
     );
     // Nothing was removed by the refused requests.
     assert_eq!(
-        c.labels(&id),
+        c.list(&id),
         json!([{"prefix": "example.org", "name": "a", "value": "1"}])
     );
 }
@@ -866,7 +742,7 @@ fn only_real_changes_bump_last_modified() {
     c.delete_ok(&id, &[("name", "l"), ("value", "whatever")]);
     let t6 = c.last_modified(&id);
     assert!(t6 > t5, "unprefixed removal: {t5} → {t6}");
-    assert_eq!(c.labels(&id), json!([]));
+    assert_eq!(c.list(&id), json!([]));
 
     // Bob's account was never touched by any of this.
     let bob = c.last_modified(&c.bob);
@@ -877,267 +753,37 @@ fn only_real_changes_bump_last_modified() {
 // Authorization
 // ---------------------------------------------------------------------------------------------
 
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Outcome {
-    Unauthorized,
-    Denied,
-    Allowed,
-}
-use Outcome::*;
-
-const CALLERS: [&str; 9] = [
-    "anonymous",
-    "plain user",
-    "self",
-    "ROLE_READER user",
-    "group manager",
-    "admin, openid only",
-    "admin, iam:admin.read",
-    "admin, iam:admin.write",
-    "plain user asking for admin scopes",
-];
-
-/// The target is alice; bob is a plain user, carol holds ROLE_READER (granted through the
-/// authorities endpoint), dave manages some group.
-fn callers(c: &Ctx) -> Vec<(&'static str, Option<String>)> {
-    let s = &c.server;
-    let carol = s.create_user(&c.admin, "carol");
-    let dave = s.create_user(&c.admin, "dave");
-    let group = s.create_group(&c.admin, "physics");
-    for (id, authority) in [
-        (carol, "ROLE_READER".to_string()),
-        (dave, format!("ROLE_GM:{group}")),
-    ] {
-        let r = s
-            .req(
-                Method::POST,
-                &format!(
-                    "/iam/account/{id}/authorities?authority={}",
-                    encode(&authority)
-                ),
-                Some(&c.admin),
-            )
-            .send()
-            .unwrap();
-        expect(r, StatusCode::OK, &format!("grant {authority}"));
-    }
-    vec![
-        (CALLERS[0], None),
-        (CALLERS[1], Some(c.bob_token.clone())),
-        (CALLERS[2], Some(c.alice_token.clone())),
-        (CALLERS[3], Some(s.token("carol"))),
-        (CALLERS[4], Some(s.token("dave"))),
-        (CALLERS[5], Some(s.token_with("admin", Some("openid")))),
-        (
-            CALLERS[6],
-            Some(s.token_with("admin", Some("iam:admin.read"))),
-        ),
-        (
-            CALLERS[7],
-            Some(s.token_with("admin", Some("iam:admin.write"))),
-        ),
-        (
-            CALLERS[8],
-            Some(s.token_with(
-                "bob",
-                Some("openid iam:admin.read iam:admin.write scim:read scim:write"),
-            )),
-        ),
-    ]
-}
-
-fn check_outcome(r: Response, expected: Outcome, what: &str) -> Option<Response> {
-    match expected {
-        Unauthorized => {
-            expect_unauthorized(r, what);
-            None
-        }
-        Denied => {
-            expect_denied(r, what);
-            None
-        }
-        Allowed => Some(r),
-    }
-}
-
-fn labels_matrix(args: &[&str], get: [Outcome; 9], write: [Outcome; 9]) {
-    let c = setup_with(args);
-    let policy = args.last().copied().unwrap_or("roles");
-    let base = json!({"prefix": "example.org", "name": "base", "value": "1"});
-    c.set_ok(&c.alice, base.clone());
-    let expected = json!([base]);
-
-    for ((name, token), (get_expected, write_expected)) in
-        callers(&c).into_iter().zip(get.into_iter().zip(write))
-    {
-        let token = token.as_deref();
-        let what = |op: &str| format!("{policy}: {op} by {name}");
-
-        // GET.
-        if let Some(r) = check_outcome(c.get(&c.alice, token), get_expected, &what("GET")) {
-            assert_eq!(
-                expect_json(r, StatusCode::OK, &what("GET")),
-                expected,
-                "{}",
-                what("GET")
-            );
-        }
-
-        // PUT: stored only when allowed.
-        let body = json!({"name": "w", "value": "x"});
-        if let Some(r) = check_outcome(c.put(&c.alice, token, &body), write_expected, &what("PUT"))
-        {
-            let text = expect(r, StatusCode::OK, &what("PUT"));
-            assert!(text.is_empty(), "{}", what("PUT"));
-            assert_eq!(
-                c.labels(&c.alice),
-                json!([{"name": "w", "value": "x"}, base]),
-                "{}",
-                what("PUT")
-            );
-        } else {
-            assert_eq!(c.labels(&c.alice), expected, "{}", what("PUT"));
-            c.set_ok(&c.alice, body);
-        }
-
-        // DELETE: removed only when allowed.
-        let r = c.delete(&c.alice, token, &[("name", "w")]);
-        if let Some(r) = check_outcome(r, write_expected, &what("DELETE")) {
-            let text = expect(r, StatusCode::NO_CONTENT, &what("DELETE"));
-            assert!(text.is_empty(), "{}", what("DELETE"));
-        } else {
-            assert_eq!(
-                c.labels(&c.alice).as_array().unwrap().len(),
-                2,
-                "{}",
-                what("DELETE")
-            );
-            c.delete_ok(&c.alice, &[("name", "w")]);
-        }
-        assert_eq!(c.labels(&c.alice), expected, "{}", what("after"));
-
-        // Order of the checks for a refused caller.
-        if write_expected != Allowed {
-            // Well-formed but invalid bodies, unknown accounts: the decision comes first.
-            for (id, body) in [
-                (c.alice.as_str(), json!({})),
-                (
-                    c.alice.as_str(),
-                    json!({"prefix": "aword", "name": "-x", "value": "a b"}),
-                ),
-                (UNKNOWN_ID, json!({"name": "a"})),
-                (UNKNOWN_ID, json!({"value": "x y"})),
-            ] {
-                check_outcome(
-                    c.put(id, token, &body),
-                    write_expected,
-                    &what(&format!("PUT {body} on {id}")),
-                );
-            }
-            for (id, params) in [
-                (c.alice.as_str(), vec![]),
-                (c.alice.as_str(), vec![("name", "-x"), ("value", "a b")]),
-                (UNKNOWN_ID, vec![("name", "a")]),
-                (UNKNOWN_ID, vec![]),
-            ] {
-                check_outcome(
-                    c.delete(id, token, &params),
-                    write_expected,
-                    &what(&format!("DELETE {params:?} on {id}")),
-                );
-            }
-            if write_expected == Denied {
-                // A malformed body is a 400 (argument binding precedes authorization), a
-                // wrong content type a 415.
-                for bad in ["{", "", "[]"] {
-                    expect_plain_error(
-                        c.put_raw(&c.alice, token, Some("application/json"), bad),
-                        StatusCode::BAD_REQUEST,
-                        &what(&format!("PUT malformed {bad:?}")),
-                    );
-                }
-                expect_plain_error(
-                    c.put_raw(&c.alice, token, Some("text/plain"), r#"{"name":"a"}"#),
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    &what("PUT text/plain"),
-                );
-            } else {
-                // 401 before everything, malformed bodies included.
-                for bad in ["{", ""] {
-                    expect_unauthorized(
-                        c.put_raw(&c.alice, token, Some("application/json"), bad),
-                        &what(&format!("PUT malformed {bad:?}")),
-                    );
-                }
-                expect_unauthorized(
-                    c.put_raw(UNKNOWN_ID, token, Some("text/plain"), "x"),
-                    &what("PUT text/plain on unknown"),
-                );
-            }
-        }
-        if get_expected != Allowed {
-            check_outcome(c.get(UNKNOWN_ID, token), get_expected, &what("GET unknown"));
-        }
-    }
-    assert_eq!(c.labels(&c.alice), expected);
-}
-
-#[test]
-fn labels_authorization_matrix_under_roles() {
-    labels_matrix(
-        &[],
-        [
-            Unauthorized, // anonymous
-            Denied,       // plain user
-            Allowed,      // self
-            Allowed,      // ROLE_READER
-            Allowed,      // ROLE_GM of some group
-            Allowed,      // ROLE_ADMIN, openid
-            Allowed,      // ROLE_ADMIN + iam:admin.read
-            Allowed,      // ROLE_ADMIN + iam:admin.write
-            Denied,       // plain user, admin scopes stripped
-        ],
-        [
-            Unauthorized,
-            Denied,
-            Denied, // self may not write
-            Denied,
-            Denied,
-            Allowed,
-            Allowed,
-            Allowed,
-            Denied,
-        ],
+/// Who may read and write is the matrix of authorization_matrix.rs; what each caller it
+/// refuses gets, and in which order, is checked here.
+fn refusals_come_first(policy: &str) {
+    let c = setup_with(&["--policy", policy]);
+    c.set_ok(
+        &c.alice,
+        json!({"prefix": "example.org", "name": "base", "value": "1"}),
+    );
+    c.check_refusals(
+        policy,
+        &Writes {
+            put: json!({"name": "w", "value": "x"}),
+            delete: &[("name", "w")],
+            invalid_puts: vec![
+                json!({}),
+                json!({"value": "x y"}),
+                json!({"prefix": "aword", "name": "-x", "value": "a b"}),
+            ],
+            invalid_deletes: &[&[], &[("name", "-x"), ("value", "a b")]],
+        },
     );
 }
 
 #[test]
-fn labels_authorization_matrix_under_strict() {
-    labels_matrix(
-        &["--policy", "strict"],
-        [
-            Unauthorized, // anonymous
-            Denied,       // plain user
-            Allowed,      // self
-            Denied,       // ROLE_READER
-            Denied,       // ROLE_GM
-            Denied,       // ROLE_ADMIN without scope
-            Allowed,      // iam:admin.read
-            Denied,       // iam:admin.write does not imply read
-            Denied,       // plain user, admin scopes stripped
-        ],
-        [
-            Unauthorized,
-            Denied,
-            Denied,
-            Denied,
-            Denied,
-            Denied,
-            Denied, // iam:admin.read does not allow writes
-            Allowed,
-            Denied,
-        ],
-    );
+fn refusals_come_first_under_roles() {
+    refusals_come_first("roles");
+}
+
+#[test]
+fn refusals_come_first_under_strict() {
+    refusals_come_first("strict");
 }
 
 #[test]
@@ -1185,7 +831,7 @@ fn labels_survive_a_restart() {
     let before = c.last_modified(&c.alice);
     c.server.restart();
     let expected = json!([{"name": "l"}, {"prefix": "example.org", "name": "l", "value": "v"}]);
-    assert_eq!(c.labels(&c.alice), expected);
+    assert_eq!(c.list(&c.alice), expected);
     assert_eq!(c.last_modified(&c.alice), before);
     assert_eq!(
         expect_json(
