@@ -5,23 +5,63 @@
 //!
 //! A server started with `IAM_BENCH_NATIVE=1` answers `GET /iam/account/{id}/attributes`
 //! with the native policy and handler, through the same pipeline (token, blocking pool,
-//! one read transaction, the same JSON).
+//! one read transaction, the same JSON). Everything here reaches the server through
+//! [`extend`], which `server.rs` hands to the router in bench builds only.
 
 use std::time::Instant;
 
-use axum::Json;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::Method;
+use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
 use iam_guest_logic::store::{AccountLookup, AttributeStore, StoreResult};
 use iam_guest_logic::types as logic;
 use rusqlite::Connection;
 
 use crate::contract::types;
-use crate::http::{ApiError, Family, Req};
+use crate::http::{ApiError, AppState, Family, Req};
 use crate::store::{self, TxMode};
 
 /// Whether this server runs the native attributes path (`IAM_BENCH_NATIVE=1`).
-pub fn native_enabled() -> bool {
+fn native_enabled() -> bool {
     std::env::var("IAM_BENCH_NATIVE").is_ok_and(|v| v == "1")
+}
+
+/// The bench build's additions to the API router: `/bench/hello` (a route that does
+/// nothing: the machine's ceiling) and, with `IAM_BENCH_NATIVE=1`, the native
+/// `GET /iam/account/{id}/attributes` in front of the Wasm one.
+pub fn extend(app: AppState) -> impl FnOnce(Router<AppState>) -> Router<AppState> {
+    move |api| {
+        let api = api.route("/bench/hello", get(|| async { "hello" }));
+        if native_enabled() {
+            api.layer(from_fn_with_state(app, native_attributes))
+        } else {
+            api
+        }
+    }
+}
+
+/// Takes `GET /iam/account/{id}/attributes` to [`list_attributes`]; the rest goes on.
+async fn native_attributes(State(app): State<AppState>, req: Request, next: Next) -> Response {
+    let id = req
+        .uri()
+        .path()
+        .strip_prefix("/iam/account/")
+        .and_then(|rest| rest.strip_suffix("/attributes"))
+        .filter(|id| !id.contains('/'))
+        .map(String::from);
+    match id {
+        Some(id) if req.method() == Method::GET => {
+            let (mut parts, _) = req.into_parts();
+            match Req::from_request_parts(&mut parts, &app).await {
+                Ok(r) => list_attributes(r, id).await.into_response(),
+                Err(e) => e.into_response(),
+            }
+        }
+        _ => next.run(req).await,
+    }
 }
 
 /// The host's database, for the logic crate's store traits, natively.
@@ -97,7 +137,7 @@ fn error(e: logic::Error) -> types::Error {
 
 /// `GET /iam/account/{id}/attributes` with the `roles` policy and the attributes handler
 /// running natively.
-pub async fn list_attributes(req: Req, id: String) -> Result<Response, ApiError> {
+async fn list_attributes(req: Req, id: String) -> Result<Response, ApiError> {
     let _turn = req
         .app
         .pipeline

@@ -81,8 +81,6 @@ fn build_app(cfg: &Config) -> Result<App> {
         registration: types::RegistrationSettings {
             default_groups: cfg.registration.default_group_names()?,
         },
-        #[cfg(feature = "bench")]
-        native_bench: crate::bench::native_enabled(),
     })
 }
 
@@ -123,7 +121,11 @@ fn warn_missing_default_groups(db: &Db, names: &[String]) -> Result<()> {
 pub fn serve(cfg: Config) -> Result<()> {
     let app = Arc::new(build_app(&cfg)?);
     let job_app = app.pipeline.clone();
-    let router = http::router(app, cfg.max_body_bytes);
+    #[cfg(not(feature = "bench"))]
+    let extend = |api| api;
+    #[cfg(feature = "bench")]
+    let extend = crate::bench::extend(app.clone());
+    let router = http::router(app, cfg.max_body_bytes, extend);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

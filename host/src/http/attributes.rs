@@ -20,10 +20,6 @@ pub fn routes() -> Router<AppState> {
 }
 
 async fn list(req: Req, Path(id): Path<String>) -> Result<Response, ApiError> {
-    #[cfg(feature = "bench")]
-    if req.app.native_bench {
-        return crate::bench::list_attributes(req, id).await;
-    }
     let op = Operation::GetAccountAttributes(id.clone());
     let attrs = req
         .run(op, Family::Iam, TxMode::Read, move |p, conn| {

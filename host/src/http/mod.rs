@@ -66,15 +66,18 @@ pub struct App {
     pub lifecycle: types::LifecycleSettings,
     /// The site's registration settings, handed to the SCIM guest on user creation.
     pub registration: types::RegistrationSettings,
-    /// Benchmark builds: answer GET attributes with the native logic.
-    #[cfg(feature = "bench")]
-    pub native_bench: bool,
 }
 
 pub type AppState = Arc<App>;
 
-pub fn router(app: AppState, max_body_bytes: usize) -> Router {
-    Router::new()
+/// Every route of the API, behind the request id, JSON-error and body-limit layers.
+/// `extend` adds routes or layers inside those (the benchmark build adds its own).
+pub fn router(
+    app: AppState,
+    max_body_bytes: usize,
+    extend: impl FnOnce(Router<AppState>) -> Router<AppState>,
+) -> Router {
+    let api = Router::new()
         .merge(meta::routes())
         .merge(attributes::routes())
         .merge(authorities::routes())
@@ -87,8 +90,8 @@ pub fn router(app: AppState, max_body_bytes: usize) -> Router {
         .merge(clients::routes())
         .merge(certificates::routes())
         .merge(oauth::routes())
-        .merge(admin::routes())
-        .merge(bench_routes())
+        .merge(admin::routes());
+    extend(api)
         .fallback(|State(app): State<AppState>, req: Request| {
             unrouted(app, req, StatusCode::NOT_FOUND, "Not Found")
         })
@@ -104,17 +107,6 @@ pub fn router(app: AppState, max_body_bytes: usize) -> Router {
         .layer(axum::middleware::from_fn(json_errors))
         .layer(axum::middleware::from_fn(request_context))
         .with_state(app)
-}
-
-/// The machine's ceiling for `iam-bench`: a route that does nothing (benchmark builds only).
-#[cfg(feature = "bench")]
-fn bench_routes() -> Router<AppState> {
-    Router::new().route("/bench/hello", axum::routing::get(|| async { "hello" }))
-}
-
-#[cfg(not(feature = "bench"))]
-fn bench_routes() -> Router<AppState> {
-    Router::new()
 }
 
 /// A request no route takes. Under the protected prefixes IAM's security filter runs
