@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 
 use super::body::{JSON, Params, bool_field, int_field, json_object, string_field};
-use super::scim::plain_list_json;
+use super::scim_json::plain_list_json;
 use super::{ApiError, AppState, Family, Req};
 use crate::auth::oauth::Lifetimes;
 use crate::config::MAX_LIFETIME_SECS;

@@ -8,7 +8,7 @@ use axum::routing::get;
 use serde_json::json;
 
 use super::body::{Params, ScimAccept};
-use super::scim::{LIST_SCHEMA, list_json, scim, user_json};
+use super::scim_json::{LIST_SCHEMA, list_json, scim, user_json};
 use super::{ApiError, AppState, Family, Req};
 use crate::contract::types::{Finder, GroupFilter, LabelFilter, Operation, PageRequest};
 use crate::store::TxMode;

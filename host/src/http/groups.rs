@@ -11,7 +11,7 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use super::body::{JSON, json_object, object_field, string_field};
-use super::scim::user_json;
+use super::scim_json::user_json;
 use super::{ApiError, AppState, Family, Req};
 use crate::contract::types::{AccountGroup, Group, GroupRef, Operation};
 use crate::store::TxMode;

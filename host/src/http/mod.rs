@@ -8,6 +8,7 @@ mod authorities;
 mod body;
 mod certificates;
 mod clients;
+mod credentials;
 mod error;
 mod find;
 mod groups;
@@ -16,6 +17,7 @@ mod lifecycle;
 mod meta;
 mod oauth;
 mod scim;
+mod scim_json;
 mod search;
 
 use std::sync::Arc;
@@ -30,7 +32,7 @@ use tracing::Instrument;
 
 pub use auth::{Caller, Req};
 pub use error::{ApiError, Family};
-pub use scim::ScimView;
+pub use scim_json::ScimView;
 
 use crate::auth::external::TrustedIssuers;
 use crate::auth::keys::LiveKeyring;
@@ -61,7 +63,7 @@ pub struct App {
     /// Base of `meta.location` and `$ref` links.
     pub base_url: String,
     /// How SCIM users are rendered.
-    pub scim: scim::ScimView,
+    pub scim: scim_json::ScimView,
     /// The site's account-lifecycle settings, handed to the lifecycle guest.
     pub lifecycle: types::LifecycleSettings,
     /// The site's registration settings, handed to the SCIM guest on user creation.

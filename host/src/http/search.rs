@@ -6,7 +6,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 
 use super::body::Params;
-use super::scim::{INDIGO_GROUP_SCHEMA, group_json, plain_list_json, restrict, user_json};
+use super::scim_json::{INDIGO_GROUP_SCHEMA, group_json, plain_list_json, restrict, user_json};
 use super::{ApiError, AppState, Family, Req};
 use crate::contract::types::{Operation, SearchRequest};
 use crate::store::TxMode;

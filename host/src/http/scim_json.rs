@@ -1,0 +1,262 @@
+//! SCIM representations (RFC 7643) of users, groups and lists, in INDIGO IAM's shapes
+//! (docs/api.md §10): used by the SCIM endpoints and by every group that answers with
+//! SCIM resources (find, search, group members).
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use crate::config::ScimConfig;
+use crate::contract::types::{Group, GroupRef, PageInfo, Profile, User};
+
+pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+pub const INDIGO_USER_SCHEMA: &str = "urn:indigo-dc:scim:schemas:IndigoUser";
+pub const INDIGO_GROUP_SCHEMA: &str = "urn:indigo-dc:scim:schemas:IndigoGroup";
+pub const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+const SCIM_CONTENT_TYPE: &str = "application/scim+json;charset=UTF-8";
+
+/// A SCIM JSON response.
+pub fn scim(status: StatusCode, body: Value) -> Response {
+    let mut r = (status, body.to_string()).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(SCIM_CONTENT_TYPE),
+    );
+    r
+}
+
+/// ISO-8601 UTC with milliseconds (docs/api.md §3.6).
+pub fn iso(ms: u64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    t.format(time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    ))
+    .unwrap_or_default()
+}
+
+/// What a SCIM user representation shows: links from the base URL, and the optional
+/// IndigoUser members the `[scim]` config switches on.
+pub struct ScimView {
+    pub base_url: String,
+    pub include: ScimConfig,
+}
+
+fn group_ref_json(base: &str, g: &GroupRef) -> Value {
+    json!({"value": g.id, "display": g.name, "$ref": format!("{base}/scim/Groups/{}", g.id)})
+}
+
+pub fn user_json(view: &ScimView, user: &User) -> Value {
+    let base = &view.base_url;
+    let a = &user.account;
+    let location = format!("{base}/scim/Users/{}", a.id);
+    let mut indigo = Map::new();
+    indigo.insert("serviceAccount".into(), json!(a.service_account));
+    if let Some(end) = a.end_time {
+        indigo.insert("endTime".into(), json!(iso(end)));
+    }
+    let labels: Vec<Value> = user
+        .labels
+        .iter()
+        .filter(|l| {
+            view.include
+                .include_labels
+                .iter()
+                .any(|i| i.name == l.name && i.prefix == l.prefix)
+        })
+        .map(|l| json!({"prefix": l.prefix, "name": l.name, "value": l.value}))
+        .collect();
+    if !labels.is_empty() {
+        indigo.insert("labels".into(), labels.into());
+    }
+    let attributes: Vec<Value> = user
+        .attributes
+        .iter()
+        .filter(|at| {
+            view.include
+                .include_attributes
+                .iter()
+                .any(|i| i.name == at.name)
+        })
+        .map(|at| json!({"name": at.name, "value": at.value}))
+        .collect();
+    if !attributes.is_empty() {
+        indigo.insert("attributes".into(), attributes.into());
+    }
+    if !user.oidc_ids.is_empty() {
+        let ids: Vec<Value> = user
+            .oidc_ids
+            .iter()
+            .map(|o| json!({"issuer": o.issuer, "subject": o.subject}))
+            .collect();
+        indigo.insert("oidcIds".into(), ids.into());
+    }
+    if !user.saml_ids.is_empty() {
+        let ids: Vec<Value> = user
+            .saml_ids
+            .iter()
+            .map(|s| json!({"idpId": s.idp_id, "userId": s.user_id, "attributeId": s.attribute_id}))
+            .collect();
+        indigo.insert("samlIds".into(), ids.into());
+    }
+    if !user.ssh_keys.is_empty() {
+        let keys: Vec<Value> = user
+            .ssh_keys
+            .iter()
+            .map(|k| {
+                let mut m = json!({"primary": k.primary, "value": k.value, "fingerprint": k.fingerprint,
+                                   "created": iso(k.created), "lastModified": iso(k.last_modified)});
+                if let Some(d) = &k.display {
+                    m["display"] = json!(d);
+                }
+                m
+            })
+            .collect();
+        indigo.insert("sshKeys".into(), keys.into());
+    }
+    if !user.certificates.is_empty() {
+        let certs: Vec<Value> = user
+            .certificates
+            .iter()
+            .map(|c| {
+                let mut m = json!({"primary": c.primary, "subjectDn": c.subject_dn, "issuerDn": c.issuer_dn,
+                                   "pemEncodedCertificate": c.pem, "created": iso(c.created),
+                                   "lastModified": iso(c.last_modified), "hasProxyCertificate": c.has_proxy});
+                if let Some(d) = &c.display {
+                    m["display"] = json!(d);
+                }
+                if let Some(t) = c.proxy_expiration {
+                    m["proxyExpirationTime"] = json!(iso(t));
+                }
+                m
+            })
+            .collect();
+        indigo.insert("certificates".into(), certs.into());
+    }
+    if view.include.include_authorities && !user.authorities.is_empty() {
+        indigo.insert("authorities".into(), json!(user.authorities));
+    }
+    if view.include.include_managed_groups && !user.managed_groups.is_empty() {
+        let managed: Vec<Value> = user
+            .managed_groups
+            .iter()
+            .map(|g| group_ref_json(base, g))
+            .collect();
+        indigo.insert("managedGroups".into(), managed.into());
+    }
+    let mut u = json!({
+        "id": a.id,
+        "meta": {"resourceType": "User", "created": iso(a.created),
+                 "lastModified": iso(a.last_modified), "location": location},
+        "schemas": [USER_SCHEMA, INDIGO_USER_SCHEMA],
+        "userName": a.username,
+        "name": {"givenName": a.given_name, "familyName": a.family_name,
+                 "formatted": format!("{} {}", a.given_name, a.family_name)},
+        "displayName": a.username,
+        "active": a.active,
+        "emails": [{"type": "work", "value": a.email, "primary": true}],
+        INDIGO_USER_SCHEMA: indigo,
+    });
+    if !user.groups.is_empty() {
+        u["groups"] = user
+            .groups
+            .iter()
+            .map(|g| group_ref_json(base, g))
+            .collect();
+    }
+    add_profile(&mut u, &user.profile);
+    u
+}
+
+/// The profile's members, each only when set (IAM's NON_EMPTY rendering).
+fn add_profile(u: &mut Value, p: &Profile) {
+    let fields = [
+        ("nickName", &p.nick_name),
+        ("profileUrl", &p.profile_url),
+        ("locale", &p.locale),
+        ("timezone", &p.timezone),
+    ];
+    for (key, value) in fields {
+        if let Some(v) = value {
+            u[key] = json!(v);
+        }
+    }
+    if let Some(picture) = &p.picture {
+        u["photos"] = json!([{"value": picture, "type": "photo"}]);
+    }
+    if let Some(a) = &p.address {
+        let parts = [
+            ("formatted", &a.formatted),
+            ("streetAddress", &a.street_address),
+            ("locality", &a.locality),
+            ("region", &a.region),
+            ("postalCode", &a.postal_code),
+            ("country", &a.country),
+        ];
+        let address: Map<String, Value> = parts
+            .into_iter()
+            .filter_map(|(k, v)| v.as_ref().map(|v| (k.to_string(), json!(v))))
+            .collect();
+        u["addresses"] = json!([address]);
+    }
+}
+
+pub fn group_json(base: &str, g: &Group) -> Value {
+    let parent = g.parent.as_ref().map(|p| {
+        json!({"display": p.name, "value": p.id, "$ref": format!("{base}/scim/Groups/{}", p.id)})
+    });
+    json!({
+        "id": g.id,
+        "meta": {"resourceType": "Group", "created": iso(g.created),
+                 "lastModified": iso(g.last_modified), "location": format!("{base}/scim/Groups/{}", g.id)},
+        "schemas": [GROUP_SCHEMA, INDIGO_GROUP_SCHEMA],
+        "displayName": g.name,
+        INDIGO_GROUP_SCHEMA: {"parentGroup": parent, "description": g.description, "labels": null},
+    })
+}
+
+/// A list response without `schemas` (the search endpoints'); `count=0` gives the count
+/// only.
+pub fn plain_list_json(info: &PageInfo, resources: Vec<Value>) -> Value {
+    if info.count_only {
+        return json!({"totalResults": info.total_results, "Resources": []});
+    }
+    json!({
+        "totalResults": info.total_results,
+        "itemsPerPage": resources.len(),
+        "startIndex": info.start_index,
+        "Resources": resources,
+    })
+}
+
+/// A SCIM list response: the plain one with `schemas`.
+pub fn list_json(info: &PageInfo, resources: Vec<Value>) -> Value {
+    let mut body = plain_list_json(info, resources);
+    body["schemas"] = json!([LIST_SCHEMA]);
+    body
+}
+
+/// The top-level members the `attributes` parameter of a SCIM list keeps: a comma-separated
+/// list whose entries may name sub-attributes (`name.givenName` keeps `name`); `id` and
+/// `schemas` are always kept. Schema URNs (`urn:...`) are taken whole.
+pub fn kept_attributes(param: &str) -> Vec<String> {
+    let mut keep: Vec<String> = vec!["id".into(), "schemas".into()];
+    for entry in param.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let top = if entry.starts_with("urn:") {
+            entry
+        } else {
+            entry.split('.').next().unwrap_or(entry)
+        };
+        keep.push(top.to_string());
+    }
+    keep
+}
+
+/// Keeps only the named top-level members of a SCIM resource.
+pub fn restrict(mut resource: Value, keep: &[&str]) -> Value {
+    if let Value::Object(m) = &mut resource {
+        m.retain(|k, _| keep.contains(&k.as_str()));
+    }
+    resource
+}
