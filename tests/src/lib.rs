@@ -349,6 +349,12 @@ impl Server {
         expect_empty_ok(r, &format!("revoke {authority}"));
     }
 
+    /// Makes `account` a member of `group` (and of its ancestors), as `admin` (201).
+    pub fn join(&self, admin: &str, account: &str, group: &str) {
+        let path = format!("/iam/account/{account}/groups/{group}");
+        expect(self.post(&path, Some(admin)), StatusCode::CREATED, &path);
+    }
+
     /// Makes `account` a manager of `group`, as `admin` (201).
     pub fn appoint(&self, admin: &str, account: &str, group: &str) {
         let path = format!("/iam/account/{account}/managed-groups/{group}");

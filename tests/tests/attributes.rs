@@ -1,5 +1,5 @@
 //! `GET|PUT|DELETE /iam/account/{id}/attributes` (docs/api.md §5.1, §4.6; the
-//! `roles` policy of docs/api.md §2), tested black-box against the real server.
+//! policies of docs/api.md §2), tested black-box against the real server.
 
 use iam_tests::*;
 use serde_json::{Value, json};

@@ -1,4 +1,4 @@
-//! The policy table of account-api.md §2 as one matrix: every operation, called by every
+//! The policy table of docs/api.md §2.2 as one matrix: every operation, called by every
 //! kind of caller, under both built-in policies. A caller the policy lets through gets the
 //! handler's answer, the same for all of them (each case names it); one it does not is
 //! refused with 403 `access_denied`, and that refusal leaves no trace in the audit trail;
