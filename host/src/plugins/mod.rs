@@ -7,10 +7,9 @@
 
 mod bounded_wait;
 mod cache;
-mod host_runtime;
-mod host_store;
+mod host;
 pub mod slot_check;
-pub use host_runtime::escape_guest_text;
+pub use host::runtime::escape_guest_text;
 pub mod stats;
 
 use std::borrow::Cow;

@@ -4,8 +4,8 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use super::GuestState;
 use crate::contract::iam::plugin::{config as settings, log};
+use crate::plugins::GuestState;
 
 /// Lines longer than this are cut.
 const MAX_LINE: usize = 4096;

@@ -1,0 +1,247 @@
+//! Accounts: `accounts` (reads), `account-touch`, `account-lifecycle` and `account-writer`.
+
+use super::{R, err};
+use crate::contract::iam::plugin::{
+    account_lifecycle, account_touch, account_writer, accounts, types,
+};
+use crate::passwords;
+use crate::plugins::GuestState;
+use crate::store;
+
+impl accounts::Host for GuestState {
+    fn get(&mut self, id: String) -> R<Option<types::Account>> {
+        store::accounts::by_uuid(self.db()?, &id).map_err(err)
+    }
+
+    fn get_user(&mut self, id: String) -> R<Option<types::User>> {
+        store::accounts::user(self.db()?, &id).map_err(err)
+    }
+
+    fn find_by_username(&mut self, username: String) -> R<Option<types::Account>> {
+        store::accounts::by_username(self.db()?, &username).map_err(err)
+    }
+
+    fn find_by_email(&mut self, email: String) -> R<Option<types::Account>> {
+        store::accounts::by_email(self.db()?, &email).map_err(err)
+    }
+
+    fn expired_before(&mut self, time: u64) -> R<Vec<types::Account>> {
+        store::accounts::expired_before(self.db()?, time).map_err(err)
+    }
+
+    fn count(&mut self) -> R<u64> {
+        store::accounts::count(self.db()?).map_err(err)
+    }
+
+    fn list_users(&mut self, offset: u64, limit: u64) -> R<Vec<types::User>> {
+        store::accounts::list_users(self.db()?, offset, limit).map_err(err)
+    }
+
+    fn count_matching(&mut self, pattern: Option<String>) -> R<u64> {
+        store::accounts::count_matching(self.db()?, pattern.as_deref()).map_err(err)
+    }
+
+    fn search(
+        &mut self,
+        pattern: Option<String>,
+        order: types::AccountOrder,
+        descending: bool,
+        offset: u64,
+        limit: u64,
+    ) -> R<Vec<types::User>> {
+        store::accounts::search(
+            self.db()?,
+            pattern.as_deref(),
+            order,
+            descending,
+            offset,
+            limit,
+        )
+        .map_err(err)
+    }
+
+    fn find_by_oidc_id(&mut self, id: types::OidcId) -> R<Option<types::Account>> {
+        let owner = store::identities::oidc_owner(self.db()?, &id).map_err(err)?;
+        self.account_of(owner)
+    }
+
+    fn find_by_saml_id(&mut self, id: types::SamlId) -> R<Option<types::Account>> {
+        let owner = store::identities::saml_owner(self.db()?, &id).map_err(err)?;
+        self.account_of(owner)
+    }
+
+    fn find_by_ssh_fingerprint(&mut self, fingerprint: String) -> R<Option<types::Account>> {
+        let owner = store::identities::ssh_owner(self.db()?, &fingerprint).map_err(err)?;
+        self.account_of(owner)
+    }
+
+    fn find_by_certificate(
+        &mut self,
+        subject_dn: String,
+        issuer_dn: String,
+    ) -> R<Option<types::Account>> {
+        let owner = store::identities::certificate_owner(self.db()?, &subject_dn, &issuer_dn)
+            .map_err(err)?;
+        self.account_of(owner)
+    }
+
+    fn find_by_cert_subject(&mut self, subject: String) -> R<Option<types::Account>> {
+        store::accounts::by_cert_subject(self.db()?, &subject).map_err(err)
+    }
+
+    fn count_with_label(&mut self, label: types::LabelFilter) -> R<u64> {
+        store::accounts::count_with_label(self.db()?, &label).map_err(err)
+    }
+
+    fn with_label(
+        &mut self,
+        label: types::LabelFilter,
+        offset: u64,
+        limit: u64,
+    ) -> R<Vec<types::User>> {
+        store::accounts::with_label(self.db()?, &label, offset, limit).map_err(err)
+    }
+
+    fn count_in_group(
+        &mut self,
+        group_id: String,
+        member: bool,
+        pattern: Option<String>,
+    ) -> R<u64> {
+        store::accounts::count_in_group(self.db()?, &group_id, member, pattern.as_deref())
+            .map_err(err)
+    }
+
+    fn in_group(
+        &mut self,
+        group_id: String,
+        member: bool,
+        pattern: Option<String>,
+        offset: u64,
+        limit: u64,
+    ) -> R<Vec<types::User>> {
+        store::accounts::in_group(
+            self.db()?,
+            &group_id,
+            member,
+            pattern.as_deref(),
+            offset,
+            limit,
+        )
+        .map_err(err)
+    }
+
+    fn count_with_authority_ignoring_case(&mut self, authority: String) -> R<u64> {
+        store::accounts::count_with_authority_nocase(self.db()?, &authority).map_err(err)
+    }
+
+    fn with_authority_ignoring_case(
+        &mut self,
+        authority: String,
+        offset: u64,
+        limit: u64,
+    ) -> R<Vec<types::User>> {
+        store::accounts::with_authority_nocase(self.db()?, &authority, offset, limit).map_err(err)
+    }
+
+    fn members_of(&mut self, group_id: String, offset: u64, limit: u64) -> R<Vec<types::User>> {
+        store::accounts::members_of(self.db()?, &group_id, offset, limit).map_err(err)
+    }
+
+    fn with_authority(&mut self, authority: String) -> R<Vec<types::User>> {
+        store::accounts::with_authority(self.db()?, &authority).map_err(err)
+    }
+}
+impl account_touch::Host for GuestState {
+    fn touch(&mut self, id: String) -> R<()> {
+        store::accounts::touch(self.db()?, &id).map_err(err)
+    }
+}
+impl account_lifecycle::Host for GuestState {
+    fn set_end_time(&mut self, id: String, end_time: Option<u64>) -> R<()> {
+        store::accounts::set_end_time(self.db()?, &id, end_time).map_err(err)?;
+        let detail = end_time
+            .map(|t| t.to_string())
+            .unwrap_or_else(|| "none".into());
+        self.audit.account("end time updated", &id, detail);
+        Ok(())
+    }
+
+    fn set_active(&mut self, id: String, active: bool) -> R<()> {
+        store::accounts::set_active(self.db()?, &id, active).map_err(err)?;
+        let kind = if active {
+            "account restored"
+        } else {
+            "account suspended"
+        };
+        self.audit.account(kind, &id, "");
+        Ok(())
+    }
+
+    fn delete(&mut self, id: String) -> R<bool> {
+        let db = self.db()?;
+        let username = store::accounts::by_uuid(db, &id)
+            .map_err(err)?
+            .map(|a| a.username);
+        let removed = store::accounts::delete(db, &id).map_err(err)?;
+        if removed {
+            self.audit
+                .account("account removed", &id, username.unwrap_or_default());
+        }
+        Ok(removed)
+    }
+}
+impl account_writer::Host for GuestState {
+    fn create(&mut self, new: account_writer::AccountCreate) -> R<types::Account> {
+        let uuid = new.id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let hash = passwords::hash(&new.password.unwrap_or_else(passwords::random));
+        let row = store::accounts::NewAccount {
+            uuid: &uuid,
+            username: &new.username,
+            given_name: &new.given_name,
+            family_name: &new.family_name,
+            email: &new.email,
+            active: new.active,
+            password_hash: &hash,
+        };
+        let account = store::accounts::insert(self.db()?, &row, &["ROLE_USER"]).map_err(err)?;
+        self.audit
+            .account("account created", &account.id, &account.username);
+        Ok(account)
+    }
+
+    fn update(&mut self, id: String, c: account_writer::AccountUpdate) -> R<types::Account> {
+        let hash = c.password.as_deref().map(passwords::hash);
+        let db = self.db()?;
+        store::accounts::update(db, &id, &c, hash.as_deref()).map_err(err)?;
+        let account = store::accounts::by_uuid(db, &id)
+            .map_err(err)?
+            .ok_or_else(|| format!("account {id} vanished during update"))?;
+        self.audit
+            .account("account updated", &account.id, &account.username);
+        Ok(account)
+    }
+
+    fn set_identities(
+        &mut self,
+        id: String,
+        oidc_ids: Vec<types::OidcId>,
+        saml_ids: Vec<types::SamlId>,
+        ssh_keys: Vec<types::SshKey>,
+        certificates: Vec<types::Certificate>,
+    ) -> R<()> {
+        store::identities::set(
+            self.db()?,
+            &id,
+            &oidc_ids,
+            &saml_ids,
+            &ssh_keys,
+            &certificates,
+        )
+        .map_err(err)
+    }
+
+    fn set_profile(&mut self, id: String, profile: types::Profile) -> R<()> {
+        store::profiles::set(self.db()?, &id, &profile).map_err(err)
+    }
+}

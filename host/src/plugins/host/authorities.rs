@@ -1,0 +1,60 @@
+//! Authorities: `authority-store` (reads), `authority-writer` (any authority) and `manager-store` (group-manager authorities only).
+
+use super::{R, err};
+use crate::contract::iam::plugin::{authority_store, authority_writer, manager_store};
+use crate::plugins::GuestState;
+use crate::store;
+
+impl authority_store::Host for GuestState {
+    fn of_account(&mut self, account_id: String) -> R<Vec<String>> {
+        store::authorities::of_account(self.db()?, &account_id).map_err(err)
+    }
+
+    fn exists(&mut self, authority: String) -> R<bool> {
+        store::authorities::exists(self.db()?, &authority).map_err(err)
+    }
+}
+impl authority_writer::Host for GuestState {
+    fn grant(&mut self, account_id: String, authority: String) -> R<bool> {
+        let granted =
+            store::authorities::grant(self.db()?, &account_id, &authority).map_err(err)?;
+        if granted {
+            self.audit
+                .account("authority added", &account_id, authority);
+        }
+        Ok(granted)
+    }
+
+    /// Logged even when the account did not hold the authority, as INDIGO IAM does.
+    fn revoke(&mut self, account_id: String, authority: String) -> R<bool> {
+        let revoked =
+            store::authorities::revoke(self.db()?, &account_id, &authority).map_err(err)?;
+        self.audit
+            .account("authority removed", &account_id, authority);
+        Ok(revoked)
+    }
+}
+/// Only `ROLE_GM:<group>`: whatever the group id holds, the authority it spells starts
+/// with `ROLE_GM:`, and only a group's own authority has that name.
+impl manager_store::Host for GuestState {
+    fn appoint(&mut self, account_id: String, group_id: String) -> R<bool> {
+        let authority = format!("ROLE_GM:{group_id}");
+        let granted =
+            store::authorities::grant(self.db()?, &account_id, &authority).map_err(err)?;
+        if granted {
+            self.audit
+                .account("authority added", &account_id, authority);
+        }
+        Ok(granted)
+    }
+
+    /// Logged even when the account did not manage the group, as INDIGO IAM does.
+    fn dismiss(&mut self, account_id: String, group_id: String) -> R<bool> {
+        let authority = format!("ROLE_GM:{group_id}");
+        let revoked =
+            store::authorities::revoke(self.db()?, &account_id, &authority).map_err(err)?;
+        self.audit
+            .account("authority removed", &account_id, authority);
+        Ok(revoked)
+    }
+}
