@@ -19,13 +19,13 @@ pub fn register(s: &Server, admin: &str, id: &str, grants: &[&str], scope: &str,
     } else {
         body["client_secret"] = json!(SECRET);
     }
-    let r = s
-        .req(Method::POST, "/iam/api/clients", Some(admin))
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .unwrap();
+    let r = post_client(s, admin, &body);
     assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().unwrap());
+}
+
+/// `POST /iam/api/clients` with `body`, as `token`.
+pub fn post_client(s: &Server, token: &str, body: &Value) -> Response {
+    s.post_json("/iam/api/clients", Some(token), body)
 }
 
 /// A form body: `k=v&...`, percent-encoded.

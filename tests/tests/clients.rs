@@ -1,32 +1,19 @@
 //! OAuth client management (`/iam/api/clients`), ownership, and `GET /iam/account/me/clients`
 //! (docs/api.md §11).
 
+use iam_tests::oauth::post_client;
 use iam_tests::*;
 use serde_json::{Value, json};
-
-fn register(s: &Server, token: &str, body: Value) -> reqwest::blocking::Response {
-    s.req(reqwest::Method::POST, "/iam/api/clients", Some(token))
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .unwrap()
-}
-
-fn post(s: &Server, token: &str, path: &str) -> reqwest::blocking::Response {
-    s.req(reqwest::Method::POST, path, Some(token))
-        .send()
-        .unwrap()
-}
 
 #[test]
 fn register_read_list_and_delete() {
     let s = Server::start();
     let admin = s.token("admin");
 
-    let r = register(
+    let r = post_client(
         &s,
         &admin,
-        json!({"client_id": "tasks-app", "client_name": "Tasks", "scope": "openid profile openid",
+        &json!({"client_id": "tasks-app", "client_name": "Tasks", "scope": "openid profile openid",
                "grant_types": ["client_credentials"], "redirect_uris": ["https://app.example.org/cb"]}),
     );
     assert_eq!(r.status(), StatusCode::CREATED);
@@ -56,7 +43,7 @@ fn register_read_list_and_delete() {
     assert_eq!(read, without_secret);
 
     // Generated id, public client without secret, RFC 7591 default grant.
-    let r = register(&s, &admin, json!({"token_endpoint_auth_method": "none"}));
+    let r = post_client(&s, &admin, &json!({"token_endpoint_auth_method": "none"}));
     assert_eq!(r.status(), StatusCode::CREATED);
     let public = body(r);
     assert!(public.get("client_secret").is_none());
@@ -104,13 +91,13 @@ fn registration_errors() {
     let s = Server::start();
     let admin = s.token("admin");
     assert_eq!(
-        register(&s, &admin, json!({"client_id": "c"})).status(),
+        post_client(&s, &admin, &json!({"client_id": "c"})).status(),
         StatusCode::CREATED
     );
     // IAM's method validation: 400, each violation as `saveNewClient.client<path>: <message>`,
     // all joined by ", ".
     let invalid = |bad: Value, msg: &str| {
-        let r = register(&s, &admin, bad.clone());
+        let r = post_client(&s, &admin, &bad);
         assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{bad}");
         assert_eq!(body(r), json!({"error": msg}), "{bad}");
     };
@@ -177,17 +164,17 @@ fn registration_errors() {
         json!({"redirect_uris": [1]}),
     ] {
         expect_plain_error(
-            register(&s, &admin, bad.clone()),
+            post_client(&s, &admin, &bad),
             StatusCode::BAD_REQUEST,
             &bad.to_string(),
         );
     }
     // What IAM accepts: any client id, a public client's secret (dropped), the default code
     // grant without redirect URIs.
-    let r = register(
+    let r = post_client(
         &s,
         &admin,
-        json!({"client_id": "has space", "token_endpoint_auth_method": "none",
+        &json!({"client_id": "has space", "token_endpoint_auth_method": "none",
                "client_secret": "s"}),
     );
     assert_eq!(r.status(), StatusCode::CREATED);
@@ -195,7 +182,7 @@ fn registration_errors() {
     assert_eq!(public["client_id"], "has space");
     assert!(public.get("client_secret").is_none());
     assert_eq!(public["grant_types"], json!(["authorization_code"]));
-    let r = register(&s, &admin, json!({"client_id": " "}));
+    let r = post_client(&s, &admin, &json!({"client_id": " "}));
     assert_eq!(r.status(), StatusCode::CREATED);
     assert_ne!(body(r)["client_id"], " ");
 }
@@ -206,24 +193,34 @@ fn owners_and_me_clients() {
     let admin = s.token("admin");
     let alice = s.create_user(&admin, "alice");
     for id in ["one", "two", "three"] {
-        let r = register(
+        let r = post_client(
             &s,
             &admin,
-            json!({"client_id": id, "client_name": format!("{id} app"), "scope": "openid"}),
+            &json!({"client_id": id, "client_name": format!("{id} app"), "scope": "openid"}),
         );
         assert_eq!(r.status(), StatusCode::CREATED);
     }
     for id in ["one", "three"] {
-        let r = post(&s, &admin, &format!("/iam/api/clients/{id}/owners/{alice}"));
+        let r = s.post(
+            &format!("/iam/api/clients/{id}/owners/{alice}"),
+            Some(&admin),
+        );
         assert_eq!(r.status(), StatusCode::CREATED);
     }
     // Idempotent.
     assert_eq!(
-        post(&s, &admin, &format!("/iam/api/clients/one/owners/{alice}")).status(),
+        s.post(
+            &format!("/iam/api/clients/one/owners/{alice}"),
+            Some(&admin)
+        )
+        .status(),
         StatusCode::CREATED
     );
     // The account is checked first, and an unknown one is a 400; then the client, a 404.
-    let r = post(&s, &admin, &format!("/iam/api/clients/nope/owners/{alice}"));
+    let r = s.post(
+        &format!("/iam/api/clients/nope/owners/{alice}"),
+        Some(&admin),
+    );
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     assert_eq!(
         body(r),
@@ -239,10 +236,9 @@ fn owners_and_me_clients() {
         json!({"error": "Client not found for clientId: nope"})
     );
     for client in ["one", "nope"] {
-        let r = post(
-            &s,
-            &admin,
+        let r = s.post(
             &format!("/iam/api/clients/{client}/owners/{UNKNOWN_ID}"),
+            Some(&admin),
         );
         assert_eq!(r.status(), StatusCode::BAD_REQUEST);
         assert_eq!(
@@ -318,53 +314,4 @@ fn owners_and_me_clients() {
         body(s.get("/iam/api/clients", Some(&admin)))["totalResults"],
         3
     );
-}
-
-#[test]
-fn who_may_manage_clients() {
-    for policy in ["roles", "strict"] {
-        let s = Server::start_with_args(&["--policy", policy]);
-        let admin = s.token("admin");
-        s.create_user(&admin, "plain");
-        let plain = s.token("plain");
-        let openid = s.token_with("admin", Some("openid"));
-        let read = s.token_with("admin", Some("iam:admin.read"));
-        let write = s.token_with("admin", Some("iam:admin.write"));
-        expect_unauthorized(s.get("/iam/api/clients", None), "anonymous");
-        expect_denied(s.get("/iam/api/clients", Some(&plain)), "plain user");
-        expect_denied(register(&s, &plain, json!({})), "plain user registering");
-        assert_eq!(
-            s.get("/iam/api/clients", Some(&read)).status(),
-            StatusCode::OK
-        );
-        if policy == "strict" {
-            expect_denied(
-                register(&s, &read, json!({})),
-                "strict: read scope registering",
-            );
-            assert_eq!(
-                register(&s, &write, json!({})).status(),
-                StatusCode::CREATED
-            );
-            expect_denied(
-                s.get("/iam/api/clients", Some(&openid)),
-                "strict: ROLE_ADMIN without scope",
-            );
-        } else {
-            assert_eq!(
-                register(&s, &openid, json!({})).status(),
-                StatusCode::CREATED
-            );
-            assert_eq!(
-                s.get("/iam/api/clients", Some(&openid)).status(),
-                StatusCode::OK
-            );
-        }
-        // Every user may list their own clients.
-        assert_eq!(
-            s.get("/iam/account/me/clients", Some(&plain)).status(),
-            StatusCode::OK,
-            "{policy}"
-        );
-    }
 }

@@ -4,7 +4,6 @@
 use iam_tests::*;
 use serde_json::{Value, json};
 
-const INDIGO: &str = "urn:indigo-dc:scim:schemas:IndigoUser";
 // Made with ssh-keygen; the fingerprint is what `ssh-keygen -lf` printed.
 const KEY: &str =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPC3F+gTo1JZ3IlVZ7wpW+TSp3FxpTMZgSsf7DhriecQ test";
@@ -12,21 +11,8 @@ const FINGERPRINT: &str = "SHA256:dS3N7BY/u4XeXgEdWhI/qAd8VRHc0qGnSoJaqoJtcvM";
 
 fn with_identities(username: &str, ext: Value) -> Value {
     let mut b = user_body(username);
-    b[INDIGO] = ext;
+    b[INDIGO_USER] = ext;
     b
-}
-
-fn put_scim(s: &Server, path: &str, token: &str, body: &Value) -> reqwest::blocking::Response {
-    s.req(reqwest::Method::PUT, path, Some(token))
-        .header("content-type", SCIM)
-        .body(body.to_string())
-        .send()
-        .unwrap()
-}
-
-fn scim_detail(r: reqwest::blocking::Response, status: StatusCode) -> String {
-    assert_eq!(r.status(), status);
-    body(r)["detail"].as_str().unwrap().to_string()
 }
 
 #[test]
@@ -41,7 +27,7 @@ fn identities_are_stored_and_shown() {
     let r = s.post_scim("/scim/Users", Some(&admin), &with_identities("alice", ext));
     assert_eq!(r.status(), StatusCode::CREATED);
     let user = body(r);
-    let shown = &user[INDIGO];
+    let shown = &user[INDIGO_USER];
     assert_eq!(
         shown["oidcIds"],
         json!([{"issuer": "https://op.example.org", "subject": "alice-sub"}])
@@ -60,7 +46,7 @@ fn identities_are_stored_and_shown() {
     assert!(key["created"].as_str().unwrap().ends_with('Z'));
     let id = user["id"].as_str().unwrap();
     assert_eq!(
-        body(s.get(&format!("/scim/Users/{id}"), Some(&admin)))[INDIGO],
+        body(s.get(&format!("/scim/Users/{id}"), Some(&admin)))[INDIGO_USER],
         *shown
     );
 }
@@ -103,23 +89,22 @@ fn an_identity_belongs_to_one_account() {
             Some(&admin),
             &with_identities("bob", ext.clone()),
         );
-        assert_eq!(scim_detail(r, StatusCode::CONFLICT), detail);
+        assert_eq!(scim_error_detail(r, StatusCode::CONFLICT, "taken"), detail);
     }
     // Replacing alice with her own identities is fine, and can drop some of them.
     let path = format!("/scim/Users/{}", alice.0);
     assert_eq!(
-        put_scim(
-            &s,
+        s.put_scim(
             &path,
-            &admin,
+            Some(&admin),
             &with_identities("alice", alice.1.clone())
         )
         .status(),
         StatusCode::OK
     );
-    let r = put_scim(&s, &path, &admin, &with_identities("alice", oidc.clone()));
+    let r = s.put_scim(&path, Some(&admin), &with_identities("alice", oidc.clone()));
     assert_eq!(r.status(), StatusCode::OK);
-    let shown = &body(r)[INDIGO];
+    let shown = &body(r)[INDIGO_USER];
     assert!(shown.get("samlIds").is_none() && shown.get("sshKeys").is_none());
     // What she dropped is free for bob now; deleting her frees the rest.
     let r = s.post_scim(
@@ -149,14 +134,18 @@ fn malformed_identities_are_refused() {
         Some(&admin),
         &with_identities("a", json!({"sshKeys": [{"value": "ssh-rsa !!!"}]})),
     );
-    assert!(scim_detail(r, StatusCode::BAD_REQUEST).starts_with("Invalid SSH key: "));
+    assert!(
+        scim_error_detail(r, StatusCode::BAD_REQUEST, "malformed").starts_with("Invalid SSH key: ")
+    );
     let mislabelled = KEY.replacen("ssh-ed25519", "ssh-rsa", 1);
     let r = s.post_scim(
         "/scim/Users",
         Some(&admin),
         &with_identities("a", json!({"sshKeys": [{"value": mislabelled}]})),
     );
-    assert!(scim_detail(r, StatusCode::BAD_REQUEST).starts_with("Invalid SSH key: "));
+    assert!(
+        scim_error_detail(r, StatusCode::BAD_REQUEST, "malformed").starts_with("Invalid SSH key: ")
+    );
     for bad in [
         json!({"oidcIds": [{"issuer": "https://op.example.org"}]}),
         json!({"samlIds": [{"idpId": "i", "userId": "u"}]}),
@@ -173,9 +162,6 @@ fn malformed_identities_are_refused() {
     assert_eq!(body(s.get("/scim/Users", Some(&admin)))["totalResults"], 1);
 }
 
-const TEST2_CERT: &str = include_str!("../fixtures/test2-cert.pem");
-const TEST3_CERT: &str = include_str!("../fixtures/test3-cert.pem");
-
 #[test]
 fn certificates_are_linked_found_and_shown() {
     let s = Server::start();
@@ -187,7 +173,7 @@ fn certificates_are_linked_found_and_shown() {
     assert_eq!(r.status(), StatusCode::CREATED);
     let user = body(r);
     let id = user["id"].as_str().unwrap().to_string();
-    let cert = &user[INDIGO]["certificates"][0];
+    let cert = &user[INDIGO_USER]["certificates"][0];
     assert_eq!(cert["subjectDn"], "CN=test2,O=IGI,C=IT");
     assert_eq!(cert["issuerDn"], "CN=Test CA,O=IGI,C=IT");
     assert_eq!(cert["display"], "grid cert");
@@ -204,12 +190,12 @@ fn certificates_are_linked_found_and_shown() {
         .find(|u| u["id"] == json!(id))
         .unwrap();
     assert!(
-        listed[INDIGO]["certificates"][0]
+        listed[INDIGO_USER]["certificates"][0]
             .get("pemEncodedCertificate")
             .is_none()
     );
     assert_eq!(
-        listed[INDIGO]["certificates"][0]["subjectDn"],
+        listed[INDIGO_USER]["certificates"][0]["subjectDn"],
         "CN=test2,O=IGI,C=IT"
     );
     let found = body(s.get(
@@ -219,7 +205,7 @@ fn certificates_are_linked_found_and_shown() {
     assert_eq!(found["totalResults"], 1);
     assert_eq!(found["Resources"][0]["id"], json!(id));
     assert_eq!(
-        found["Resources"][0][INDIGO]["certificates"][0]["pemEncodedCertificate"],
+        found["Resources"][0][INDIGO_USER]["certificates"][0]["pemEncodedCertificate"],
         TEST2_CERT
     );
 
@@ -233,21 +219,20 @@ fn certificates_are_linked_found_and_shown() {
         ),
     );
     assert_eq!(
-        scim_detail(r, StatusCode::CONFLICT),
+        scim_error_detail(r, StatusCode::CONFLICT, "taken"),
         "X.509 certificate (subject: CN=test2,O=IGI,C=IT, issuer: CN=Test CA,O=IGI,C=IT) already bound to a user"
     );
     // Replacing alice's certificates swaps them.
-    let r = put_scim(
-        &s,
+    let r = s.put_scim(
         &format!("/scim/Users/{id}"),
-        &admin,
+        Some(&admin),
         &with_identities(
             "alice",
             json!({"certificates": [{"pemEncodedCertificate": TEST3_CERT}]}),
         ),
     );
     assert_eq!(r.status(), StatusCode::OK);
-    let certs = body(r)[INDIGO]["certificates"].clone();
+    let certs = body(r)[INDIGO_USER]["certificates"].clone();
     assert_eq!(certs.as_array().unwrap().len(), 1);
     assert_eq!(certs[0]["subjectDn"], "CN=test3,O=IGI,C=IT");
     assert_eq!(certs[0]["display"], "cert-0");
@@ -261,5 +246,8 @@ fn certificates_are_linked_found_and_shown() {
             json!({"certificates": [{"pemEncodedCertificate": "junk"}]}),
         ),
     );
-    assert!(scim_detail(r, StatusCode::BAD_REQUEST).starts_with("Invalid X.509 certificate: "));
+    assert!(
+        scim_error_detail(r, StatusCode::BAD_REQUEST, "malformed")
+            .starts_with("Invalid X.509 certificate: ")
+    );
 }
