@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 
 use crate::{
     INDIGO_USER, JSON, Server, StatusCode, UNKNOWN_ID, body, expect, expect_denied,
-    expect_empty_ok, expect_json, expect_plain_error, expect_unauthorized, query, user_body,
-    with_query,
+    expect_empty_ok, expect_error, expect_json, expect_plain_error, expect_unauthorized, query,
+    user_body, with_query,
 };
 
 /// Certificate of `CN=test2,O=IGI,C=IT` from `CN=Test CA,O=IGI,C=IT` (tests/fixtures/README.md).
@@ -33,7 +33,8 @@ pub fn user_with_cert(s: &Server, admin: &str, username: &str, pem: &str) -> (St
 }
 
 /// `PUT /iam/account/me/proxycert` with `chain` as the `certificate_chain`.
-pub fn upload_proxy(s: &Server, token: Option<&str>, chain: &str) -> Response {
+pub fn upload_proxy(s: &Server, token: Option<&str>, chain: impl Into<Value>) -> Response {
+    let chain: Value = chain.into();
     s.put_json(
         "/iam/account/me/proxycert",
         token,
@@ -142,6 +143,29 @@ impl Ctx {
             &format!("DELETE {params:?}"),
         );
         assert!(text.is_empty(), "DELETE answers no body, got {text:?}");
+    }
+
+    /// Asserts that the admin's GET, PUT of `put` and DELETE with `params` on the resource of
+    /// `id` are all answered 404 `{"error": msg}`.
+    pub fn expect_not_found(&self, id: &str, put: &Value, params: &[(&str, &str)], msg: &str) {
+        let admin = Some(self.admin.as_str());
+        let answers = [
+            ("GET", self.get(id, admin)),
+            ("PUT", self.put(id, admin, put)),
+            ("DELETE", self.delete(id, admin, params)),
+        ];
+        for (method, r) in answers {
+            let what = format!("{method} {}", self.path(id));
+            expect_error(r, StatusCode::NOT_FOUND, msg, &what);
+        }
+    }
+
+    /// Deletes the account `id` through SCIM.
+    pub fn delete_user(&self, id: &str) {
+        let r = self
+            .server
+            .delete(&format!("/scim/Users/{id}"), Some(&self.admin));
+        expect(r, StatusCode::NO_CONTENT, &format!("delete {id}"));
     }
 
     /// `meta.lastModified` of the SCIM user `id`.

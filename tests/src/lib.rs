@@ -218,18 +218,27 @@ impl Server {
     /// attacker who could make the server sign anything would forge a token, and how tests
     /// build tokens the token endpoint would never issue.
     pub fn sign(&self, claims: &Value) -> String {
-        let conn = rusqlite::Connection::open(self.db_path()).unwrap();
-        let (kid, pem): (String, String) = conn
-            .query_row(
-                "SELECT kid, private_pem FROM signing_keys ORDER BY created_ms DESC LIMIT 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .unwrap();
+        let (kid, pem) = self.signing_key();
         let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
         header.kid = Some(kid);
         let key = jsonwebtoken::EncodingKey::from_ec_pem(pem.as_bytes()).unwrap();
         jsonwebtoken::encode(&header, claims, &key).unwrap()
+    }
+
+    /// The id and private PEM of the server's active signing key, read from its database.
+    pub fn signing_key(&self) -> (String, String) {
+        let conn = rusqlite::Connection::open(self.db_path()).unwrap();
+        conn.query_row(
+            "SELECT kid, private_pem FROM signing_keys ORDER BY created_ms DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+    }
+
+    /// `POST /iam/admin/plugins/reload` as `token`.
+    pub fn reload_plugins(&self, token: &str) -> Response {
+        self.post("/iam/admin/plugins/reload", Some(token))
     }
 
     /// A token from `iam-host token` for `username`, with `scope` or the account's default.
@@ -470,6 +479,23 @@ pub fn group_body(name: &str, parent: Option<(&str, &str)>) -> Value {
             json!({"parentGroup": {"value": id, "display": display}});
     }
     body
+}
+
+/// Runs `serve` with this config in a directory of its own, expects it to refuse to start,
+/// and returns what it wrote to stderr.
+pub fn serve_fails_with(config: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("iam.toml");
+    std::fs::write(&cfg, config).unwrap();
+    let out = Command::new(host_binary())
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&cfg)
+        .arg("--db")
+        .arg(dir.path().join("iam.db"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "serve started with {config}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// Seconds since the epoch.

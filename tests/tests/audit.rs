@@ -5,45 +5,10 @@ use iam_tests::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-/// One `audit` log line: (request, event, account, group, detail).
-#[derive(Debug, Clone, PartialEq)]
-struct Event {
-    request: String,
-    event: String,
-    account: String,
-    group: String,
-    detail: String,
-}
-
-/// The value of `key="..."` in a log line (fields are written as quoted strings).
-fn field(line: &str, key: &str) -> String {
-    let start = line
-        .find(&format!(" {key}=\""))
-        .unwrap_or_else(|| panic!("no {key} in {line}"))
-        + key.len()
-        + 3;
-    let end = line[start..].find('"').unwrap() + start;
-    line[start..end].to_string()
-}
-
-fn audit_events(s: &Server) -> Vec<Event> {
-    s.log()
-        .lines()
-        .filter(|l| l.contains(" audit: "))
-        .map(|l| Event {
-            request: field(l, "request"),
-            event: field(l, "event"),
-            account: field(l, "account"),
-            group: field(l, "group"),
-            detail: field(l, "detail"),
-        })
-        .collect()
-}
-
 /// The events logged for the request that gave `r`, as (event, account, group, detail).
 fn events_of(s: &Server, r: &reqwest::blocking::Response) -> Vec<(String, String, String, String)> {
     let id = r.headers()["x-request-id"].to_str().unwrap();
-    audit_events(s)
+    s.audit_events()
         .into_iter()
         .filter(|e| e.request == id)
         .map(|e| (e.event, e.account, e.group, e.detail))
@@ -229,7 +194,7 @@ fn rolled_back_changes_leave_no_trace() {
     let admin = s.token("admin");
     let alice = s.create_user(&admin, "alice");
     let group = s.create_group(&admin, "g");
-    let before = audit_events(&s).len();
+    let before = s.audit_events().len();
 
     // The first operation adds alice, the second names an unknown account: the patch is
     // all-or-nothing, so the membership of the first is rolled back and not audited.
@@ -252,7 +217,7 @@ fn rolled_back_changes_leave_no_trace() {
         .unwrap();
     assert!(r.status().is_client_error(), "{}", r.status());
     assert_eq!(events_of(&s, &r), []);
-    assert_eq!(audit_events(&s).len(), before, "{:?}", audit_events(&s));
+    assert_eq!(s.audit_events().len(), before, "{:?}", s.audit_events());
 }
 
 #[test]

@@ -13,15 +13,6 @@ use serde_json::{Value, json};
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-fn expect_invalid_token(r: Response, what: &str) {
-    let ch = challenge(&r);
-    let v = expect_json(r, StatusCode::UNAUTHORIZED, what);
-    assert_eq!(v["error"], "invalid_token", "{what}: {v}");
-    assert!(v["error_description"].is_string(), "{what}: {v}");
-    assert_eq!(v.as_object().unwrap().len(), 2, "{what}: {v}");
-    assert!(ch.starts_with("Bearer"), "{what}: WWW-Authenticate {ch:?}");
-}
-
 /// A request with a raw `Authorization` header.
 fn with_authorization(s: &Server, method: Method, path: &str, value: &str) -> Response {
     s.req(method, path, None)

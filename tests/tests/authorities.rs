@@ -436,12 +436,7 @@ fn unknown_or_deleted_accounts_are_404_with_the_authority_wording() {
     }
 
     c.grant(&c.bob, "ROLE_READER");
-    expect(
-        c.server
-            .delete(&format!("/scim/Users/{}", c.bob), Some(&c.admin)),
-        StatusCode::NO_CONTENT,
-        "delete bob",
-    );
+    c.delete_user(&c.bob);
     let msg = format!("No account found for id '{}'", c.bob);
     expect_error(
         c.get(&c.bob, Some(&c.admin)),

@@ -407,29 +407,8 @@ fn unknown_or_deleted_accounts_are_404_after_validation() {
     let c = setup();
     for id in [UNKNOWN_ID, "not-a-uuid"] {
         let msg = format!("Account not found for id '{id}'");
-        expect_error(
-            c.get(id, Some(&c.admin)),
-            StatusCode::NOT_FOUND,
-            &msg,
-            "GET unknown",
-        );
-        expect_error(
-            c.put(
-                id,
-                Some(&c.admin),
-                &json!({"prefix": "example.org", "name": "a", "value": "b"}),
-            ),
-            StatusCode::NOT_FOUND,
-            &msg,
-            "PUT unknown",
-        );
-        expect_error(
-            c.delete(id, Some(&c.admin), &[("name", "a")]),
-            StatusCode::NOT_FOUND,
-            &msg,
-            "DELETE unknown",
-        );
-
+        let label = json!({"prefix": "example.org", "name": "a", "value": "b"});
+        c.expect_not_found(id, &label, &[("name", "a")], &msg);
         // Validation comes first.
         expect_invalid(
             c.put(id, Some(&c.admin), &json!({"value": "v"})),
@@ -465,31 +444,9 @@ fn unknown_or_deleted_accounts_are_404_after_validation() {
     }
 
     c.set_ok(&c.bob, json!({"name": "a", "value": "1"}));
-    expect(
-        c.server
-            .delete(&format!("/scim/Users/{}", c.bob), Some(&c.admin)),
-        StatusCode::NO_CONTENT,
-        "delete bob",
-    );
+    c.delete_user(&c.bob);
     let msg = format!("Account not found for id '{}'", c.bob);
-    expect_error(
-        c.get(&c.bob, Some(&c.admin)),
-        StatusCode::NOT_FOUND,
-        &msg,
-        "GET deleted",
-    );
-    expect_error(
-        c.put(&c.bob, Some(&c.admin), &json!({"name": "a"})),
-        StatusCode::NOT_FOUND,
-        &msg,
-        "PUT deleted",
-    );
-    expect_error(
-        c.delete(&c.bob, Some(&c.admin), &[("name", "a")]),
-        StatusCode::NOT_FOUND,
-        &msg,
-        "DELETE deleted",
-    );
+    c.expect_not_found(&c.bob, &json!({"name": "a"}), &[("name", "a")], &msg);
     // A new account with the same username starts empty.
     let again = c.server.create_user(&c.admin, "bob");
     assert_eq!(c.list(&again), json!([]));

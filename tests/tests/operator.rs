@@ -1,19 +1,10 @@
 //! The operator interface of docs/api.md §15: `serve` configured by environment
 //! variables alone, flags winning over them, and the first-start admin.
 
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use iam_tests::*;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 struct Running(Child);
 

@@ -29,11 +29,6 @@ fn attribute_names(s: &Server, token: &str, account: &str) -> Vec<String> {
         .collect()
 }
 
-fn last_modified(s: &Server, token: &str, account: &str) -> String {
-    let user = body(s.get(&format!("/scim/Users/{account}"), Some(token)));
-    user["meta"]["lastModified"].as_str().unwrap().to_string()
-}
-
 /// The server still answers, and an ordinary write through the same plugin still works.
 fn assert_still_serving(s: &Server, token: &str, account: &str) {
     assert_eq!(s.get("/health", None).status(), StatusCode::OK);
@@ -121,14 +116,17 @@ fn a_handler_that_writes_then_traps_leaves_nothing_behind() {
     let s = faulty_handler_server("");
     let admin = s.token("admin");
     let me = s.user_id(&admin, "admin");
-    let before = last_modified(&s, &admin, &me);
+    let before = s.last_modified(&admin, &format!("/scim/Users/{me}"));
     std::thread::sleep(std::time::Duration::from_millis(5));
 
     let r = put_attr(&s, &admin, &me, "writetrap");
     assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
     // Neither the attribute nor the touch of the account survived.
     assert!(attribute_names(&s, &admin, &me).is_empty());
-    assert_eq!(last_modified(&s, &admin, &me), before);
+    assert_eq!(
+        s.last_modified(&admin, &format!("/scim/Users/{me}")),
+        before
+    );
     // Also after a restart: the rollback reached the file.
     let mut s = s;
     s.restart();

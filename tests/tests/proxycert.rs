@@ -3,35 +3,6 @@
 use iam_tests::*;
 use serde_json::json;
 
-const INDIGO: &str = "urn:indigo-dc:scim:schemas:IndigoUser";
-const TEST2_CERT: &str = include_str!("../fixtures/test2-cert.pem");
-const TEST3_CERT: &str = include_str!("../fixtures/test3-cert.pem");
-const TEST2_PROXY: &str = include_str!("../fixtures/test2-proxy.pem");
-
-fn upload(
-    s: &Server,
-    token: Option<&str>,
-    chain: serde_json::Value,
-) -> reqwest::blocking::Response {
-    s.put_json(
-        "/iam/account/me/proxycert",
-        token,
-        &json!({"certificate_chain": chain}),
-    )
-}
-
-/// A user with the given certificate linked; returns (id, token).
-fn user_with_cert(s: &Server, admin: &str, username: &str, pem: &str) -> (String, String) {
-    let mut b = user_body(username);
-    b[INDIGO] = json!({"certificates": [{"pemEncodedCertificate": pem, "display": "mine"}]});
-    let r = s.post_scim("/scim/Users", Some(admin), &b);
-    assert_eq!(r.status(), StatusCode::CREATED);
-    (
-        body(r)["id"].as_str().unwrap().to_string(),
-        s.token(username),
-    )
-}
-
 #[test]
 fn a_proxy_for_a_linked_certificate_is_stored() {
     let s = Server::start();
@@ -41,13 +12,13 @@ fn a_proxy_for_a_linked_certificate_is_stored() {
         body(s.get(&format!("/scim/Users/{id}"), Some(&admin)))["meta"]["lastModified"].clone();
     std::thread::sleep(std::time::Duration::from_millis(5));
 
-    let r = upload(&s, Some(&token), json!(TEST2_PROXY));
+    let r = upload_proxy(&s, Some(&token), json!(TEST2_PROXY));
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.text().unwrap(), "");
 
     let user = body(s.get(&format!("/scim/Users/{id}"), Some(&admin)));
     assert_ne!(user["meta"]["lastModified"], before);
-    let certs = user[INDIGO]["certificates"].as_array().unwrap();
+    let certs = user[INDIGO_USER]["certificates"].as_array().unwrap();
     assert_eq!(
         certs.len(),
         1,
@@ -68,33 +39,33 @@ fn proxy_upload_errors() {
         body(r)["error"].as_str().unwrap().to_string()
     };
     assert_eq!(
-        error(upload(&s, Some(&token), json!(""))),
+        error(upload_proxy(&s, Some(&token), json!(""))),
         "Invalid proxy certificate: must not be blank"
     );
     assert_eq!(
-        error(upload(&s, Some(&token), json!(null))),
+        error(upload_proxy(&s, Some(&token), json!(null))),
         "Invalid proxy certificate: must not be blank"
     );
     assert_eq!(
-        error(upload(&s, Some(&token), json!("x".repeat(8193)))),
+        error(upload_proxy(&s, Some(&token), json!("x".repeat(8193)))),
         "Invalid proxy certificate: length must be between 0 and 8192"
     );
     assert!(
-        error(upload(&s, Some(&token), json!("junk")))
+        error(upload_proxy(&s, Some(&token), json!("junk")))
             .starts_with("Error reading proxy certificate from string: ")
     );
     // A plain certificate without its key is not a credential.
     assert!(
-        error(upload(&s, Some(&token), json!(TEST3_CERT)))
+        error(upload_proxy(&s, Some(&token), json!(TEST3_CERT)))
             .starts_with("Error reading proxy certificate from string: ")
     );
     // test3 does not own test2's certificate.
     assert_eq!(
-        error(upload(&s, Some(&token), json!(TEST2_PROXY))),
+        error(upload_proxy(&s, Some(&token), json!(TEST2_PROXY))),
         "Invalid proxy: user 'test3' does not own certificate 'CN=test2,O=IGI,C=IT'"
     );
     // 401 before anything else; a client token or an account without ROLE_USER is refused.
-    expect_unauthorized(upload(&s, None, json!("")), "anonymous");
+    expect_unauthorized(upload_proxy(&s, None, json!("")), "anonymous");
     let test3 = s.user_id(&admin, "test3");
     let r = s
         .req(
@@ -105,5 +76,8 @@ fn proxy_upload_errors() {
         .send()
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    expect_denied(upload(&s, Some(&token), json!(TEST2_PROXY)), "no ROLE_USER");
+    expect_denied(
+        upload_proxy(&s, Some(&token), json!(TEST2_PROXY)),
+        "no ROLE_USER",
+    );
 }

@@ -4,8 +4,6 @@
 use iam_tests::*;
 use serde_json::{Value, json};
 
-const INDIGO: &str = "urn:indigo-dc:scim:schemas:IndigoUser";
-
 /// alice with two labels, two attributes, ROLE_READER and the management of group g.
 fn decorate(s: &Server, admin: &str) -> (String, String) {
     let alice = s.create_user(admin, "alice");
@@ -49,7 +47,7 @@ fn the_extension_shows_nothing_optional_by_default() {
     let admin = s.token("admin");
     let (alice, _) = decorate(&s, &admin);
     let user = body(s.get(&format!("/scim/Users/{alice}"), Some(&admin)));
-    assert_eq!(user[INDIGO], json!({"serviceAccount": false}));
+    assert_eq!(user[INDIGO_USER], json!({"serviceAccount": false}));
 }
 
 #[test]
@@ -64,7 +62,7 @@ fn the_include_switches_show_what_they_name() {
     let admin = s.token("admin");
     let (alice, g) = decorate(&s, &admin);
     let user = body(s.get(&format!("/scim/Users/{alice}"), Some(&admin)));
-    let ext = &user[INDIGO];
+    let ext = &user[INDIGO_USER];
     // Only the unprefixed `team` label is configured; the prefixed one stays hidden.
     assert_eq!(
         ext["labels"],
@@ -85,9 +83,9 @@ fn the_include_switches_show_what_they_name() {
     assert_eq!(ext["serviceAccount"], false);
     // The same view everywhere a full user is shown.
     let me = body(s.get("/scim/Me", Some(&s.token("alice"))));
-    assert_eq!(me[INDIGO], *ext);
+    assert_eq!(me[INDIGO_USER], *ext);
     let found = body(s.get("/iam/account/find/byusername?username=alice", Some(&admin)));
-    assert_eq!(found["Resources"][0][INDIGO], *ext);
+    assert_eq!(found["Resources"][0][INDIGO_USER], *ext);
 }
 
 #[test]
@@ -104,8 +102,11 @@ fn the_attributes_parameter_keeps_the_named_members() {
         keys.sort();
         assert_eq!(keys, ["id", "name", "schemas", "userName"]);
     }
-    let list = body(s.get(&format!("/scim/Users?attributes={INDIGO}"), Some(&admin)));
+    let list = body(s.get(
+        &format!("/scim/Users?attributes={INDIGO_USER}"),
+        Some(&admin),
+    ));
     let u: &Value = &list["Resources"][0];
-    assert!(u.get(INDIGO).is_some() && u.get("userName").is_none());
+    assert!(u.get(INDIGO_USER).is_some() && u.get("userName").is_none());
     assert_eq!(list["totalResults"], 2);
 }

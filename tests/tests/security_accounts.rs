@@ -9,9 +9,6 @@ use reqwest::Method;
 use reqwest::blocking::Response;
 use serde_json::{Value, json};
 
-const INDIGO: &str = "urn:indigo-dc:scim:schemas:IndigoUser";
-const TEST2_CERT: &str = include_str!("../fixtures/test2-cert.pem");
-const TEST2_PROXY: &str = include_str!("../fixtures/test2-proxy.pem");
 const TEST2: &str = "CN=test2,O=IGI,C=IT";
 /// The victim's subject and issuer on someone else's key, and a proxy that key signed.
 const FORGED_PROXY: &str = include_str!("../fixtures/forged-test2-proxy.pem");
@@ -21,26 +18,6 @@ const ATTACKER_PROXY: &str = include_str!("../fixtures/attacker-proxy.pem");
 
 // ---------------------------------------------------------------------------------------
 // Finding 6: proxy certificates.
-
-fn upload(s: &Server, token: &str, chain: &str) -> Response {
-    s.put_json(
-        "/iam/account/me/proxycert",
-        Some(token),
-        &json!({"certificate_chain": chain}),
-    )
-}
-
-/// A user with `pem` linked; returns (id, token).
-fn user_with_cert(s: &Server, admin: &str, username: &str, pem: &str) -> (String, String) {
-    let mut b = user_body(username);
-    b[INDIGO] = json!({"certificates": [{"pemEncodedCertificate": pem, "display": "mine"}]});
-    let r = s.post_scim("/scim/Users", Some(admin), &b);
-    assert_eq!(r.status(), StatusCode::CREATED, "create {username}");
-    (
-        body(r)["id"].as_str().unwrap().to_string(),
-        s.token(username),
-    )
-}
 
 /// What the database holds for each linked certificate with subject test2:
 /// (account, issuer, PEM, proxy chain).
@@ -63,7 +40,10 @@ fn test2_rows(s: &Server) -> Vec<(String, String, String, Option<String>)> {
 /// The account's one linked certificate as SCIM shows it.
 fn scim_cert(s: &Server, admin: &str, id: &str) -> Value {
     let user = body(s.get(&format!("/scim/Users/{id}"), Some(admin)));
-    let certs = user[INDIGO]["certificates"].as_array().unwrap().clone();
+    let certs = user[INDIGO_USER]["certificates"]
+        .as_array()
+        .unwrap()
+        .clone();
     assert_eq!(certs.len(), 1, "{user}");
     certs[0].clone()
 }
@@ -77,12 +57,6 @@ fn block<'a>(text: &'a str, label: &str, n: usize) -> &'a str {
     &text[start..stop]
 }
 
-/// A 401 for a token that is refused (not a missing one).
-fn expect_refused_token(r: Response, what: &str) {
-    let v = expect_json(r, StatusCode::UNAUTHORIZED, what);
-    assert_eq!(v["error"], "invalid_token", "{what}: {v}");
-}
-
 fn error(r: Response, status: StatusCode) -> String {
     let v = expect_json(r, status, "error");
     v["error"].as_str().unwrap().to_string()
@@ -94,7 +68,7 @@ fn a_proxy_upload_never_reaches_another_accounts_certificate() {
     let admin = s.token("admin");
     let (victim, victim_token) = user_with_cert(&s, &admin, "test2", TEST2_CERT);
     assert_eq!(
-        upload(&s, &victim_token, TEST2_PROXY).status(),
+        upload_proxy(&s, Some(&victim_token), TEST2_PROXY).status(),
         StatusCode::OK
     );
     let victim_before = scim_cert(&s, &admin, &victim);
@@ -106,7 +80,7 @@ fn a_proxy_upload_never_reaches_another_accounts_certificate() {
     // Mallory holds a certificate with the victim's subject DN from another CA, and makes
     // a certificate naming the victim's subject and issuer, with a proxy it signed.
     let (mallory, mallory_token) = user_with_cert(&s, &admin, "mallory", ATTACKER_CERT);
-    let r = upload(&s, &mallory_token, FORGED_PROXY);
+    let r = upload_proxy(&s, Some(&mallory_token), FORGED_PROXY);
     assert_eq!(
         error(r, StatusCode::CONFLICT),
         format!("X.509 credential with subject '{TEST2}' is already linked to another user")
@@ -126,7 +100,7 @@ fn a_proxy_upload_never_reaches_another_accounts_certificate() {
     // Mallory's proxy of Mallory's own certificate (ECDSA) is fine, and lands on Mallory's
     // certificate only, although both have the same subject DN.
     assert_eq!(
-        upload(&s, &mallory_token, ATTACKER_PROXY).status(),
+        upload_proxy(&s, Some(&mallory_token), ATTACKER_PROXY).status(),
         StatusCode::OK
     );
     let rows = test2_rows(&s);
@@ -143,7 +117,7 @@ fn the_end_entity_certificate_must_be_the_linked_one_not_just_its_names() {
     let (id, token) = user_with_cert(&s, &admin, "test2", TEST2_CERT);
     // Same subject and issuer DNs as the linked certificate, another key: refused, and the
     // linked certificate is not replaced by it.
-    let r = upload(&s, &token, FORGED_PROXY);
+    let r = upload_proxy(&s, Some(&token), FORGED_PROXY);
     assert_eq!(
         error(r, StatusCode::BAD_REQUEST),
         format!(
@@ -173,7 +147,10 @@ fn a_proxy_not_signed_by_its_end_entity_certificate_is_refused() {
         TEST2_CERT
     );
     assert_eq!(
-        error(upload(&s, &token, &chain), StatusCode::BAD_REQUEST),
+        error(
+            upload_proxy(&s, Some(&token), chain.as_str()),
+            StatusCode::BAD_REQUEST
+        ),
         format!(
             "Error reading proxy certificate from string: invalid chain: 'CN=666,{TEST2}' is \
              not signed by '{TEST2}', the certificate after it"
@@ -186,14 +163,21 @@ fn a_proxy_not_signed_by_its_end_entity_certificate_is_refused() {
     *der.last_mut().unwrap() ^= 1;
     let tampered = TEST2_PROXY.replacen(proxy, &der_pem(&der), 1);
     assert!(
-        error(upload(&s, &token, &tampered), StatusCode::BAD_REQUEST).ends_with(&format!(
+        error(
+            upload_proxy(&s, Some(&token), tampered.as_str()),
+            StatusCode::BAD_REQUEST
+        )
+        .ends_with(&format!(
             "is not signed by '{TEST2}', the certificate after it"
         ))
     );
     assert_eq!(scim_cert(&s, &admin, &id)["hasProxyCertificate"], false);
 
     // The genuine one still goes through.
-    assert_eq!(upload(&s, &token, TEST2_PROXY).status(), StatusCode::OK);
+    assert_eq!(
+        upload_proxy(&s, Some(&token), TEST2_PROXY).status(),
+        StatusCode::OK
+    );
     assert_eq!(scim_cert(&s, &admin, &id)["hasProxyCertificate"], true);
 }
 
@@ -269,7 +253,7 @@ fn a_deleted_accounts_token_stays_dead_when_its_id_is_offered_again() {
             .status(),
         StatusCode::NO_CONTENT
     );
-    expect_refused_token(s.get("/scim/Me", Some(&old_token)), "deleted account");
+    expect_invalid_token(s.get("/scim/Me", Some(&old_token)), "deleted account");
 
     // The same name and the old id: a new account with a new id.
     let mut b = user_body("bob");
@@ -280,7 +264,7 @@ fn a_deleted_accounts_token_stays_dead_when_its_id_is_offered_again() {
         "bob again",
     );
     assert_ne!(u["id"], json!(old));
-    expect_refused_token(s.get("/scim/Me", Some(&old_token)), "old token, new bob");
+    expect_invalid_token(s.get("/scim/Me", Some(&old_token)), "old token, new bob");
     assert_eq!(
         s.get(&format!("/scim/Users/{old}"), Some(&admin)).status(),
         StatusCode::NOT_FOUND
@@ -414,8 +398,8 @@ fn a_client_at_the_maximum_gets_tokens_that_expire_and_revoke() {
     assert_eq!(s.get("/userinfo", Some(access)).status(), StatusCode::OK);
     let r = form(&s, "/revoke", "long", &[("token", access)]);
     assert_eq!(r.status(), StatusCode::OK);
-    expect_refused_token(s.get("/userinfo", Some(access)), "revoked");
-    expect_refused_token(s.get("/scim/Me", Some(access)), "revoked");
+    expect_invalid_token(s.get("/userinfo", Some(access)), "revoked");
+    expect_invalid_token(s.get("/scim/Me", Some(access)), "revoked");
     let v = expect_json(
         form(&s, "/introspect", "long", &[("token", access)]),
         StatusCode::OK,
