@@ -16,14 +16,6 @@ fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-fn reload(s: &Server, token: &str) {
-    let r = s
-        .req(Method::POST, "/iam/admin/plugins/reload", Some(token))
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().unwrap());
-}
-
 fn put_label(s: &Server, token: &str, account: &str) -> reqwest::blocking::Response {
     s.put_json(
         &format!("/iam/account/{account}/labels"),
@@ -66,7 +58,8 @@ fn the_rust_site_policy_lets_stewards_manage_labels() {
         ),
     )
     .unwrap();
-    reload(&s, &admin);
+    let r = s.reload_plugins(&admin);
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().unwrap());
     assert_eq!(put_label(&s, &bob_token, &alice).status(), StatusCode::OK);
     assert!(
         s.log()
@@ -158,7 +151,8 @@ fn the_python_site_policy_keeps_readonly_accounts_unchanged() {
         ),
     )
     .unwrap();
-    reload(&s, &admin);
+    let r = s.reload_plugins(&admin);
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().unwrap());
 
     // ROLE_ADMIN may change bob, not alice.
     assert_eq!(put_label(&s, &admin, &bob).status(), StatusCode::OK);

@@ -15,12 +15,6 @@ fn config_path(s: &Server) -> std::path::PathBuf {
     s.dir.path().join("iam.toml")
 }
 
-fn reload(s: &Server, token: &str) -> reqwest::blocking::Response {
-    s.req(Method::POST, "/iam/admin/plugins/reload", Some(token))
-        .send()
-        .unwrap()
-}
-
 fn slot<'a>(plugins: &'a Value, name: &str) -> &'a Value {
     plugins["plugins"]
         .as_array()
@@ -42,22 +36,6 @@ fn digest_of(file: &str) -> String {
         .unwrap_or_else(|| panic!("no sha256 in {text}"))
         .trim()
         .to_string()
-}
-
-/// Runs `serve` with this config, expects it to refuse to start, and returns its stderr.
-fn serve_fails_with(config: &str) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("iam.toml");
-    std::fs::write(&cfg, config).unwrap();
-    let out = Command::new(host_binary())
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&cfg)
-        .arg("--db")
-        .arg(dir.path().join("iam.db"))
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 #[test]
@@ -141,7 +119,7 @@ fn reload_swaps_the_policy_and_refuses_a_bad_set() {
 
     // Only admins reload.
     let plain = s.token("alice");
-    expect_denied(reload(&s, &plain), "a plain user");
+    expect_denied(s.reload_plugins(&plain), "a plain user");
     expect_unauthorized(
         s.req(Method::POST, "/iam/admin/plugins/reload", None)
             .send()
@@ -150,13 +128,13 @@ fn reload_swaps_the_policy_and_refuses_a_bad_set() {
     );
 
     std::fs::write(config_path(&s), "[plugins]\npolicy = \"strict\"\n").unwrap();
-    let list = expect_json(reload(&s, &admin), StatusCode::OK, "reload");
+    let list = expect_json(s.reload_plugins(&admin), StatusCode::OK, "reload");
     assert_eq!(slot(&list, "policy")["component"], "builtin:strict");
     expect_denied(s.get(&path, Some(&bare_admin)), "strict after the reload");
 
     // A set that does not load is refused, and the running one stays.
     std::fs::write(config_path(&s), "[plugins]\npolicy = \"missing.wasm\"\n").unwrap();
-    let r = reload(&s, &admin);
+    let r = s.reload_plugins(&admin);
     let v = expect_json(r, StatusCode::BAD_REQUEST, "bad reload");
     let msg = v["error"].as_str().unwrap();
     assert!(
@@ -213,7 +191,7 @@ fn reloading_under_load_fails_no_request() {
             format!("[plugins]\npolicy = \"{policy}\"\n"),
         )
         .unwrap();
-        expect_json(reload(&s, &admin), StatusCode::OK, "reload");
+        expect_json(s.reload_plugins(&admin), StatusCode::OK, "reload");
     }
     stop.store(true, Ordering::Relaxed);
     let failures: Vec<String> = workers

@@ -487,34 +487,15 @@ fn bad_input_is_a_4xx_json_error_never_a_5xx() {
     expect_json(s.get(&attrs, Some(&admin)), StatusCode::OK, "still serving");
 }
 
-/// The server's own signing key and key id, read from its database.
-fn server_key(s: &Server) -> (String, EncodingKey) {
-    let conn = rusqlite::Connection::open(s.db_path()).unwrap();
-    let (kid, pem): (String, String) = conn
-        .query_row(
-            "SELECT kid, private_pem FROM signing_keys ORDER BY created_ms DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
-    (kid, EncodingKey::from_ec_pem(pem.as_bytes()).unwrap())
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
 #[test]
 fn token_attacks_are_401() {
     let s = Server::start();
     let admin = s.token("admin");
     let me = s.user_id(&admin, "admin");
-    let (kid, key) = server_key(&s);
+    let (kid, pem) = s.signing_key();
+    let key = EncodingKey::from_ec_pem(pem.as_bytes()).unwrap();
     let claims = |overrides: Value| {
-        let mut c = json!({"iss": s.base, "sub": me, "iat": now(), "exp": now() + 300,
+        let mut c = json!({"iss": s.base, "sub": me, "iat": now_secs(), "exp": now_secs() + 300,
                            "jti": "x", "kind": "user", "scope": "openid iam:admin.read"});
         for (k, v) in overrides.as_object().unwrap() {
             c[k] = v.clone();
@@ -539,13 +520,13 @@ fn token_attacks_are_401() {
         (
             "expired",
             sign(
-                &claims(json!({"exp": now() - 120, "iat": now() - 600})),
+                &claims(json!({"exp": now_secs() - 120, "iat": now_secs() - 600})),
                 &kid,
             ),
         ),
         (
             "not yet valid",
-            sign(&claims(json!({"nbf": now() + 600})), &kid),
+            sign(&claims(json!({"nbf": now_secs() + 600})), &kid),
         ),
         (
             "wrong issuer",

@@ -36,22 +36,6 @@ fn label_names(s: &Server, token: &str, account: &str) -> Vec<String> {
         .collect()
 }
 
-/// Runs `serve` with this config, expects it to refuse to start, and returns its stderr.
-fn serve_fails_with(config: &str) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("iam.toml");
-    std::fs::write(&cfg, config).unwrap();
-    let out = Command::new(host_binary())
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&cfg)
-        .arg("--db")
-        .arg(dir.path().join("iam.db"))
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
 // --- 7: a plugin cannot outlive its deadline by sleeping ---------------------------------
 
 #[test]

@@ -196,24 +196,17 @@ fn a_client_token_never_acts_as_an_account() {
     // A token that does not say what it is is refused, whatever its subject.
     let forged = s.sign(&json!({"iss": s.base, "sub": admin_id, "iat": now_secs(),
                                 "exp": now_secs() + 300, "jti": "x", "scope": "openid"}));
-    invalid_token(s.get("/iam/me/authorities", Some(&forged)), "no kind");
+    expect_invalid_token(s.get("/iam/me/authorities", Some(&forged)), "no kind");
     // A client token must name its client as its subject.
     let forged = s.sign(
         &json!({"iss": s.base, "sub": admin_id, "client_id": "nobody",
                                 "kind": "client", "iat": now_secs(),
                                 "exp": now_secs() + 300, "jti": "y", "scope": "openid"}),
     );
-    invalid_token(
+    expect_invalid_token(
         s.get("/iam/me/authorities", Some(&forged)),
         "client token for another subject",
     );
-}
-
-/// 401 `invalid_token` with a `WWW-Authenticate: Bearer` challenge.
-fn invalid_token(r: Response, what: &str) {
-    assert!(challenge(&r).starts_with("Bearer"), "{what}");
-    let v = expect_json(r, StatusCode::UNAUTHORIZED, what);
-    assert_eq!(v["error"], "invalid_token", "{what}: {v}");
 }
 
 fn introspect_as(s: &Server, client: &str, token: &str) -> Value {
@@ -243,7 +236,7 @@ fn a_token_older_than_its_account_is_refused() {
         StatusCode::OK,
         "a token issued now",
     );
-    invalid_token(
+    expect_invalid_token(
         s.get(
             "/iam/me/authorities",
             Some(&s.sign(&claims(now_secs() - 3600))),
