@@ -145,6 +145,53 @@ impl Ctx {
         assert!(text.is_empty(), "DELETE answers no body, got {text:?}");
     }
 
+    /// Asserts that PUT on alice's resource, which must list nothing yet, reads JSON only:
+    /// 415 for any other content type, 400 for an unreadable body (the usual ones and
+    /// `wrongly_typed`), nothing stored; `application/json` with parameters or in another
+    /// case is read.
+    pub fn check_put_reads_json(&self, wrongly_typed: &[&str]) {
+        let (id, admin) = (self.alice.as_str(), Some(self.admin.as_str()));
+        assert_eq!(self.list(id), json!([]), "a resource with nothing yet");
+        let body = r#"{"name":"a","value":"b"}"#;
+        for ct in [
+            Some("text/plain"),
+            Some("application/xml"),
+            Some("application/scim+json"),
+            Some("application/x-www-form-urlencoded"),
+            None,
+        ] {
+            let r = self.put_raw(id, admin, ct, body);
+            let what = format!("content type {ct:?}");
+            expect_plain_error(r, StatusCode::UNSUPPORTED_MEDIA_TYPE, &what);
+        }
+        let unreadable = [
+            "{",
+            "not json",
+            "",
+            "   ",
+            r#"{"name":"a","value":"b""#,
+            "[]",
+            r#""a""#,
+            "null",
+        ];
+        for bad in unreadable.iter().chain(wrongly_typed) {
+            let r = self.put_raw(id, admin, Some(JSON), bad);
+            expect_plain_error(r, StatusCode::BAD_REQUEST, &format!("body {bad:?}"));
+        }
+        assert_eq!(self.list(id), json!([]), "nothing unreadable was stored");
+
+        let mut stored = Vec::new();
+        for (i, ct) in ["application/json;charset=UTF-8", "Application/JSON"]
+            .iter()
+            .enumerate()
+        {
+            let body = json!({"name": format!("n{i}"), "value": "v"});
+            expect_empty_ok(self.put_raw(id, admin, Some(ct), &body.to_string()), ct);
+            stored.push(body);
+        }
+        assert_eq!(self.list(id), json!(stored));
+    }
+
     /// Asserts that the admin's GET, PUT of `put` and DELETE with `params` on the resource of
     /// `id` are all answered 404 `{"error": msg}`.
     pub fn expect_not_found(&self, id: &str, put: &Value, params: &[(&str, &str)], msg: &str) {

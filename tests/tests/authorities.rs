@@ -651,13 +651,10 @@ fn refusals_come_first(policy: &str) {
 }
 
 #[test]
-fn refusals_come_first_under_roles() {
-    refusals_come_first("roles");
-}
-
-#[test]
-fn refusals_come_first_under_strict() {
-    refusals_come_first("strict");
+fn refusals_come_first_under_both_policies() {
+    for policy in ["roles", "strict"] {
+        refusals_come_first(policy);
+    }
 }
 
 #[test]
