@@ -6,7 +6,7 @@ use reqwest::Method;
 use reqwest::blocking::Response;
 use serde_json::{Value, json};
 
-use crate::{Server, StatusCode, encode, expect_json};
+use crate::{Server, StatusCode, expect_json, query};
 
 /// The secret every client registered by [`register`] gets.
 pub const SECRET: &str = "s3cret-value";
@@ -28,15 +28,6 @@ pub fn post_client(s: &Server, token: &str, body: &Value) -> Response {
     s.post_json("/iam/api/clients", Some(token), body)
 }
 
-/// A form body: `k=v&...`, percent-encoded.
-pub fn form(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
 /// POSTs a form to `path`, authenticating as `basic` (id, secret) when given.
 pub fn post_form(
     s: &Server,
@@ -47,7 +38,7 @@ pub fn post_form(
     let mut rb = s
         .req(Method::POST, path, None)
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(form(pairs));
+        .body(query(pairs));
     if let Some((id, secret)) = basic {
         rb = rb.basic_auth(id, Some(secret));
     }

@@ -535,7 +535,7 @@ fn failed_passwords_are_throttled_per_account_and_source() {
         .post(s.url("/token"))
         .basic_auth("app", Some(SECRET))
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(form(&[
+        .body(query(&[
             ("grant_type", "password"),
             ("username", "admin"),
             ("password", ADMIN_PASSWORD),

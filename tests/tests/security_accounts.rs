@@ -4,8 +4,8 @@
 //! large enough to overflow the expiry arithmetic (10). Fixtures: tests/fixtures/README.md.
 
 use base64::Engine as _;
+use iam_tests::oauth::{post_client, post_form};
 use iam_tests::*;
-use reqwest::Method;
 use reqwest::blocking::Response;
 use serde_json::{Value, json};
 
@@ -278,31 +278,10 @@ fn a_deleted_accounts_token_stays_dead_when_its_id_is_offered_again() {
 
 const SECRET: &str = "client-secret";
 
-fn register(s: &Server, admin: &str, body: Value) -> Response {
-    s.req(Method::POST, "/iam/api/clients", Some(admin))
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .unwrap()
-}
-
 fn client(id: &str, access: Value, refresh: Value) -> Value {
     json!({"client_id": id, "client_secret": SECRET, "scope": "openid profile",
            "grant_types": ["password", "refresh_token"],
            "access_token_validity_seconds": access, "refresh_token_validity_seconds": refresh})
-}
-
-fn form(s: &Server, path: &str, client: &str, params: &[(&str, &str)]) -> Response {
-    let body: Vec<String> = params
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-        .collect();
-    s.req(Method::POST, path, None)
-        .basic_auth(client, Some(SECRET))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body.join("&"))
-        .send()
-        .unwrap()
 }
 
 /// A token's claims, read without checking it.
@@ -320,7 +299,7 @@ fn lifetimes_over_the_maximum_are_refused_at_registration() {
     let admin = s.token("admin");
     let huge = 1u64 << 62;
     let refused = |access: Value, refresh: Value| {
-        let r = register(&s, &admin, client("greedy", access, refresh));
+        let r = post_client(&s, &admin, &client("greedy", access, refresh));
         error(r, StatusCode::BAD_REQUEST)
     };
     assert_eq!(
@@ -353,9 +332,9 @@ fn lifetimes_over_the_maximum_are_refused_at_registration() {
         "[oauth]\naccess_token_lifetime_secs = 300\nmax_access_token_lifetime_secs = 600\n",
     );
     let admin = s.token("admin");
-    let r = register(&s, &admin, client("c", json!(601), json!(null)));
+    let r = post_client(&s, &admin, &client("c", json!(601), json!(null)));
     assert!(error(r, StatusCode::BAD_REQUEST).ends_with("must be less than or equal to 600"));
-    let r = register(&s, &admin, client("c", json!(600), json!(null)));
+    let r = post_client(&s, &admin, &client("c", json!(600), json!(null)));
     assert_eq!(r.status(), StatusCode::CREATED);
 }
 
@@ -364,10 +343,10 @@ fn a_client_at_the_maximum_gets_tokens_that_expire_and_revoke() {
     let s = Server::start();
     let admin = s.token("admin");
     let (max_access, max_refresh) = (86_400u64, 31_536_000u64);
-    let r = register(
+    let r = post_client(
         &s,
         &admin,
-        client("long", json!(max_access), json!(max_refresh)),
+        &client("long", json!(max_access), json!(max_refresh)),
     );
     let created = expect_json(r, StatusCode::CREATED, "at the maximum");
     assert_eq!(created["access_token_validity_seconds"], max_access);
@@ -377,7 +356,11 @@ fn a_client_at_the_maximum_gets_tokens_that_expire_and_revoke() {
         ("username", "admin"),
         ("password", ADMIN_PASSWORD),
     ];
-    let t = expect_json(form(&s, "/token", "long", &grant), StatusCode::OK, "token");
+    let t = expect_json(
+        post_form(&s, "/token", Some(("long", SECRET)), &grant),
+        StatusCode::OK,
+        "token",
+    );
     assert_eq!(t["expires_in"], max_access);
     let access = t["access_token"].as_str().unwrap();
     let c = claims(access);
@@ -387,7 +370,12 @@ fn a_client_at_the_maximum_gets_tokens_that_expire_and_revoke() {
     // The refresh token expires after the maximum too.
     let refresh = t["refresh_token"].as_str().unwrap();
     let v = expect_json(
-        form(&s, "/introspect", "long", &[("token", refresh)]),
+        post_form(
+            &s,
+            "/introspect",
+            Some(("long", SECRET)),
+            &[("token", refresh)],
+        ),
         StatusCode::OK,
         "introspect refresh",
     );
@@ -396,12 +384,17 @@ fn a_client_at_the_maximum_gets_tokens_that_expire_and_revoke() {
 
     // Revocation holds for the token's whole (long) life.
     assert_eq!(s.get("/userinfo", Some(access)).status(), StatusCode::OK);
-    let r = form(&s, "/revoke", "long", &[("token", access)]);
+    let r = post_form(&s, "/revoke", Some(("long", SECRET)), &[("token", access)]);
     assert_eq!(r.status(), StatusCode::OK);
     expect_invalid_token(s.get("/userinfo", Some(access)), "revoked");
     expect_invalid_token(s.get("/scim/Me", Some(access)), "revoked");
     let v = expect_json(
-        form(&s, "/introspect", "long", &[("token", access)]),
+        post_form(
+            &s,
+            "/introspect",
+            Some(("long", SECRET)),
+            &[("token", access)],
+        ),
         StatusCode::OK,
         "introspect revoked",
     );

@@ -264,7 +264,7 @@ fn login_with(
         .post(s.url("/token"))
         .basic_auth("app", Some(SECRET))
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(form(&[
+        .body(query(&[
             ("grant_type", "password"),
             ("username", username),
             ("password", password),
