@@ -22,8 +22,9 @@ use reqwest::blocking::Response;
 use serde_json::{Value, json};
 
 /// The callers. Every `admin*` token belongs to the admin account (ROLE_ADMIN, ROLE_USER)
-/// and differs only in its scopes: `admin` has none of the IAM scopes, `admin.all` all of
-/// them. `*+scopes` asked for every admin scope, which a plain account never gets.
+/// and differs only in its scopes: `admin` has none of the IAM scopes (only `openid`),
+/// `admin.none` no scope at all, `admin.all` every one. `*+scopes` asked for every admin
+/// scope, which a plain account never gets.
 const CALLERS: &[&str] = &[
     "plain",
     "plain+scopes",
@@ -36,6 +37,7 @@ const CALLERS: &[&str] = &[
     "admin.read",
     "admin.write",
     "admin.all",
+    "admin.none",
     "scim:read",
     "scim:write",
 ];
@@ -60,6 +62,8 @@ fn allowed(rule: &str, caller: &str, strict: bool) -> bool {
         "plain"
     } else if PROMOTED.contains(&caller) {
         caller.trim_start_matches("new-")
+    } else if caller == "admin.none" {
+        "admin"
     } else {
         caller.strip_suffix("+scopes").unwrap_or(caller)
     };
@@ -271,6 +275,7 @@ fn matrix(policy: &str) {
                 "admin.read" => s.token_with("admin", Some("iam:admin.read")),
                 "admin.write" => s.token_with("admin", Some("iam:admin.write")),
                 "admin.all" => s.token("admin"),
+                "admin.none" => s.token_with("admin", Some("")),
                 scope => s.token_with("admin", Some(scope)),
             };
             (*c, t)
