@@ -79,14 +79,14 @@ impl Pipeline {
     }
 
     /// Runs one caller's operation: the policy decides, then `call` runs the handler guest
-    /// in one transaction (see [`Pipeline::in_transaction`]).
+    /// in one transaction (see [`Pipeline::in_transaction`]), a write one when the operation
+    /// may write ([`mode_of`]).
     pub async fn execute<R: Send + 'static>(
         self: &Arc<Self>,
         request: &RequestId,
         principal: types::Principal,
         source: Option<IpAddr>,
         op: types::Operation,
-        mode: TxMode,
         call: impl FnOnce(&Plugins, Tx) -> GuestOutcome<R> + Send + 'static,
     ) -> Result<R, PipelineError> {
         let _turn = self.turn().await?;
@@ -108,7 +108,7 @@ impl Pipeline {
                 source,
                 job: None,
             };
-            pipeline.transaction_with(&plugins, &request, &actor, mode, call)
+            pipeline.transaction_with(&plugins, &request, &actor, mode_of(&op), call)
         })
         .await
         .map_err(|e| {
@@ -160,5 +160,57 @@ impl Pipeline {
         self.plugins.get().log_loaded();
         tracing::info!("plugins reloaded");
         Ok(())
+    }
+}
+
+/// Whether an operation may write: a write transaction takes the write turn up front.
+/// Every operation is listed, so a new one must be placed.
+pub fn mode_of(op: &types::Operation) -> TxMode {
+    use types::Operation;
+    match op {
+        Operation::FindAccounts(_)
+        | Operation::GetAccountAttributes(_)
+        | Operation::GetAccountAuthorities(_)
+        | Operation::GetAccountLabels(_)
+        | Operation::GetClient(_)
+        | Operation::GetGroup(_)
+        | Operation::GetGroupManagers(_)
+        | Operation::GetManagedGroups(_)
+        | Operation::GetMe
+        | Operation::GetOwnAuthorities
+        | Operation::GetOwnClients
+        | Operation::GetUser(_)
+        | Operation::ListClients
+        | Operation::ListGroupMembers(_)
+        | Operation::ListGroups
+        | Operation::ListSubgroups(_)
+        | Operation::ListUsers
+        | Operation::SearchAccounts
+        | Operation::SearchGroups => TxMode::Read,
+        Operation::AddAccountAuthority(_)
+        | Operation::AddClientOwner(_)
+        | Operation::AddGroupManager(_)
+        | Operation::AddGroupMember(_)
+        | Operation::CreateClient
+        | Operation::CreateGroup
+        | Operation::CreateIamGroup
+        | Operation::CreateUser
+        | Operation::DeleteAccountAttribute(_)
+        | Operation::DeleteAccountLabel(_)
+        | Operation::DeleteClient(_)
+        | Operation::DeleteGroup(_)
+        | Operation::DeleteUser(_)
+        | Operation::PatchGroup(_)
+        | Operation::RemoveAccountAuthority(_)
+        | Operation::RemoveClientOwner(_)
+        | Operation::RemoveGroupManager(_)
+        | Operation::RemoveGroupMember(_)
+        | Operation::ReplaceGroup(_)
+        | Operation::ReplaceUser(_)
+        | Operation::SetAccountAttribute(_)
+        | Operation::SetAccountLabel(_)
+        | Operation::SetEndTime(_)
+        | Operation::SetProxyCertificate
+        | Operation::UpdateIamGroup(_) => TxMode::Write,
     }
 }

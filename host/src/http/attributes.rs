@@ -8,9 +8,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 
 use super::body::{JSON, Params, json_object, string_field};
-use super::{ApiError, AppState, Family, Req};
+use super::{ApiError, AppState, Req};
 use crate::contract::types::Operation;
-use crate::store::TxMode;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route(
@@ -22,8 +21,8 @@ pub fn routes() -> Router<AppState> {
 async fn list(req: Req, Path(id): Path<String>) -> Result<Response, ApiError> {
     let op = Operation::GetAccountAttributes(id.clone());
     let attrs = req
-        .run(op, Family::Iam, TxMode::Read, move |p, conn| {
-            p.handle(&p.attributes, conn, |g, store| g.call_get(store, &id))
+        .run(op, move |p, tx| {
+            p.handle(&p.attributes, tx, |g, store| g.call_get(store, &id))
         })
         .await?;
     let body: Vec<_> = attrs
@@ -43,8 +42,8 @@ async fn set(
     let name = string_field(&obj, "name")?;
     let value = string_field(&obj, "value")?;
     let op = Operation::SetAccountAttribute(id.clone());
-    req.run(op, Family::Iam, TxMode::Write, move |p, conn| {
-        p.handle(&p.attributes, conn, |g, store| {
+    req.run(op, move |p, tx| {
+        p.handle(&p.attributes, tx, |g, store| {
             g.call_set(store, &id, name.as_deref(), value.as_deref())
         })
     })
@@ -63,8 +62,8 @@ async fn remove(
     let name = params.get("name").map(String::from);
     let value = params.get("value").map(String::from);
     let op = Operation::DeleteAccountAttribute(id.clone());
-    req.run(op, Family::Iam, TxMode::Write, move |p, conn| {
-        p.handle(&p.attributes, conn, |g, store| {
+    req.run(op, move |p, tx| {
+        p.handle(&p.attributes, tx, |g, store| {
             g.call_remove(store, &id, name.as_deref(), value.as_deref())
         })
     })

@@ -4,12 +4,13 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
-use super::{ApiError, AppState, Family, GuestOutcome, RequestId};
+use super::error::family_of;
+use super::{ApiError, AppState, GuestOutcome, RequestId};
 use crate::auth::{self, AuthError};
 use crate::contract::types::Operation;
 use crate::contract::types::Principal;
 use crate::plugins::Plugins;
-use crate::store::{Tx, TxMode};
+use crate::store::Tx;
 
 /// The authenticated caller of a request, and where the request came from.
 #[derive(Clone)]
@@ -87,19 +88,18 @@ impl FromRequestParts<AppState> for Req {
 }
 
 impl Req {
-    /// Runs `op` through the pipeline (policy, then `call` in one transaction); its
-    /// failures answer in `family`'s error body.
+    /// Runs `op` through the pipeline (policy, then `call` in one transaction); the
+    /// operation decides the transaction mode and the error body of its failures.
     pub async fn run<R: Send + 'static>(
         &self,
         op: Operation,
-        family: Family,
-        mode: TxMode,
         call: impl FnOnce(&Plugins, Tx) -> GuestOutcome<R> + Send + 'static,
     ) -> Result<R, ApiError> {
         let Caller { principal, source } = self.caller.clone();
+        let family = family_of(&op);
         self.app
             .pipeline
-            .execute(&self.id, principal, source, op, mode, call)
+            .execute(&self.id, principal, source, op, call)
             .await
             .map_err(|e| ApiError::from_pipeline(&self.id, family, e))
     }

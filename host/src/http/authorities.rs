@@ -10,9 +10,8 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use super::body::Params;
-use super::{ApiError, AppState, Family, Req};
+use super::{ApiError, AppState, Req};
 use crate::contract::types::Operation;
-use crate::store::TxMode;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -30,8 +29,8 @@ fn authorities_json(list: Vec<String>) -> Response {
 async fn list(req: Req, Path(id): Path<String>) -> Result<Response, ApiError> {
     let op = Operation::GetAccountAuthorities(id.clone());
     let list = req
-        .run(op, Family::Iam, TxMode::Read, move |p, conn| {
-            p.handle(&p.authorities, conn, |g, store| g.call_get(store, &id))
+        .run(op, move |p, tx| {
+            p.handle(&p.authorities, tx, |g, store| g.call_get(store, &id))
         })
         .await?;
     Ok(authorities_json(list))
@@ -40,12 +39,9 @@ async fn list(req: Req, Path(id): Path<String>) -> Result<Response, ApiError> {
 async fn own(req: Req) -> Result<Response, ApiError> {
     let me = req.caller.principal.clone();
     let list = req
-        .run(
-            Operation::GetOwnAuthorities,
-            Family::Iam,
-            TxMode::Read,
-            move |p, conn| p.handle(&p.authorities, conn, |g, store| g.call_get_own(store, &me)),
-        )
+        .run(Operation::GetOwnAuthorities, move |p, tx| {
+            p.handle(&p.authorities, tx, |g, store| g.call_get_own(store, &me))
+        })
         .await?;
     Ok(authorities_json(list))
 }
@@ -61,8 +57,8 @@ async fn add(
         .get("authority")
         .map(String::from);
     let op = Operation::AddAccountAuthority(id.clone());
-    req.run(op, Family::Iam, TxMode::Write, move |p, conn| {
-        p.handle(&p.authorities, conn, |g, store| {
+    req.run(op, move |p, tx| {
+        p.handle(&p.authorities, tx, |g, store| {
             g.call_add(store, &id, authority.as_deref())
         })
     })
@@ -81,8 +77,8 @@ async fn remove(
         .get("authority")
         .map(String::from);
     let op = Operation::RemoveAccountAuthority(id.clone());
-    req.run(op, Family::Iam, TxMode::Write, move |p, conn| {
-        p.handle(&p.authorities, conn, |g, store| {
+    req.run(op, move |p, tx| {
+        p.handle(&p.authorities, tx, |g, store| {
             g.call_remove(store, &id, authority.as_deref())
         })
     })

@@ -15,9 +15,8 @@ use x509_cert::der::oid::db::rfc5912;
 use x509_cert::der::{DecodePem, Encode};
 
 use super::body::{JSON, json_object, string_field};
-use super::{ApiError, AppState, Family, Req};
+use super::{ApiError, AppState, Req};
 use crate::contract::types::{Certificate, Operation, ParsedProxy};
-use crate::store::TxMode;
 
 /// RFC 3820's ProxyCertInfo extension.
 const PROXY_CERT_INFO: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.1.14");
@@ -217,21 +216,16 @@ async fn set_proxy(req: Req, headers: HeaderMap, body: Bytes) -> Result<Response
         None => Err("no certificate chain".to_string()),
     };
     let me = req.caller.principal.clone();
-    req.run(
-        Operation::SetProxyCertificate,
-        Family::Iam,
-        TxMode::Write,
-        move |p, conn| {
-            p.handle(&p.certificates, conn, |g, store| {
-                g.call_set_proxy(
-                    store,
-                    &me,
-                    chain.as_deref(),
-                    parsed.as_ref().map_err(String::as_str),
-                )
-            })
-        },
-    )
+    req.run(Operation::SetProxyCertificate, move |p, tx| {
+        p.handle(&p.certificates, tx, |g, store| {
+            g.call_set_proxy(
+                store,
+                &me,
+                chain.as_deref(),
+                parsed.as_ref().map_err(String::as_str),
+            )
+        })
+    })
     .await?;
     Ok(StatusCode::OK.into_response())
 }

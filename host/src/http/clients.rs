@@ -11,11 +11,10 @@ use serde_json::{Map, Value, json};
 
 use super::body::{JSON, Params, bool_field, int_field, json_object, string_field};
 use super::scim_json::plain_list_json;
-use super::{ApiError, AppState, Family, Req};
+use super::{ApiError, AppState, Req};
 use crate::auth::oauth::Lifetimes;
 use crate::config::MAX_LIFETIME_SECS;
 use crate::contract::types::{Client, ClientOwner, NewClient, Operation, PageRequest};
-use crate::store::TxMode;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -174,12 +173,9 @@ async fn create(req: Req, headers: HeaderMap, body: Bytes) -> Result<Response, A
     let new = parse_new_client(&json_object(&headers, &body, &[JSON])?)?;
     check_lifetimes(&new, &req.app.lifetimes)?;
     let reg = req
-        .run(
-            Operation::CreateClient,
-            Family::Iam,
-            TxMode::Write,
-            move |p, conn| p.handle(&p.clients, conn, |g, store| g.call_create(store, &new)),
-        )
+        .run(Operation::CreateClient, move |p, tx| {
+            p.handle(&p.clients, tx, |g, store| g.call_create(store, &new))
+        })
         .await?;
     let mut m = client_json(&reg.client);
     // The only time the secret is ever shown.
@@ -192,12 +188,9 @@ async fn create(req: Req, headers: HeaderMap, body: Bytes) -> Result<Response, A
 async fn list(req: Req, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
     let page = page(query.as_deref())?;
     let found = req
-        .run(
-            Operation::ListClients,
-            Family::Iam,
-            TxMode::Read,
-            move |p, conn| p.handle(&p.clients, conn, |g, store| g.call_list_all(store, page)),
-        )
+        .run(Operation::ListClients, move |p, tx| {
+            p.handle(&p.clients, tx, |g, store| g.call_list_all(store, page))
+        })
         .await?;
     let clients = found
         .clients
@@ -210,8 +203,8 @@ async fn list(req: Req, RawQuery(query): RawQuery) -> Result<Response, ApiError>
 async fn one(req: Req, Path(client): Path<String>) -> Result<Response, ApiError> {
     let op = Operation::GetClient(client.clone());
     let c = req
-        .run(op, Family::Iam, TxMode::Read, move |p, conn| {
-            p.handle(&p.clients, conn, |g, store| g.call_get(store, &client))
+        .run(op, move |p, tx| {
+            p.handle(&p.clients, tx, |g, store| g.call_get(store, &client))
         })
         .await?;
     Ok(Json(Value::Object(client_json(&c))).into_response())
@@ -219,8 +212,8 @@ async fn one(req: Req, Path(client): Path<String>) -> Result<Response, ApiError>
 
 async fn remove(req: Req, Path(client): Path<String>) -> Result<Response, ApiError> {
     let op = Operation::DeleteClient(client.clone());
-    req.run(op, Family::Iam, TxMode::Write, move |p, conn| {
-        p.handle(&p.clients, conn, |g, store| g.call_delete(store, &client))
+    req.run(op, move |p, tx| {
+        p.handle(&p.clients, tx, |g, store| g.call_delete(store, &client))
     })
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -234,8 +227,8 @@ async fn add_owner(
         client: client.clone(),
         account: account.clone(),
     });
-    req.run(op, Family::Iam, TxMode::Write, move |p, conn| {
-        p.handle(&p.clients, conn, |g, store| {
+    req.run(op, move |p, tx| {
+        p.handle(&p.clients, tx, |g, store| {
             g.call_add_owner(store, &client, &account)
         })
     })
@@ -251,8 +244,8 @@ async fn remove_owner(
         client: client.clone(),
         account: account.clone(),
     });
-    req.run(op, Family::Iam, TxMode::Write, move |p, conn| {
-        p.handle(&p.clients, conn, |g, store| {
+    req.run(op, move |p, tx| {
+        p.handle(&p.clients, tx, |g, store| {
             g.call_remove_owner(store, &client, &account)
         })
     })
@@ -265,16 +258,11 @@ async fn own(req: Req, RawQuery(query): RawQuery) -> Result<Response, ApiError> 
     let me = req.caller.principal.clone();
     // Pagination errors here are SCIM errors, as in INDIGO IAM.
     let found = req
-        .run(
-            Operation::GetOwnClients,
-            Family::Scim,
-            TxMode::Read,
-            move |p, conn| {
-                p.handle(&p.clients, conn, |g, store| {
-                    g.call_owned_by_caller(store, &me, page)
-                })
-            },
-        )
+        .run(Operation::GetOwnClients, move |p, tx| {
+            p.handle(&p.clients, tx, |g, store| {
+                g.call_owned_by_caller(store, &me, page)
+            })
+        })
         .await?;
     let clients = found.clients.iter().map(limited_client_json).collect();
     Ok(Json(plain_list_json(&found.info, clients)).into_response())

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::RequestId;
 use crate::auth::AuthError;
-use crate::contract::types;
+use crate::contract::types::{self, Operation};
 use crate::pipeline::PipelineError;
 use crate::plugins::{Failure, FailureKind};
 
@@ -18,6 +18,58 @@ pub enum Family {
     Iam,
     /// A SCIM error message (`/scim/...`).
     Scim,
+}
+
+/// Which error body an operation's endpoint answers with: SCIM's for the SCIM endpoints
+/// (and those IAM answers in SCIM's form: the finders, `me/clients`), IAM's for the rest.
+/// Every operation is listed, so a new one must be placed.
+pub fn family_of(op: &Operation) -> Family {
+    match op {
+        Operation::CreateGroup
+        | Operation::CreateUser
+        | Operation::DeleteGroup(_)
+        | Operation::DeleteUser(_)
+        | Operation::FindAccounts(_)
+        | Operation::GetGroup(_)
+        | Operation::GetMe
+        | Operation::GetOwnClients
+        | Operation::GetUser(_)
+        | Operation::ListGroupMembers(_)
+        | Operation::ListGroups
+        | Operation::ListSubgroups(_)
+        | Operation::ListUsers
+        | Operation::PatchGroup(_)
+        | Operation::ReplaceGroup(_)
+        | Operation::ReplaceUser(_) => Family::Scim,
+        Operation::AddAccountAuthority(_)
+        | Operation::AddClientOwner(_)
+        | Operation::AddGroupManager(_)
+        | Operation::AddGroupMember(_)
+        | Operation::CreateClient
+        | Operation::CreateIamGroup
+        | Operation::DeleteAccountAttribute(_)
+        | Operation::DeleteAccountLabel(_)
+        | Operation::DeleteClient(_)
+        | Operation::GetAccountAttributes(_)
+        | Operation::GetAccountAuthorities(_)
+        | Operation::GetAccountLabels(_)
+        | Operation::GetClient(_)
+        | Operation::GetGroupManagers(_)
+        | Operation::GetManagedGroups(_)
+        | Operation::GetOwnAuthorities
+        | Operation::ListClients
+        | Operation::RemoveAccountAuthority(_)
+        | Operation::RemoveClientOwner(_)
+        | Operation::RemoveGroupManager(_)
+        | Operation::RemoveGroupMember(_)
+        | Operation::SearchAccounts
+        | Operation::SearchGroups
+        | Operation::SetAccountAttribute(_)
+        | Operation::SetAccountLabel(_)
+        | Operation::SetEndTime(_)
+        | Operation::SetProxyCertificate
+        | Operation::UpdateIamGroup(_) => Family::Iam,
+    }
 }
 
 /// Every way a request can fail.

@@ -9,9 +9,8 @@ use serde_json::json;
 
 use super::body::{Params, ScimAccept};
 use super::scim_json::{LIST_SCHEMA, list_json, scim, user_json};
-use super::{ApiError, AppState, Family, Req};
+use super::{ApiError, AppState, Req};
 use crate::contract::types::{Finder, GroupFilter, LabelFilter, Operation, PageRequest};
-use crate::store::TxMode;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -45,8 +44,8 @@ fn page(p: &Params) -> Result<PageRequest, ApiError> {
 async fn run(req: Req, finder: Finder, page: PageRequest) -> Result<Response, ApiError> {
     let op = Operation::FindAccounts(finder.clone());
     let found = req
-        .run(op, Family::Scim, TxMode::Read, move |p, conn| {
-            p.handle(&p.find, conn, |g, store| g.call_find(store, &finder, page))
+        .run(op, move |p, tx| {
+            p.handle(&p.find, tx, |g, store| g.call_find(store, &finder, page))
         })
         .await?;
     let users: Vec<_> = found

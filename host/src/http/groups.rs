@@ -12,9 +12,8 @@ use serde_json::{Value, json};
 
 use super::body::{JSON, json_object, object_field, string_field};
 use super::scim_json::user_json;
-use super::{ApiError, AppState, Family, Req};
+use super::{ApiError, AppState, Req};
 use crate::contract::types::{AccountGroup, Group, GroupRef, Operation};
-use crate::store::TxMode;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -53,21 +52,16 @@ async fn create_group(req: Req, headers: HeaderMap, body: Bytes) -> Result<Respo
         None => None,
     };
     let group = req
-        .run(
-            Operation::CreateIamGroup,
-            Family::Iam,
-            TxMode::Write,
-            move |p, conn| {
-                p.handle(&p.groups, conn, |g, store| {
-                    g.call_create(
-                        store,
-                        name.as_deref(),
-                        description.as_deref(),
-                        parent.as_deref(),
-                    )
-                })
-            },
-        )
+        .run(Operation::CreateIamGroup, move |p, tx| {
+            p.handle(&p.groups, tx, |g, store| {
+                g.call_create(
+                    store,
+                    name.as_deref(),
+                    description.as_deref(),
+                    parent.as_deref(),
+                )
+            })
+        })
         .await?;
     Ok((StatusCode::CREATED, Json(group_dto_full(&group))).into_response())
 }
@@ -82,8 +76,8 @@ async fn update_group(
     let description = string_field(&obj, "description")?;
     let op = Operation::UpdateIamGroup(group.clone());
     let updated = req
-        .run(op, Family::Iam, TxMode::Write, move |p, conn| {
-            p.handle(&p.groups, conn, |g, store| {
+        .run(op, move |p, tx| {
+            p.handle(&p.groups, tx, |g, store| {
                 g.call_update_description(store, &group, description.as_deref())
             })
         })
@@ -99,8 +93,8 @@ async fn add_member(
         account: account.clone(),
         group: group.clone(),
     });
-    req.run(op, Family::Iam, TxMode::Write, move |p, conn| {
-        p.handle(&p.groups, conn, |g, store| {
+    req.run(op, move |p, tx| {
+        p.handle(&p.groups, tx, |g, store| {
             g.call_add_member(store, &account, &group)
         })
     })
@@ -116,8 +110,8 @@ async fn remove_member(
         account: account.clone(),
         group: group.clone(),
     });
-    req.run(op, Family::Iam, TxMode::Write, move |p, conn| {
-        p.handle(&p.groups, conn, |g, store| {
+    req.run(op, move |p, tx| {
+        p.handle(&p.groups, tx, |g, store| {
             g.call_remove_member(store, &account, &group)
         })
     })
@@ -133,8 +127,8 @@ fn group_dto(g: &GroupRef) -> Value {
 async fn managed_groups(req: Req, Path(account): Path<String>) -> Result<Response, ApiError> {
     let op = Operation::GetManagedGroups(account.clone());
     let m = req
-        .run(op, Family::Iam, TxMode::Read, move |p, conn| {
-            p.handle(&p.managers, conn, |g, store| {
+        .run(op, move |p, tx| {
+            p.handle(&p.managers, tx, |g, store| {
                 g.call_managed_groups(store, &account)
             })
         })
@@ -156,8 +150,8 @@ async fn add_manager(
         account: account.clone(),
         group: group.clone(),
     });
-    req.run(op, Family::Iam, TxMode::Write, move |p, conn| {
-        p.handle(&p.managers, conn, |g, store| {
+    req.run(op, move |p, tx| {
+        p.handle(&p.managers, tx, |g, store| {
             g.call_add(store, &account, &group)
         })
     })
@@ -173,8 +167,8 @@ async fn remove_manager(
         account: account.clone(),
         group: group.clone(),
     });
-    req.run(op, Family::Iam, TxMode::Write, move |p, conn| {
-        p.handle(&p.managers, conn, |g, store| {
+    req.run(op, move |p, tx| {
+        p.handle(&p.managers, tx, |g, store| {
             g.call_remove(store, &account, &group)
         })
     })
@@ -185,8 +179,8 @@ async fn remove_manager(
 async fn group_managers(req: Req, Path(group): Path<String>) -> Result<Response, ApiError> {
     let op = Operation::GetGroupManagers(group.clone());
     let users = req
-        .run(op, Family::Iam, TxMode::Read, move |p, conn| {
-            p.handle(&p.managers, conn, |g, store| {
+        .run(op, move |p, tx| {
+            p.handle(&p.managers, tx, |g, store| {
                 g.call_group_managers(store, &group)
             })
         })

@@ -9,9 +9,8 @@ use axum::{Json, Router};
 use serde_json::{Map, Value};
 
 use super::body::{JSON, Params, json_object, string_field};
-use super::{ApiError, AppState, Family, Req};
+use super::{ApiError, AppState, Req};
 use crate::contract::types::{Label, Operation};
-use crate::store::TxMode;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route(
@@ -36,8 +35,8 @@ pub fn label_json(l: &Label) -> Value {
 async fn list(req: Req, Path(id): Path<String>) -> Result<Response, ApiError> {
     let op = Operation::GetAccountLabels(id.clone());
     let labels = req
-        .run(op, Family::Iam, TxMode::Read, move |p, conn| {
-            p.handle(&p.labels, conn, |g, store| g.call_get(store, &id))
+        .run(op, move |p, tx| {
+            p.handle(&p.labels, tx, |g, store| g.call_get(store, &id))
         })
         .await?;
     Ok(Json(labels.iter().map(label_json).collect::<Vec<_>>()).into_response())
@@ -54,8 +53,8 @@ async fn set(
     let name = string_field(&obj, "name")?;
     let value = string_field(&obj, "value")?;
     let op = Operation::SetAccountLabel(id.clone());
-    req.run(op, Family::Iam, TxMode::Write, move |p, conn| {
-        p.handle(&p.labels, conn, |g, store| {
+    req.run(op, move |p, tx| {
+        p.handle(&p.labels, tx, |g, store| {
             g.call_set(
                 store,
                 &id,
@@ -80,8 +79,8 @@ async fn remove(
     let field = |k: &str| params.get(k).map(String::from);
     let (prefix, name, value) = (field("prefix"), field("name"), field("value"));
     let op = Operation::DeleteAccountLabel(id.clone());
-    req.run(op, Family::Iam, TxMode::Write, move |p, conn| {
-        p.handle(&p.labels, conn, |g, store| {
+    req.run(op, move |p, tx| {
+        p.handle(&p.labels, tx, |g, store| {
             g.call_remove(
                 store,
                 &id,

@@ -9,9 +9,8 @@ use axum::routing::put;
 use serde_json::Value;
 
 use super::body::{JSON, json_object};
-use super::{ApiError, AppState, Family, Req};
+use super::{ApiError, AppState, Req};
 use crate::contract::types::Operation;
-use crate::store::TxMode;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/iam/account/{id}/endTime", put(set_end_time))
@@ -58,8 +57,8 @@ async fn set_end_time(
     let end_time = parse_end_time(obj.get("endTime")).map_err(ApiError::bad_request)?;
     let settings = req.app.lifecycle;
     let op = Operation::SetEndTime(id.clone());
-    req.run(op, Family::Iam, TxMode::Write, move |p, conn| {
-        p.handle(&p.lifecycle, conn, |g, store| {
+    req.run(op, move |p, tx| {
+        p.handle(&p.lifecycle, tx, |g, store| {
             g.call_set_end_time(store, &id, end_time, settings)
         })
     })

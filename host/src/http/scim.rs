@@ -21,7 +21,6 @@ use crate::contract::types::{
     Address, Certificate, EmailInput, MemberPatch, NewGroup, NewUser, OidcId, Operation,
     PageRequest, Profile, SamlId, SshKey,
 };
-use crate::store::TxMode;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -267,16 +266,11 @@ async fn create_user(req: Req, headers: HeaderMap, body: Bytes) -> Result<Respon
     let new = parse_new_user(&json_object(&headers, &body, &[SCIM_JSON])?)?;
     let registration = req.app.registration.clone();
     let user = req
-        .run(
-            Operation::CreateUser,
-            Family::Scim,
-            TxMode::Write,
-            move |p, conn| {
-                p.handle(&p.scim, conn, |g, store| {
-                    g.call_create_user(store, &new, &registration)
-                })
-            },
-        )
+        .run(Operation::CreateUser, move |p, tx| {
+            p.handle(&p.scim, tx, |g, store| {
+                g.call_create_user(store, &new, &registration)
+            })
+        })
         .await?;
     Ok(scim(StatusCode::CREATED, user_json(&req.app.scim, &user)))
 }
@@ -284,8 +278,8 @@ async fn create_user(req: Req, headers: HeaderMap, body: Bytes) -> Result<Respon
 async fn get_user(req: Req, _: ScimAccept, Path(id): Path<String>) -> Result<Response, ApiError> {
     let op = Operation::GetUser(id.clone());
     let user = req
-        .run(op, Family::Scim, TxMode::Read, move |p, conn| {
-            p.handle(&p.scim, conn, |g, store| g.call_get_user(store, &id))
+        .run(op, move |p, tx| {
+            p.handle(&p.scim, tx, |g, store| g.call_get_user(store, &id))
         })
         .await?;
     Ok(scim(StatusCode::OK, user_json(&req.app.scim, &user)))
@@ -301,12 +295,9 @@ async fn list_users(
         .get("attributes")
         .map(kept_attributes);
     let result = req
-        .run(
-            Operation::ListUsers,
-            Family::Scim,
-            TxMode::Read,
-            move |p, conn| p.handle(&p.scim, conn, |g, store| g.call_list_users(store, page)),
-        )
+        .run(Operation::ListUsers, move |p, tx| {
+            p.handle(&p.scim, tx, |g, store| g.call_list_users(store, page))
+        })
         .await?;
     let users = result
         .users
@@ -339,8 +330,8 @@ async fn replace_user(
     let new = parse_new_user(&json_object(&headers, &body, &[SCIM_JSON])?)?;
     let op = Operation::ReplaceUser(id.clone());
     let user = req
-        .run(op, Family::Scim, TxMode::Write, move |p, conn| {
-            p.handle(&p.scim, conn, |g, store| {
+        .run(op, move |p, tx| {
+            p.handle(&p.scim, tx, |g, store| {
                 g.call_replace_user(store, &id, &new)
             })
         })
@@ -350,8 +341,8 @@ async fn replace_user(
 
 async fn delete_user(req: Req, Path(id): Path<String>) -> Result<Response, ApiError> {
     let op = Operation::DeleteUser(id.clone());
-    req.run(op, Family::Scim, TxMode::Write, move |p, conn| {
-        p.handle(&p.scim, conn, |g, store| g.call_delete_user(store, &id))
+    req.run(op, move |p, tx| {
+        p.handle(&p.scim, tx, |g, store| g.call_delete_user(store, &id))
     })
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -360,12 +351,9 @@ async fn delete_user(req: Req, Path(id): Path<String>) -> Result<Response, ApiEr
 async fn create_group(req: Req, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
     let new = parse_new_group(&json_object(&headers, &body, &[SCIM_JSON])?)?;
     let group = req
-        .run(
-            Operation::CreateGroup,
-            Family::Scim,
-            TxMode::Write,
-            move |p, conn| p.handle(&p.scim, conn, |g, store| g.call_create_group(store, &new)),
-        )
+        .run(Operation::CreateGroup, move |p, tx| {
+            p.handle(&p.scim, tx, |g, store| g.call_create_group(store, &new))
+        })
         .await?;
     Ok(scim(
         StatusCode::CREATED,
@@ -376,8 +364,8 @@ async fn create_group(req: Req, headers: HeaderMap, body: Bytes) -> Result<Respo
 async fn get_group(req: Req, _: ScimAccept, Path(id): Path<String>) -> Result<Response, ApiError> {
     let op = Operation::GetGroup(id.clone());
     let group = req
-        .run(op, Family::Scim, TxMode::Read, move |p, conn| {
-            p.handle(&p.scim, conn, |g, store| g.call_get_group(store, &id))
+        .run(op, move |p, tx| {
+            p.handle(&p.scim, tx, |g, store| g.call_get_group(store, &id))
         })
         .await?;
     Ok(scim(StatusCode::OK, group_json(&req.app.base_url, &group)))
@@ -390,12 +378,9 @@ async fn list_groups(
 ) -> Result<Response, ApiError> {
     let page = page(query.as_deref())?;
     let result = req
-        .run(
-            Operation::ListGroups,
-            Family::Scim,
-            TxMode::Read,
-            move |p, conn| p.handle(&p.scim, conn, |g, store| g.call_list_groups(store, page)),
-        )
+        .run(Operation::ListGroups, move |p, tx| {
+            p.handle(&p.scim, tx, |g, store| g.call_list_groups(store, page))
+        })
         .await?;
     let groups = result
         .groups
@@ -414,8 +399,8 @@ async fn replace_group(
     let new = parse_new_group(&json_object(&headers, &body, &[SCIM_JSON])?)?;
     let op = Operation::ReplaceGroup(id.clone());
     let group = req
-        .run(op, Family::Scim, TxMode::Write, move |p, conn| {
-            p.handle(&p.scim, conn, |g, store| {
+        .run(op, move |p, tx| {
+            p.handle(&p.scim, tx, |g, store| {
                 g.call_replace_group(store, &id, &new)
             })
         })
@@ -431,8 +416,8 @@ async fn patch_group(
 ) -> Result<Response, ApiError> {
     let ops = parse_member_patch(&json_object(&headers, &body, &[SCIM_JSON])?)?;
     let op = Operation::PatchGroup(id.clone());
-    req.run(op, Family::Scim, TxMode::Write, move |p, conn| {
-        p.handle(&p.scim, conn, |g, store| {
+    req.run(op, move |p, tx| {
+        p.handle(&p.scim, tx, |g, store| {
             g.call_patch_members(store, &id, &ops)
         })
     })
@@ -442,8 +427,8 @@ async fn patch_group(
 
 async fn delete_group(req: Req, Path(id): Path<String>) -> Result<Response, ApiError> {
     let op = Operation::DeleteGroup(id.clone());
-    req.run(op, Family::Scim, TxMode::Write, move |p, conn| {
-        p.handle(&p.scim, conn, |g, store| g.call_delete_group(store, &id))
+    req.run(op, move |p, tx| {
+        p.handle(&p.scim, tx, |g, store| g.call_delete_group(store, &id))
     })
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -458,8 +443,8 @@ async fn list_members(
     let page = page(query.as_deref())?;
     let op = Operation::ListGroupMembers(id.clone());
     let result = req
-        .run(op, Family::Scim, TxMode::Read, move |p, conn| {
-            p.handle(&p.scim, conn, |g, store| {
+        .run(op, move |p, tx| {
+            p.handle(&p.scim, tx, |g, store| {
                 g.call_list_members(store, &id, page)
             })
         })
@@ -486,8 +471,8 @@ async fn list_subgroups(
     let page = page(query.as_deref())?;
     let op = Operation::ListSubgroups(id.clone());
     let result = req
-        .run(op, Family::Scim, TxMode::Read, move |p, conn| {
-            p.handle(&p.scim, conn, |g, store| {
+        .run(op, move |p, tx| {
+            p.handle(&p.scim, tx, |g, store| {
                 g.call_list_subgroups(store, &id, page)
             })
         })
@@ -504,12 +489,9 @@ async fn list_subgroups(
 async fn get_me(req: Req, _: ScimAccept) -> Result<Response, ApiError> {
     let me = req.caller.principal.clone();
     let user = req
-        .run(
-            Operation::GetMe,
-            Family::Scim,
-            TxMode::Read,
-            move |p, conn| p.handle(&p.scim, conn, |g, store| g.call_get_me(store, &me)),
-        )
+        .run(Operation::GetMe, move |p, tx| {
+            p.handle(&p.scim, tx, |g, store| g.call_get_me(store, &me))
+        })
         .await?;
     Ok(scim(StatusCode::OK, user_json(&req.app.scim, &user)))
 }

@@ -7,9 +7,8 @@ use axum::{Json, Router};
 
 use super::body::Params;
 use super::scim_json::{INDIGO_GROUP_SCHEMA, group_json, plain_list_json, restrict, user_json};
-use super::{ApiError, AppState, Family, Req};
+use super::{ApiError, AppState, Req};
 use crate::contract::types::{Operation, SearchRequest};
-use crate::store::TxMode;
 
 /// What a user found by search shows: no `schemas`, no IndigoUser extension.
 const USER_MEMBERS: &[&str] = &[
@@ -46,12 +45,9 @@ fn request(query: Option<&str>) -> Result<SearchRequest, ApiError> {
 async fn accounts(req: Req, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
     let search = request(query.as_deref())?;
     let found = req
-        .run(
-            Operation::SearchAccounts,
-            Family::Iam,
-            TxMode::Read,
-            move |p, conn| p.handle(&p.search, conn, |g, store| g.call_accounts(store, &search)),
-        )
+        .run(Operation::SearchAccounts, move |p, tx| {
+            p.handle(&p.search, tx, |g, store| g.call_accounts(store, &search))
+        })
         .await?;
     let users = found
         .users
@@ -64,12 +60,9 @@ async fn accounts(req: Req, RawQuery(query): RawQuery) -> Result<Response, ApiEr
 async fn groups(req: Req, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
     let search = request(query.as_deref())?;
     let found = req
-        .run(
-            Operation::SearchGroups,
-            Family::Iam,
-            TxMode::Read,
-            move |p, conn| p.handle(&p.search, conn, |g, store| g.call_groups(store, &search)),
-        )
+        .run(Operation::SearchGroups, move |p, tx| {
+            p.handle(&p.search, tx, |g, store| g.call_groups(store, &search))
+        })
         .await?;
     let groups = found
         .groups
