@@ -35,11 +35,7 @@ fn authority(s: &Server, admin: &str, method: Method, account: &str, role: &str)
 }
 
 fn introspect(s: &Server, token: &str) -> Value {
-    expect_json(
-        post_form(s, "/introspect", Some(("app", SECRET)), &[("token", token)]),
-        StatusCode::OK,
-        "introspect",
-    )
+    introspect_as(s, "app", token)
 }
 
 #[test]

@@ -152,11 +152,13 @@ impl accounts::Host for GuestState {
         store::accounts::with_authority(self.db()?, &authority).map_err(err)
     }
 }
+
 impl account_touch::Host for GuestState {
     fn touch(&mut self, id: String) -> R<()> {
         store::accounts::touch(self.db()?, &id).map_err(err)
     }
 }
+
 impl account_lifecycle::Host for GuestState {
     fn set_end_time(&mut self, id: String, end_time: Option<u64>) -> R<()> {
         store::accounts::set_end_time(self.db()?, &id, end_time).map_err(err)?;
@@ -191,6 +193,7 @@ impl account_lifecycle::Host for GuestState {
         Ok(removed)
     }
 }
+
 impl account_writer::Host for GuestState {
     fn create(&mut self, new: account_writer::AccountCreate) -> R<types::Account> {
         let uuid = new.id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());

@@ -14,6 +14,7 @@ impl authority_store::Host for GuestState {
         store::authorities::exists(self.db()?, &authority).map_err(err)
     }
 }
+
 impl authority_writer::Host for GuestState {
     fn grant(&mut self, account_id: String, authority: String) -> R<bool> {
         let granted =
@@ -34,27 +35,16 @@ impl authority_writer::Host for GuestState {
         Ok(revoked)
     }
 }
+
 /// Only `ROLE_GM:<group>`: whatever the group id holds, the authority it spells starts
 /// with `ROLE_GM:`, and only a group's own authority has that name.
 impl manager_store::Host for GuestState {
     fn appoint(&mut self, account_id: String, group_id: String) -> R<bool> {
-        let authority = format!("ROLE_GM:{group_id}");
-        let granted =
-            store::authorities::grant(self.db()?, &account_id, &authority).map_err(err)?;
-        if granted {
-            self.audit
-                .account("authority added", &account_id, authority);
-        }
-        Ok(granted)
+        authority_writer::Host::grant(self, account_id, format!("ROLE_GM:{group_id}"))
     }
 
     /// Logged even when the account did not manage the group, as INDIGO IAM does.
     fn dismiss(&mut self, account_id: String, group_id: String) -> R<bool> {
-        let authority = format!("ROLE_GM:{group_id}");
-        let revoked =
-            store::authorities::revoke(self.db()?, &account_id, &authority).map_err(err)?;
-        self.audit
-            .account("authority removed", &account_id, authority);
-        Ok(revoked)
+        authority_writer::Host::revoke(self, account_id, format!("ROLE_GM:{group_id}"))
     }
 }

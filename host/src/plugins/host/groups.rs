@@ -52,6 +52,7 @@ impl group_store::Host for GuestState {
         store::groups::all_refs(self.db()?).map_err(err)
     }
 }
+
 impl group_writer::Host for GuestState {
     fn create(&mut self, name: String, parent_id: Option<String>) -> R<types::Group> {
         let group = store::groups::insert(self.db()?, &name, parent_id.as_deref()).map_err(err)?;
