@@ -18,11 +18,10 @@ use axum::routing::get;
 use axum::{Json, Router};
 use iam_guest_logic::store::{AccountLookup, AttributeStore, StoreResult};
 use iam_guest_logic::types as logic;
-use rusqlite::Connection;
 
 use crate::contract::types;
 use crate::http::{ApiError, AppState, Family, Req};
-use crate::store::{self, TxMode};
+use crate::store::{Store, StoreError, TxMode};
 
 /// Whether this server runs the native attributes path (`IAM_BENCH_NATIVE=1`).
 fn native_enabled() -> bool {
@@ -65,15 +64,18 @@ async fn native_attributes(State(app): State<AppState>, req: Request, next: Next
 }
 
 /// The host's database, for the logic crate's store traits, natively.
-struct NativeStore<'c>(&'c Connection);
+struct NativeStore<'c>(&'c dyn Store);
 
-fn db(e: rusqlite::Error) -> String {
+fn db(e: StoreError) -> String {
     format!("database error: {e}")
 }
 
 impl AccountLookup for NativeStore<'_> {
     fn account(&self, id: &str) -> StoreResult<Option<logic::Account>> {
-        Ok(store::accounts::by_uuid(self.0, id)
+        Ok(self
+            .0
+            .accounts()
+            .by_uuid(id)
             .map_err(db)?
             .map(|a| logic::Account {
                 id: a.id,
@@ -92,7 +94,10 @@ impl AccountLookup for NativeStore<'_> {
 
 impl AttributeStore for NativeStore<'_> {
     fn get_all(&self, account_id: &str) -> StoreResult<Vec<logic::Attribute>> {
-        Ok(store::attributes::all(self.0, account_id)
+        Ok(self
+            .0
+            .attributes()
+            .all(account_id)
             .map_err(db)?
             .into_iter()
             .map(|a| logic::Attribute {
@@ -107,11 +112,11 @@ impl AttributeStore for NativeStore<'_> {
             name: attr.name.clone(),
             value: attr.value.clone(),
         };
-        store::attributes::put(self.0, account_id, &attr).map_err(db)
+        self.0.attributes().put(account_id, &attr).map_err(db)
     }
 
     fn remove(&self, account_id: &str, name: &str) -> StoreResult<bool> {
-        store::attributes::remove(self.0, account_id, name).map_err(db)
+        self.0.attributes().remove(account_id, name).map_err(db)
     }
 }
 
@@ -154,8 +159,8 @@ async fn list_attributes(req: Req, id: String) -> Result<Response, ApiError> {
             .pipeline
             .db
             .begin(TxMode::Read)
-            .map_err(|e| ApiError::database(&request, &e))?;
-        let store = NativeStore(&tx);
+            .map_err(|e| ApiError::database(&request, &e.into()))?;
+        let store = NativeStore(&*tx);
         let result = iam_guest_logic::attributes::list(&store, &store, &id);
         drop(tx);
         result.map_err(|e| ApiError::guest_error(&request, Family::Iam, error(e)))

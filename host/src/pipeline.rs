@@ -138,7 +138,10 @@ impl Pipeline {
         mode: TxMode,
         call: impl FnOnce(&Plugins, Tx) -> GuestOutcome<R>,
     ) -> Result<R, PipelineError> {
-        let tx = self.db.begin(mode).map_err(PipelineError::Database)?;
+        let tx = self
+            .db
+            .begin(mode)
+            .map_err(|e| PipelineError::Database(e.into()))?;
         let Handled { result, tx, audit } = call(plugins, tx);
         // Anything but a successful commit drops `tx`, which rolls back.
         match result {

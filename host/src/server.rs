@@ -3,8 +3,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::store::Store;
 use anyhow::{Context, Result, bail};
-use rusqlite::Connection;
 
 use crate::auth::external::{JwksSource, TrustedIssuers};
 use crate::auth::keys::{Keyring, LiveKeyring};
@@ -17,7 +17,7 @@ use crate::http::{self, App};
 use crate::lifecycle;
 use crate::pipeline::Pipeline;
 use crate::plugins::LivePlugins;
-use crate::store::{self, Db, TxMode, accounts};
+use crate::store::{self, Db, TxMode};
 use crate::{auth, passwords};
 
 const ISSUER_KEY: &str = "issuer";
@@ -38,7 +38,7 @@ fn build_app(cfg: &Config) -> Result<App> {
     let db = Db::open(&cfg.db)?;
     let keyring = db.transaction(TxMode::Write, |conn| {
         bootstrap_admin(conn)?;
-        store::meta_set(conn, ISSUER_KEY, &cfg.base_url)?;
+        conn.meta().set(ISSUER_KEY, &cfg.base_url)?;
         Keyring::load_or_create(conn)
     })?;
     let cache_key = db.transaction(TxMode::Write, plugin_cache_key)?;
@@ -85,16 +85,16 @@ fn build_app(cfg: &Config) -> Result<App> {
 }
 
 /// The key that signs this server's cached compiled components, made on first use.
-fn plugin_cache_key(conn: &Connection) -> Result<[u8; 32]> {
+fn plugin_cache_key(conn: &dyn Store) -> Result<[u8; 32]> {
     const KEY: &str = "plugin_cache_key";
-    let hex = match store::meta_get(conn, KEY)? {
+    let hex = match conn.meta().get(KEY)? {
         Some(h) => h,
         None => {
             use rand_core::RngCore;
             let mut k = [0u8; 32];
             rand_core::OsRng.fill_bytes(&mut k);
             let h: String = k.iter().map(|b| format!("{b:02x}")).collect();
-            store::meta_set(conn, KEY, &h)?;
+            conn.meta().set(KEY, &h)?;
             h
         }
     };
@@ -110,7 +110,7 @@ fn plugin_cache_key(conn: &Connection) -> Result<[u8; 32]> {
 fn warn_missing_default_groups(db: &Db, names: &[String]) -> Result<()> {
     db.transaction(TxMode::Read, |conn| {
         for name in names {
-            if store::groups::by_name(conn, name)?.is_none() {
+            if conn.groups().by_name(name)?.is_none() {
                 tracing::warn!(group = %name, "[registration] default group does not exist (yet): new accounts skip it");
             }
         }
@@ -192,8 +192,8 @@ pub fn run_lifecycle(cfg: Config) -> Result<()> {
 
 /// On an empty database, creates `admin` (ROLE_ADMIN, ROLE_USER) with the password in
 /// `IAM_ADMIN_PASSWORD`, or a random one printed once to the log.
-fn bootstrap_admin(conn: &Connection) -> Result<()> {
-    if accounts::count(conn)? > 0 {
+fn bootstrap_admin(conn: &dyn Store) -> Result<()> {
+    if conn.accounts().count()? > 0 {
         return Ok(());
     }
     let password = std::env::var("IAM_ADMIN_PASSWORD")
@@ -202,9 +202,8 @@ fn bootstrap_admin(conn: &Connection) -> Result<()> {
     let generated = password.is_none();
     let password = password.unwrap_or_else(passwords::random);
     let uuid = uuid::Uuid::new_v4().to_string();
-    accounts::insert(
-        conn,
-        &accounts::NewAccount {
+    conn.accounts().insert(
+        &store::NewAccount {
             uuid: &uuid,
             username: "admin",
             given_name: "Admin",
@@ -255,11 +254,15 @@ pub fn print_token(
     let db = Db::open(db_path)?;
     let token = db.transaction(TxMode::Write, |conn| {
         let keyring = Keyring::load_or_create(conn)?;
-        let issuer = store::meta_get(conn, ISSUER_KEY)?
+        let issuer = conn
+            .meta()
+            .get(ISSUER_KEY)?
             .unwrap_or_else(|| format!("http://{}", crate::config::DEFAULT_LISTEN));
-        let account = accounts::by_username(conn, username)?
+        let account = conn
+            .accounts()
+            .by_username(username)?
             .with_context(|| format!("no account with username '{username}'"))?;
-        let held = store::authorities::of_account(conn, &account.id)?;
+        let held = conn.authorities().of_account(&account.id)?;
         let scopes = auth::user_token_scopes(scope, &held);
         let grant = auth::Grant {
             kind: auth::TokenKind::User,

@@ -12,14 +12,13 @@ use std::path::PathBuf;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
+use crate::store::Store;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use rusqlite::Connection;
 use serde::Deserialize;
 
 use super::{AuthError, effective_scopes};
 use crate::contract::types::{OidcId, Principal};
-use crate::store::{accounts, authorities, identities};
 
 /// How long fetched keys are trusted before they are fetched again.
 const CACHE_FOR: Duration = Duration::from_secs(600);
@@ -124,7 +123,7 @@ const ALGORITHMS: &[Algorithm] = &[
 
 impl TrustedIssuer {
     /// Verifies a token of this issuer and finds the account its identity is linked to.
-    pub fn authenticate(&self, conn: &Connection, token: &str) -> Result<Principal, AuthError> {
+    pub fn authenticate(&self, conn: &dyn Store, token: &str) -> Result<Principal, AuthError> {
         let invalid = |m: &str| AuthError::Invalid(m.to_string());
         let header =
             jsonwebtoken::decode_header(token).map_err(|_| invalid("Invalid access token"))?;
@@ -174,16 +173,23 @@ impl TrustedIssuer {
             issuer: self.issuer.clone(),
             subject: claims.sub.clone(),
         };
-        let owner = identities::oidc_owner(conn, &identity)
+        let owner = conn
+            .identities()
+            .oidc_owner(&identity)
             .map_err(db_error)?
             .ok_or_else(|| {
                 invalid("Invalid access token: no account is linked to this identity")
             })?;
-        let account = accounts::by_uuid(conn, &owner)
+        let account = conn
+            .accounts()
+            .by_uuid(&owner)
             .map_err(db_error)?
             .filter(|a| a.active)
             .ok_or_else(|| invalid("Invalid access token: the account is disabled"))?;
-        let held = authorities::of_account(conn, &account.id).map_err(db_error)?;
+        let held = conn
+            .authorities()
+            .of_account(&account.id)
+            .map_err(db_error)?;
         let scopes = match (claims.scope, claims.scp) {
             (Some(s), _) => s.split_whitespace().map(String::from).collect(),
             (None, Some(list)) => list,

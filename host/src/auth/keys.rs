@@ -5,16 +5,16 @@
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+use crate::store::Store;
 use anyhow::{Context, Result};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{DecodingKey, EncodingKey};
 use p256::elliptic_curve::sec1::ToEncodedPoint;
 use p256::pkcs8::{EncodePrivateKey, LineEnding};
-use rusqlite::Connection;
 use serde_json::{Value, json};
 
-use crate::store::keys::{self as rows, KeyRow};
+use crate::store::KeyRow;
 
 /// One key pair, ready to sign and verify.
 pub struct SigningKey {
@@ -32,22 +32,24 @@ pub struct Keyring {
 
 impl Keyring {
     /// Loads the stored keys, creating the first one on an empty database.
-    pub fn load_or_create(conn: &Connection) -> Result<Keyring> {
-        if rows::all(conn)?.is_empty() {
-            rows::insert(conn, &generate()?)?;
+    pub fn load_or_create(conn: &dyn Store) -> Result<Keyring> {
+        if conn.keys().all()?.is_empty() {
+            conn.keys().insert(&generate()?)?;
         }
         Keyring::load(conn)
     }
 
     /// Adds a new key, which signs from now on (`iam-host keys rotate`); returns its id.
-    pub fn rotate(conn: &Connection) -> Result<String> {
+    pub fn rotate(conn: &dyn Store) -> Result<String> {
         let row = generate()?;
-        rows::insert(conn, &row)?;
+        conn.keys().insert(&row)?;
         Ok(row.kid)
     }
 
-    fn load(conn: &Connection) -> Result<Keyring> {
-        let keys = rows::all(conn)?
+    fn load(conn: &dyn Store) -> Result<Keyring> {
+        let keys = conn
+            .keys()
+            .all()?
             .into_iter()
             .map(|row| {
                 Ok(SigningKey {
@@ -111,9 +113,9 @@ impl LiveKeyring {
     }
 
     /// The keyring as the database has it now.
-    pub fn refresh(&self, conn: &Connection) -> Result<Arc<Keyring>> {
+    pub fn refresh(&self, conn: &dyn Store) -> Result<Arc<Keyring>> {
         let current = self.get();
-        let stored: Vec<String> = rows::all(conn)?.into_iter().map(|r| r.kid).collect();
+        let stored: Vec<String> = conn.keys().all()?.into_iter().map(|r| r.kid).collect();
         let known: Vec<&str> = current.keys.iter().map(|k| k.kid.as_str()).collect();
         if stored == known {
             return Ok(current);

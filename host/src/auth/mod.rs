@@ -7,12 +7,12 @@ pub mod oauth;
 pub mod throttle;
 pub mod verified;
 
+use crate::store::Store;
 use jsonwebtoken::{Algorithm, Header, Validation};
-use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
 use crate::contract::types::Principal;
-use crate::store::{accounts, authorities, clients, now_ms, tokens};
+use crate::store::now_ms;
 use external::TrustedIssuers;
 use keys::{Keyring, LiveKeyring};
 use verified::VerifiedTokens;
@@ -192,7 +192,7 @@ pub fn verify(keyring: &Keyring, issuer: &str, token: &str) -> Result<Claims, Au
 /// client checked. A token of a trusted external issuer acts as the account its identity
 /// is linked to. Blocking.
 pub fn authenticate(
-    conn: &Connection,
+    conn: &dyn Store,
     keyring: &LiveKeyring,
     issuer: &str,
     trusted: &TrustedIssuers,
@@ -227,15 +227,17 @@ pub fn authenticate(
 /// client alone, never for an account. A user token's account must still exist, be
 /// active and be older than the token; its authorities are read now, and so are the
 /// scopes they back, so a revoked role takes effect at once.
-pub fn principal(conn: &Connection, claims: &Claims) -> Result<Principal, AuthError> {
+pub fn principal(conn: &dyn Store, claims: &Claims) -> Result<Principal, AuthError> {
     let invalid = |m: &str| AuthError::Invalid(m.to_string());
     let db_error = |_| invalid("Cannot verify the access token now");
     let scopes: Vec<&str> = claims.scope.split_whitespace().collect();
-    if tokens::is_revoked(conn, &claims.jti).map_err(db_error)? {
+    if conn.tokens().is_revoked(&claims.jti).map_err(db_error)? {
         return Err(invalid("Invalid access token: revoked"));
     }
     if let Some(client) = &claims.client_id {
-        let live = clients::get(conn, client)
+        let live = conn
+            .clients()
+            .get(client)
             .map_err(db_error)?
             .is_some_and(|c| c.active);
         if !live {
@@ -256,7 +258,9 @@ pub fn principal(conn: &Connection, claims: &Claims) -> Result<Principal, AuthEr
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
         });
     }
-    let account = accounts::by_uuid(conn, &claims.sub)
+    let account = conn
+        .accounts()
+        .by_uuid(&claims.sub)
         .map_err(db_error)?
         .ok_or_else(|| invalid("Invalid access token: the account no longer exists"))?;
     if !account.active {
@@ -268,7 +272,10 @@ pub fn principal(conn: &Connection, claims: &Claims) -> Result<Principal, AuthEr
             "Invalid access token: issued before the account existed",
         ));
     }
-    let authorities = authorities::of_account(conn, &account.id).map_err(db_error)?;
+    let authorities = conn
+        .authorities()
+        .of_account(&account.id)
+        .map_err(db_error)?;
     Ok(Principal {
         scopes: effective_scopes(&scopes, &authorities),
         authorities,

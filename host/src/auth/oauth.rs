@@ -7,7 +7,6 @@ use std::net::IpAddr;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use rusqlite::Connection;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -15,8 +14,8 @@ use super::keys::Keyring;
 use super::throttle::Throttle;
 use super::{Grant, TokenKind, effective_scopes, mint, verify};
 use crate::passwords;
-use crate::store::clients::{self, Credentials};
-use crate::store::{Db, TxMode, accounts, authorities, now_ms, tokens};
+use crate::store::Credentials;
+use crate::store::{Db, NewRefreshToken, Store, StoreError, TxMode, now_ms};
 
 /// Token lifetimes used when a client has none of its own, and the most any client gets.
 #[derive(Debug, Clone, Copy)]
@@ -89,8 +88,8 @@ impl OAuthError {
     }
 }
 
-impl From<rusqlite::Error> for OAuthError {
-    fn from(e: rusqlite::Error) -> OAuthError {
+impl From<StoreError> for OAuthError {
+    fn from(e: StoreError) -> OAuthError {
         tracing::error!("token endpoint database error: {e}");
         OAuthError::server_error()
     }
@@ -138,7 +137,7 @@ impl ClientAuth {
 /// checked against a dummy hash, so the answer takes as long whether the client exists
 /// or not.
 pub fn authenticate_client(
-    conn: &Connection,
+    conn: &dyn Store,
     throttle: &Throttle,
     auth: &ClientAuth,
     source: IpAddr,
@@ -165,7 +164,7 @@ pub fn authenticate_client(
         }
     };
     let bad = || OAuthError::invalid_client("Bad client credentials");
-    let found = clients::credentials(conn, &id)?;
+    let found = conn.clients().credentials(&id)?;
     let public = |c: &Credentials| c.client.token_endpoint_auth_method == "none";
     let secret = secret.filter(|s| !s.is_empty());
     let creds = match secret.as_deref() {
@@ -240,23 +239,9 @@ pub struct Issuer<'a> {
     pub client_throttle: &'a Throttle,
 }
 
-/// Runs `f` in one write transaction, committed only when it succeeds.
-fn write<T>(
-    db: &Db,
-    f: impl FnOnce(&Connection) -> Result<T, OAuthError>,
-) -> Result<T, OAuthError> {
-    let tx = db.begin(TxMode::Write).map_err(|e| {
-        tracing::error!("token endpoint: cannot start a transaction: {e:#}");
-        OAuthError::server_error()
-    })?;
-    let value = f(&tx)?;
-    tx.commit()?;
-    Ok(value)
-}
-
 /// `POST /token`: authenticates the client and runs the grant.
 pub fn token(
-    conn: &Connection,
+    conn: &dyn Store,
     iss: &Issuer,
     auth: &ClientAuth,
     form: &impl Form,
@@ -293,8 +278,8 @@ pub fn token(
                 ));
             }
             let scopes = granted_scopes(&creds, form.param("scope"), None)?;
-            write(iss.db, |conn| {
-                clients::mark_used(conn, client_id)?;
+            iss.db.transaction(TxMode::Write, |conn| {
+                conn.clients().mark_used(client_id)?;
                 let grant = Grant {
                     kind: TokenKind::Client,
                     subject: client_id,
@@ -307,13 +292,13 @@ pub fn token(
         }
         "password" => {
             let account = password_account(conn, iss.throttle, form, source)?;
-            write(iss.db, |conn| {
-                let held = authorities::of_account(conn, &account)?;
+            iss.db.transaction(TxMode::Write, |conn| {
+                let held = conn.authorities().of_account(&account)?;
                 let scopes = granted_scopes(&creds, form.param("scope"), Some(&held))?;
                 let refresh = allows_refresh(&creds).then(|| RefreshGrant {
                     scope: scopes.join(" "),
                 });
-                clients::mark_used(conn, client_id)?;
+                conn.clients().mark_used(client_id)?;
                 let grant = Grant {
                     kind: TokenKind::User,
                     subject: &account,
@@ -325,8 +310,8 @@ pub fn token(
             })
         }
         // Checking and using up the old token in one transaction: it is used only once.
-        _ => write(iss.db, |conn| {
-            clients::mark_used(conn, client_id)?;
+        _ => iss.db.transaction(TxMode::Write, |conn| {
+            conn.clients().mark_used(client_id)?;
             refresh(conn, iss, &creds, form, audience)
         }),
     }
@@ -335,7 +320,7 @@ pub fn token(
 /// The account a password grant is for, once the password checks out. Attempts are
 /// throttled per account, from each source and across all (see `throttle`).
 fn password_account(
-    conn: &Connection,
+    conn: &dyn Store,
     throttle: &Throttle,
     form: &impl Form,
     source: IpAddr,
@@ -349,9 +334,9 @@ fn password_account(
     let attempt = throttle
         .begin(username, source)
         .map_err(|wait| throttled("login", wait))?;
-    let found = accounts::by_username(conn, username)?;
+    let found = conn.accounts().by_username(username)?;
     let hash = match &found {
-        Some(a) => accounts::password_hash(conn, &a.id)?,
+        Some(a) => conn.accounts().password_hash(&a.id)?,
         None => None,
     };
     // Without an account, spend the same time as a real check, so timing does not reveal
@@ -418,7 +403,7 @@ struct RefreshGrant {
 }
 
 fn issue(
-    conn: &Connection,
+    conn: &dyn Store,
     iss: &Issuer,
     creds: &Credentials,
     grant: &Grant,
@@ -439,18 +424,15 @@ fn issue(
     if let Some(r) = refresh {
         let value = random_token();
         let secs = iss.lifetimes.refresh(creds.client.refresh_token_validity);
-        tokens::insert_refresh(
-            conn,
-            &tokens::NewRefreshToken {
-                hash: &digest(&value),
-                client_id,
-                account_id: grant.subject,
-                scope: &r.scope,
-                audience: grant.audience,
-                // 0: never expires (as in INDIGO IAM's client settings).
-                expires_ms: (secs > 0).then(|| now_ms().saturating_add(secs.saturating_mul(1000))),
-            },
-        )?;
+        conn.tokens().insert_refresh(&NewRefreshToken {
+            hash: &digest(&value),
+            client_id,
+            account_id: grant.subject,
+            scope: &r.scope,
+            audience: grant.audience,
+            // 0: never expires (as in INDIGO IAM's client settings).
+            expires_ms: (secs > 0).then(|| now_ms().saturating_add(secs.saturating_mul(1000))),
+        })?;
         response["refresh_token"] = json!(value);
     }
     Ok(response)
@@ -459,7 +441,7 @@ fn issue(
 /// The `refresh_token` grant: the old token is used up (rotation) and a new one issued
 /// with the same scopes; a narrower `scope` narrows only the access token.
 fn refresh(
-    conn: &Connection,
+    conn: &dyn Store,
     iss: &Issuer,
     creds: &Credentials,
     form: &impl Form,
@@ -472,17 +454,20 @@ fn refresh(
     let hash = digest(value);
     // The submitted value is never echoed: it is a credential.
     let invalid = || OAuthError::invalid_grant("Invalid refresh token");
-    let stored = tokens::refresh_by_hash(conn, &hash)?.ok_or_else(invalid)?;
+    let stored = conn.tokens().refresh_by_hash(&hash)?.ok_or_else(invalid)?;
     if stored.client_id != creds.client.client_id {
         return Err(OAuthError::invalid_grant(
             "The refresh token was issued to another client",
         ));
     }
-    tokens::delete_refresh(conn, &hash)?;
+    conn.tokens().delete_refresh(&hash)?;
     if stored.expires_ms.is_some_and(|e| e <= now_ms()) {
         return Err(OAuthError::invalid_grant("Refresh token expired"));
     }
-    let account = accounts::by_uuid(conn, &stored.account_id)?.ok_or_else(invalid)?;
+    let account = conn
+        .accounts()
+        .by_uuid(&stored.account_id)?
+        .ok_or_else(invalid)?;
     if !account.active {
         return Err(OAuthError::invalid_grant("User is disabled"));
     }
@@ -498,7 +483,7 @@ fn refresh(
     let wanted = requested.unwrap_or(&stored.scope);
     // The account or the client may have lost rights since the original grant: both the
     // new access token and the new refresh token keep only what still holds.
-    let held = authorities::of_account(conn, &account.id)?;
+    let held = conn.authorities().of_account(&account.id)?;
     let scopes = granted_scopes(creds, Some(wanted), Some(&held))?;
     let audience = audience.or(stored.audience.as_deref());
     let refresh = RefreshGrant {
@@ -516,7 +501,7 @@ fn refresh(
 
 /// `POST /introspect`: what the token is, for an authenticated confidential client.
 pub fn introspect(
-    conn: &Connection,
+    conn: &dyn Store,
     keyring: &Keyring,
     issuer: &str,
     token: &str,
@@ -550,16 +535,20 @@ pub fn introspect(
         }
         return Ok(v);
     }
-    let Some(stored) = tokens::refresh_by_hash(conn, &digest(token))? else {
+    let Some(stored) = conn.tokens().refresh_by_hash(&digest(token))? else {
         return Ok(inactive);
     };
     if stored.expires_ms.is_some_and(|e| e <= now_ms()) {
         return Ok(inactive);
     }
-    let Some(account) = accounts::by_uuid(conn, &stored.account_id)?.filter(|a| a.active) else {
+    let Some(account) = conn
+        .accounts()
+        .by_uuid(&stored.account_id)?
+        .filter(|a| a.active)
+    else {
         return Ok(inactive);
     };
-    let held = authorities::of_account(conn, &account.id)?;
+    let held = conn.authorities().of_account(&account.id)?;
     let original: Vec<&str> = stored.scope.split_whitespace().collect();
     let mut v = json!({
         "active": true,
@@ -594,12 +583,12 @@ pub fn revoke(
         )
     };
     let hash = digest(token);
-    write(db, |conn| {
-        if let Some(stored) = tokens::refresh_by_hash(conn, &hash)? {
+    db.transaction(TxMode::Write, |conn| {
+        if let Some(stored) = conn.tokens().refresh_by_hash(&hash)? {
             if stored.client_id != client.client.client_id {
                 return Err(other_client());
             }
-            tokens::delete_refresh(conn, &hash)?;
+            conn.tokens().delete_refresh(&hash)?;
             return Ok(());
         }
         // An expired access token needs no revoking; any other valid one does.
@@ -608,7 +597,8 @@ pub fn revoke(
                 return Err(other_client());
             }
             // Saturating: a wrapped expiry would let the revocation be purged at once.
-            tokens::revoke_access(conn, &claims.jti, claims.exp.saturating_mul(1000))?;
+            conn.tokens()
+                .revoke_access(&claims.jti, claims.exp.saturating_mul(1000))?;
         }
         Ok(())
     })

@@ -43,7 +43,7 @@ impl FromRequestParts<AppState> for Caller {
                 .conn()
                 .map_err(|_| AuthError::Invalid("Cannot verify the access token now".into()))?;
             auth::authenticate(
-                &conn,
+                &*conn,
                 &app.keyring,
                 &app.issuer,
                 &app.trusted_issuers,

@@ -10,6 +10,7 @@ use crate::auth::AuthError;
 use crate::contract::types::{self, Operation};
 use crate::pipeline::PipelineError;
 use crate::plugins::{Failure, FailureKind};
+use crate::store::StoreError;
 
 /// Which body an endpoint's errors use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,14 +115,8 @@ impl ApiError {
     pub fn database(request: &RequestId, e: &anyhow::Error) -> ApiError {
         tracing::error!(request = %request.0, "database error: {e:#}");
         let busy = e
-            .downcast_ref::<rusqlite::Error>()
-            .and_then(|e| e.sqlite_error_code())
-            .is_some_and(|c| {
-                matches!(
-                    c,
-                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
-                )
-            });
+            .downcast_ref::<StoreError>()
+            .is_some_and(StoreError::is_busy);
         if busy {
             ApiError::unavailable()
         } else {

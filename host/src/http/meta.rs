@@ -25,7 +25,7 @@ async fn jwk(State(app): State<AppState>) -> Json<Value> {
             .db
             .conn()
             .ok()
-            .and_then(|conn| app.keyring.refresh(&conn).ok());
+            .and_then(|conn| app.keyring.refresh(&*conn).ok());
         fresh.unwrap_or_else(|| app.keyring.get())
     })
     .await;

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use super::body::media_type;
 use super::{ApiError, AppState, Caller};
 use crate::auth::oauth::{self, ClientAuth, Form, Issuer, OAuthError};
-use crate::store::{accounts, clients::Credentials};
+use crate::store::{Credentials, Store};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -89,7 +89,7 @@ async fn read(req: Request) -> Result<OAuthRequest, OAuthError> {
 /// Runs blocking token work with a connection of the pool.
 async fn with_conn<T: Send + 'static>(
     app: &AppState,
-    f: impl FnOnce(&AppState, &rusqlite::Connection) -> Result<T, OAuthError> + Send + 'static,
+    f: impl FnOnce(&AppState, &dyn Store) -> Result<T, OAuthError> + Send + 'static,
 ) -> Result<T, OAuthError> {
     let app = app.clone();
     tokio::task::spawn_blocking(move || {
@@ -97,7 +97,7 @@ async fn with_conn<T: Send + 'static>(
             tracing::error!("token endpoint: no database connection: {e:#}");
             OAuthError::server_error()
         })?;
-        f(&app, &conn)
+        f(&app, &*conn)
     })
     .await
     .map_err(|_| OAuthError::server_error())?
@@ -130,7 +130,7 @@ async fn token(State(app): State<AppState>, req: Request) -> Response {
 /// Authenticates the client of an introspection or revocation request and reads `token`.
 fn client_and_token(
     app: &AppState,
-    conn: &rusqlite::Connection,
+    conn: &dyn Store,
     r: &OAuthRequest,
 ) -> Result<(Credentials, String), OAuthError> {
     let client = oauth::authenticate_client(conn, &app.client_throttle, &r.auth, r.source)?;
@@ -242,7 +242,7 @@ async fn userinfo(State(app): State<AppState>, caller: Caller) -> Result<Respons
     let app2 = app.clone();
     let user = tokio::task::spawn_blocking(move || {
         let conn = app2.pipeline.db.conn()?;
-        Ok::<_, anyhow::Error>(accounts::user(&conn, &id)?)
+        Ok::<_, anyhow::Error>(conn.accounts().user(&id)?)
     })
     .await
     .map_err(|_| ApiError::internal())?

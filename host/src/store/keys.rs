@@ -1,6 +1,6 @@
-//! Signing-key rows. The cryptography lives in `auth::keys`.
+//! The token signing keys.
 
-use rusqlite::{Connection, params};
+use super::StoreResult;
 
 /// One stored ES256 key pair.
 pub struct KeyRow {
@@ -10,19 +10,9 @@ pub struct KeyRow {
     pub y: String,
 }
 
-/// Every key, newest first.
-pub fn all(conn: &Connection) -> rusqlite::Result<Vec<KeyRow>> {
-    conn.prepare("SELECT kid, private_pem, public_x, public_y FROM signing_keys ORDER BY created_ms DESC, rowid DESC")?
-        .query_map([], |r| {
-            Ok(KeyRow { kid: r.get(0)?, private_pem: r.get(1)?, x: r.get(2)?, y: r.get(3)? })
-        })?
-        .collect()
-}
-
-pub fn insert(conn: &Connection, key: &KeyRow) -> rusqlite::Result<()> {
-    conn.execute(
-        "INSERT INTO signing_keys(kid, private_pem, public_x, public_y, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![key.kid, key.private_pem, key.x, key.y, super::now_ms()],
-    )?;
-    Ok(())
+/// The token signing keys.
+pub trait KeyStore {
+    /// Every key, newest first.
+    fn all(&self) -> StoreResult<Vec<KeyRow>>;
+    fn insert(&self, key: &KeyRow) -> StoreResult<()>;
 }

@@ -10,35 +10,38 @@ use crate::store;
 
 impl accounts::Host for GuestState {
     fn get(&mut self, id: String) -> R<Option<types::Account>> {
-        store::accounts::by_uuid(self.db()?, &id).map_err(err)
+        self.db()?.accounts().by_uuid(&id).map_err(err)
     }
 
     fn get_user(&mut self, id: String) -> R<Option<types::User>> {
-        store::accounts::user(self.db()?, &id).map_err(err)
+        self.db()?.accounts().user(&id).map_err(err)
     }
 
     fn find_by_username(&mut self, username: String) -> R<Option<types::Account>> {
-        store::accounts::by_username(self.db()?, &username).map_err(err)
+        self.db()?.accounts().by_username(&username).map_err(err)
     }
 
     fn find_by_email(&mut self, email: String) -> R<Option<types::Account>> {
-        store::accounts::by_email(self.db()?, &email).map_err(err)
+        self.db()?.accounts().by_email(&email).map_err(err)
     }
 
     fn expired_before(&mut self, time: u64) -> R<Vec<types::Account>> {
-        store::accounts::expired_before(self.db()?, time).map_err(err)
+        self.db()?.accounts().expired_before(time).map_err(err)
     }
 
     fn count(&mut self) -> R<u64> {
-        store::accounts::count(self.db()?).map_err(err)
+        self.db()?.accounts().count().map_err(err)
     }
 
     fn list_users(&mut self, offset: u64, limit: u64) -> R<Vec<types::User>> {
-        store::accounts::list_users(self.db()?, offset, limit).map_err(err)
+        self.db()?.accounts().list_users(offset, limit).map_err(err)
     }
 
     fn count_matching(&mut self, pattern: Option<String>) -> R<u64> {
-        store::accounts::count_matching(self.db()?, pattern.as_deref()).map_err(err)
+        self.db()?
+            .accounts()
+            .count_matching(pattern.as_deref())
+            .map_err(err)
     }
 
     fn search(
@@ -49,29 +52,28 @@ impl accounts::Host for GuestState {
         offset: u64,
         limit: u64,
     ) -> R<Vec<types::User>> {
-        store::accounts::search(
-            self.db()?,
-            pattern.as_deref(),
-            order,
-            descending,
-            offset,
-            limit,
-        )
-        .map_err(err)
+        self.db()?
+            .accounts()
+            .search(pattern.as_deref(), order, descending, offset, limit)
+            .map_err(err)
     }
 
     fn find_by_oidc_id(&mut self, id: types::OidcId) -> R<Option<types::Account>> {
-        let owner = store::identities::oidc_owner(self.db()?, &id).map_err(err)?;
+        let owner = self.db()?.identities().oidc_owner(&id).map_err(err)?;
         self.account_of(owner)
     }
 
     fn find_by_saml_id(&mut self, id: types::SamlId) -> R<Option<types::Account>> {
-        let owner = store::identities::saml_owner(self.db()?, &id).map_err(err)?;
+        let owner = self.db()?.identities().saml_owner(&id).map_err(err)?;
         self.account_of(owner)
     }
 
     fn find_by_ssh_fingerprint(&mut self, fingerprint: String) -> R<Option<types::Account>> {
-        let owner = store::identities::ssh_owner(self.db()?, &fingerprint).map_err(err)?;
+        let owner = self
+            .db()?
+            .identities()
+            .ssh_owner(&fingerprint)
+            .map_err(err)?;
         self.account_of(owner)
     }
 
@@ -80,17 +82,20 @@ impl accounts::Host for GuestState {
         subject_dn: String,
         issuer_dn: String,
     ) -> R<Option<types::Account>> {
-        let owner = store::identities::certificate_owner(self.db()?, &subject_dn, &issuer_dn)
+        let owner = self
+            .db()?
+            .identities()
+            .certificate_owner(&subject_dn, &issuer_dn)
             .map_err(err)?;
         self.account_of(owner)
     }
 
     fn find_by_cert_subject(&mut self, subject: String) -> R<Option<types::Account>> {
-        store::accounts::by_cert_subject(self.db()?, &subject).map_err(err)
+        self.db()?.accounts().by_cert_subject(&subject).map_err(err)
     }
 
     fn count_with_label(&mut self, label: types::LabelFilter) -> R<u64> {
-        store::accounts::count_with_label(self.db()?, &label).map_err(err)
+        self.db()?.accounts().count_with_label(&label).map_err(err)
     }
 
     fn with_label(
@@ -99,7 +104,10 @@ impl accounts::Host for GuestState {
         offset: u64,
         limit: u64,
     ) -> R<Vec<types::User>> {
-        store::accounts::with_label(self.db()?, &label, offset, limit).map_err(err)
+        self.db()?
+            .accounts()
+            .with_label(&label, offset, limit)
+            .map_err(err)
     }
 
     fn count_in_group(
@@ -108,7 +116,9 @@ impl accounts::Host for GuestState {
         member: bool,
         pattern: Option<String>,
     ) -> R<u64> {
-        store::accounts::count_in_group(self.db()?, &group_id, member, pattern.as_deref())
+        self.db()?
+            .accounts()
+            .count_in_group(&group_id, member, pattern.as_deref())
             .map_err(err)
     }
 
@@ -120,19 +130,17 @@ impl accounts::Host for GuestState {
         offset: u64,
         limit: u64,
     ) -> R<Vec<types::User>> {
-        store::accounts::in_group(
-            self.db()?,
-            &group_id,
-            member,
-            pattern.as_deref(),
-            offset,
-            limit,
-        )
-        .map_err(err)
+        self.db()?
+            .accounts()
+            .in_group(&group_id, member, pattern.as_deref(), offset, limit)
+            .map_err(err)
     }
 
     fn count_with_authority_ignoring_case(&mut self, authority: String) -> R<u64> {
-        store::accounts::count_with_authority_nocase(self.db()?, &authority).map_err(err)
+        self.db()?
+            .accounts()
+            .count_with_authority_nocase(&authority)
+            .map_err(err)
     }
 
     fn with_authority_ignoring_case(
@@ -141,27 +149,39 @@ impl accounts::Host for GuestState {
         offset: u64,
         limit: u64,
     ) -> R<Vec<types::User>> {
-        store::accounts::with_authority_nocase(self.db()?, &authority, offset, limit).map_err(err)
+        self.db()?
+            .accounts()
+            .with_authority_nocase(&authority, offset, limit)
+            .map_err(err)
     }
 
     fn members_of(&mut self, group_id: String, offset: u64, limit: u64) -> R<Vec<types::User>> {
-        store::accounts::members_of(self.db()?, &group_id, offset, limit).map_err(err)
+        self.db()?
+            .accounts()
+            .members_of(&group_id, offset, limit)
+            .map_err(err)
     }
 
     fn with_authority(&mut self, authority: String) -> R<Vec<types::User>> {
-        store::accounts::with_authority(self.db()?, &authority).map_err(err)
+        self.db()?
+            .accounts()
+            .with_authority(&authority)
+            .map_err(err)
     }
 }
 
 impl account_touch::Host for GuestState {
     fn touch(&mut self, id: String) -> R<()> {
-        store::accounts::touch(self.db()?, &id).map_err(err)
+        self.db()?.accounts().touch(&id).map_err(err)
     }
 }
 
 impl account_lifecycle::Host for GuestState {
     fn set_end_time(&mut self, id: String, end_time: Option<u64>) -> R<()> {
-        store::accounts::set_end_time(self.db()?, &id, end_time).map_err(err)?;
+        self.db()?
+            .accounts()
+            .set_end_time(&id, end_time)
+            .map_err(err)?;
         let detail = end_time
             .map(|t| t.to_string())
             .unwrap_or_else(|| "none".into());
@@ -170,7 +190,7 @@ impl account_lifecycle::Host for GuestState {
     }
 
     fn set_active(&mut self, id: String, active: bool) -> R<()> {
-        store::accounts::set_active(self.db()?, &id, active).map_err(err)?;
+        self.db()?.accounts().set_active(&id, active).map_err(err)?;
         let kind = if active {
             "account restored"
         } else {
@@ -182,10 +202,8 @@ impl account_lifecycle::Host for GuestState {
 
     fn delete(&mut self, id: String) -> R<bool> {
         let db = self.db()?;
-        let username = store::accounts::by_uuid(db, &id)
-            .map_err(err)?
-            .map(|a| a.username);
-        let removed = store::accounts::delete(db, &id).map_err(err)?;
+        let username = db.accounts().by_uuid(&id).map_err(err)?.map(|a| a.username);
+        let removed = db.accounts().delete(&id).map_err(err)?;
         if removed {
             self.audit
                 .account("account removed", &id, username.unwrap_or_default());
@@ -207,7 +225,11 @@ impl account_writer::Host for GuestState {
             active: new.active,
             password_hash: &hash,
         };
-        let account = store::accounts::insert(self.db()?, &row, &["ROLE_USER"]).map_err(err)?;
+        let account = self
+            .db()?
+            .accounts()
+            .insert(&row, &["ROLE_USER"])
+            .map_err(err)?;
         self.audit
             .account("account created", &account.id, &account.username);
         Ok(account)
@@ -216,8 +238,12 @@ impl account_writer::Host for GuestState {
     fn update(&mut self, id: String, c: account_writer::AccountUpdate) -> R<types::Account> {
         let hash = c.password.as_deref().map(passwords::hash);
         let db = self.db()?;
-        store::accounts::update(db, &id, &c, hash.as_deref()).map_err(err)?;
-        let account = store::accounts::by_uuid(db, &id)
+        db.accounts()
+            .update(&id, &c, hash.as_deref())
+            .map_err(err)?;
+        let account = db
+            .accounts()
+            .by_uuid(&id)
             .map_err(err)?
             .ok_or_else(|| format!("account {id} vanished during update"))?;
         self.audit
@@ -233,18 +259,13 @@ impl account_writer::Host for GuestState {
         ssh_keys: Vec<types::SshKey>,
         certificates: Vec<types::Certificate>,
     ) -> R<()> {
-        store::identities::set(
-            self.db()?,
-            &id,
-            &oidc_ids,
-            &saml_ids,
-            &ssh_keys,
-            &certificates,
-        )
-        .map_err(err)
+        self.db()?
+            .identities()
+            .set(&id, &oidc_ids, &saml_ids, &ssh_keys, &certificates)
+            .map_err(err)
     }
 
     fn set_profile(&mut self, id: String, profile: types::Profile) -> R<()> {
-        store::profiles::set(self.db()?, &id, &profile).map_err(err)
+        self.db()?.profiles().set(&id, &profile).map_err(err)
     }
 }

@@ -3,21 +3,27 @@
 use super::{R, err};
 use crate::contract::iam::plugin::{attribute_store, types};
 use crate::plugins::GuestState;
-use crate::store;
 
 impl attribute_store::Host for GuestState {
     fn get_all(&mut self, account_id: String) -> R<Vec<types::Attribute>> {
-        store::attributes::all(self.db()?, &account_id).map_err(err)
+        self.db()?.attributes().all(&account_id).map_err(err)
     }
 
     fn put(&mut self, account_id: String, attr: types::Attribute) -> R<()> {
-        store::attributes::put(self.db()?, &account_id, &attr).map_err(err)?;
+        self.db()?
+            .attributes()
+            .put(&account_id, &attr)
+            .map_err(err)?;
         self.audit.account("attribute set", &account_id, attr.name);
         Ok(())
     }
 
     fn remove(&mut self, account_id: String, name: String) -> R<bool> {
-        let removed = store::attributes::remove(self.db()?, &account_id, &name).map_err(err)?;
+        let removed = self
+            .db()?
+            .attributes()
+            .remove(&account_id, &name)
+            .map_err(err)?;
         if removed {
             self.audit.account("attribute removed", &account_id, name);
         }

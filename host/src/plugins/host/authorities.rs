@@ -3,22 +3,27 @@
 use super::{R, err};
 use crate::contract::iam::plugin::{authority_store, authority_writer, manager_store};
 use crate::plugins::GuestState;
-use crate::store;
 
 impl authority_store::Host for GuestState {
     fn of_account(&mut self, account_id: String) -> R<Vec<String>> {
-        store::authorities::of_account(self.db()?, &account_id).map_err(err)
+        self.db()?
+            .authorities()
+            .of_account(&account_id)
+            .map_err(err)
     }
 
     fn exists(&mut self, authority: String) -> R<bool> {
-        store::authorities::exists(self.db()?, &authority).map_err(err)
+        self.db()?.authorities().exists(&authority).map_err(err)
     }
 }
 
 impl authority_writer::Host for GuestState {
     fn grant(&mut self, account_id: String, authority: String) -> R<bool> {
-        let granted =
-            store::authorities::grant(self.db()?, &account_id, &authority).map_err(err)?;
+        let granted = self
+            .db()?
+            .authorities()
+            .grant(&account_id, &authority)
+            .map_err(err)?;
         if granted {
             self.audit
                 .account("authority added", &account_id, authority);
@@ -28,8 +33,11 @@ impl authority_writer::Host for GuestState {
 
     /// Logged even when the account did not hold the authority, as INDIGO IAM does.
     fn revoke(&mut self, account_id: String, authority: String) -> R<bool> {
-        let revoked =
-            store::authorities::revoke(self.db()?, &account_id, &authority).map_err(err)?;
+        let revoked = self
+            .db()?
+            .authorities()
+            .revoke(&account_id, &authority)
+            .map_err(err)?;
         self.audit
             .account("authority removed", &account_id, authority);
         Ok(revoked)

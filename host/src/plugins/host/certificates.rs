@@ -3,11 +3,13 @@
 use super::{R, err};
 use crate::contract::iam::plugin::{certificate_store, types};
 use crate::plugins::GuestState;
-use crate::store;
 
 impl certificate_store::Host for GuestState {
     fn link(&mut self, account_id: String, cert: types::Certificate) -> R<()> {
-        store::identities::link_certificate(self.db()?, &account_id, &cert).map_err(err)?;
+        self.db()?
+            .identities()
+            .link_certificate(&account_id, &cert)
+            .map_err(err)?;
         self.audit
             .account("x509 certificate linked", &account_id, cert.subject_dn);
         Ok(())
@@ -21,15 +23,10 @@ impl certificate_store::Host for GuestState {
         chain: String,
         expiration: u64,
     ) -> R<()> {
-        store::identities::set_proxy(
-            self.db()?,
-            &account_id,
-            &subject_dn,
-            &issuer_dn,
-            &chain,
-            expiration,
-        )
-        .map_err(err)?;
+        self.db()?
+            .identities()
+            .set_proxy(&account_id, &subject_dn, &issuer_dn, &chain, expiration)
+            .map_err(err)?;
         self.audit
             .account("x509 certificate updated", &account_id, subject_dn);
         Ok(())

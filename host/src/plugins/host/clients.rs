@@ -8,7 +8,7 @@ use crate::store;
 
 impl client_store::Host for GuestState {
     fn get(&mut self, client_id: String) -> R<Option<types::Client>> {
-        store::clients::get(self.db()?, &client_id).map_err(err)
+        self.db()?.clients().get(&client_id).map_err(err)
     }
 
     fn create(&mut self, new: client_store::ClientCreate) -> R<client_store::Created> {
@@ -32,13 +32,13 @@ impl client_store::Host for GuestState {
             access_token_validity: new.access_token_validity,
             refresh_token_validity: new.refresh_token_validity,
         };
-        let client = store::clients::insert(self.db()?, &row).map_err(err)?;
+        let client = self.db()?.clients().insert(&row).map_err(err)?;
         self.audit.other("client registered", &client.client_id);
         Ok(client_store::Created { client, secret })
     }
 
     fn delete(&mut self, client_id: String) -> R<bool> {
-        let removed = store::clients::delete(self.db()?, &client_id).map_err(err)?;
+        let removed = self.db()?.clients().delete(&client_id).map_err(err)?;
         if removed {
             self.audit.other("client removed", client_id);
         }
@@ -46,15 +46,19 @@ impl client_store::Host for GuestState {
     }
 
     fn count(&mut self) -> R<u64> {
-        store::clients::count(self.db()?).map_err(err)
+        self.db()?.clients().count().map_err(err)
     }
 
     fn list_clients(&mut self, offset: u64, limit: u64) -> R<Vec<types::Client>> {
-        store::clients::list(self.db()?, offset, limit).map_err(err)
+        self.db()?.clients().list(offset, limit).map_err(err)
     }
 
     fn add_owner(&mut self, client_id: String, account_id: String) -> R<bool> {
-        let added = store::clients::add_owner(self.db()?, &client_id, &account_id).map_err(err)?;
+        let added = self
+            .db()?
+            .clients()
+            .add_owner(&client_id, &account_id)
+            .map_err(err)?;
         if added {
             self.audit
                 .account("client owner added", &account_id, client_id);
@@ -63,8 +67,11 @@ impl client_store::Host for GuestState {
     }
 
     fn remove_owner(&mut self, client_id: String, account_id: String) -> R<bool> {
-        let removed =
-            store::clients::remove_owner(self.db()?, &client_id, &account_id).map_err(err)?;
+        let removed = self
+            .db()?
+            .clients()
+            .remove_owner(&client_id, &account_id)
+            .map_err(err)?;
         if removed {
             self.audit
                 .account("client owner removed", &account_id, client_id);
@@ -73,10 +80,13 @@ impl client_store::Host for GuestState {
     }
 
     fn count_owned(&mut self, account_id: String) -> R<u64> {
-        store::clients::count_owned(self.db()?, &account_id).map_err(err)
+        self.db()?.clients().count_owned(&account_id).map_err(err)
     }
 
     fn owned(&mut self, account_id: String, offset: u64, limit: u64) -> R<Vec<types::Client>> {
-        store::clients::owned(self.db()?, &account_id, offset, limit).map_err(err)
+        self.db()?
+            .clients()
+            .owned(&account_id, offset, limit)
+            .map_err(err)
     }
 }

@@ -3,35 +3,37 @@
 use super::{R, err};
 use crate::contract::iam::plugin::{group_store, group_writer, types};
 use crate::plugins::GuestState;
-use crate::store;
 
 impl group_store::Host for GuestState {
     fn get(&mut self, id: String) -> R<Option<types::Group>> {
-        store::groups::by_uuid(self.db()?, &id).map_err(err)
+        self.db()?.groups().by_uuid(&id).map_err(err)
     }
 
     fn find_by_name(&mut self, name: String) -> R<Option<types::Group>> {
-        store::groups::by_name(self.db()?, &name).map_err(err)
+        self.db()?.groups().by_name(&name).map_err(err)
     }
 
     fn count_members(&mut self, id: String) -> R<u64> {
-        store::groups::count_members(self.db()?, &id).map_err(err)
+        self.db()?.groups().count_members(&id).map_err(err)
     }
 
     fn count_subgroups(&mut self, id: String) -> R<u64> {
-        store::groups::count_subgroups(self.db()?, &id).map_err(err)
+        self.db()?.groups().count_subgroups(&id).map_err(err)
     }
 
     fn count(&mut self) -> R<u64> {
-        store::groups::count(self.db()?).map_err(err)
+        self.db()?.groups().count().map_err(err)
     }
 
     fn list_groups(&mut self, offset: u64, limit: u64) -> R<Vec<types::Group>> {
-        store::groups::list(self.db()?, offset, limit).map_err(err)
+        self.db()?.groups().list(offset, limit).map_err(err)
     }
 
     fn count_matching(&mut self, text: Option<String>) -> R<u64> {
-        store::groups::count_matching(self.db()?, text.as_deref()).map_err(err)
+        self.db()?
+            .groups()
+            .count_matching(text.as_deref())
+            .map_err(err)
     }
 
     fn search(
@@ -41,45 +43,56 @@ impl group_store::Host for GuestState {
         offset: u64,
         limit: u64,
     ) -> R<Vec<types::Group>> {
-        store::groups::search(self.db()?, text.as_deref(), descending, offset, limit).map_err(err)
+        self.db()?
+            .groups()
+            .search(text.as_deref(), descending, offset, limit)
+            .map_err(err)
     }
 
     fn subgroups(&mut self, id: String, offset: u64, limit: u64) -> R<Vec<types::GroupRef>> {
-        store::groups::subgroups(self.db()?, &id, offset, limit).map_err(err)
+        self.db()?
+            .groups()
+            .subgroups(&id, offset, limit)
+            .map_err(err)
     }
 
     fn all_refs(&mut self) -> R<Vec<types::GroupRef>> {
-        store::groups::all_refs(self.db()?).map_err(err)
+        self.db()?.groups().all_refs().map_err(err)
     }
 }
 
 impl group_writer::Host for GuestState {
     fn create(&mut self, name: String, parent_id: Option<String>) -> R<types::Group> {
-        let group = store::groups::insert(self.db()?, &name, parent_id.as_deref()).map_err(err)?;
+        let group = self
+            .db()?
+            .groups()
+            .insert(&name, parent_id.as_deref())
+            .map_err(err)?;
         self.audit.group("group created", &group.id, &group.name);
         Ok(group)
     }
 
     fn set_description(&mut self, id: String, description: Option<String>) -> R<types::Group> {
-        let group =
-            store::groups::set_description(self.db()?, &id, description.as_deref()).map_err(err)?;
+        let group = self
+            .db()?
+            .groups()
+            .set_description(&id, description.as_deref())
+            .map_err(err)?;
         self.audit
             .group("group description updated", &group.id, &group.name);
         Ok(group)
     }
 
     fn rename(&mut self, id: String, name: String) -> R<types::Group> {
-        let group = store::groups::rename(self.db()?, &id, &name).map_err(err)?;
+        let group = self.db()?.groups().rename(&id, &name).map_err(err)?;
         self.audit.group("group renamed", &group.id, &group.name);
         Ok(group)
     }
 
     fn delete(&mut self, id: String) -> R<bool> {
         let db = self.db()?;
-        let name = store::groups::by_uuid(db, &id)
-            .map_err(err)?
-            .map(|g| g.name);
-        let removed = store::groups::delete(db, &id).map_err(err)?;
+        let name = db.groups().by_uuid(&id).map_err(err)?.map(|g| g.name);
+        let removed = db.groups().delete(&id).map_err(err)?;
         if removed {
             self.audit
                 .group("group removed", &id, name.unwrap_or_default());
@@ -88,6 +101,6 @@ impl group_writer::Host for GuestState {
     }
 
     fn touch(&mut self, id: String) -> R<()> {
-        store::groups::touch(self.db()?, &id).map_err(err)
+        self.db()?.groups().touch(&id).map_err(err)
     }
 }

@@ -4,11 +4,10 @@ use super::{R, err};
 use crate::audit::label_name;
 use crate::contract::iam::plugin::{label_store, types};
 use crate::plugins::GuestState;
-use crate::store;
 
 impl label_store::Host for GuestState {
     fn get_all(&mut self, account_id: String) -> R<Vec<types::Label>> {
-        store::labels::all(self.db()?, &account_id).map_err(err)
+        self.db()?.labels().all(&account_id).map_err(err)
     }
 
     fn find(
@@ -17,18 +16,24 @@ impl label_store::Host for GuestState {
         prefix: Option<String>,
         name: String,
     ) -> R<Option<types::Label>> {
-        store::labels::find(self.db()?, &account_id, prefix.as_deref(), &name).map_err(err)
+        self.db()?
+            .labels()
+            .find(&account_id, prefix.as_deref(), &name)
+            .map_err(err)
     }
 
     fn put(&mut self, account_id: String, l: types::Label) -> R<()> {
-        store::labels::put(self.db()?, &account_id, &l).map_err(err)?;
+        self.db()?.labels().put(&account_id, &l).map_err(err)?;
         let label = label_name(l.prefix.as_deref(), &l.name);
         self.audit.account("label set", &account_id, label);
         Ok(())
     }
 
     fn remove(&mut self, account_id: String, prefix: Option<String>, name: String) -> R<bool> {
-        let removed = store::labels::remove(self.db()?, &account_id, prefix.as_deref(), &name)
+        let removed = self
+            .db()?
+            .labels()
+            .remove(&account_id, prefix.as_deref(), &name)
             .map_err(err)?;
         if removed {
             let label = label_name(prefix.as_deref(), &name);

@@ -11,16 +11,14 @@ mod labels;
 mod memberships;
 pub mod runtime;
 
-use rusqlite::Connection;
-
 use super::GuestState;
 use crate::contract::iam::plugin::types;
-use crate::store;
+use crate::store::{Store, StoreError};
 
 type R<T> = Result<T, String>;
 
 impl GuestState {
-    fn db(&self) -> R<&Connection> {
+    fn db(&self) -> R<&dyn Store> {
         self.conn
             .as_deref()
             .ok_or_else(|| "this plugin slot has no database access".to_string())
@@ -31,13 +29,13 @@ impl GuestState {
     /// The account with this UUID, when there is one.
     fn account_of(&self, uuid: Option<String>) -> R<Option<types::Account>> {
         match uuid {
-            Some(u) => store::accounts::by_uuid(self.db()?, &u).map_err(err),
+            Some(u) => self.db()?.accounts().by_uuid(&u).map_err(err),
             None => Ok(None),
         }
     }
 }
 
-fn err(e: rusqlite::Error) -> String {
+fn err(e: StoreError) -> String {
     format!("database error: {e}")
 }
 

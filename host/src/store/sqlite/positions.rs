@@ -287,7 +287,7 @@ mod tests {
     fn pages_from_the_directory_match_offset_paging_and_follow_changes() {
         let dir = tempfile::tempdir().unwrap();
         let mut conn = Connection::open(dir.path().join("iam.db")).unwrap();
-        crate::store::schema::migrate(&mut conn).unwrap();
+        crate::store::sqlite::schema::migrate(&mut conn).unwrap();
         for i in 0..200 {
             insert(&conn, i);
         }

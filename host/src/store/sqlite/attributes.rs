@@ -1,0 +1,57 @@
+//! Account attribute queries.
+
+use rusqlite::{Connection, params};
+
+use crate::contract::types::Attribute;
+use crate::store::{AttributeStore, StoreResult};
+
+/// The attributes of accounts, ordered by name (see [`super::per_account`]).
+pub const OF_ACCOUNTS: &str = "SELECT t.name, t.value, a.uuid FROM attributes t
+     JOIN accounts a ON a.id = t.account_id
+     WHERE a.uuid IN (SELECT value FROM json_each(?1)) ORDER BY t.name";
+
+pub fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Attribute> {
+    Ok(Attribute {
+        name: r.get(0)?,
+        value: r.get(1)?,
+    })
+}
+
+pub fn all(conn: &Connection, account_uuid: &str) -> rusqlite::Result<Vec<Attribute>> {
+    super::for_account(conn, OF_ACCOUNTS, account_uuid, from_row)
+}
+
+/// Inserts or replaces by name. Does nothing when the account does not exist.
+pub fn put(conn: &Connection, account_uuid: &str, attr: &Attribute) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO attributes(account_id, name, value)
+         SELECT id, ?2, ?3 FROM accounts WHERE uuid = ?1
+         ON CONFLICT(account_id, name) DO UPDATE SET value = excluded.value",
+    )?
+    .execute(params![account_uuid, attr.name, attr.value])?;
+    Ok(())
+}
+
+pub fn remove(conn: &Connection, account_uuid: &str, name: &str) -> rusqlite::Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "DELETE FROM attributes WHERE name = ?2
+             AND account_id = (SELECT id FROM accounts WHERE uuid = ?1)",
+        )?
+        .execute(params![account_uuid, name])?;
+    Ok(n > 0)
+}
+
+impl AttributeStore for Connection {
+    fn all(&self, account_uuid: &str) -> StoreResult<Vec<Attribute>> {
+        Ok(all(self, account_uuid)?)
+    }
+
+    fn put(&self, account_uuid: &str, attr: &Attribute) -> StoreResult<()> {
+        Ok(put(self, account_uuid, attr)?)
+    }
+
+    fn remove(&self, account_uuid: &str, name: &str) -> StoreResult<bool> {
+        Ok(remove(self, account_uuid, name)?)
+    }
+}
