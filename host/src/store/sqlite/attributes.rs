@@ -54,4 +54,33 @@ impl AttributeStore for Connection {
     fn remove(&self, account_uuid: &str, name: &str) -> StoreResult<bool> {
         Ok(remove(self, account_uuid, name)?)
     }
+
+    fn of_group(&self, group_uuid: &str) -> StoreResult<Vec<Attribute>> {
+        let mut stmt = self.prepare_cached(
+            "SELECT t.name, t.value FROM group_attributes t JOIN groups g ON g.id = t.group_id
+             WHERE g.uuid = ?1 ORDER BY t.name",
+        )?;
+        let rows = stmt.query_map([group_uuid], from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn put_on_group(&self, group_uuid: &str, attr: &Attribute) -> StoreResult<()> {
+        self.prepare_cached(
+            "INSERT INTO group_attributes(group_id, name, value)
+             SELECT id, ?2, ?3 FROM groups WHERE uuid = ?1
+             ON CONFLICT(group_id, name) DO UPDATE SET value = excluded.value",
+        )?
+        .execute(params![group_uuid, attr.name, attr.value])?;
+        Ok(())
+    }
+
+    fn remove_from_group(&self, group_uuid: &str, name: &str) -> StoreResult<bool> {
+        let n = self
+            .prepare_cached(
+                "DELETE FROM group_attributes WHERE name = ?2
+                 AND group_id = (SELECT id FROM groups WHERE uuid = ?1)",
+            )?
+            .execute(params![group_uuid, name])?;
+        Ok(n > 0)
+    }
 }

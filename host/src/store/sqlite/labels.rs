@@ -92,4 +92,62 @@ impl LabelStore for Connection {
     fn remove(&self, account_uuid: &str, prefix: Option<&str>, name: &str) -> StoreResult<bool> {
         Ok(remove(self, account_uuid, prefix, name)?)
     }
+
+    fn of_group(&self, group_uuid: &str) -> StoreResult<Vec<Label>> {
+        let mut stmt = self.prepare_cached(
+            "SELECT l.prefix, l.name, l.value FROM group_labels l JOIN groups g ON g.id = l.group_id
+             WHERE g.uuid = ?1 ORDER BY l.prefix, l.name",
+        )?;
+        let rows = stmt.query_map([group_uuid], from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn find_on_group(
+        &self,
+        group_uuid: &str,
+        prefix: Option<&str>,
+        name: &str,
+    ) -> StoreResult<Option<Label>> {
+        Ok(self
+            .prepare_cached(
+                "SELECT l.prefix, l.name, l.value FROM group_labels l
+                 JOIN groups g ON g.id = l.group_id
+                 WHERE g.uuid = ?1 AND l.prefix = ?2 AND l.name = ?3",
+            )?
+            .query_row(
+                params![group_uuid, prefix.unwrap_or_default(), name],
+                from_row,
+            )
+            .optional()?)
+    }
+
+    fn put_on_group(&self, group_uuid: &str, label: &Label) -> StoreResult<()> {
+        self.prepare_cached(
+            "INSERT INTO group_labels(group_id, prefix, name, value)
+             SELECT id, ?2, ?3, ?4 FROM groups WHERE uuid = ?1
+             ON CONFLICT(group_id, prefix, name) DO UPDATE SET value = excluded.value",
+        )?
+        .execute(params![
+            group_uuid,
+            label.prefix.as_deref().unwrap_or_default(),
+            label.name,
+            label.value
+        ])?;
+        Ok(())
+    }
+
+    fn remove_from_group(
+        &self,
+        group_uuid: &str,
+        prefix: Option<&str>,
+        name: &str,
+    ) -> StoreResult<bool> {
+        let n = self
+            .prepare_cached(
+                "DELETE FROM group_labels WHERE prefix = ?2 AND name = ?3
+                 AND group_id = (SELECT id FROM groups WHERE uuid = ?1)",
+            )?
+            .execute(params![group_uuid, prefix.unwrap_or_default(), name])?;
+        Ok(n > 0)
+    }
 }

@@ -285,6 +285,15 @@ const MIGRATIONS: &[&str] = &[
         UPDATE account_order_version SET v = v + 1;
     END;
     "#,
+    // 8: attributes of groups (group labels have had their table since 1).
+    r#"
+    CREATE TABLE group_attributes (
+        group_id INTEGER NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
+        name     TEXT NOT NULL,
+        value    TEXT,
+        PRIMARY KEY (group_id, name)
+    );
+    "#,
 ];
 
 /// Runs the migrations the database has not seen yet.
