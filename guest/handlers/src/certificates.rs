@@ -3,7 +3,7 @@
 
 mod bindings {
     wit_bindgen::generate!({
-        path: "../../../wit",
+        path: "../../wit",
         world: "iam:plugin/certificates-handler@0.1.0",
         with: {
             "iam:plugin/types@0.1.0": iam_guest_logic::types,
