@@ -177,13 +177,9 @@ impl Generator<'_> {
                 if matches!(self.resolve.types[ty].kind, TypeDefKind::Type(_)) {
                     continue; // `store-error` and the types `use`d from `types`
                 }
-                let rust = upper_camel(name);
-                if let Some(other) = seen.insert(rust.clone(), interface_name(self.resolve, iface))
-                {
-                    panic!(
-                        "`{name}` is declared by both `{other}` and `{}`; give them distinct names",
-                        interface_name(self.resolve, iface)
-                    );
+                let here = interface_name(self.resolve, iface);
+                if let Some(other) = seen.insert(upper_camel(name), here) {
+                    panic!("`{name}` is declared by both `{other}` and `{here}`: rename one");
                 }
                 writeln!(src, "pub use {};", self.type_path(ty)).unwrap();
             }
