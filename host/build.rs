@@ -7,25 +7,23 @@ mod handler_groups;
 use handler_groups::HANDLER_GROUPS;
 
 fn main() {
-    let mut packages = vec![
-        "iam-policy-roles".to_string(),
-        "iam-policy-strict".to_string(),
-    ];
-    packages.extend(HANDLER_GROUPS.iter().map(|g| format!("iam-handler-{g}")));
-    let names: Vec<&str> = packages.iter().map(String::as_str).collect();
-    let wasm = iam_guest_build::build_components(&names, &["guest", "wit", "Cargo.lock"]);
+    let watch = ["guest", "wit", "Cargo.lock"];
+    let policies =
+        iam_guest_build::build_components(&["iam-policy-roles", "iam-policy-strict"], &watch);
+    // The handlers are one crate, built once per group with that group's feature.
+    let handlers = iam_guest_build::build_variants("iam-handlers", HANDLER_GROUPS, &watch);
     println!("cargo:rerun-if-changed=src/handler_groups.rs");
     println!(
         "cargo:rustc-env=IAM_GUEST_POLICY_ROLES={}",
-        wasm[0].display()
+        policies[0].display()
     );
     println!(
         "cargo:rustc-env=IAM_GUEST_POLICY_STRICT={}",
-        wasm[1].display()
+        policies[1].display()
     );
     // The table `plugins::BUILTIN_HANDLER_COMPONENTS`, and each path for the tests.
     let mut table = String::from("&[\n");
-    for (group, path) in HANDLER_GROUPS.iter().zip(&wasm[2..]) {
+    for (group, path) in HANDLER_GROUPS.iter().zip(&handlers) {
         table.push_str(&format!("    ({group:?}, include_bytes!({path:?})),\n"));
         println!(
             "cargo:rustc-env=IAM_GUEST_HANDLER_{}={}",

@@ -16,7 +16,7 @@ use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use iam_guest_logic::store::{AccountLookup, AttributeStore, StoreResult};
+use iam_guest_logic::store::{Accounts, AttributeStore, StoreResult};
 use iam_guest_logic::types as logic;
 
 use crate::contract::types;
@@ -63,15 +63,16 @@ async fn native_attributes(State(app): State<AppState>, req: Request, next: Next
     }
 }
 
-/// The host's database, for the logic crate's store traits, natively.
+/// The host's database, for the logic crate's store traits, natively: what the attributes
+/// logic calls (the traits' other methods answer with a store error).
 struct NativeStore<'c>(&'c dyn Store);
 
 fn db(e: StoreError) -> String {
     format!("database error: {e}")
 }
 
-impl AccountLookup for NativeStore<'_> {
-    fn account(&self, id: &str) -> StoreResult<Option<logic::Account>> {
+impl Accounts for NativeStore<'_> {
+    fn get(&self, id: &str) -> StoreResult<Option<logic::Account>> {
         Ok(self
             .0
             .accounts()

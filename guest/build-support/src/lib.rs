@@ -3,7 +3,8 @@
 //!
 //! The nested cargo uses its own target directory so that it never waits for the lock the
 //! outer build holds, and builds in release mode: guests are small, and an optimized guest
-//! is what the host should run.
+//! is what the host should run. One crate may yield several components, one per feature
+//! ([`build_variants`]): the default handlers are one crate, a feature per group.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,21 +22,80 @@ pub const GUEST_STACK_BYTES: usize = 128 << 10;
 /// the workspace root) so the calling build script reruns when a guest's sources change.
 pub fn build_components(packages: &[&str], watch: &[&str]) -> Vec<PathBuf> {
     let root = workspace_root();
-    for path in watch {
-        println!("cargo:rerun-if-changed={}", root.join(path).display());
-    }
+    print_watch(&root, watch);
     ensure_target_installed();
-
-    let target_dir = root.join("target").join("wasm-guests");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.current_dir(&root)
-        .args(["build", "--release", "--locked", "--target", TARGET])
-        .arg("--target-dir")
-        .arg(&target_dir);
+    let mut cmd = guest_cargo(&root);
     for p in packages {
         cmd.args(["-p", p]);
     }
+    run(cmd, &format!("the guests {packages:?}"));
+    packages.iter().map(|p| built_component(&root, p)).collect()
+}
+
+/// Builds the `cdylib` `package` once per feature in `features`, each time with that
+/// feature alone (`--no-default-features --features <feature>`), and returns the path of
+/// each component, in the order given.
+///
+/// Every build writes the same file, so each component is copied to
+/// `target/wasm-guests/variants/<package>/<feature>.wasm` (rewritten only when it
+/// changed). Features switch code in `package` only, never in its dependencies, so the
+/// builds share one build of the dependencies and each recompiles and relinks only
+/// `package` itself. `watch` is as for [`build_components`].
+pub fn build_variants(package: &str, features: &[&str], watch: &[&str]) -> Vec<PathBuf> {
+    let root = workspace_root();
+    print_watch(&root, watch);
+    ensure_target_installed();
+    let dir = target_dir(&root).join("variants").join(package);
+    std::fs::create_dir_all(&dir)
+        .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    features
+        .iter()
+        .map(|feature| {
+            let mut cmd = guest_cargo(&root);
+            cmd.args([
+                "-p",
+                package,
+                "--no-default-features",
+                "--features",
+                feature,
+            ]);
+            run(
+                cmd,
+                &format!("the guest {package} with feature {feature:?}"),
+            );
+            let built = std::fs::read(built_component(&root, package))
+                .unwrap_or_else(|e| panic!("cannot read the {package} component: {e}"));
+            let file = dir.join(format!("{feature}.wasm"));
+            if std::fs::read(&file).ok().as_ref() != Some(&built) {
+                std::fs::write(&file, &built)
+                    .unwrap_or_else(|e| panic!("cannot write {}: {e}", file.display()));
+            }
+            file
+        })
+        .collect()
+}
+
+fn print_watch(root: &Path, watch: &[&str]) {
+    for path in watch {
+        println!("cargo:rerun-if-changed={}", root.join(path).display());
+    }
+}
+
+/// The nested cargo uses its own target directory so that it never waits for the lock the
+/// outer build holds.
+fn target_dir(root: &Path) -> PathBuf {
+    root.join("target").join("wasm-guests")
+}
+
+/// `cargo build` of guests for [`TARGET`], in release mode, with none of the outer
+/// build's settings; the caller adds the packages.
+fn guest_cargo(root: &Path) -> Command {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(root)
+        .args(["build", "--release", "--locked", "--target", TARGET])
+        .arg("--target-dir")
+        .arg(target_dir(root));
     // Settings of the outer build must not leak into the guest build.
     for var in [
         "CARGO_ENCODED_RUSTFLAGS",
@@ -60,25 +120,27 @@ pub fn build_components(packages: &[&str], watch: &[&str]) -> Vec<PathBuf> {
         "CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS",
         format!("-C link-arg=-zstack-size={GUEST_STACK_BYTES}"),
     );
+    cmd
+}
+
+fn run(mut cmd: Command, what: &str) {
     let status = cmd
         .status()
-        .unwrap_or_else(|e| panic!("cannot run cargo to build the guests: {e}"));
+        .unwrap_or_else(|e| panic!("cannot run cargo to build {what}: {e}"));
     assert!(
         status.success(),
-        "building the guests {packages:?} for {TARGET} failed (see the output above)"
+        "building {what} for {TARGET} failed (see the output above)"
     );
+}
 
-    packages
-        .iter()
-        .map(|p| {
-            let file = target_dir
-                .join(TARGET)
-                .join("release")
-                .join(format!("{}.wasm", p.replace('-', "_")));
-            assert!(file.exists(), "guest build produced no {}", file.display());
-            file
-        })
-        .collect()
+/// The component cargo wrote for `package`.
+fn built_component(root: &Path, package: &str) -> PathBuf {
+    let file = target_dir(root)
+        .join(TARGET)
+        .join("release")
+        .join(format!("{}.wasm", package.replace('-', "_")));
+    assert!(file.exists(), "guest build produced no {}", file.display());
+    file
 }
 
 /// The workspace root: the parent of the calling package's directory.

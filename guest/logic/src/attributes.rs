@@ -1,7 +1,7 @@
 //! `/iam/account/{id}/attributes` (docs/api.md §5.1): validation before lookup, attributes
 //! keyed by name, PUT always touches the account, DELETE is idempotent.
 
-use crate::store::{AccountLookup, Accounts, AttributeStore};
+use crate::store::{Accounts, AttributeStore};
 use crate::types::{Attribute, Error};
 use crate::validation::{
     NO_WHITESPACE, has_forbidden_whitespace, is_blank, is_simple_name, java_len,
@@ -55,15 +55,15 @@ pub fn internal(e: String) -> Error {
 }
 
 /// `not-found` unless the account exists.
-pub fn require_account(accounts: &impl AccountLookup, id: &str) -> Result<(), Error> {
-    match accounts.account(id).map_err(internal)? {
+pub fn require_account(accounts: &impl Accounts, id: &str) -> Result<(), Error> {
+    match accounts.get(id).map_err(internal)? {
         Some(_) => Ok(()),
         None => Err(account_not_found(id)),
     }
 }
 
 pub fn list(
-    accounts: &impl AccountLookup,
+    accounts: &impl Accounts,
     attrs: &impl AttributeStore,
     account_id: &str,
 ) -> Result<Vec<Attribute>, Error> {

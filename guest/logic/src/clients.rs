@@ -269,7 +269,8 @@ pub fn create(
         _ => false,
     };
     let row = validate(new, taken)?;
-    clients.create(row).map_err(internal)
+    let created = clients.create(&row).map_err(internal)?;
+    Ok((created.client, created.secret))
 }
 
 pub fn get(clients: &impl ClientStore, id: &str) -> Result<Client, Error> {

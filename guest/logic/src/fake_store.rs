@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::store::{
     AccountCreate, AccountUpdate, Accounts, AttributeStore, AuthorityStore, CertificateStore,
-    ClientCreate, ClientStore, GroupStore, LabelStore, MembershipStore, StoreResult,
+    ClientCreate, ClientStore, Created, GroupStore, LabelStore, MembershipStore, StoreResult,
 };
 use crate::types::{
     Account, AccountOrder, Attribute, Certificate, Client, Group, GroupRef, Label, LabelFilter,
@@ -51,7 +51,7 @@ impl FakeStore {
     pub fn add_account(&self, username: &str) -> String {
         Accounts::create(
             self,
-            AccountCreate {
+            &AccountCreate {
                 id: None,
                 username: username.into(),
                 given_name: "Given".into(),
@@ -177,7 +177,8 @@ impl Accounts for FakeStore {
             .find(|a| a.email == email)
             .cloned())
     }
-    fn create(&self, new: AccountCreate) -> StoreResult<Account> {
+    fn create(&self, new: &AccountCreate) -> StoreResult<Account> {
+        let new = new.clone();
         let account = Account {
             id: new.id.unwrap_or_else(|| self.new_id()),
             username: new.username,
@@ -193,7 +194,7 @@ impl Accounts for FakeStore {
         self.accounts.borrow_mut().push(account.clone());
         Ok(account)
     }
-    fn update(&self, id: &str, c: AccountUpdate) -> StoreResult<Account> {
+    fn update(&self, id: &str, c: &AccountUpdate) -> StoreResult<Account> {
         for a in self.accounts.borrow_mut().iter_mut().filter(|a| a.id == id) {
             a.username = c.username.clone();
             a.given_name = c.given_name.clone();
@@ -775,7 +776,8 @@ impl ClientStore for FakeStore {
             .find(|c| c.client_id == client_id)
             .cloned())
     }
-    fn create(&self, new: ClientCreate) -> StoreResult<(Client, Option<String>)> {
+    fn create(&self, new: &ClientCreate) -> StoreResult<Created> {
+        let new = new.clone();
         let client = Client {
             client_id: new.client_id.unwrap_or_else(|| self.new_id()),
             client_name: new.client_name,
@@ -796,7 +798,7 @@ impl ClientStore for FakeStore {
         let secret = new
             .secret
             .or(new.generate_secret.then(|| "generated".to_string()));
-        Ok((client, secret))
+        Ok(Created { client, secret })
     }
     fn delete(&self, client_id: &str) -> StoreResult<bool> {
         let mut clients = self.clients.borrow_mut();

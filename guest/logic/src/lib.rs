@@ -1,7 +1,8 @@
 //! The rules of the default guests, in plain Rust: the `roles` policy, validation, and the
-//! handlers' business logic written against the store traits of [`store`]. The Wasm
-//! components in `guest/` are thin wrappers that bind these to the WIT contract; the same
-//! code runs natively in this crate's unit tests.
+//! handlers' business logic written against the store traits of [`store`], which
+//! `build.rs` generates from `wit/store.wit`. The Wasm components in `guest/` are thin
+//! wrappers that bind these to the WIT contract; the same code runs natively in this
+//! crate's unit tests.
 
 pub mod attributes;
 pub mod authorities;
@@ -22,14 +23,11 @@ pub mod validation;
 #[cfg(test)]
 mod fake_store;
 
-// The contract's shared types, generated once here from `wit/` and reused by every
-// component through wit-bindgen's `with` option, so the logic and the bindings agree.
-wit_bindgen::generate!({
-    path: "../../wit",
-    inline: "package iam:logic; world types { import iam:plugin/types@0.1.0; }",
-    world: "iam:logic/types",
-    additional_derives: [PartialEq],
-    generate_all,
-});
+/// The contract's types and the store imports, generated once here from `wit/` (the world
+/// is written by `build.rs`: every interface of `wit/store.wit`) and reused by every
+/// component through wit-bindgen's `with` option, so the logic and the bindings agree.
+pub mod bindings {
+    include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
+}
 
-pub use iam::plugin::types;
+pub use bindings::iam::plugin::types;

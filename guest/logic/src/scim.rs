@@ -198,7 +198,7 @@ pub fn create_user(
     // (INDIGO IAM takes it: a deleted account's UUID could then be handed to a new account,
     // which its old tokens and links would then name.)
     let created = accounts
-        .create(AccountCreate {
+        .create(&AccountCreate {
             id: None,
             username,
             given_name: new.given_name.clone().unwrap_or_default(),
@@ -268,7 +268,7 @@ pub fn replace_user(accounts: &impl Accounts, id: &str, new: &NewUser) -> Result
     accounts
         .update(
             id,
-            AccountUpdate {
+            &AccountUpdate {
                 username,
                 given_name: new.given_name.clone().unwrap_or_default(),
                 family_name: new.family_name.clone().unwrap_or_default(),

@@ -3,22 +3,22 @@
 
 mod bindings {
     wit_bindgen::generate!({
-        path: "../../../wit",
+        path: "../../wit",
         world: "iam:plugin/managers-handler@0.1.0",
         with: {
             "iam:plugin/types@0.1.0": iam_guest_logic::types,
-            "iam:plugin/accounts@0.1.0": iam_handler_store::bindings::iam::plugin::accounts,
-            "iam:plugin/group-store@0.1.0": iam_handler_store::bindings::iam::plugin::group_store,
-            "iam:plugin/authority-store@0.1.0": iam_handler_store::bindings::iam::plugin::authority_store,
-            "iam:plugin/manager-store@0.1.0": iam_handler_store::bindings::iam::plugin::manager_store,
+            "iam:plugin/accounts@0.1.0": iam_guest_logic::bindings::iam::plugin::accounts,
+            "iam:plugin/group-store@0.1.0": iam_guest_logic::bindings::iam::plugin::group_store,
+            "iam:plugin/authority-store@0.1.0": iam_guest_logic::bindings::iam::plugin::authority_store,
+            "iam:plugin/manager-store@0.1.0": iam_guest_logic::bindings::iam::plugin::manager_store,
         },
         generate_all,
     });
 }
 
 use bindings::exports::iam::plugin::managers;
+use iam_guest_logic::store::HostStore;
 use iam_guest_logic::types::{Error, User};
-use iam_handler_store::HostStore;
 
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 struct Handler;

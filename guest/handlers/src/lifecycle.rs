@@ -3,22 +3,22 @@
 
 mod bindings {
     wit_bindgen::generate!({
-        path: "../../../wit",
+        path: "../../wit",
         world: "iam:plugin/lifecycle-handler@0.1.0",
         with: {
             "iam:plugin/types@0.1.0": iam_guest_logic::types,
-            "iam:plugin/accounts@0.1.0": iam_handler_store::bindings::iam::plugin::accounts,
-            "iam:plugin/account-touch@0.1.0": iam_handler_store::bindings::iam::plugin::account_touch,
-            "iam:plugin/account-lifecycle@0.1.0": iam_handler_store::bindings::iam::plugin::account_lifecycle,
-            "iam:plugin/label-store@0.1.0": iam_handler_store::bindings::iam::plugin::label_store,
+            "iam:plugin/accounts@0.1.0": iam_guest_logic::bindings::iam::plugin::accounts,
+            "iam:plugin/account-touch@0.1.0": iam_guest_logic::bindings::iam::plugin::account_touch,
+            "iam:plugin/account-lifecycle@0.1.0": iam_guest_logic::bindings::iam::plugin::account_lifecycle,
+            "iam:plugin/label-store@0.1.0": iam_guest_logic::bindings::iam::plugin::label_store,
         },
         generate_all,
     });
 }
 
 use bindings::exports::iam::plugin::lifecycle;
+use iam_guest_logic::store::HostStore;
 use iam_guest_logic::types::{Error, LifecycleSettings};
-use iam_handler_store::HostStore;
 
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 struct Handler;

@@ -3,20 +3,20 @@
 
 mod bindings {
     wit_bindgen::generate!({
-        path: "../../../wit",
+        path: "../../wit",
         world: "iam:plugin/find-handler@0.1.0",
         with: {
             "iam:plugin/types@0.1.0": iam_guest_logic::types,
-            "iam:plugin/accounts@0.1.0": iam_handler_store::bindings::iam::plugin::accounts,
-            "iam:plugin/group-store@0.1.0": iam_handler_store::bindings::iam::plugin::group_store,
+            "iam:plugin/accounts@0.1.0": iam_guest_logic::bindings::iam::plugin::accounts,
+            "iam:plugin/group-store@0.1.0": iam_guest_logic::bindings::iam::plugin::group_store,
         },
         generate_all,
     });
 }
 
 use bindings::exports::iam::plugin::find;
+use iam_guest_logic::store::HostStore;
 use iam_guest_logic::types::{Error, Finder, PageRequest};
-use iam_handler_store::HostStore;
 
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 struct Handler;

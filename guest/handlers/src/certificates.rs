@@ -3,21 +3,21 @@
 
 mod bindings {
     wit_bindgen::generate!({
-        path: "../../../wit",
+        path: "../../wit",
         world: "iam:plugin/certificates-handler@0.1.0",
         with: {
             "iam:plugin/types@0.1.0": iam_guest_logic::types,
-            "iam:plugin/accounts@0.1.0": iam_handler_store::bindings::iam::plugin::accounts,
-            "iam:plugin/account-touch@0.1.0": iam_handler_store::bindings::iam::plugin::account_touch,
-            "iam:plugin/certificate-store@0.1.0": iam_handler_store::bindings::iam::plugin::certificate_store,
+            "iam:plugin/accounts@0.1.0": iam_guest_logic::bindings::iam::plugin::accounts,
+            "iam:plugin/account-touch@0.1.0": iam_guest_logic::bindings::iam::plugin::account_touch,
+            "iam:plugin/certificate-store@0.1.0": iam_guest_logic::bindings::iam::plugin::certificate_store,
         },
         generate_all,
     });
 }
 
 use bindings::exports::iam::plugin::certificates;
+use iam_guest_logic::store::HostStore;
 use iam_guest_logic::types::{Error, ParsedProxy, Principal};
-use iam_handler_store::HostStore;
 
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 struct Handler;
