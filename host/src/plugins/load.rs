@@ -9,10 +9,11 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use sha2::{Digest, Sha256};
-use wasmtime::component::{Component, HasSelf, Instance, InstancePre, Linker};
+use wasmtime::component::{Component, Instance, InstancePre, Linker};
 use wasmtime::{Engine, Store};
 
 use super::engine::deadline_ticks;
+use super::host::{HasStore, runtime::HasPlugin};
 use super::stats::{SlotStats, Stats};
 use super::{GuestState, bounded_wait, cache, slot_check};
 use crate::config::{BUILTIN_HANDLERS, PluginSpec, PluginsConfig};
@@ -113,7 +114,8 @@ pub fn find_export(slot: &str, pre: &InstancePre<GuestState>) -> Result<()> {
 
 /// The linker of a slot: WASI (Rust's std needs it; the context has no files, network or
 /// environment: see `GuestState`; waits end at the call's deadline: see `bounded_wait`),
-/// `config`, `log`, and the store interfaces the slot may import.
+/// `config` and `log` (over `PluginView`), and the store interfaces the slot may import
+/// (over `StoreView`).
 pub fn linker(engine: &Engine, slot: &str) -> Result<Linker<GuestState>> {
     use crate::contract::iam::plugin::{
         account_lifecycle, account_touch, account_writer, accounts, attribute_store,
@@ -128,29 +130,39 @@ pub fn linker(engine: &Engine, slot: &str) -> Result<Linker<GuestState>> {
         let l = &mut linker;
         match *iface {
             "types" => Ok(()),
-            "config" => config::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s),
-            "log" => log::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s),
-            "accounts" => accounts::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s),
-            "account-touch" => account_touch::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s),
+            "config" => config::add_to_linker::<_, HasPlugin>(l, GuestState::plugin_view),
+            "log" => log::add_to_linker::<_, HasPlugin>(l, GuestState::plugin_view),
+            "accounts" => accounts::add_to_linker::<_, HasStore>(l, GuestState::store_view),
+            "account-touch" => {
+                account_touch::add_to_linker::<_, HasStore>(l, GuestState::store_view)
+            }
             "account-lifecycle" => {
-                account_lifecycle::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s)
+                account_lifecycle::add_to_linker::<_, HasStore>(l, GuestState::store_view)
             }
-            "account-writer" => account_writer::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s),
-            "group-writer" => group_writer::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s),
+            "account-writer" => {
+                account_writer::add_to_linker::<_, HasStore>(l, GuestState::store_view)
+            }
+            "group-writer" => group_writer::add_to_linker::<_, HasStore>(l, GuestState::store_view),
             "authority-writer" => {
-                authority_writer::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s)
+                authority_writer::add_to_linker::<_, HasStore>(l, GuestState::store_view)
             }
-            "manager-store" => manager_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s),
-            "attribute-store" => attribute_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s),
-            "authority-store" => authority_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s),
-            "group-store" => group_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s),
-            "label-store" => label_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s),
+            "manager-store" => {
+                manager_store::add_to_linker::<_, HasStore>(l, GuestState::store_view)
+            }
+            "attribute-store" => {
+                attribute_store::add_to_linker::<_, HasStore>(l, GuestState::store_view)
+            }
+            "authority-store" => {
+                authority_store::add_to_linker::<_, HasStore>(l, GuestState::store_view)
+            }
+            "group-store" => group_store::add_to_linker::<_, HasStore>(l, GuestState::store_view),
+            "label-store" => label_store::add_to_linker::<_, HasStore>(l, GuestState::store_view),
             "membership-store" => {
-                membership_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s)
+                membership_store::add_to_linker::<_, HasStore>(l, GuestState::store_view)
             }
-            "client-store" => client_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s),
+            "client-store" => client_store::add_to_linker::<_, HasStore>(l, GuestState::store_view),
             "certificate-store" => {
-                certificate_store::add_to_linker::<_, HasSelf<GuestState>>(l, |s| s)
+                certificate_store::add_to_linker::<_, HasStore>(l, GuestState::store_view)
             }
             other => unreachable!("no store interface named {other}"),
         }?;

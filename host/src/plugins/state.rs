@@ -1,6 +1,9 @@
-//! The state of one guest instance's store: its WASI context (built on first use), its
-//! resources, its memory cap, the request's transaction and audit trail, and what its
-//! `config` and `log` imports need.
+//! The state of one guest instance's store. The host's imports each work on a narrow view
+//! of it, as wasmtime-wasi's do on `WasiCtxView`: a store interface on the request's
+//! transaction and audit trail ([`StoreView`](super::host::StoreView)), `config` and `log`
+//! on the plugin's identity, settings and log budget
+//! ([`PluginView`](super::host::runtime::PluginView)), `wasi:io/poll` on the guest's
+//! resources and deadline (`bounded_wait`), the rest of WASI on its context.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

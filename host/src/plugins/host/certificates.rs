@@ -1,11 +1,10 @@
 //! `certificate-store`: linked X.509 certificates and their proxies.
 
-use super::{R, err};
+use super::{R, StoreView, err};
 use crate::contract::iam::plugin::{certificate_store, types};
-use crate::plugins::GuestState;
 use crate::store;
 
-impl certificate_store::Host for GuestState {
+impl certificate_store::Host for StoreView<'_> {
     fn link(&mut self, account_id: String, cert: types::Certificate) -> R<()> {
         store::identities::link_certificate(self.db()?, &account_id, &cert).map_err(err)?;
         self.audit

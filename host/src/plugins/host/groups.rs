@@ -1,11 +1,10 @@
 //! Groups: `group-store` (reads) and `group-writer`.
 
-use super::{R, err};
+use super::{R, StoreView, err};
 use crate::contract::iam::plugin::{group_store, group_writer, types};
-use crate::plugins::GuestState;
 use crate::store;
 
-impl group_store::Host for GuestState {
+impl group_store::Host for StoreView<'_> {
     fn get(&mut self, id: String) -> R<Option<types::Group>> {
         store::groups::by_uuid(self.db()?, &id).map_err(err)
     }
@@ -53,7 +52,7 @@ impl group_store::Host for GuestState {
     }
 }
 
-impl group_writer::Host for GuestState {
+impl group_writer::Host for StoreView<'_> {
     fn create(&mut self, name: String, parent_id: Option<String>) -> R<types::Group> {
         let group = store::groups::insert(self.db()?, &name, parent_id.as_deref()).map_err(err)?;
         self.audit.group("group created", &group.id, &group.name);
