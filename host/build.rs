@@ -1,20 +1,20 @@
 //! Compiles the default guests (`guest/`) into components and hands their paths to
 //! `plugins::mod` for embedding, so `cargo build` alone yields a self-contained binary.
 
-#[path = "src/handler_groups.rs"]
-mod handler_groups;
-
-use handler_groups::HANDLER_GROUPS;
+#[path = "build/slots.rs"]
+mod slots;
 
 fn main() {
+    // The slot registry, read from `wit/worlds.wit` (see `build/slots.rs`); the handler
+    // groups are its slots after the policy.
+    let handler_groups = slots::generate();
     let mut packages = vec![
         "iam-policy-roles".to_string(),
         "iam-policy-strict".to_string(),
     ];
-    packages.extend(HANDLER_GROUPS.iter().map(|g| format!("iam-handler-{g}")));
+    packages.extend(handler_groups.iter().map(|g| format!("iam-handler-{g}")));
     let names: Vec<&str> = packages.iter().map(String::as_str).collect();
     let wasm = iam_guest_build::build_components(&names, &["guest", "wit", "Cargo.lock"]);
-    println!("cargo:rerun-if-changed=src/handler_groups.rs");
     println!(
         "cargo:rustc-env=IAM_GUEST_POLICY_ROLES={}",
         wasm[0].display()
@@ -25,7 +25,7 @@ fn main() {
     );
     // The table `plugins::BUILTIN_HANDLER_COMPONENTS`, and each path for the tests.
     let mut table = String::from("&[\n");
-    for (group, path) in HANDLER_GROUPS.iter().zip(&wasm[2..]) {
+    for (group, path) in handler_groups.iter().zip(&wasm[2..]) {
         table.push_str(&format!("    ({group:?}, include_bytes!({path:?})),\n"));
         println!(
             "cargo:rustc-env=IAM_GUEST_HANDLER_{}={}",

@@ -9,15 +9,16 @@ use wasmtime::component::Component;
 
 use super::engine::engine;
 use super::load::{find_export, linker, sha256_hex};
-use super::slot_check::{self, Shape};
+use super::slot_check::Shape;
+use crate::slots;
 
 /// Prints the report (a closed pipe, as in `| head`, is an error, not a panic); true when
 /// the component fits `slot` (or, without one, at least one slot).
 pub fn check_file(path: &std::path::Path, slot: Option<&str>) -> Result<bool> {
     if let Some(s) = slot
-        && !slot_check::slots().any(|known| known == s)
+        && slots::slot(s).is_none()
     {
-        let all: Vec<&str> = slot_check::slots().collect();
+        let all: Vec<&str> = slots::slots().collect();
         bail!("unknown slot '{s}' (slots: {})", all.join(", "));
     }
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -39,7 +40,7 @@ pub fn check_file(path: &std::path::Path, slot: Option<&str>) -> Result<bool> {
         } else {
             versions
                 .iter()
-                .map(|v| format!("{}@{v}", slot_check::PACKAGE))
+                .map(|v| format!("{}@{v}", slots::PACKAGE))
                 .collect::<Vec<_>>()
                 .join(", ")
         }
@@ -54,7 +55,7 @@ pub fn check_file(path: &std::path::Path, slot: Option<&str>) -> Result<bool> {
     }
     writeln!(out, "slots:")?;
     let mut fitting = Vec::new();
-    for s in slot_check::slots() {
+    for s in slots::slots() {
         if slot.is_some_and(|wanted| wanted != s) {
             continue;
         }

@@ -17,10 +17,7 @@ use super::host::{HasStore, runtime::HasPlugin};
 use super::stats::{SlotStats, Stats};
 use super::{GuestState, bounded_wait, cache, slot_check};
 use crate::config::{BUILTIN_HANDLERS, PluginSpec, PluginsConfig};
-pub use crate::contract::exports::iam::plugin::{
-    attributes, authorities, authorizer, certificates, clients, find, groups, labels, lifecycle,
-    managers, scim, search,
-};
+use crate::slots::{self, POLICY};
 
 /// The default guests, compiled by `build.rs` from `guest/` and embedded in the binary.
 const BUILTIN_POLICY_ROLES: &[u8] = include_bytes!(env!("IAM_GUEST_POLICY_ROLES"));
@@ -64,108 +61,79 @@ pub trait Loadable: Sized {
     ) -> wasmtime::Result<Self::Guest>;
 }
 
-macro_rules! loadable {
-    ($($iface:ident),*) => {$(
-        impl Loadable for $iface::GuestIndices {
-            type Guest = $iface::Guest;
-            fn find(pre: &InstancePre<GuestState>) -> wasmtime::Result<Self> {
-                $iface::GuestIndices::new(pre)
+/// Every slot's export is [`Loadable`], and [`find_export`] finds it by slot name.
+macro_rules! exports {
+    (
+        policy: $policy:ident $policy_name:literal $policy_export:ident;
+        handlers: $($slot:ident $name:literal $export:ident,)*
+    ) => {
+        exports!(@each $policy_name $policy_export, $($name $export,)*);
+    };
+    (@each $($name:literal $export:ident,)*) => {
+        use crate::contract::exports::iam::plugin::{$($export),*};
+
+        $(
+            impl Loadable for $export::GuestIndices {
+                type Guest = $export::Guest;
+                fn find(pre: &InstancePre<GuestState>) -> wasmtime::Result<Self> {
+                    $export::GuestIndices::new(pre)
+                }
+                fn load_guest(
+                    &self,
+                    store: &mut Store<GuestState>,
+                    instance: &Instance,
+                ) -> wasmtime::Result<$export::Guest> {
+                    self.load(store, instance)
+                }
             }
-            fn load_guest(&self, store: &mut Store<GuestState>, instance: &Instance) -> wasmtime::Result<$iface::Guest> {
-                self.load(store, instance)
+        )*
+
+        /// Finds the export of `slot` in a linked component.
+        pub fn find_export(slot: &str, pre: &InstancePre<GuestState>) -> wasmtime::Result<()> {
+            match slot {
+                $($name => $export::GuestIndices::new(pre).map(drop),)*
+                other => unreachable!("no slot named {other}"),
             }
         }
-    )*};
-}
-loadable!(
-    authorizer,
-    attributes,
-    authorities,
-    labels,
-    groups,
-    managers,
-    search,
-    lifecycle,
-    find,
-    clients,
-    certificates,
-    scim
-);
-
-/// Finds the export of `slot` in a linked component.
-pub fn find_export(slot: &str, pre: &InstancePre<GuestState>) -> Result<()> {
-    let found = match slot {
-        "policy" => authorizer::GuestIndices::new(pre).map(drop),
-        "attributes" => attributes::GuestIndices::new(pre).map(drop),
-        "authorities" => authorities::GuestIndices::new(pre).map(drop),
-        "labels" => labels::GuestIndices::new(pre).map(drop),
-        "groups" => groups::GuestIndices::new(pre).map(drop),
-        "managers" => managers::GuestIndices::new(pre).map(drop),
-        "search" => search::GuestIndices::new(pre).map(drop),
-        "lifecycle" => lifecycle::GuestIndices::new(pre).map(drop),
-        "find" => find::GuestIndices::new(pre).map(drop),
-        "clients" => clients::GuestIndices::new(pre).map(drop),
-        "certificates" => certificates::GuestIndices::new(pre).map(drop),
-        "scim" => scim::GuestIndices::new(pre).map(drop),
-        other => bail!("no slot named {other}"),
     };
-    Ok(found?)
 }
+slots::for_each_slot!(exports);
+
+/// Adds one contract interface to a linker, over the view of the guest state it works on.
+macro_rules! add_import {
+    (store $linker:ident $module:ident) => {
+        $module::add_to_linker::<GuestState, HasStore>($linker, GuestState::store_view)
+    };
+    (runtime $linker:ident $module:ident) => {
+        $module::add_to_linker::<GuestState, HasPlugin>($linker, GuestState::plugin_view)
+    };
+}
+
+/// Links `iface`, one of the interfaces a slot may import.
+macro_rules! imports {
+    ($($kind:ident $name:literal $module:ident,)*) => {
+        fn add_import(linker: &mut Linker<GuestState>, iface: &str) -> wasmtime::Result<()> {
+            use crate::contract::iam::plugin::{$($module),*};
+            match iface {
+                $($name => add_import!($kind linker $module),)*
+                // The interfaces without functions (`types`) have nothing to link.
+                _ => Ok(()),
+            }
+        }
+    };
+}
+slots::for_each_import!(imports);
 
 /// The linker of a slot: WASI (Rust's std needs it; the context has no files, network or
 /// environment: see `GuestState`; waits end at the call's deadline: see `bounded_wait`),
-/// `config` and `log` (over `PluginView`), and the store interfaces the slot may import
-/// (over `StoreView`).
+/// and the contract interfaces the slot may import, none other.
 pub fn linker(engine: &Engine, slot: &str) -> Result<Linker<GuestState>> {
-    use crate::contract::iam::plugin::{
-        account_lifecycle, account_touch, account_writer, accounts, attribute_store,
-        authority_store, authority_writer, certificate_store, client_store, config, group_store,
-        group_writer, label_store, log, manager_store, membership_store,
-    };
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
     // A guest may wait (sleep, poll a timer) only until its deadline.
     bounded_wait::shadow_poll(&mut linker)?;
-    for iface in slot_check::imports_of(slot) {
-        let l = &mut linker;
-        match *iface {
-            "types" => Ok(()),
-            "config" => config::add_to_linker::<_, HasPlugin>(l, GuestState::plugin_view),
-            "log" => log::add_to_linker::<_, HasPlugin>(l, GuestState::plugin_view),
-            "accounts" => accounts::add_to_linker::<_, HasStore>(l, GuestState::store_view),
-            "account-touch" => {
-                account_touch::add_to_linker::<_, HasStore>(l, GuestState::store_view)
-            }
-            "account-lifecycle" => {
-                account_lifecycle::add_to_linker::<_, HasStore>(l, GuestState::store_view)
-            }
-            "account-writer" => {
-                account_writer::add_to_linker::<_, HasStore>(l, GuestState::store_view)
-            }
-            "group-writer" => group_writer::add_to_linker::<_, HasStore>(l, GuestState::store_view),
-            "authority-writer" => {
-                authority_writer::add_to_linker::<_, HasStore>(l, GuestState::store_view)
-            }
-            "manager-store" => {
-                manager_store::add_to_linker::<_, HasStore>(l, GuestState::store_view)
-            }
-            "attribute-store" => {
-                attribute_store::add_to_linker::<_, HasStore>(l, GuestState::store_view)
-            }
-            "authority-store" => {
-                authority_store::add_to_linker::<_, HasStore>(l, GuestState::store_view)
-            }
-            "group-store" => group_store::add_to_linker::<_, HasStore>(l, GuestState::store_view),
-            "label-store" => label_store::add_to_linker::<_, HasStore>(l, GuestState::store_view),
-            "membership-store" => {
-                membership_store::add_to_linker::<_, HasStore>(l, GuestState::store_view)
-            }
-            "client-store" => client_store::add_to_linker::<_, HasStore>(l, GuestState::store_view),
-            "certificate-store" => {
-                certificate_store::add_to_linker::<_, HasStore>(l, GuestState::store_view)
-            }
-            other => unreachable!("no store interface named {other}"),
-        }?;
+    for iface in slots::imports_of(slot) {
+        add_import(&mut linker, iface)?;
     }
     Ok(linker)
 }
@@ -257,7 +225,7 @@ impl<'a> LoadCtx<'a> {
         name: &'static str,
         spec: &PluginSpec,
     ) -> Result<Slot<I>> {
-        self.slot(name, "policy", spec, false)
+        self.slot(name, POLICY, spec, false)
     }
 
     /// A handler slot: its configured component, or the built-in one with the default
@@ -327,7 +295,7 @@ impl<'a> LoadCtx<'a> {
                 .contract_versions()
                 .first()
                 .cloned()
-                .unwrap_or_else(|| slot_check::VERSION.into()),
+                .unwrap_or_else(|| slots::VERSION.into()),
             pre,
             indices,
             deadline: spec.deadline,

@@ -5,9 +5,12 @@
 //! swaps whole plugin sets (`LivePlugins`); requests in flight finish on the set they
 //! started with.
 //!
+//! The slots come from the registry (`crate::slots`, read from `wit/worlds.wit`): the plugin
+//! set has a field per slot, and each slot's linker holds exactly its imports.
+//!
 //! - `engine`: the engine, the instance pool, the epoch and the memory cap
 //! - `state`: a guest instance's store state; `host/`: the imports, one file per interface
-//!   domain
+//!   domain, each over a narrow view of that state
 //! - `load`: a slot's component read, checked, compiled (`cache`) and linked
 //! - `call`: a call to the policy or a handler, and its failures
 //! - `live`: reload; `check`: `iam-host plugin check`; `slot_check`: the contract check;
@@ -36,13 +39,10 @@ pub use call::{Failure, FailureKind, Handled};
 pub use check::check_file;
 pub use host::runtime::escape_guest_text;
 pub use live::LivePlugins;
-pub use load::{
-    attributes, authorities, certificates, clients, find, groups, labels, lifecycle, managers,
-    scim, search,
-};
 
 use crate::config::PluginsConfig;
-use load::{LoadCtx, Slot, authorizer};
+use crate::slots::{self, POLICY_SHADOW};
+use load::{LoadCtx, Slot};
 use state::GuestState;
 use stats::Stats;
 
@@ -71,25 +71,53 @@ impl<I> Slot<I> {
     }
 }
 
-/// Every slot, ready to instantiate.
-pub struct Plugins {
-    engine: Engine,
-    policy: Slot<authorizer::GuestIndices>,
-    /// A candidate policy, evaluated beside `policy` and never enforced.
-    policy_shadow: Option<Slot<authorizer::GuestIndices>>,
-    pub attributes: Slot<attributes::GuestIndices>,
-    pub authorities: Slot<authorities::GuestIndices>,
-    pub labels: Slot<labels::GuestIndices>,
-    pub groups: Slot<groups::GuestIndices>,
-    pub managers: Slot<managers::GuestIndices>,
-    pub search: Slot<search::GuestIndices>,
-    pub lifecycle: Slot<lifecycle::GuestIndices>,
-    pub find: Slot<find::GuestIndices>,
-    pub clients: Slot<clients::GuestIndices>,
-    pub certificates: Slot<certificates::GuestIndices>,
-    pub scim: Slot<scim::GuestIndices>,
-    ticker_stop: Arc<AtomicBool>,
+/// The plugin set: a field per slot of the registry, each typed by its export.
+macro_rules! plugin_set {
+    (
+        policy: $policy:ident $policy_name:literal $policy_export:ident;
+        handlers: $($slot:ident $name:literal $export:ident,)*
+    ) => {
+        pub use crate::contract::exports::iam::plugin::{$($export),*};
+        use crate::contract::exports::iam::plugin::$policy_export;
+
+        /// Every slot, ready to instantiate.
+        pub struct Plugins {
+            engine: Engine,
+            $policy: Slot<$policy_export::GuestIndices>,
+            /// A candidate policy, evaluated beside `policy` and never enforced.
+            policy_shadow: Option<Slot<$policy_export::GuestIndices>>,
+            $(pub $slot: Slot<$export::GuestIndices>,)*
+            ticker_stop: Arc<AtomicBool>,
+        }
+
+        impl Plugins {
+            /// Every slot of `cfg`, loaded with `ctx`.
+            fn load_slots(ctx: &mut LoadCtx, cfg: &PluginsConfig) -> Result<Plugins> {
+                Ok(Plugins {
+                    $policy: ctx.policy($policy_name, &cfg.policy)?,
+                    policy_shadow: cfg
+                        .policy_shadow
+                        .as_ref()
+                        .map(|s| ctx.policy(POLICY_SHADOW, s))
+                        .transpose()?,
+                    $($slot: ctx.handler($name)?,)*
+                    engine: ctx.engine.clone(),
+                    ticker_stop: Arc::new(AtomicBool::new(false)),
+                })
+            }
+
+            /// Every slot's component, digest, contract and statistics: the policy, its
+            /// shadow, then the handler slots.
+            pub fn describe(&self) -> Vec<SlotInfo> {
+                let mut v = vec![self.$policy.info()];
+                v.extend(self.policy_shadow.as_ref().map(Slot::info));
+                $(v.push(self.$slot.info());)*
+                v
+            }
+        }
+    };
 }
+slots::for_each_slot!(plugin_set);
 
 impl Drop for Plugins {
     fn drop(&mut self) {
@@ -113,27 +141,7 @@ impl Plugins {
             .unwrap_or(cfg.default_memory_bytes);
         let engine = engine::engine(max_memory)?;
         let mut ctx = LoadCtx::new(&engine, cfg, stats, cache_key);
-        let plugins = Plugins {
-            policy: ctx.policy("policy", &cfg.policy)?,
-            policy_shadow: cfg
-                .policy_shadow
-                .as_ref()
-                .map(|s| ctx.policy("policy_shadow", s))
-                .transpose()?,
-            attributes: ctx.handler("attributes")?,
-            authorities: ctx.handler("authorities")?,
-            labels: ctx.handler("labels")?,
-            groups: ctx.handler("groups")?,
-            managers: ctx.handler("managers")?,
-            search: ctx.handler("search")?,
-            lifecycle: ctx.handler("lifecycle")?,
-            find: ctx.handler("find")?,
-            clients: ctx.handler("clients")?,
-            certificates: ctx.handler("certificates")?,
-            scim: ctx.handler("scim")?,
-            engine: engine.clone(),
-            ticker_stop: Arc::new(AtomicBool::new(false)),
-        };
+        let plugins = Plugins::load_slots(&mut ctx, cfg)?;
         engine::spawn_epoch_ticker(engine, plugins.ticker_stop.clone());
         Ok(plugins)
     }
@@ -143,26 +151,5 @@ impl Plugins {
         for p in self.describe() {
             tracing::info!(slot = p.slot, source = %p.source, sha256 = %p.digest, contract = %p.contract, "plugin loaded");
         }
-    }
-
-    /// Every slot's component, digest, contract and statistics: the policy, its shadow,
-    /// then the handler slots.
-    pub fn describe(&self) -> Vec<SlotInfo> {
-        let mut v = vec![self.policy.info()];
-        v.extend(self.policy_shadow.as_ref().map(Slot::info));
-        v.extend([
-            self.attributes.info(),
-            self.authorities.info(),
-            self.labels.info(),
-            self.groups.info(),
-            self.managers.info(),
-            self.search.info(),
-            self.lifecycle.info(),
-            self.find.info(),
-            self.clients.info(),
-            self.certificates.info(),
-            self.scim.info(),
-        ]);
-        v
     }
 }
