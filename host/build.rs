@@ -1,18 +1,19 @@
 //! Compiles the default guests (`guest/`) into components and hands their paths to
 //! `plugins::mod` for embedding, so `cargo build` alone yields a self-contained binary.
 
-#[path = "src/handler_groups.rs"]
-mod handler_groups;
-
-use handler_groups::HANDLER_GROUPS;
+#[path = "build/slots.rs"]
+mod slots;
 
 fn main() {
+    // The slot registry, read from `wit/worlds.wit` (see `build/slots.rs`); the handler
+    // groups are its slots after the policy.
+    let handler_groups = slots::generate();
+    let groups: Vec<&str> = handler_groups.iter().map(String::as_str).collect();
     let watch = ["guest", "wit", "Cargo.lock"];
     let policies =
         iam_guest_build::build_components(&["iam-policy-roles", "iam-policy-strict"], &watch);
     // The handlers are one crate, built once per group with that group's feature.
-    let handlers = iam_guest_build::build_variants("iam-handlers", HANDLER_GROUPS, &watch);
-    println!("cargo:rerun-if-changed=src/handler_groups.rs");
+    let handlers = iam_guest_build::build_variants("iam-handlers", &groups, &watch);
     println!(
         "cargo:rustc-env=IAM_GUEST_POLICY_ROLES={}",
         policies[0].display()
@@ -23,7 +24,7 @@ fn main() {
     );
     // The table `plugins::BUILTIN_HANDLER_COMPONENTS`, and each path for the tests.
     let mut table = String::from("&[\n");
-    for (group, path) in HANDLER_GROUPS.iter().zip(&handlers) {
+    for (group, path) in handler_groups.iter().zip(&handlers) {
         table.push_str(&format!("    ({group:?}, include_bytes!({path:?})),\n"));
         println!(
             "cargo:rustc-env=IAM_GUEST_HANDLER_{}={}",

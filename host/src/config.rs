@@ -8,6 +8,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
+use crate::slots;
+
 /// Everything `iam-host serve` needs to run.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -380,7 +382,6 @@ pub struct Overrides {
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DB: &str = "iam.db";
-pub use crate::handler_groups::HANDLER_GROUPS;
 
 impl Config {
     /// Loads the configuration: `--config` or `IAM_CONFIG` names the TOML file; `IAM_LISTEN`,
@@ -480,10 +481,9 @@ fn plugins_config(
         .transpose()?;
     let mut handlers = BTreeMap::new();
     for (group, s) in file.handlers {
-        if !HANDLER_GROUPS.contains(&group.as_str()) {
-            bail!(
-                "unknown handler group '{group}' in [plugins.handlers] (known: {HANDLER_GROUPS:?})"
-            );
+        if !slots::handler_groups().any(|g| g == group) {
+            let known: Vec<&str> = slots::handler_groups().collect();
+            bail!("unknown handler group '{group}' in [plugins.handlers] (known: {known:?})");
         }
         let resolved = spec(s, BUILTIN_HANDLERS, &format!("handlers.{group}"))?;
         handlers.insert(group, resolved);

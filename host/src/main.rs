@@ -6,13 +6,13 @@ mod auth;
 mod bench;
 mod config;
 mod contract;
-mod handler_groups;
 mod http;
 mod lifecycle;
 mod passwords;
 mod pipeline;
 mod plugins;
 mod server;
+mod slots;
 mod store;
 
 use std::path::PathBuf;

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use super::{ApiError, AppState, Caller, Family};
 use crate::plugins::SlotInfo;
+use crate::slots::POLICY;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -43,7 +44,7 @@ fn slot_json(p: &SlotInfo) -> Value {
         "failures": p.stats.failures,
         "latency_micros": {"p50": p.stats.p50_micros, "p99": p.stats.p99_micros},
     });
-    if p.slot == "policy" {
+    if p.slot == POLICY {
         v["shadow_disagreements"] = json!(p.stats.shadow_disagreements);
         v["shadow_failures"] = json!(p.stats.shadow_failures);
     }
@@ -132,7 +133,7 @@ async fn metrics(State(app): State<AppState>) -> Response {
         "iam_plugin_shadow_disagreements_total",
         "counter",
         "Requests on which the shadow policy decided otherwise than the enforcing one.",
-        &|p| (p.slot == "policy").then_some(p.stats.shadow_disagreements),
+        &|p| (p.slot == POLICY).then_some(p.stats.shadow_disagreements),
     );
     let mut resp = out.into_response();
     resp.headers_mut().insert(

@@ -1,14 +1,13 @@
 //! Accounts: `accounts` (reads), `account-touch`, `account-lifecycle` and `account-writer`.
 
-use super::{R, err};
+use super::{R, StoreView, err};
 use crate::contract::iam::plugin::{
     account_lifecycle, account_touch, account_writer, accounts, types,
 };
 use crate::passwords;
-use crate::plugins::GuestState;
 use crate::store;
 
-impl accounts::Host for GuestState {
+impl accounts::Host for StoreView<'_> {
     fn get(&mut self, id: String) -> R<Option<types::Account>> {
         self.db()?.accounts().by_uuid(&id).map_err(err)
     }
@@ -170,13 +169,13 @@ impl accounts::Host for GuestState {
     }
 }
 
-impl account_touch::Host for GuestState {
+impl account_touch::Host for StoreView<'_> {
     fn touch(&mut self, id: String) -> R<()> {
         self.db()?.accounts().touch(&id).map_err(err)
     }
 }
 
-impl account_lifecycle::Host for GuestState {
+impl account_lifecycle::Host for StoreView<'_> {
     fn set_end_time(&mut self, id: String, end_time: Option<u64>) -> R<()> {
         self.db()?
             .accounts()
@@ -212,7 +211,7 @@ impl account_lifecycle::Host for GuestState {
     }
 }
 
-impl account_writer::Host for GuestState {
+impl account_writer::Host for StoreView<'_> {
     fn create(&mut self, new: account_writer::AccountCreate) -> R<types::Account> {
         let uuid = new.id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let hash = passwords::hash(&new.password.unwrap_or_else(passwords::random));

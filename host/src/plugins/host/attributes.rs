@@ -1,10 +1,9 @@
 //! `attribute-store`: an account's attributes.
 
-use super::{R, err};
+use super::{R, StoreView, err};
 use crate::contract::iam::plugin::{attribute_store, types};
-use crate::plugins::GuestState;
 
-impl attribute_store::Host for GuestState {
+impl attribute_store::Host for StoreView<'_> {
     fn get_all(&mut self, account_id: String) -> R<Vec<types::Attribute>> {
         self.db()?.attributes().all(&account_id).map_err(err)
     }

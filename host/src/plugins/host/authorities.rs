@@ -1,10 +1,9 @@
 //! Authorities: `authority-store` (reads), `authority-writer` (any authority) and `manager-store` (group-manager authorities only).
 
-use super::{R, err};
+use super::{R, StoreView, err};
 use crate::contract::iam::plugin::{authority_store, authority_writer, manager_store};
-use crate::plugins::GuestState;
 
-impl authority_store::Host for GuestState {
+impl authority_store::Host for StoreView<'_> {
     fn of_account(&mut self, account_id: String) -> R<Vec<String>> {
         self.db()?
             .authorities()
@@ -17,7 +16,7 @@ impl authority_store::Host for GuestState {
     }
 }
 
-impl authority_writer::Host for GuestState {
+impl authority_writer::Host for StoreView<'_> {
     fn grant(&mut self, account_id: String, authority: String) -> R<bool> {
         let granted = self
             .db()?
@@ -46,7 +45,7 @@ impl authority_writer::Host for GuestState {
 
 /// Only `ROLE_GM:<group>`: whatever the group id holds, the authority it spells starts
 /// with `ROLE_GM:`, and only a group's own authority has that name.
-impl manager_store::Host for GuestState {
+impl manager_store::Host for StoreView<'_> {
     fn appoint(&mut self, account_id: String, group_id: String) -> R<bool> {
         authority_writer::Host::grant(self, account_id, format!("ROLE_GM:{group_id}"))
     }

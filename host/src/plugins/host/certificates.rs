@@ -1,10 +1,9 @@
 //! `certificate-store`: linked X.509 certificates and their proxies.
 
-use super::{R, err};
+use super::{R, StoreView, err};
 use crate::contract::iam::plugin::{certificate_store, types};
-use crate::plugins::GuestState;
 
-impl certificate_store::Host for GuestState {
+impl certificate_store::Host for StoreView<'_> {
     fn link(&mut self, account_id: String, cert: types::Certificate) -> R<()> {
         self.db()?
             .identities()

@@ -1,12 +1,11 @@
 //! `client-store`: OAuth clients and their owners.
 
-use super::{R, err};
+use super::{R, StoreView, err};
 use crate::contract::iam::plugin::{client_store, types};
 use crate::passwords;
-use crate::plugins::GuestState;
 use crate::store;
 
-impl client_store::Host for GuestState {
+impl client_store::Host for StoreView<'_> {
     fn get(&mut self, client_id: String) -> R<Option<types::Client>> {
         self.db()?.clients().get(&client_id).map_err(err)
     }

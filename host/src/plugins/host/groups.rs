@@ -1,10 +1,9 @@
 //! Groups: `group-store` (reads) and `group-writer`.
 
-use super::{R, err};
+use super::{R, StoreView, err};
 use crate::contract::iam::plugin::{group_store, group_writer, types};
-use crate::plugins::GuestState;
 
-impl group_store::Host for GuestState {
+impl group_store::Host for StoreView<'_> {
     fn get(&mut self, id: String) -> R<Option<types::Group>> {
         self.db()?.groups().by_uuid(&id).map_err(err)
     }
@@ -61,7 +60,7 @@ impl group_store::Host for GuestState {
     }
 }
 
-impl group_writer::Host for GuestState {
+impl group_writer::Host for StoreView<'_> {
     fn create(&mut self, name: String, parent_id: Option<String>) -> R<types::Group> {
         let group = self
             .db()?

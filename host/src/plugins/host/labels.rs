@@ -1,11 +1,10 @@
 //! `label-store`: an account's labels.
 
-use super::{R, err};
+use super::{R, StoreView, err};
 use crate::audit::label_name;
 use crate::contract::iam::plugin::{label_store, types};
-use crate::plugins::GuestState;
 
-impl label_store::Host for GuestState {
+impl label_store::Host for StoreView<'_> {
     fn get_all(&mut self, account_id: String) -> R<Vec<types::Label>> {
         self.db()?.labels().all(&account_id).map_err(err)
     }

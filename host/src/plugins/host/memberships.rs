@@ -1,10 +1,9 @@
 //! `membership-store`: who is in which group.
 
-use super::{R, err};
+use super::{R, StoreView, err};
 use crate::contract::iam::plugin::membership_store;
-use crate::plugins::GuestState;
 
-impl membership_store::Host for GuestState {
+impl membership_store::Host for StoreView<'_> {
     fn ancestors(&mut self, group_id: String) -> R<Vec<String>> {
         self.db()?.memberships().ancestors(&group_id).map_err(err)
     }

@@ -1,5 +1,7 @@
 //! The host side of the WIT store interfaces, one file per domain: each call runs on the
-//! request's transaction, and its writes are noted for the audit trail.
+//! request's transaction, and its writes are noted for the audit trail. They work on
+//! [`StoreView`], the part of a guest's state they need (as wasmtime-wasi's imports work
+//! on `WasiCtxView`); `runtime` serves `config` and `log` on [`runtime::PluginView`].
 
 mod accounts;
 mod attributes;
@@ -11,21 +13,46 @@ mod labels;
 mod memberships;
 pub mod runtime;
 
+use wasmtime::component::HasData;
+
 use super::GuestState;
+use crate::audit::Trail;
 use crate::contract::iam::plugin::types;
 use crate::store::{Store, StoreError};
 
 type R<T> = Result<T, String>;
 
+/// What a store interface works with: the request's transaction (none for the policy,
+/// which has no store imports) and the audit trail of the call's writes.
+pub struct StoreView<'a> {
+    conn: Option<&'a dyn Store>,
+    audit: &'a mut Trail,
+}
+
+/// Links a store interface over [`StoreView`].
+pub struct HasStore;
+
+impl HasData for HasStore {
+    type Data<'a> = StoreView<'a>;
+}
+
 impl GuestState {
+    pub fn store_view(&mut self) -> StoreView<'_> {
+        StoreView {
+            conn: self.conn.as_deref(),
+            audit: &mut self.audit,
+        }
+    }
+}
+
+impl StoreView<'_> {
     fn db(&self) -> R<&dyn Store> {
         self.conn
-            .as_deref()
             .ok_or_else(|| "this plugin slot has no database access".to_string())
     }
 }
 
-impl GuestState {
+impl StoreView<'_> {
     /// The account with this UUID, when there is one.
     fn account_of(&self, uuid: Option<String>) -> R<Option<types::Account>> {
         match uuid {
@@ -38,5 +65,3 @@ impl GuestState {
 fn err(e: StoreError) -> String {
     format!("database error: {e}")
 }
-
-impl types::Host for GuestState {}

@@ -1,8 +1,11 @@
-//! The `config` and `log` imports every slot may use, and the escaping that keeps text from
-//! a guest to one harmless line in the host's log.
+//! The `config` and `log` imports every slot may use, over [`PluginView`], and the escaping
+//! that keeps text from a guest to one harmless line in the host's log.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
+
+use wasmtime::component::HasData;
 
 use crate::contract::iam::plugin::{config as settings, log};
 use crate::plugins::GuestState;
@@ -12,7 +15,34 @@ const MAX_LINE: usize = 4096;
 /// Lines of one call beyond this are dropped (a guest cannot flood the log).
 const MAX_LINES: u32 = 100;
 
-impl settings::Host for GuestState {
+/// What `config` and `log` work with: the plugin's slot and public name, its settings, and
+/// how many lines it logged in this call.
+pub struct PluginView<'a> {
+    slot: &'static str,
+    component: &'a str,
+    settings: &'a BTreeMap<String, String>,
+    log_lines: &'a mut u32,
+}
+
+/// Links `config` and `log` over [`PluginView`].
+pub struct HasPlugin;
+
+impl HasData for HasPlugin {
+    type Data<'a> = PluginView<'a>;
+}
+
+impl GuestState {
+    pub fn plugin_view(&mut self) -> PluginView<'_> {
+        PluginView {
+            slot: self.slot,
+            component: &self.component,
+            settings: &self.settings,
+            log_lines: &mut self.log_lines,
+        }
+    }
+}
+
+impl settings::Host for PluginView<'_> {
     fn get(&mut self, key: String) -> Option<String> {
         self.settings.get(&key).cloned()
     }
@@ -61,13 +91,13 @@ fn is_layout_control(c: char) -> bool {
     )
 }
 
-impl log::Host for GuestState {
+impl log::Host for PluginView<'_> {
     fn write(&mut self, level: log::Level, message: String) {
         let plugin = self.slot;
-        let component = &*self.component;
-        self.log_lines += 1;
-        if self.log_lines > MAX_LINES {
-            if self.log_lines == MAX_LINES + 1 {
+        let component = self.component;
+        *self.log_lines += 1;
+        if *self.log_lines > MAX_LINES {
+            if *self.log_lines == MAX_LINES + 1 {
                 tracing::warn!(
                     plugin,
                     component,
