@@ -36,6 +36,7 @@ const TRAITS: &[(&str, &[&str])] = &[
     ("AuthorityStore", &["authority-store", "authority-writer"]),
     ("ManagerStore", &["manager-store"]),
     ("LabelStore", &["label-store"]),
+    ("GroupMetadataStore", &["group-metadata-store"]),
     ("MembershipStore", &["membership-store"]),
     ("ClientStore", &["client-store"]),
     ("CertificateStore", &["certificate-store"]),

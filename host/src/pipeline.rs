@@ -177,6 +177,8 @@ pub fn mode_of(op: &types::Operation) -> TxMode {
         | Operation::GetAccountLabels(_)
         | Operation::GetClient(_)
         | Operation::GetGroup(_)
+        | Operation::GetGroupAttributes(_)
+        | Operation::GetGroupLabels(_)
         | Operation::GetGroupManagers(_)
         | Operation::GetManagedGroups(_)
         | Operation::GetMe
@@ -202,6 +204,8 @@ pub fn mode_of(op: &types::Operation) -> TxMode {
         | Operation::DeleteAccountLabel(_)
         | Operation::DeleteClient(_)
         | Operation::DeleteGroup(_)
+        | Operation::DeleteGroupAttribute(_)
+        | Operation::DeleteGroupLabel(_)
         | Operation::DeleteUser(_)
         | Operation::PatchGroup(_)
         | Operation::RemoveAccountAuthority(_)
@@ -213,6 +217,8 @@ pub fn mode_of(op: &types::Operation) -> TxMode {
         | Operation::SetAccountAttribute(_)
         | Operation::SetAccountLabel(_)
         | Operation::SetEndTime(_)
+        | Operation::SetGroupAttribute(_)
+        | Operation::SetGroupLabel(_)
         | Operation::SetProxyCertificate
         | Operation::UpdateIamGroup(_) => TxMode::Write,
     }

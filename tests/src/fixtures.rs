@@ -150,7 +150,13 @@ impl Ctx {
     /// `wrongly_typed`), nothing stored; `application/json` with parameters or in another
     /// case is read.
     pub fn check_put_reads_json(&self, wrongly_typed: &[&str]) {
-        let (id, admin) = (self.alice.as_str(), Some(self.admin.as_str()));
+        self.check_put_reads_json_on(&self.alice, wrongly_typed);
+    }
+
+    /// [`Ctx::check_put_reads_json`] on the resource of `id` (an account or, for a
+    /// group resource, a group), which must list nothing yet.
+    pub fn check_put_reads_json_on(&self, id: &str, wrongly_typed: &[&str]) {
+        let admin = Some(self.admin.as_str());
         assert_eq!(self.list(id), json!([]), "a resource with nothing yet");
         let body = r#"{"name":"a","value":"b"}"#;
         for ct in [
@@ -291,12 +297,19 @@ impl Ctx {
     /// type (415) before 403, and 403 before validation and the account lookup. A refused
     /// write changes nothing; a write let through is done, and its DELETE undoes it.
     pub fn check_refusals(&self, label: &str, w: &Writes) {
-        let before = self.list(&self.alice);
+        self.check_refusals_on(label, &self.alice, w);
+    }
+
+    /// [`Ctx::check_refusals`] on the resource of `subject` (an account or, for a group
+    /// resource, a group other than the `physics` group [`Ctx::callers`] creates), which
+    /// must list something already; [`UNKNOWN_ID`] stands for the unknown one.
+    pub fn check_refusals_on(&self, label: &str, subject: &str, w: &Writes) {
+        let before = self.list(subject);
         let mut refused = Vec::new();
         for (name, token) in self.callers() {
             let token = token.as_deref();
             let what = |op: &str| format!("{label}: {op} by {name}");
-            match decision(self.get(&self.alice, token), &what("GET")) {
+            match decision(self.get(subject, token), &what("GET")) {
                 Decision::Refused(refusal) => {
                     refusal.expect(self.get(UNKNOWN_ID, token), &what("GET unknown"))
                 }
@@ -308,34 +321,29 @@ impl Ctx {
                 ),
             }
 
-            let refusal = match decision(self.put(&self.alice, token, &w.put), &what("PUT")) {
+            let refusal = match decision(self.put(subject, token, &w.put), &what("PUT")) {
                 Decision::Refused(refusal) => refusal,
                 Decision::Through(r) => {
                     expect_empty_ok(r, &what("PUT"));
-                    let listed = self.list(&self.alice);
+                    let listed = self.list(subject);
                     let items = listed.as_array().unwrap();
                     assert!(items.contains(&w.put), "{}: {listed}", what("PUT"));
                     assert_eq!(items.len(), before.as_array().unwrap().len() + 1);
-                    let r = self.delete(&self.alice, token, w.delete);
+                    let r = self.delete(subject, token, w.delete);
                     let text = expect(r, StatusCode::NO_CONTENT, &what("DELETE"));
                     assert!(text.is_empty(), "{}: {text:?}", what("DELETE"));
-                    assert_eq!(self.list(&self.alice), before, "{}", what("DELETE"));
+                    assert_eq!(self.list(subject), before, "{}", what("DELETE"));
                     continue;
                 }
             };
             refused.push(name);
-            assert_eq!(self.list(&self.alice), before, "{}", what("refused PUT"));
-            self.set_ok(&self.alice, w.put.clone());
-            let written = self.list(&self.alice);
-            let r = self.delete(&self.alice, token, w.delete);
+            assert_eq!(self.list(subject), before, "{}", what("refused PUT"));
+            self.set_ok(subject, w.put.clone());
+            let written = self.list(subject);
+            let r = self.delete(subject, token, w.delete);
             refusal.expect(r, &what("DELETE"));
-            assert_eq!(
-                self.list(&self.alice),
-                written,
-                "{}",
-                what("refused DELETE")
-            );
-            self.delete_ok(&self.alice, w.delete);
+            assert_eq!(self.list(subject), written, "{}", what("refused DELETE"));
+            self.delete_ok(subject, w.delete);
 
             // The decision comes before validation and before the account lookup.
             refusal.expect(
@@ -346,7 +354,7 @@ impl Ctx {
                 self.delete(UNKNOWN_ID, token, w.delete),
                 &what("DELETE on an unknown account"),
             );
-            for id in [self.alice.as_str(), UNKNOWN_ID] {
+            for id in [subject, UNKNOWN_ID] {
                 for body in &w.invalid_puts {
                     refusal.expect(
                         self.put(id, token, body),
@@ -381,7 +389,7 @@ impl Ctx {
             }
         }
         assert_refusals_met(&refused, label);
-        assert_eq!(self.list(&self.alice), before, "{label}: after");
+        assert_eq!(self.list(subject), before, "{label}: after");
     }
 }
 

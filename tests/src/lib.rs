@@ -534,6 +534,16 @@ pub fn labels_path(id: &str) -> String {
     format!("/iam/account/{id}/labels")
 }
 
+/// The attributes endpoint of group `id`.
+pub fn group_attributes_path(id: &str) -> String {
+    format!("/iam/group/{id}/attributes")
+}
+
+/// The labels endpoint of group `id`.
+pub fn group_labels_path(id: &str) -> String {
+    format!("/iam/group/{id}/labels")
+}
+
 /// The authorities endpoint of account `id`.
 pub fn authorities_path(id: &str) -> String {
     format!("/iam/account/{id}/authorities")

@@ -24,6 +24,45 @@ fn send(s: &Server, method: Method, path: &str, token: &str) -> reqwest::blockin
 }
 
 #[test]
+fn group_attribute_and_label_changes_are_audited_on_the_group() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    let g = s.create_group(&admin, "g1");
+    let attrs = group_attributes_path(&g);
+    let r = s.put_json(&attrs, Some(&admin), &json!({"name": "a", "value": "1"}));
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(events_of(&s, &r), [ev("group attribute set", "-", &g, "a")]);
+    let r = send(&s, Method::DELETE, &format!("{attrs}?name=a"), &admin);
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        events_of(&s, &r),
+        [ev("group attribute removed", "-", &g, "a")]
+    );
+    let r = send(&s, Method::DELETE, &format!("{attrs}?name=a"), &admin);
+    assert_eq!(events_of(&s, &r), []);
+
+    let labels = group_labels_path(&g);
+    let r = s.put_json(
+        &labels,
+        Some(&admin),
+        &json!({"prefix": "ex.org", "name": "l"}),
+    );
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        events_of(&s, &r),
+        [ev("group label set", "-", &g, "ex.org/l")]
+    );
+    let path = format!("{labels}?prefix=ex.org&name=l");
+    let r = send(&s, Method::DELETE, &path, &admin);
+    assert_eq!(
+        events_of(&s, &r),
+        [ev("group label removed", "-", &g, "ex.org/l")]
+    );
+    let r = send(&s, Method::DELETE, &path, &admin);
+    assert_eq!(events_of(&s, &r), []);
+}
+
+#[test]
 fn account_changes_are_audited_as_iam_names_them() {
     let s = Server::start();
     let admin = s.token("admin");

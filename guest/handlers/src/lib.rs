@@ -18,6 +18,8 @@ mod certificates;
 mod clients;
 #[cfg(feature = "find")]
 mod find;
+#[cfg(feature = "group-metadata")]
+mod group_metadata;
 #[cfg(feature = "groups")]
 mod groups;
 #[cfg(feature = "labels")]

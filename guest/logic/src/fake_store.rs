@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use crate::store::{
     AccountCreate, AccountUpdate, Accounts, AttributeStore, AuthorityStore, CertificateStore,
-    ClientCreate, ClientStore, Created, GroupStore, LabelStore, MembershipStore, StoreResult,
+    ClientCreate, ClientStore, Created, GroupMetadataStore, GroupStore, LabelStore,
+    MembershipStore, StoreResult,
 };
 use crate::types::{
     Account, AccountOrder, Attribute, Certificate, Client, Group, GroupRef, Label, LabelFilter,
@@ -39,6 +40,10 @@ pub struct FakeStore {
     labels: RefCell<BTreeMap<(String, String, String), Label>>,
     /// account → its profile.
     profiles: RefCell<BTreeMap<String, Profile>>,
+    /// (group, name) → value.
+    group_attributes: RefCell<BTreeMap<(String, String), Option<String>>>,
+    /// (group, prefix or "", name) → label.
+    group_labels: RefCell<BTreeMap<(String, String, String), Label>>,
     next: Cell<u32>,
 }
 
@@ -496,6 +501,60 @@ impl AttributeStore for FakeStore {
             .borrow_mut()
             .remove(&(account_id.into(), name.into()))
             .is_some())
+    }
+}
+
+impl GroupMetadataStore for FakeStore {
+    fn get_attributes(&self, group_id: &str) -> StoreResult<Vec<Attribute>> {
+        Ok(self
+            .group_attributes
+            .borrow()
+            .iter()
+            .filter(|((g, _), _)| g == group_id)
+            .map(|((_, name), value)| Attribute {
+                name: name.clone(),
+                value: value.clone(),
+            })
+            .collect())
+    }
+    fn put_attribute(&self, group_id: &str, attr: &Attribute) -> StoreResult<()> {
+        self.group_attributes
+            .borrow_mut()
+            .insert((group_id.into(), attr.name.clone()), attr.value.clone());
+        Ok(())
+    }
+    fn remove_attribute(&self, group_id: &str, name: &str) -> StoreResult<bool> {
+        Ok(self
+            .group_attributes
+            .borrow_mut()
+            .remove(&(group_id.into(), name.into()))
+            .is_some())
+    }
+    fn get_labels(&self, group_id: &str) -> StoreResult<Vec<Label>> {
+        Ok(self
+            .group_labels
+            .borrow()
+            .iter()
+            .filter(|((g, _, _), _)| g == group_id)
+            .map(|(_, l)| l.clone())
+            .collect())
+    }
+    fn put_label(&self, group_id: &str, l: &Label) -> StoreResult<()> {
+        let key = (
+            group_id.to_string(),
+            l.prefix.clone().unwrap_or_default(),
+            l.name.clone(),
+        );
+        self.group_labels.borrow_mut().insert(key, l.clone());
+        Ok(())
+    }
+    fn remove_label(&self, group_id: &str, prefix: Option<&str>, name: &str) -> StoreResult<bool> {
+        let key = (
+            group_id.to_string(),
+            prefix.unwrap_or_default().to_string(),
+            name.to_string(),
+        );
+        Ok(self.group_labels.borrow_mut().remove(&key).is_some())
     }
 }
 

@@ -9,6 +9,7 @@ pub mod authorities;
 pub mod certificates;
 pub mod clients;
 pub mod find;
+pub mod group_metadata;
 pub mod groups;
 pub mod labels;
 pub mod lifecycle;

@@ -144,6 +144,16 @@ pub fn authorize_roles(caller: &Principal, op: &Operation) -> Result<(), String>
         Operation::DeleteGroup(group) | Operation::PatchGroup(group) => {
             c.has_scope(scope::SCIM_WRITE) || c.admin() || c.manages(group)
         }
+        Operation::GetGroupAttributes(group) => {
+            c.has_scope(scope::ADMIN_READ) || c.admin() || c.manages(group)
+        }
+        Operation::GetGroupLabels(group) => {
+            c.has_scope(scope::ADMIN_READ) || c.admin() || c.reader() || c.manages(group)
+        }
+        Operation::SetGroupAttribute(_)
+        | Operation::DeleteGroupAttribute(_)
+        | Operation::SetGroupLabel(_)
+        | Operation::DeleteGroupLabel(_) => c.has_scope(scope::ADMIN_WRITE) || c.admin(),
     };
     if allowed {
         Ok(())
@@ -205,6 +215,13 @@ pub fn authorize_strict(caller: &Principal, op: &Operation) -> Result<(), String
         Operation::DeleteGroup(group) | Operation::PatchGroup(group) => {
             c.has_scope(scope::SCIM_WRITE) || c.manages(group)
         }
+        Operation::GetGroupAttributes(group) | Operation::GetGroupLabels(group) => {
+            c.has_scope(scope::ADMIN_READ) || c.manages(group)
+        }
+        Operation::SetGroupAttribute(_)
+        | Operation::DeleteGroupAttribute(_)
+        | Operation::SetGroupLabel(_)
+        | Operation::DeleteGroupLabel(_) => c.has_scope(scope::ADMIN_WRITE),
     };
     if allowed {
         Ok(())

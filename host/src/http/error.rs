@@ -55,6 +55,12 @@ pub fn family_of(op: &Operation) -> Family {
         | Operation::GetAccountAuthorities(_)
         | Operation::GetAccountLabels(_)
         | Operation::GetClient(_)
+        | Operation::GetGroupAttributes(_)
+        | Operation::GetGroupLabels(_)
+        | Operation::SetGroupAttribute(_)
+        | Operation::SetGroupLabel(_)
+        | Operation::DeleteGroupAttribute(_)
+        | Operation::DeleteGroupLabel(_)
         | Operation::GetGroupManagers(_)
         | Operation::GetManagedGroups(_)
         | Operation::GetOwnAuthorities

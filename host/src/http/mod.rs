@@ -11,6 +11,7 @@ mod clients;
 mod credentials;
 mod error;
 mod find;
+mod group_metadata;
 mod groups;
 mod labels;
 mod lifecycle;
@@ -84,6 +85,7 @@ pub fn router(
         .merge(attributes::routes())
         .merge(authorities::routes())
         .merge(labels::routes())
+        .merge(group_metadata::routes())
         .merge(lifecycle::routes())
         .merge(groups::routes())
         .merge(scim::routes())

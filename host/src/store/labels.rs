@@ -21,13 +21,6 @@ pub trait LabelStore {
     fn remove(&self, account_uuid: &str, prefix: Option<&str>, name: &str) -> StoreResult<bool>;
     /// The group's labels, ordered by prefix then name.
     fn of_group(&self, group_uuid: &str) -> StoreResult<Vec<Label>>;
-    /// The group's label with this prefix and name.
-    fn find_on_group(
-        &self,
-        group_uuid: &str,
-        prefix: Option<&str>,
-        name: &str,
-    ) -> StoreResult<Option<Label>>;
     /// Inserts or replaces by (prefix, name). Does nothing when the group does not exist.
     fn put_on_group(&self, group_uuid: &str, label: &Label) -> StoreResult<()>;
     /// Removes the group's label; false when there was none.

@@ -8,6 +8,7 @@ mod attributes;
 mod authorities;
 mod certificates;
 mod clients;
+mod group_metadata;
 mod groups;
 mod labels;
 mod memberships;

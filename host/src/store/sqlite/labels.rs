@@ -102,25 +102,6 @@ impl LabelStore for Connection {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    fn find_on_group(
-        &self,
-        group_uuid: &str,
-        prefix: Option<&str>,
-        name: &str,
-    ) -> StoreResult<Option<Label>> {
-        Ok(self
-            .prepare_cached(
-                "SELECT l.prefix, l.name, l.value FROM group_labels l
-                 JOIN groups g ON g.id = l.group_id
-                 WHERE g.uuid = ?1 AND l.prefix = ?2 AND l.name = ?3",
-            )?
-            .query_row(
-                params![group_uuid, prefix.unwrap_or_default(), name],
-                from_row,
-            )
-            .optional()?)
-    }
-
     fn put_on_group(&self, group_uuid: &str, label: &Label) -> StoreResult<()> {
         self.prepare_cached(
             "INSERT INTO group_labels(group_id, prefix, name, value)
