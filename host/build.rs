@@ -1,6 +1,8 @@
 //! Compiles the default guests (`guest/`) into components and hands their paths to
 //! `plugins::mod` for embedding, so `cargo build` alone yields a self-contained binary.
 
+#[path = "build/operations.rs"]
+mod operations;
 #[path = "build/slots.rs"]
 mod slots;
 
@@ -8,6 +10,7 @@ fn main() {
     // The slot registry, read from `wit/worlds.wit` (see `build/slots.rs`); the handler
     // groups are its slots after the policy.
     let handler_groups = slots::generate();
+    operations::generate();
     let groups: Vec<&str> = handler_groups.iter().map(String::as_str).collect();
     let watch = ["guest", "wit", "Cargo.lock"];
     let policies =

@@ -1,15 +1,15 @@
 //! Generates the logic's view of the host's database from the contract, so it cannot drift
 //! from it: for every interface of `wit/store.wit`, the store trait its functions belong to
-//! ([`TRAITS`]), the implementation of those traits over the component's imports
+//! (its own, named after it, unless [`TRAITS`] groups it with others), the implementation of those traits over the component's imports
 //! (`HostStore`), and the bindings of those imports. `src/store.rs` and `src/lib.rs`
 //! include what this writes to `OUT_DIR`.
 //!
 //! A trait method has the name, parameters and result of its WIT function, in the types
 //! wit-bindgen gives the import (a `string` parameter is `&str`, a record with strings
 //! `&T`, a `result<T, store-error>` is `StoreResult<T>`), so `HostStore` forwards each call
-//! unchanged, and anything this script gets wrong fails to compile there. An interface
-//! that no trait claims, a trait naming an interface the WIT lacks, two functions of one
-//! trait with the same name, or a WIT type this script does not know fail the build.
+//! unchanged, and anything this script gets wrong fails to compile there. A trait naming an
+//! interface the WIT lacks, two functions of one trait with the same name, or a WIT type
+//! this script does not know fail the build.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -17,10 +17,11 @@ use std::path::{Path, PathBuf};
 
 use wit_parser::{Function, FunctionKind, InterfaceId, Resolve, Type, TypeDefKind, TypeId};
 
-/// Which trait each store interface belongs to. One trait gathers a domain's reads and
-/// writes, which the WIT splits so that each slot imports no more than it needs; the split
-/// still holds in a component, which imports only the interfaces whose functions its
-/// logic calls.
+/// The traits that gather several store interfaces: a domain's reads and writes, which the
+/// WIT splits so that each slot imports no more than it needs (the split still holds in a
+/// component, which imports only the interfaces whose functions its logic calls). Every
+/// other interface is a trait of its own, named after it (`group-metadata-store` →
+/// `GroupMetadataStore`).
 const TRAITS: &[(&str, &[&str])] = &[
     (
         "Accounts",
@@ -31,15 +32,8 @@ const TRAITS: &[(&str, &[&str])] = &[
             "account-writer",
         ],
     ),
-    ("AttributeStore", &["attribute-store"]),
     ("GroupStore", &["group-store", "group-writer"]),
     ("AuthorityStore", &["authority-store", "authority-writer"]),
-    ("ManagerStore", &["manager-store"]),
-    ("LabelStore", &["label-store"]),
-    ("GroupMetadataStore", &["group-metadata-store"]),
-    ("MembershipStore", &["membership-store"]),
-    ("ClientStore", &["client-store"]),
-    ("CertificateStore", &["certificate-store"]),
 ];
 
 /// The file whose interfaces are the store.
@@ -85,14 +79,15 @@ fn defined_in(resolve: &Resolve, id: InterfaceId, file: &str) -> bool {
     Path::new(path).file_name().is_some_and(|name| name == file)
 }
 
-/// The store interfaces of each trait, in the order of [`TRAITS`]; fails unless every store
-/// interface belongs to exactly one trait and every interface a trait names exists.
+/// The store interfaces of each trait: those of [`TRAITS`], in its order, then a trait for
+/// each interface no entry claims, in the WIT's order. Fails when a trait names an
+/// interface the WIT lacks or another trait claims already.
 fn group_by_trait(resolve: &Resolve, store: &[InterfaceId]) -> Vec<(String, Vec<InterfaceId>)> {
     let mut by_name: BTreeMap<&str, InterfaceId> = store
         .iter()
         .map(|&id| (interface_name(resolve, id), id))
         .collect();
-    let traits = TRAITS
+    let mut traits: Vec<(String, Vec<InterfaceId>)> = TRAITS
         .iter()
         .map(|(name, interfaces)| {
             let ids = interfaces
@@ -110,12 +105,11 @@ fn group_by_trait(resolve: &Resolve, store: &[InterfaceId]) -> Vec<(String, Vec<
             (name.to_string(), ids)
         })
         .collect();
-    if let Some(orphan) = by_name.keys().next() {
-        panic!(
-            "the store interface `{orphan}` of {STORE_FILE} belongs to no trait: add it to \
-             TRAITS in {}",
-            file!()
-        );
+    for &id in store {
+        let name = interface_name(resolve, id);
+        if by_name.remove(name).is_some() {
+            traits.push((upper_camel(name), vec![id]));
+        }
     }
     traits
 }

@@ -166,60 +166,12 @@ impl Pipeline {
     }
 }
 
-/// Whether an operation may write: a write transaction takes the write turn up front.
-/// Every operation is listed, so a new one must be placed.
+/// How an operation's transaction starts: a `GET` only reads, everything else may write.
+/// The method comes from the contract (`contract::endpoint_of`), so a new operation needs
+/// nothing here.
 pub fn mode_of(op: &types::Operation) -> TxMode {
-    use types::Operation;
-    match op {
-        Operation::FindAccounts(_)
-        | Operation::GetAccountAttributes(_)
-        | Operation::GetAccountAuthorities(_)
-        | Operation::GetAccountLabels(_)
-        | Operation::GetClient(_)
-        | Operation::GetGroup(_)
-        | Operation::GetGroupAttributes(_)
-        | Operation::GetGroupLabels(_)
-        | Operation::GetGroupManagers(_)
-        | Operation::GetManagedGroups(_)
-        | Operation::GetMe
-        | Operation::GetOwnAuthorities
-        | Operation::GetOwnClients
-        | Operation::GetUser(_)
-        | Operation::ListClients
-        | Operation::ListGroupMembers(_)
-        | Operation::ListGroups
-        | Operation::ListSubgroups(_)
-        | Operation::ListUsers
-        | Operation::SearchAccounts
-        | Operation::SearchGroups => TxMode::Read,
-        Operation::AddAccountAuthority(_)
-        | Operation::AddClientOwner(_)
-        | Operation::AddGroupManager(_)
-        | Operation::AddGroupMember(_)
-        | Operation::CreateClient
-        | Operation::CreateGroup
-        | Operation::CreateIamGroup
-        | Operation::CreateUser
-        | Operation::DeleteAccountAttribute(_)
-        | Operation::DeleteAccountLabel(_)
-        | Operation::DeleteClient(_)
-        | Operation::DeleteGroup(_)
-        | Operation::DeleteGroupAttribute(_)
-        | Operation::DeleteGroupLabel(_)
-        | Operation::DeleteUser(_)
-        | Operation::PatchGroup(_)
-        | Operation::RemoveAccountAuthority(_)
-        | Operation::RemoveClientOwner(_)
-        | Operation::RemoveGroupManager(_)
-        | Operation::RemoveGroupMember(_)
-        | Operation::ReplaceGroup(_)
-        | Operation::ReplaceUser(_)
-        | Operation::SetAccountAttribute(_)
-        | Operation::SetAccountLabel(_)
-        | Operation::SetEndTime(_)
-        | Operation::SetGroupAttribute(_)
-        | Operation::SetGroupLabel(_)
-        | Operation::SetProxyCertificate
-        | Operation::UpdateIamGroup(_) => TxMode::Write,
+    match crate::contract::endpoint_of(op).0 {
+        "GET" => TxMode::Read,
+        _ => TxMode::Write,
     }
 }

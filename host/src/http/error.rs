@@ -21,61 +21,14 @@ pub enum Family {
     Scim,
 }
 
-/// Which error body an operation's endpoint answers with: SCIM's for the SCIM endpoints
-/// (and those IAM answers in SCIM's form: the finders, `me/clients`), IAM's for the rest.
-/// Every operation is listed, so a new one must be placed.
+/// Which error body an operation's endpoint answers with: SCIM's for the `/scim/...`
+/// endpoints and for the two IAM answers in SCIM's form (the finders and `me/clients`),
+/// IAM's for the rest. The path comes from the contract (`contract::endpoint_of`).
 pub fn family_of(op: &Operation) -> Family {
     match op {
-        Operation::CreateGroup
-        | Operation::CreateUser
-        | Operation::DeleteGroup(_)
-        | Operation::DeleteUser(_)
-        | Operation::FindAccounts(_)
-        | Operation::GetGroup(_)
-        | Operation::GetMe
-        | Operation::GetOwnClients
-        | Operation::GetUser(_)
-        | Operation::ListGroupMembers(_)
-        | Operation::ListGroups
-        | Operation::ListSubgroups(_)
-        | Operation::ListUsers
-        | Operation::PatchGroup(_)
-        | Operation::ReplaceGroup(_)
-        | Operation::ReplaceUser(_) => Family::Scim,
-        Operation::AddAccountAuthority(_)
-        | Operation::AddClientOwner(_)
-        | Operation::AddGroupManager(_)
-        | Operation::AddGroupMember(_)
-        | Operation::CreateClient
-        | Operation::CreateIamGroup
-        | Operation::DeleteAccountAttribute(_)
-        | Operation::DeleteAccountLabel(_)
-        | Operation::DeleteClient(_)
-        | Operation::GetAccountAttributes(_)
-        | Operation::GetAccountAuthorities(_)
-        | Operation::GetAccountLabels(_)
-        | Operation::GetClient(_)
-        | Operation::GetGroupAttributes(_)
-        | Operation::GetGroupLabels(_)
-        | Operation::SetGroupAttribute(_)
-        | Operation::SetGroupLabel(_)
-        | Operation::DeleteGroupAttribute(_)
-        | Operation::DeleteGroupLabel(_)
-        | Operation::GetGroupManagers(_)
-        | Operation::GetManagedGroups(_)
-        | Operation::GetOwnAuthorities
-        | Operation::ListClients
-        | Operation::RemoveAccountAuthority(_)
-        | Operation::RemoveClientOwner(_)
-        | Operation::RemoveGroupManager(_)
-        | Operation::RemoveGroupMember(_)
-        | Operation::SearchAccounts
-        | Operation::SearchGroups
-        | Operation::SetAccountAttribute(_)
-        | Operation::SetAccountLabel(_)
-        | Operation::SetEndTime(_)
-        | Operation::SetProxyCertificate
-        | Operation::UpdateIamGroup(_) => Family::Iam,
+        Operation::FindAccounts(_) | Operation::GetOwnClients => Family::Scim,
+        _ if crate::contract::endpoint_of(op).1.starts_with("/scim/") => Family::Scim,
+        _ => Family::Iam,
     }
 }
 
