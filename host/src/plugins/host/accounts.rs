@@ -1,11 +1,7 @@
-//! Accounts: `accounts` (reads), `account-touch`, `account-lifecycle` and `account-writer`.
+//! `accounts`: reads of accounts (by id, name, e-mail, identity, label, group, authority).
 
 use super::{R, StoreView, err};
-use crate::contract::iam::plugin::{
-    account_lifecycle, account_touch, account_writer, accounts, types,
-};
-use crate::passwords;
-use crate::store;
+use crate::contract::iam::plugin::{accounts, types};
 
 impl accounts::Host for StoreView<'_> {
     fn get(&mut self, id: String) -> R<Option<types::Account>> {
@@ -169,102 +165,12 @@ impl accounts::Host for StoreView<'_> {
     }
 }
 
-impl account_touch::Host for StoreView<'_> {
-    fn touch(&mut self, id: String) -> R<()> {
-        self.db()?.accounts().touch(&id).map_err(err)
-    }
-}
-
-impl account_lifecycle::Host for StoreView<'_> {
-    fn set_end_time(&mut self, id: String, end_time: Option<u64>) -> R<()> {
-        self.db()?
-            .accounts()
-            .set_end_time(&id, end_time)
-            .map_err(err)?;
-        let detail = end_time
-            .map(|t| t.to_string())
-            .unwrap_or_else(|| "none".into());
-        self.audit.account("end time updated", &id, detail);
-        Ok(())
-    }
-
-    fn set_active(&mut self, id: String, active: bool) -> R<()> {
-        self.db()?.accounts().set_active(&id, active).map_err(err)?;
-        let kind = if active {
-            "account restored"
-        } else {
-            "account suspended"
-        };
-        self.audit.account(kind, &id, "");
-        Ok(())
-    }
-
-    fn delete(&mut self, id: String) -> R<bool> {
-        let db = self.db()?;
-        let username = db.accounts().by_uuid(&id).map_err(err)?.map(|a| a.username);
-        let removed = db.accounts().delete(&id).map_err(err)?;
-        if removed {
-            self.audit
-                .account("account removed", &id, username.unwrap_or_default());
+impl StoreView<'_> {
+    /// The account with this UUID, when there is one.
+    fn account_of(&self, uuid: Option<String>) -> R<Option<types::Account>> {
+        match uuid {
+            Some(u) => self.db()?.accounts().by_uuid(&u).map_err(err),
+            None => Ok(None),
         }
-        Ok(removed)
-    }
-}
-
-impl account_writer::Host for StoreView<'_> {
-    fn create(&mut self, new: account_writer::AccountCreate) -> R<types::Account> {
-        let uuid = new.id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let hash = passwords::hash(&new.password.unwrap_or_else(passwords::random));
-        let row = store::accounts::NewAccount {
-            uuid: &uuid,
-            username: &new.username,
-            given_name: &new.given_name,
-            family_name: &new.family_name,
-            email: &new.email,
-            active: new.active,
-            password_hash: &hash,
-        };
-        let account = self
-            .db()?
-            .accounts()
-            .insert(&row, &["ROLE_USER"])
-            .map_err(err)?;
-        self.audit
-            .account("account created", &account.id, &account.username);
-        Ok(account)
-    }
-
-    fn update(&mut self, id: String, c: account_writer::AccountUpdate) -> R<types::Account> {
-        let hash = c.password.as_deref().map(passwords::hash);
-        let db = self.db()?;
-        db.accounts()
-            .update(&id, &c, hash.as_deref())
-            .map_err(err)?;
-        let account = db
-            .accounts()
-            .by_uuid(&id)
-            .map_err(err)?
-            .ok_or_else(|| format!("account {id} vanished during update"))?;
-        self.audit
-            .account("account updated", &account.id, &account.username);
-        Ok(account)
-    }
-
-    fn set_identities(
-        &mut self,
-        id: String,
-        oidc_ids: Vec<types::OidcId>,
-        saml_ids: Vec<types::SamlId>,
-        ssh_keys: Vec<types::SshKey>,
-        certificates: Vec<types::Certificate>,
-    ) -> R<()> {
-        self.db()?
-            .identities()
-            .set(&id, &oidc_ids, &saml_ids, &ssh_keys, &certificates)
-            .map_err(err)
-    }
-
-    fn set_profile(&mut self, id: String, profile: types::Profile) -> R<()> {
-        self.db()?.profiles().set(&id, &profile).map_err(err)
     }
 }

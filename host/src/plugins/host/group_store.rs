@@ -1,7 +1,7 @@
-//! Groups: `group-store` (reads) and `group-writer`.
+//! `group-store`: reads of groups, their counts and the group tree; changes nothing.
 
 use super::{R, StoreView, err};
-use crate::contract::iam::plugin::{group_store, group_writer, types};
+use crate::contract::iam::plugin::{group_store, types};
 
 impl group_store::Host for StoreView<'_> {
     fn get(&mut self, id: String) -> R<Option<types::Group>> {
@@ -57,49 +57,5 @@ impl group_store::Host for StoreView<'_> {
 
     fn all_refs(&mut self) -> R<Vec<types::GroupRef>> {
         self.db()?.groups().all_refs().map_err(err)
-    }
-}
-
-impl group_writer::Host for StoreView<'_> {
-    fn create(&mut self, name: String, parent_id: Option<String>) -> R<types::Group> {
-        let group = self
-            .db()?
-            .groups()
-            .insert(&name, parent_id.as_deref())
-            .map_err(err)?;
-        self.audit.group("group created", &group.id, &group.name);
-        Ok(group)
-    }
-
-    fn set_description(&mut self, id: String, description: Option<String>) -> R<types::Group> {
-        let group = self
-            .db()?
-            .groups()
-            .set_description(&id, description.as_deref())
-            .map_err(err)?;
-        self.audit
-            .group("group description updated", &group.id, &group.name);
-        Ok(group)
-    }
-
-    fn rename(&mut self, id: String, name: String) -> R<types::Group> {
-        let group = self.db()?.groups().rename(&id, &name).map_err(err)?;
-        self.audit.group("group renamed", &group.id, &group.name);
-        Ok(group)
-    }
-
-    fn delete(&mut self, id: String) -> R<bool> {
-        let db = self.db()?;
-        let name = db.groups().by_uuid(&id).map_err(err)?.map(|g| g.name);
-        let removed = db.groups().delete(&id).map_err(err)?;
-        if removed {
-            self.audit
-                .group("group removed", &id, name.unwrap_or_default());
-        }
-        Ok(removed)
-    }
-
-    fn touch(&mut self, id: String) -> R<()> {
-        self.db()?.groups().touch(&id).map_err(err)
     }
 }

@@ -1,24 +1,30 @@
-//! The host side of the WIT store interfaces, one file per domain: each call runs on the
-//! request's transaction, and its writes are noted for the audit trail. They work on
-//! [`StoreView`], the part of a guest's state they need (as wasmtime-wasi's imports work
-//! on `WasiCtxView`); `runtime` serves `config` and `log` on [`runtime::PluginView`].
+//! The host side of the WIT store interfaces, one file per interface (named after it, as
+//! wasmtime-wasi's are): each call runs on the request's transaction, and its writes are
+//! noted for the audit trail. They work on [`StoreView`], the part of a guest's state they
+//! need (as wasmtime-wasi's imports work on `WasiCtxView`); `runtime` serves `config` and
+//! `log` on [`runtime::PluginView`].
 
+mod account_lifecycle;
+mod account_touch;
+mod account_writer;
 mod accounts;
-mod attributes;
-mod authorities;
-mod certificates;
-mod clients;
-mod group_metadata;
-mod groups;
-mod labels;
-mod memberships;
+mod attribute_store;
+mod authority_store;
+mod authority_writer;
+mod certificate_store;
+mod client_store;
+mod group_metadata_store;
+mod group_store;
+mod group_writer;
+mod label_store;
+mod manager_store;
+mod membership_store;
 pub mod runtime;
 
 use wasmtime::component::HasData;
 
 use super::GuestState;
 use crate::audit::Trail;
-use crate::contract::iam::plugin::types;
 use crate::store::{Store, StoreError};
 
 type R<T> = Result<T, String>;
@@ -50,16 +56,6 @@ impl StoreView<'_> {
     fn db(&self) -> R<&dyn Store> {
         self.conn
             .ok_or_else(|| "this plugin slot has no database access".to_string())
-    }
-}
-
-impl StoreView<'_> {
-    /// The account with this UUID, when there is one.
-    fn account_of(&self, uuid: Option<String>) -> R<Option<types::Account>> {
-        match uuid {
-            Some(u) => self.db()?.accounts().by_uuid(&u).map_err(err),
-            None => Ok(None),
-        }
     }
 }
 
