@@ -270,7 +270,10 @@ fn compiled_components_are_cached_and_only_our_own_are_loaded() {
     // Every slot's component (the roles policy and each handler group) comes from the
     // cache on the second run (the log holds both runs, each naming every slot once).
     let slots = log.matches("plugin loaded slot=").count() / 2;
-    assert!(slots >= 13, "the policy and the twelve handler groups:\n{log}");
+    assert!(
+        slots >= 13,
+        "the policy and the twelve handler groups:\n{log}"
+    );
     assert_eq!(
         log.matches("component loaded from the cache").count(),
         slots,

@@ -9,13 +9,40 @@ use axum::{Json, Router};
 
 use super::body::{JSON, Params, json_object, string_field};
 use super::{ApiError, AppState, Req};
-use crate::contract::types::Operation;
+use serde_json::Value;
+
+use crate::contract::types::{Attribute, Operation};
 
 pub fn routes() -> Router<AppState> {
     Router::new().route(
         "/iam/account/{id}/attributes",
         get(list).put(set).delete(remove),
     )
+}
+
+/// The name and value a PUT body holds (absent or null: `None`).
+pub fn attribute_body(
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(Option<String>, Option<String>), ApiError> {
+    let obj = json_object(headers, body, &[JSON])?;
+    Ok((string_field(&obj, "name")?, string_field(&obj, "value")?))
+}
+
+/// The `name` and `value` parameters of a DELETE, from the query or a form body.
+pub fn attribute_params(
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(Option<String>, Option<String>), ApiError> {
+    let params = Params::parse_with_form(query, headers, body)?;
+    let field = |k: &str| params.get(k).map(String::from);
+    Ok((field("name"), field("value")))
+}
+
+/// An attribute as IAM writes it: a null value is written as `null`.
+pub fn attribute_json(a: &Attribute) -> Value {
+    serde_json::json!({"name": a.name, "value": a.value})
 }
 
 async fn list(req: Req, Path(id): Path<String>) -> Result<Response, ApiError> {
@@ -25,11 +52,7 @@ async fn list(req: Req, Path(id): Path<String>) -> Result<Response, ApiError> {
             p.handle(&p.attributes, tx, |g, store| g.call_get(store, &id))
         })
         .await?;
-    let body: Vec<_> = attrs
-        .into_iter()
-        .map(|a| serde_json::json!({"name": a.name, "value": a.value}))
-        .collect();
-    Ok(Json(body).into_response())
+    Ok(Json(attrs.iter().map(attribute_json).collect::<Vec<_>>()).into_response())
 }
 
 async fn set(
@@ -38,9 +61,7 @@ async fn set(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let obj = json_object(&headers, &body, &[JSON])?;
-    let name = string_field(&obj, "name")?;
-    let value = string_field(&obj, "value")?;
+    let (name, value) = attribute_body(&headers, &body)?;
     let op = Operation::SetAccountAttribute(id.clone());
     req.run(op, move |p, tx| {
         p.handle(&p.attributes, tx, |g, store| {
@@ -58,9 +79,7 @@ async fn remove(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let params = Params::parse_with_form(query.as_deref(), &headers, &body)?;
-    let name = params.get("name").map(String::from);
-    let value = params.get("value").map(String::from);
+    let (name, value) = attribute_params(query.as_deref(), &headers, &body)?;
     let op = Operation::DeleteAccountAttribute(id.clone());
     req.run(op, move |p, tx| {
         p.handle(&p.attributes, tx, |g, store| {

@@ -9,8 +9,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 
-use super::body::{JSON, Params, json_object, string_field};
-use super::labels::label_json;
+use super::attributes::{attribute_body, attribute_json, attribute_params};
+use super::labels::{label_body, label_json, label_params};
 use super::{ApiError, AppState, Req};
 use crate::contract::types::Operation;
 
@@ -35,11 +35,7 @@ async fn attributes(req: Req, Path(id): Path<String>) -> Result<Response, ApiErr
             })
         })
         .await?;
-    let body: Vec<_> = attrs
-        .into_iter()
-        .map(|a| serde_json::json!({"name": a.name, "value": a.value}))
-        .collect();
-    Ok(Json(body).into_response())
+    Ok(Json(attrs.iter().map(attribute_json).collect::<Vec<_>>()).into_response())
 }
 
 async fn set_attribute(
@@ -48,9 +44,7 @@ async fn set_attribute(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let obj = json_object(&headers, &body, &[JSON])?;
-    let name = string_field(&obj, "name")?;
-    let value = string_field(&obj, "value")?;
+    let (name, value) = attribute_body(&headers, &body)?;
     let op = Operation::SetGroupAttribute(id.clone());
     req.run(op, move |p, tx| {
         p.handle(&p.group_metadata, tx, |g, store| {
@@ -68,9 +62,7 @@ async fn remove_attribute(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let params = Params::parse_with_form(query.as_deref(), &headers, &body)?;
-    let name = params.get("name").map(String::from);
-    let value = params.get("value").map(String::from);
+    let (name, value) = attribute_params(query.as_deref(), &headers, &body)?;
     let op = Operation::DeleteGroupAttribute(id.clone());
     req.run(op, move |p, tx| {
         p.handle(&p.group_metadata, tx, |g, store| {
@@ -99,10 +91,7 @@ async fn set_label(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let obj = json_object(&headers, &body, &[JSON])?;
-    let prefix = string_field(&obj, "prefix")?;
-    let name = string_field(&obj, "name")?;
-    let value = string_field(&obj, "value")?;
+    let (prefix, name, value) = label_body(&headers, &body)?;
     let op = Operation::SetGroupLabel(id.clone());
     req.run(op, move |p, tx| {
         p.handle(&p.group_metadata, tx, |g, store| {
@@ -126,9 +115,7 @@ async fn remove_label(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let params = Params::parse_with_form(query.as_deref(), &headers, &body)?;
-    let field = |k: &str| params.get(k).map(String::from);
-    let (prefix, name, value) = (field("prefix"), field("name"), field("value"));
+    let (prefix, name, value) = label_params(query.as_deref(), &headers, &body)?;
     let op = Operation::DeleteGroupLabel(id.clone());
     req.run(op, move |p, tx| {
         p.handle(&p.group_metadata, tx, |g, store| {

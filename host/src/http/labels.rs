@@ -32,6 +32,30 @@ pub fn label_json(l: &Label) -> Value {
     Value::Object(m)
 }
 
+/// A label's fields: prefix, name and value.
+type LabelFields = (Option<String>, Option<String>, Option<String>);
+
+/// The prefix, name and value a PUT body holds (absent or null: `None`).
+pub fn label_body(headers: &HeaderMap, body: &Bytes) -> Result<LabelFields, ApiError> {
+    let obj = json_object(headers, body, &[JSON])?;
+    Ok((
+        string_field(&obj, "prefix")?,
+        string_field(&obj, "name")?,
+        string_field(&obj, "value")?,
+    ))
+}
+
+/// The `prefix`, `name` and `value` parameters of a DELETE, from the query or a form body.
+pub fn label_params(
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<LabelFields, ApiError> {
+    let params = Params::parse_with_form(query, headers, body)?;
+    let field = |k: &str| params.get(k).map(String::from);
+    Ok((field("prefix"), field("name"), field("value")))
+}
+
 async fn list(req: Req, Path(id): Path<String>) -> Result<Response, ApiError> {
     let op = Operation::GetAccountLabels(id.clone());
     let labels = req
@@ -48,10 +72,7 @@ async fn set(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let obj = json_object(&headers, &body, &[JSON])?;
-    let prefix = string_field(&obj, "prefix")?;
-    let name = string_field(&obj, "name")?;
-    let value = string_field(&obj, "value")?;
+    let (prefix, name, value) = label_body(&headers, &body)?;
     let op = Operation::SetAccountLabel(id.clone());
     req.run(op, move |p, tx| {
         p.handle(&p.labels, tx, |g, store| {
@@ -75,9 +96,7 @@ async fn remove(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let params = Params::parse_with_form(query.as_deref(), &headers, &body)?;
-    let field = |k: &str| params.get(k).map(String::from);
-    let (prefix, name, value) = (field("prefix"), field("name"), field("value"));
+    let (prefix, name, value) = label_params(query.as_deref(), &headers, &body)?;
     let op = Operation::DeleteAccountLabel(id.clone());
     req.run(op, move |p, tx| {
         p.handle(&p.labels, tx, |g, store| {
