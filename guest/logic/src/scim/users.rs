@@ -1,22 +1,13 @@
-//! `/scim/Users` and `/scim/Groups` basics (docs/api.md §10.3, §10.4): validation with IAM's
-//! messages, the 404 and 409 rules, and SCIM list paging.
+//! SCIM users (docs/api.md §10.3) and `/scim/Me` (§10.5): the body's validation with IAM's
+//! bean-validation messages, the 409 rules on usernames, e-mails and linked identities,
+//! and create, get, list, replace and delete.
 
+use super::user_not_found;
 use crate::attributes::internal;
 use crate::paging::{Window, scim_window};
 use crate::store::{AccountCreate, AccountUpdate, Accounts, GroupStore, MembershipStore};
-use crate::types::{
-    Error, Group, GroupRef, MemberPatch, NewGroup, NewUser, PageInfo, PageRequest, Principal,
-    RegistrationSettings, User,
-};
+use crate::types::{Error, NewUser, PageInfo, PageRequest, Principal, RegistrationSettings, User};
 use crate::validation::{is_blank, is_valid_email, java_len};
-
-pub fn user_not_found(id: &str) -> Error {
-    Error::NotFound(format!("No user mapped to id '{id}'"))
-}
-
-pub fn group_not_found(id: &str) -> Error {
-    Error::NotFound(format!("No group mapped to id '{id}'"))
-}
 
 /// Collects bean-validation style violations: `[scimUser.<field> : <msg>]`.
 struct Violations(Vec<String>);
@@ -290,186 +281,6 @@ pub fn delete_user(accounts: &impl Accounts, id: &str) -> Result<(), Error> {
     }
 }
 
-/// The rules on a group's own name segment (`displayName`).
-pub fn validate_group_display_name(name: Option<&str>) -> Result<&str, Error> {
-    let name = match name {
-        Some(n) if !is_blank(n) => n,
-        _ => {
-            return Err(Error::Invalid(
-                "Invalid Scim Group: [scimGroup.displayName : must not be blank]".into(),
-            ));
-        }
-    };
-    if name.contains('/') {
-        return Err(Error::Invalid(
-            "Group displayName cannot contain a slash character".into(),
-        ));
-    }
-    if java_len(name) > 50 {
-        return Err(Error::Invalid(
-            "Group name length cannot exceed 50 characters".into(),
-        ));
-    }
-    Ok(name)
-}
-
-pub fn create_group(groups: &impl GroupStore, new: &NewGroup) -> Result<Group, Error> {
-    let display = validate_group_display_name(new.display_name.as_deref())?;
-    let parent_id = new.parent_id.as_deref().filter(|p| !p.is_empty());
-    let full_name = match parent_id {
-        None => display.to_string(),
-        Some(pid) => {
-            let parent = groups
-                .get(pid)
-                .map_err(internal)?
-                .ok_or_else(|| Error::NotFound(format!("Parent group '{pid}' not found")))?;
-            // IAM builds the name from the request's `parentGroup.display`, not the stored
-            // parent name; fall back to the stored one when the request has none.
-            let prefix = new.parent_display.clone().unwrap_or(parent.name);
-            let full = format!("{prefix}/{display}");
-            if java_len(&full) > 512 {
-                return Err(Error::Invalid(
-                    "Group displayName length cannot exceed 512 characters".into(),
-                ));
-            }
-            full
-        }
-    };
-    if groups.find_by_name(&full_name).map_err(internal)?.is_some() {
-        return Err(Error::Conflict(format!("Duplicated group '{full_name}'")));
-    }
-    groups.create(&full_name, parent_id).map_err(internal)
-}
-
-/// `PUT /scim/Groups/{id}`: renames; a subgroup keeps its parent's prefix.
-pub fn replace_group(groups: &impl GroupStore, id: &str, new: &NewGroup) -> Result<Group, Error> {
-    let current = get_group(groups, id)?;
-    let display = validate_group_display_name(new.display_name.as_deref())?;
-    let name = match &current.parent {
-        Some(p) => format!("{}/{display}", p.name),
-        None => display.to_string(),
-    };
-    if name == current.name {
-        return Ok(current);
-    }
-    if groups.find_by_name(&name).map_err(internal)?.is_some() {
-        return Err(Error::Conflict(format!(
-            "{name} is already mapped to another group"
-        )));
-    }
-    groups.rename(id, &name).map_err(internal)
-}
-
-/// `PATCH /scim/Groups/{id}`: membership operations with the rules of
-/// `POST|DELETE /iam/account/{a}/groups/{g}`.
-pub fn patch_members(
-    accounts: &impl Accounts,
-    groups: &(impl GroupStore + MembershipStore),
-    id: &str,
-    ops: &[MemberPatch],
-) -> Result<(), Error> {
-    get_group(groups, id)?;
-    for op in ops {
-        if !op
-            .path
-            .as_deref()
-            .is_some_and(|p| p.eq_ignore_ascii_case("members"))
-        {
-            return Err(Error::Invalid(format!(
-                "Unsupported patch path: '{}'",
-                op.path.as_deref().unwrap_or_default()
-            )));
-        }
-        for member in &op.members {
-            if accounts.get(member).map_err(internal)?.is_none() {
-                return Err(user_not_found(member));
-            }
-        }
-        let add = |m: &str| crate::groups::add_member(accounts, groups, groups, m, id);
-        let remove = |m: &str| crate::groups::remove_member(accounts, groups, groups, m, id);
-        match op.op.to_ascii_lowercase().as_str() {
-            "add" => op.members.iter().try_for_each(|m| add(m))?,
-            "remove" => op.members.iter().try_for_each(|m| remove(m))?,
-            "replace" => {
-                let current = accounts.members_of(id, 0, u64::MAX).map_err(internal)?;
-                for gone in current
-                    .iter()
-                    .filter(|u| !op.members.contains(&u.account.id))
-                {
-                    remove(&gone.account.id)?;
-                }
-                op.members.iter().try_for_each(|m| add(m))?;
-            }
-            other => {
-                return Err(Error::Invalid(format!(
-                    "Unsupported patch operation: '{other}'"
-                )));
-            }
-        }
-    }
-    Ok(())
-}
-
-pub fn get_group(groups: &impl GroupStore, id: &str) -> Result<Group, Error> {
-    groups
-        .get(id)
-        .map_err(internal)?
-        .ok_or_else(|| group_not_found(id))
-}
-
-pub fn list_groups(
-    groups: &impl GroupStore,
-    page: &PageRequest,
-) -> Result<(PageInfo, Vec<Group>), Error> {
-    let w = scim_window(page);
-    let total = groups.count().map_err(internal)?;
-    let list = if w.count_only {
-        Vec::new()
-    } else {
-        groups.list_groups(w.offset, w.limit).map_err(internal)?
-    };
-    Ok((w.info(total), list))
-}
-
-/// A page of the group's direct members, ordered by username.
-pub fn list_members(
-    accounts: &impl Accounts,
-    groups: &impl GroupStore,
-    group: &str,
-    page: &PageRequest,
-) -> Result<(PageInfo, Vec<User>), Error> {
-    get_group(groups, group)?;
-    let w = scim_window(page);
-    let total = groups.count_members(group).map_err(internal)?;
-    let users = if w.count_only {
-        Vec::new()
-    } else {
-        accounts
-            .members_of(group, w.offset, w.limit)
-            .map_err(internal)?
-    };
-    Ok((w.info(total), users))
-}
-
-/// A page of the group's direct subgroups, ordered by name.
-pub fn list_subgroups(
-    groups: &impl GroupStore,
-    group: &str,
-    page: &PageRequest,
-) -> Result<(PageInfo, Vec<GroupRef>), Error> {
-    get_group(groups, group)?;
-    let w = scim_window(page);
-    let total = groups.count_subgroups(group).map_err(internal)?;
-    let refs = if w.count_only {
-        Vec::new()
-    } else {
-        groups
-            .subgroups(group, w.offset, w.limit)
-            .map_err(internal)?
-    };
-    Ok((w.info(total), refs))
-}
-
 /// `GET /scim/Me` (docs/api.md §10.5).
 pub fn get_me(accounts: &impl Accounts, caller: &Principal) -> Result<User, Error> {
     let id = caller
@@ -484,28 +295,11 @@ pub fn get_me(accounts: &impl Accounts, caller: &Principal) -> Result<User, Erro
     })
 }
 
-pub fn delete_group(groups: &impl GroupStore, id: &str) -> Result<(), Error> {
-    get_group(groups, id)?;
-    if groups.count_members(id).map_err(internal)? > 0
-        || groups.count_subgroups(id).map_err(internal)? > 0
-    {
-        return Err(Error::Invalid("Group is not empty".into()));
-    }
-    groups.delete(id).map_err(internal)?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fake_store::{FakeStore, empty_profile};
-    use crate::types::EmailInput;
-
-    fn no_defaults() -> RegistrationSettings {
-        RegistrationSettings {
-            default_groups: vec![],
-        }
-    }
+    use crate::fake_store::FakeStore;
+    use crate::scim::tests::{invalid, new_user, no_defaults};
 
     #[test]
     fn new_users_join_the_default_groups_that_exist() {
@@ -532,34 +326,6 @@ mod tests {
         expected.sort();
         assert_eq!(joined, expected);
         assert!(!joined.contains(&other));
-    }
-
-    fn new_user(username: &str, email: &str) -> NewUser {
-        NewUser {
-            id: None,
-            username: Some(username.into()),
-            given_name: Some("Test".into()),
-            family_name: Some("User".into()),
-            emails: vec![EmailInput {
-                value: Some(email.into()),
-                kind: Some("work".into()),
-                primary: Some(true),
-            }],
-            active: None,
-            password: None,
-            profile: empty_profile(),
-            oidc_ids: vec![],
-            saml_ids: vec![],
-            ssh_keys: vec![],
-            certificates: vec![],
-        }
-    }
-
-    fn invalid<T: std::fmt::Debug>(r: Result<T, Error>) -> String {
-        match r {
-            Err(Error::Invalid(m)) => m,
-            other => panic!("expected invalid, got {other:?}"),
-        }
     }
 
     #[test]
@@ -643,176 +409,6 @@ mod tests {
         reuse.id = Some(first.account.id.clone());
         let again = create_user(&store, &store, &reuse, &no_defaults()).unwrap();
         assert_ne!(again.account.id, first.account.id);
-    }
-
-    #[test]
-    fn group_rules() {
-        let store = FakeStore::default();
-        let ng = |name: &str, parent: Option<(&str, &str)>| NewGroup {
-            display_name: Some(name.into()),
-            parent_id: parent.map(|p| p.0.to_string()),
-            parent_display: parent.map(|p| p.1.to_string()),
-        };
-        assert!(invalid(create_group(&store, &ng("", None))).contains("must not be blank"));
-        assert_eq!(
-            invalid(create_group(&store, &ng("a/b", None))),
-            "Group displayName cannot contain a slash character"
-        );
-        assert_eq!(
-            invalid(create_group(&store, &ng(&"g".repeat(51), None))),
-            "Group name length cannot exceed 50 characters"
-        );
-        let root = create_group(&store, &ng("root", None)).unwrap();
-        assert_eq!(
-            create_group(&store, &ng("root", None)).unwrap_err(),
-            Error::Conflict("Duplicated group 'root'".into())
-        );
-        assert_eq!(
-            create_group(&store, &ng("c", Some(("nope", "x")))).unwrap_err(),
-            Error::NotFound("Parent group 'nope' not found".into())
-        );
-        let child = create_group(&store, &ng("child", Some((&root.id, "root")))).unwrap();
-        assert_eq!(child.name, "root/child");
-        assert_eq!(
-            invalid(delete_group(&store, &root.id)),
-            "Group is not empty"
-        );
-        delete_group(&store, &child.id).unwrap();
-        delete_group(&store, &root.id).unwrap();
-        assert_eq!(
-            delete_group(&store, &root.id),
-            Err(group_not_found(&root.id))
-        );
-    }
-
-    #[test]
-    fn members_subgroups_and_me() {
-        let store = FakeStore::default();
-        let root = create_group(
-            &store,
-            &NewGroup {
-                display_name: Some("root".into()),
-                parent_id: None,
-                parent_display: None,
-            },
-        )
-        .unwrap();
-        let page = PageRequest {
-            start_index: None,
-            count: None,
-        };
-        assert_eq!(
-            list_members(&store, &store, "nope", &page).unwrap_err(),
-            group_not_found("nope")
-        );
-        let (info, users) = list_members(&store, &store, &root.id, &page).unwrap();
-        assert_eq!((info.total_results, users.len()), (0, 0));
-        let child = create_group(
-            &store,
-            &NewGroup {
-                display_name: Some("child".into()),
-                parent_id: Some(root.id.clone()),
-                parent_display: None,
-            },
-        )
-        .unwrap();
-        let (info, refs) = list_subgroups(&store, &root.id, &page).unwrap();
-        assert_eq!(info.total_results, 1);
-        assert_eq!(refs[0].id, child.id);
-        let count_only = PageRequest {
-            start_index: None,
-            count: Some(0),
-        };
-        let (info, refs) = list_subgroups(&store, &root.id, &count_only).unwrap();
-        assert!(info.count_only && refs.is_empty() && info.total_results == 1);
-
-        let client = Principal {
-            account_id: None,
-            username: None,
-            client_id: Some("c".into()),
-            authorities: vec![],
-            scopes: vec![],
-        };
-        assert_eq!(
-            get_me(&store, &client).unwrap_err(),
-            Error::Invalid("No user linked to the current OAuth token".into())
-        );
-        let alice = store.add_account("alice");
-        let me = Principal {
-            account_id: Some(alice.clone()),
-            ..client
-        };
-        assert_eq!(get_me(&store, &me).unwrap().account.id, alice);
-    }
-
-    #[test]
-    fn replace_and_patch() {
-        let store = FakeStore::default();
-        let a = create_user(
-            &store,
-            &store,
-            &new_user("alice", "alice@example.org"),
-            &no_defaults(),
-        )
-        .unwrap()
-        .account;
-        create_user(
-            &store,
-            &store,
-            &new_user("bob", "bob@example.org"),
-            &no_defaults(),
-        )
-        .unwrap();
-        assert_eq!(
-            replace_user(&store, &a.id, &new_user("bob", "x@example.org")).unwrap_err(),
-            Error::Conflict("username bob already assigned to another user".into())
-        );
-        assert_eq!(
-            replace_user(&store, &a.id, &new_user("alice", "bob@example.org")).unwrap_err(),
-            Error::Conflict("email bob@example.org already assigned to another user".into())
-        );
-        let mut renamed = new_user("alice2", "alice@example.org");
-        renamed.active = Some(true);
-        let u = replace_user(&store, &a.id, &renamed).unwrap();
-        assert_eq!(
-            (u.account.username.as_str(), u.account.active),
-            ("alice2", true)
-        );
-        assert_eq!(
-            replace_user(&store, "nope", &renamed).unwrap_err(),
-            user_not_found("nope")
-        );
-
-        let ng = |name: &str| NewGroup {
-            display_name: Some(name.into()),
-            parent_id: None,
-            parent_display: None,
-        };
-        let g = create_group(&store, &ng("g")).unwrap();
-        create_group(&store, &ng("h")).unwrap();
-        assert_eq!(
-            replace_group(&store, &g.id, &ng("h")).unwrap_err(),
-            Error::Conflict("h is already mapped to another group".into())
-        );
-        assert_eq!(replace_group(&store, &g.id, &ng("g2")).unwrap().name, "g2");
-
-        let patch = |op: &str, members: &[&str]| MemberPatch {
-            op: op.into(),
-            path: Some("members".into()),
-            members: members.iter().map(|m| m.to_string()).collect(),
-        };
-        patch_members(&store, &store, &g.id, &[patch("add", &[&a.id])]).unwrap();
-        assert_eq!(store.memberships(&a.id), std::slice::from_ref(&g.id));
-        assert_eq!(
-            patch_members(&store, &store, &g.id, &[patch("add", &["ghost"])]).unwrap_err(),
-            user_not_found("ghost")
-        );
-        assert!(matches!(
-            patch_members(&store, &store, &g.id, &[patch("move", &[])]),
-            Err(Error::Invalid(_))
-        ));
-        patch_members(&store, &store, &g.id, &[patch("replace", &[])]).unwrap();
-        assert!(store.memberships(&a.id).is_empty());
     }
 
     #[test]
