@@ -15,7 +15,7 @@ fn main() {
     let watch = ["guest", "wit", "Cargo.lock"];
     let policies =
         iam_guest_build::build_components(&["iam-policy-roles", "iam-policy-strict"], &watch);
-    // The handlers are one crate, built once per group with that group's feature.
+    // The handlers are one crate, built once per group with that group's module alone.
     let handlers = iam_guest_build::build_variants("iam-handlers", &groups, &watch);
     println!(
         "cargo:rustc-env=IAM_GUEST_POLICY_ROLES={}",

@@ -3,8 +3,8 @@
 //!
 //! The nested cargo uses its own target directory so that it never waits for the lock the
 //! outer build holds, and builds in release mode: guests are small, and an optimized guest
-//! is what the host should run. One crate may yield several components, one per feature
-//! ([`build_variants`]): the default handlers are one crate, a feature per group.
+//! is what the host should run. One crate may yield several components, one per variant
+//! ([`build_variants`]): the default handlers are one crate, a variant per group.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -32,40 +32,35 @@ pub fn build_components(packages: &[&str], watch: &[&str]) -> Vec<PathBuf> {
     packages.iter().map(|p| built_component(&root, p)).collect()
 }
 
-/// Builds the `cdylib` `package` once per feature in `features`, each time with that
-/// feature alone (`--no-default-features --features <feature>`), and returns the path of
-/// each component, in the order given.
+/// The environment variable through which [`build_variants`] tells a package's build
+/// script which variant to compile.
+pub const VARIANT_ENV: &str = "IAM_GUEST_VARIANT";
+
+/// Builds the `cdylib` `package` once per name in `variants`, each time with
+/// [`VARIANT_ENV`] set to that name (the package's build script chooses what to compile
+/// from it), and returns the path of each component, in the order given.
 ///
 /// Every build writes the same file, so each component is copied to
-/// `target/wasm-guests/variants/<package>/<feature>.wasm` (rewritten only when it
-/// changed). Features switch code in `package` only, never in its dependencies, so the
-/// builds share one build of the dependencies and each recompiles and relinks only
+/// `target/wasm-guests/variants/<package>/<variant>.wasm` (rewritten only when it
+/// changed). The variable reaches `package`'s build script only, never its dependencies,
+/// so the builds share one build of the dependencies and each recompiles and relinks only
 /// `package` itself. `watch` is as for [`build_components`].
-pub fn build_variants(package: &str, features: &[&str], watch: &[&str]) -> Vec<PathBuf> {
+pub fn build_variants(package: &str, variants: &[&str], watch: &[&str]) -> Vec<PathBuf> {
     let root = workspace_root();
     print_watch(&root, watch);
     ensure_target_installed();
     let dir = target_dir(&root).join("variants").join(package);
     std::fs::create_dir_all(&dir)
         .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
-    features
+    variants
         .iter()
-        .map(|feature| {
+        .map(|variant| {
             let mut cmd = guest_cargo(&root);
-            cmd.args([
-                "-p",
-                package,
-                "--no-default-features",
-                "--features",
-                feature,
-            ]);
-            run(
-                cmd,
-                &format!("the guest {package} with feature {feature:?}"),
-            );
+            cmd.args(["-p", package]).env(VARIANT_ENV, variant);
+            run(cmd, &format!("the guest {package}, variant {variant:?}"));
             let built = std::fs::read(built_component(&root, package))
                 .unwrap_or_else(|e| panic!("cannot read the {package} component: {e}"));
-            let file = dir.join(format!("{feature}.wasm"));
+            let file = dir.join(format!("{variant}.wasm"));
             if std::fs::read(&file).ok().as_ref() != Some(&built) {
                 std::fs::write(&file, &built)
                     .unwrap_or_else(|e| panic!("cannot write {}: {e}", file.display()));
@@ -107,6 +102,7 @@ fn guest_cargo(root: &Path) -> Command {
         "MAKEFLAGS",
         "MFLAGS",
         "RUSTC_WORKSPACE_WRAPPER",
+        VARIANT_ENV,
     ] {
         cmd.env_remove(var);
     }
