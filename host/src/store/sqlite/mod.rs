@@ -2,6 +2,7 @@
 //! behind every domain trait of `store` (one file per domain, each implementing its trait
 //! for `rusqlite::Connection`).
 
+mod account_pages;
 mod accounts;
 mod attributes;
 mod authorities;

@@ -1,0 +1,352 @@
+//! The lists and pages of users: search, the `find` queries (by label, group membership,
+//! authority), group members and the users listing, and the completion of a page of
+//! accounts into users, each part read for the whole page at once.
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, Row, params};
+
+use super::accounts::{COLUMNS, account_from_row};
+use super::positions::{self, Order};
+use super::sql_int;
+use crate::contract::types::{Account, AccountOrder, GroupRef, LabelFilter, User};
+
+/// The groups accounts are direct members of, ordered by name (see `super::per_account`).
+const GROUPS_OF_ACCOUNTS: &str = "SELECT g.uuid, g.name, a.uuid FROM memberships m
+     JOIN accounts a ON a.id = m.account_id JOIN groups g ON g.id = m.group_id
+     WHERE a.uuid IN (SELECT value FROM json_each(?1)) ORDER BY g.name";
+
+/// The groups accounts manage (hold `ROLE_GM:<uuid>` of), ordered by name.
+const MANAGED_BY_ACCOUNTS: &str = "SELECT g.uuid, g.name, a.uuid FROM account_authorities aa
+     JOIN accounts a ON a.id = aa.account_id
+     JOIN authorities au ON au.id = aa.authority_id
+     JOIN groups g ON g.id = au.group_id
+     WHERE a.uuid IN (SELECT value FROM json_each(?1)) ORDER BY g.name";
+
+fn group_ref_from_row(r: &Row) -> rusqlite::Result<GroupRef> {
+    Ok(GroupRef {
+        id: r.get(0)?,
+        name: r.get(1)?,
+    })
+}
+
+/// One account's rows of a [`super::per_account`] result.
+fn take<T>(rows: &mut std::collections::HashMap<String, Vec<T>>, id: &str) -> Vec<T> {
+    rows.remove(id).unwrap_or_default()
+}
+
+/// Accounts with everything a SCIM user may show, each part read for all of them at once.
+pub(super) fn complete_all(
+    conn: &Connection,
+    accounts: Vec<Account>,
+) -> rusqlite::Result<Vec<User>> {
+    use super::{attributes, authorities, identities, labels, per_account, profiles};
+    let ids: Vec<&str> = accounts.iter().map(|a| a.id.as_str()).collect();
+    let mut profile = per_account(conn, profiles::OF_ACCOUNTS, &ids, profiles::from_row)?;
+    let mut groups = per_account(conn, GROUPS_OF_ACCOUNTS, &ids, group_ref_from_row)?;
+    let mut labels = per_account(conn, labels::OF_ACCOUNTS, &ids, labels::from_row)?;
+    let mut attrs = per_account(conn, attributes::OF_ACCOUNTS, &ids, attributes::from_row)?;
+    let mut auths = per_account(conn, authorities::OF_ACCOUNTS, &ids, |r| {
+        r.get::<_, String>(0)
+    })?;
+    let mut managed = per_account(conn, MANAGED_BY_ACCOUNTS, &ids, group_ref_from_row)?;
+    let mut oidc = per_account(
+        conn,
+        identities::OIDC_OF_ACCOUNTS,
+        &ids,
+        identities::oidc_from_row,
+    )?;
+    let mut saml = per_account(
+        conn,
+        identities::SAML_OF_ACCOUNTS,
+        &ids,
+        identities::saml_from_row,
+    )?;
+    let mut ssh = per_account(
+        conn,
+        identities::SSH_OF_ACCOUNTS,
+        &ids,
+        identities::ssh_from_row,
+    )?;
+    let mut certs = per_account(
+        conn,
+        identities::CERTIFICATES_OF_ACCOUNTS,
+        &ids,
+        identities::certificate_from_row,
+    )?;
+    Ok(accounts
+        .into_iter()
+        .map(|account| {
+            let id = account.id.as_str();
+            User {
+                profile: profile
+                    .remove(id)
+                    .and_then(|mut p| p.pop())
+                    .unwrap_or_else(profiles::empty),
+                groups: take(&mut groups, id),
+                labels: take(&mut labels, id),
+                attributes: take(&mut attrs, id),
+                authorities: take(&mut auths, id),
+                managed_groups: take(&mut managed, id),
+                oidc_ids: take(&mut oidc, id),
+                saml_ids: take(&mut saml, id),
+                ssh_keys: take(&mut ssh, id),
+                certificates: take(&mut certs, id),
+                account,
+            }
+        })
+        .collect())
+}
+
+/// The accounts matching a search filter, `?1` the filter wrapped in `%`. The filter's own
+/// `%` and `_` stay wildcards, as in INDIGO IAM; matching ignores case. Each field is
+/// matched through the trigram index (`accounts_search`), which reads only candidate rows
+/// when the filter has three characters in a row.
+const MATCHING: &str = "a.id IN (
+        SELECT rowid FROM accounts_search WHERE email LIKE ?1
+        UNION SELECT rowid FROM accounts_search WHERE username LIKE ?1
+        UNION SELECT rowid FROM accounts_search WHERE uuid LIKE ?1
+        UNION SELECT rowid FROM accounts_search WHERE full_name LIKE ?1)";
+
+/// The `WHERE` clause of a search and its parameter: none without a filter, so that the
+/// sort order's index can serve the page directly.
+fn search_condition(filter: Option<&str>) -> (String, Vec<Value>) {
+    match like_pattern(filter) {
+        Some(p) => (format!("WHERE {MATCHING}"), vec![Value::Text(p)]),
+        None => (String::new(), Vec::new()),
+    }
+}
+
+fn like_pattern(filter: Option<&str>) -> Option<String> {
+    filter.map(|f| super::bounded_like(format!("%{f}%"), true))
+}
+
+pub fn count_matching(conn: &Connection, filter: Option<&str>) -> rusqlite::Result<u64> {
+    let (condition, args) = search_condition(filter);
+    conn.prepare_cached(&format!("SELECT count(*) FROM accounts a {condition}"))?
+        .query_row(rusqlite::params_from_iter(args), |r| r.get(0))
+}
+
+pub fn search(
+    conn: &Connection,
+    filter: Option<&str>,
+    order: AccountOrder,
+    descending: bool,
+    offset: u64,
+    limit: u64,
+) -> rusqlite::Result<Vec<User>> {
+    let order = match order {
+        AccountOrder::Name => Order::Name,
+        AccountOrder::Email => Order::Email,
+        AccountOrder::Creation => Order::Creation,
+    };
+    if filter.is_none()
+        && let Some(ids) = positions::page_ids(conn, order, descending, offset, limit)?
+    {
+        return complete_all(conn, by_ids(conn, &ids)?);
+    }
+    let dir = if descending { "DESC" } else { "ASC" };
+    let (condition, mut args) = search_condition(filter);
+    let n = args.len();
+    args.extend([
+        Value::Integer(sql_int(limit)),
+        Value::Integer(sql_int(offset)),
+    ]);
+    let accounts: Vec<Account> = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM accounts a {condition}
+             ORDER BY {} LIMIT ?{} OFFSET ?{}",
+            order.order_by(0, dir),
+            n + 1,
+            n + 2
+        ))?
+        .query_map(rusqlite::params_from_iter(args), account_from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    complete_all(conn, accounts)
+}
+
+/// The accounts with these ids, in the order given.
+fn by_ids(conn: &Connection, ids: &[i64]) -> rusqlite::Result<Vec<Account>> {
+    let list = serde_json::to_string(ids).expect("a list of integers is JSON");
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM json_each(?1) j JOIN accounts a ON a.id = j.value ORDER BY j.key"
+    ))?
+    .query_map([list], account_from_row)?
+    .collect()
+}
+
+/// `?1` name, `?2` prefix (NULL: any), `?3` value (NULL: any); the empty prefix is "none".
+const WITH_LABEL: &str = "EXISTS (SELECT 1 FROM labels l WHERE l.account_id = a.id AND l.name = ?1
+                           AND (?2 IS NULL OR l.prefix = ?2) AND (?3 IS NULL OR l.value = ?3))";
+
+pub fn count_with_label(conn: &Connection, f: &LabelFilter) -> rusqlite::Result<u64> {
+    conn.prepare_cached(&format!(
+        "SELECT count(*) FROM accounts a WHERE {WITH_LABEL}"
+    ))?
+    .query_row(params![f.name, f.prefix, f.value], |r| r.get(0))
+}
+
+pub fn with_label(
+    conn: &Connection,
+    f: &LabelFilter,
+    offset: u64,
+    limit: u64,
+) -> rusqlite::Result<Vec<User>> {
+    let accounts: Vec<Account> = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM accounts a WHERE {WITH_LABEL} ORDER BY a.username LIMIT ?4 OFFSET ?5"
+        ))?
+        .query_map(params![f.name, f.prefix, f.value, sql_int(limit), sql_int(offset)], account_from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    complete_all(conn, accounts)
+}
+
+/// The accounts of `find/bygroup` (`member`) or `find/notingroup`, as `FROM ... WHERE ...`:
+/// `?1` group UUID, `?2` filter (NULL: none), `?3` it in `%`; the group condition AND the
+/// filter (docs/api.md §3.4). Members are read through their memberships in username
+/// order (an index per group); non-members by elimination.
+fn in_group_from(member: bool) -> &'static str {
+    if member {
+        "memberships m JOIN accounts a ON a.id = m.account_id
+         WHERE m.group_id = (SELECT id FROM groups WHERE uuid = ?1)
+           AND (?2 IS NULL OR a.email LIKE ?3 OR a.username LIKE ?3
+                OR (a.given_name || ' ' || a.family_name) LIKE ?3)"
+    } else {
+        "accounts a
+         WHERE NOT EXISTS (SELECT 1 FROM memberships m WHERE m.account_id = a.id
+                             AND m.group_id = (SELECT id FROM groups WHERE uuid = ?1))
+           AND (?2 IS NULL OR a.email LIKE ?3 OR a.username LIKE ?3
+                OR (a.given_name || ' ' || a.family_name) LIKE ?3)"
+    }
+}
+
+/// The group of `?1`'s memberships (`?1` its UUID).
+const GROUP_ID: &str = "(SELECT id FROM groups WHERE uuid = ?1)";
+
+pub fn count_in_group(
+    conn: &Connection,
+    group: &str,
+    member: bool,
+    filter: Option<&str>,
+) -> rusqlite::Result<u64> {
+    if member && filter.is_none() {
+        // The members' index alone, without visiting a single account.
+        return conn
+            .prepare_cached(&format!(
+                "SELECT count(*) FROM memberships WHERE group_id = {GROUP_ID}"
+            ))?
+            .query_row([group], |r| r.get(0));
+    }
+    conn.prepare_cached(&format!("SELECT count(*) FROM {}", in_group_from(member)))?
+        .query_row(params![group, filter, like_pattern(filter)], |r| r.get(0))
+}
+
+pub fn in_group(
+    conn: &Connection,
+    group: &str,
+    member: bool,
+    filter: Option<&str>,
+    offset: u64,
+    limit: u64,
+) -> rusqlite::Result<Vec<User>> {
+    if member && filter.is_none() {
+        return members_of(conn, group, offset, limit);
+    }
+    let order = if member { "m.username" } else { "a.username" };
+    let accounts: Vec<Account> = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM {} ORDER BY {order} LIMIT ?4 OFFSET ?5",
+            in_group_from(member)
+        ))?
+        .query_map(
+            params![
+                group,
+                filter,
+                like_pattern(filter),
+                sql_int(limit),
+                sql_int(offset)
+            ],
+            account_from_row,
+        )?
+        .collect::<rusqlite::Result<_>>()?;
+    complete_all(conn, accounts)
+}
+
+const WITH_AUTHORITY_NOCASE: &str = "EXISTS (SELECT 1 FROM account_authorities aa
+                                      JOIN authorities au ON au.id = aa.authority_id
+                                      WHERE aa.account_id = a.id AND au.name = ?1 COLLATE NOCASE)";
+
+pub fn count_with_authority_nocase(conn: &Connection, authority: &str) -> rusqlite::Result<u64> {
+    conn.prepare_cached(&format!(
+        "SELECT count(*) FROM accounts a WHERE {WITH_AUTHORITY_NOCASE}"
+    ))?
+    .query_row([authority], |r| r.get(0))
+}
+
+pub fn with_authority_nocase(
+    conn: &Connection,
+    authority: &str,
+    offset: u64,
+    limit: u64,
+) -> rusqlite::Result<Vec<User>> {
+    let accounts: Vec<Account> = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM accounts a WHERE {WITH_AUTHORITY_NOCASE}
+             ORDER BY a.username LIMIT ?2 OFFSET ?3"
+        ))?
+        .query_map(
+            params![authority, sql_int(limit), sql_int(offset)],
+            account_from_row,
+        )?
+        .collect::<rusqlite::Result<_>>()?;
+    complete_all(conn, accounts)
+}
+
+pub fn members_of(
+    conn: &Connection,
+    group_uuid: &str,
+    offset: u64,
+    limit: u64,
+) -> rusqlite::Result<Vec<User>> {
+    // The page is cut from the members' covering index first, so the entries skipped by
+    // the offset never touch the accounts table.
+    let accounts: Vec<Account> = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM (SELECT account_id, username FROM memberships
+                                    WHERE group_id = {GROUP_ID}
+                                    ORDER BY username LIMIT ?2 OFFSET ?3) m
+             JOIN accounts a ON a.id = m.account_id
+             ORDER BY m.username"
+        ))?
+        .query_map(
+            params![group_uuid, sql_int(limit), sql_int(offset)],
+            account_from_row,
+        )?
+        .collect::<rusqlite::Result<_>>()?;
+    complete_all(conn, accounts)
+}
+
+pub fn with_authority(conn: &Connection, authority: &str) -> rusqlite::Result<Vec<User>> {
+    let accounts: Vec<Account> = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM accounts a
+             JOIN account_authorities aa ON aa.account_id = a.id
+             JOIN authorities au ON au.id = aa.authority_id
+             WHERE au.name = ?1 ORDER BY a.username"
+        ))?
+        .query_map([authority], account_from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    complete_all(conn, accounts)
+}
+
+pub fn list_users(conn: &Connection, offset: u64, limit: u64) -> rusqlite::Result<Vec<User>> {
+    if let Some(ids) = positions::page_ids(conn, Order::Id, false, offset, limit)? {
+        return complete_all(conn, by_ids(conn, &ids)?);
+    }
+    let accounts: Vec<Account> = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM accounts a ORDER BY a.id LIMIT ?1 OFFSET ?2"
+        ))?
+        .query_map(params![sql_int(limit), sql_int(offset)], account_from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    complete_all(conn, accounts)
+}
