@@ -1,6 +1,7 @@
 //! The SQLite engine: a pool of connections to one database file, migrations, and the SQL
-//! behind every domain trait of `store` (one file per domain, each implementing its trait
-//! for `rusqlite::Connection`).
+//! behind every domain trait of `store`: one file per domain implementing its trait for
+//! `rusqlite::Connection` (accounts in two: one account, `accounts.rs`, and the lists and
+//! pages of users, `account_pages.rs`).
 
 mod account_pages;
 mod accounts;
