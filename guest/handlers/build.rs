@@ -1,10 +1,11 @@
-//! Chooses the handler groups this build compiles: every `src/<group>.rs` is a group (file
-//! `group_metadata.rs` is group `group-metadata`). `iam-guest-build` builds this crate once
-//! per group with `IAM_GUEST_VARIANT=<group>` (its `VARIANT_ENV`), so that component holds
-//! that group's module alone; without the variable (native tests, clippy) every group is
-//! compiled. Writes the `mod` items to `$OUT_DIR/groups.rs`, which `src/lib.rs` includes.
+//! Chooses the handler groups this build compiles. `iam-guest-build` builds this crate once
+//! per group with `IAM_GUEST_VARIANT=<group>` (its `VARIANT_ENV`); this script turns that
+//! into the cfg `handler = "<module>"` (group `group-metadata` is module `group_metadata`),
+//! so the component holds that group's module alone. Without the variable (native tests,
+//! clippy) it sets `all_handlers` and every group is compiled. A group whose module
+//! `src/lib.rs` does not declare fails here.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 const VARIANT_ENV: &str = "IAM_GUEST_VARIANT";
 
@@ -14,33 +15,27 @@ fn main() {
     println!("cargo:rerun-if-changed={}", src.display());
     println!("cargo:rerun-if-env-changed={VARIANT_ENV}");
 
-    let mut modules: Vec<String> = std::fs::read_dir(&src)
-        .unwrap_or_else(|e| panic!("cannot list {}: {e}", src.display()))
-        .filter_map(|entry| {
-            let path = entry.ok()?.path();
-            let stem = path.file_stem()?.to_str()?.to_string();
-            (path.extension()? == "rs" && stem != "lib").then_some(stem)
-        })
+    let lib = std::fs::read_to_string(src.join("lib.rs")).expect("read src/lib.rs");
+    let declared: Vec<&str> = lib
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("mod ")?.strip_suffix(';'))
         .collect();
-    modules.sort();
-    if let Ok(group) = std::env::var(VARIANT_ENV) {
-        let module = group.replace('-', "_");
-        assert!(
-            modules.contains(&module),
-            "no handler module for the group `{group}`: write guest/handlers/src/{module}.rs"
-        );
-        modules = vec![module];
+    let values: Vec<String> = declared.iter().map(|m| format!("{m:?}")).collect();
+    println!("cargo:rustc-check-cfg=cfg(all_handlers)");
+    println!(
+        "cargo:rustc-check-cfg=cfg(handler, values({}))",
+        values.join(", ")
+    );
+    match std::env::var(VARIANT_ENV) {
+        Ok(group) => {
+            let module = group.replace('-', "_");
+            assert!(
+                declared.contains(&module.as_str()),
+                "no handler module for the group `{group}`: write guest/handlers/src/{module}.rs \
+                 and declare it in src/lib.rs"
+            );
+            println!("cargo:rustc-cfg=handler={module:?}");
+        }
+        Err(_) => println!("cargo:rustc-cfg=all_handlers"),
     }
-
-    let items: String = modules
-        .iter()
-        .map(|m| {
-            format!(
-                "#[path = {:?}]\nmod {m};\n",
-                src.join(format!("{m}.rs")).display()
-            )
-        })
-        .collect();
-    let out = Path::new(&std::env::var_os("OUT_DIR").expect("OUT_DIR")).join("groups.rs");
-    std::fs::write(&out, items).unwrap_or_else(|e| panic!("cannot write {}: {e}", out.display()));
 }
