@@ -5,6 +5,8 @@
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "iam:plugin/host-view",
+    // Comparing values (a PATCH's result against the user it started from) needs it.
+    additional_derives: [PartialEq],
 });
 
 pub use iam::plugin::account_writer::AccountUpdate;

@@ -11,6 +11,7 @@ mod lifecycle;
 mod passwords;
 mod pipeline;
 mod plugins;
+mod scim;
 mod server;
 mod slots;
 mod store;

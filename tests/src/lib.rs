@@ -665,6 +665,20 @@ pub fn expect_scim(r: Response, status: StatusCode, what: &str) -> Value {
     v
 }
 
+/// The `scimType` values RFC 7644 §3.12 defines.
+pub const SCIM_TYPES: &[&str] = &[
+    "invalidFilter",
+    "tooMany",
+    "uniqueness",
+    "mutability",
+    "invalidSyntax",
+    "invalidPath",
+    "noTarget",
+    "invalidValue",
+    "invalidVers",
+    "sensitive",
+];
+
 /// A ScimError with this status, rendered as `application/json` with exactly `schemas`,
 /// `status` (a string) and `detail`; returns the detail.
 pub fn scim_error_detail(r: Response, status: StatusCode, what: &str) -> String {
@@ -680,10 +694,28 @@ pub fn scim_error_detail(r: Response, status: StatusCode, what: &str) -> String 
         json!(status.as_u16().to_string()),
         "{what}: status is a string: {v}"
     );
+    // RFC 7644 §3.12's `scimType`, on 400 and 409 only (INDIGO IAM sends none: an addition).
+    let extra = match v.get("scimType") {
+        None => 0,
+        Some(t) => {
+            assert!(
+                SCIM_TYPES.contains(&t.as_str().unwrap_or_default()),
+                "{what}: scimType {t}"
+            );
+            assert!(
+                matches!(status.as_u16(), 400 | 409),
+                "{what}: scimType on a {status}: {v}"
+            );
+            if status == StatusCode::CONFLICT {
+                assert_eq!(t, "uniqueness", "{what}");
+            }
+            1
+        }
+    };
     assert_eq!(
         v.as_object().unwrap().len(),
-        3,
-        "{what}: schemas, status, detail only: {v}"
+        3 + extra,
+        "{what}: schemas, status, detail (and scimType) only: {v}"
     );
     v["detail"]
         .as_str()

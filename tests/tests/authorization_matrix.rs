@@ -620,6 +620,18 @@ fn matrix(policy: &str) {
             SCIM,
             user_body("other"),
         ),
+        with_body(
+            case(
+                "PATCH /scim/Users/{id}",
+                Method::PATCH,
+                format!("/scim/Users/{other}"),
+                StatusCode::NO_CONTENT,
+                "scim:write, ADMIN",
+                "scim:write",
+            ),
+            SCIM,
+            json!({"Operations": [{"op": "replace", "path": "nickName", "value": "o"}]}),
+        ),
         case(
             "DELETE /scim/Users/{id}",
             Method::DELETE,

@@ -23,7 +23,7 @@ use bindings::exports::iam::plugin::scim;
 use iam_guest_logic::store::HostStore;
 use iam_guest_logic::types::{
     Error, Group, MemberPatch, NewGroup, NewUser, PageRequest, Principal, RegistrationSettings,
-    User,
+    User, UserChange,
 };
 
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
@@ -45,6 +45,10 @@ impl scim::Guest for Handler {
 
     fn replace_user(id: String, new: NewUser) -> Result<User, Error> {
         iam_guest_logic::scim::replace_user(&HostStore, &id, &new)
+    }
+
+    fn patch_user(id: String, changes: Vec<UserChange>) -> Result<User, Error> {
+        iam_guest_logic::scim::patch_user(&HostStore, &id, &changes)
     }
 
     fn delete_user(id: String) -> Result<(), Error> {

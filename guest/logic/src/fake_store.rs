@@ -153,14 +153,17 @@ impl Accounts for FakeStore {
         Ok(self.accounts.borrow().iter().find(|a| a.id == id).cloned())
     }
     fn get_user(&self, id: &str) -> StoreResult<Option<User>> {
-        let certificates = self
+        let (oidc_ids, saml_ids, ssh_keys, certificates) = self
             .identities
             .borrow()
             .get(id)
-            .map(|i| i.3.clone())
+            .cloned()
             .unwrap_or_default();
         let profile = self.profiles.borrow().get(id).cloned();
         Ok(Accounts::get(self, id)?.map(|a| User {
+            oidc_ids,
+            saml_ids,
+            ssh_keys,
             certificates,
             profile: profile.unwrap_or_else(empty_profile),
             ..bare_user(a)

@@ -132,6 +132,7 @@ pub fn authorize_roles(caller: &Principal, op: &Operation) -> Result<(), String>
         }
         Operation::CreateUser
         | Operation::ReplaceUser(_)
+        | Operation::PatchUser(_)
         | Operation::DeleteUser(_)
         | Operation::CreateGroup
         | Operation::ReplaceGroup(_) => c.has_scope(scope::SCIM_WRITE) || c.admin(),
@@ -205,6 +206,7 @@ pub fn authorize_strict(caller: &Principal, op: &Operation) -> Result<(), String
         }
         Operation::CreateUser
         | Operation::ReplaceUser(_)
+        | Operation::PatchUser(_)
         | Operation::DeleteUser(_)
         | Operation::CreateGroup
         | Operation::ReplaceGroup(_) => c.has_scope(scope::SCIM_WRITE),

@@ -32,6 +32,40 @@ pub fn family_of(op: &Operation) -> Family {
     }
 }
 
+/// The `scimType` of a SCIM error (RFC 7644 §3.12): what kind of 400 or 409 it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScimType {
+    Uniqueness,
+    Mutability,
+    InvalidSyntax,
+    InvalidPath,
+    NoTarget,
+    InvalidValue,
+}
+
+impl ScimType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScimType::Uniqueness => "uniqueness",
+            ScimType::Mutability => "mutability",
+            ScimType::InvalidSyntax => "invalidSyntax",
+            ScimType::InvalidPath => "invalidPath",
+            ScimType::NoTarget => "noTarget",
+            ScimType::InvalidValue => "invalidValue",
+        }
+    }
+
+    /// The type of an error that did not name one: every conflict of this API is a taken
+    /// name, id or credential, and every other 400 a value the handler refused.
+    fn of_status(status: StatusCode) -> Option<ScimType> {
+        match status {
+            StatusCode::CONFLICT => Some(ScimType::Uniqueness),
+            StatusCode::BAD_REQUEST => Some(ScimType::InvalidValue),
+            _ => None,
+        }
+    }
+}
+
 /// Every way a request can fail.
 #[derive(Debug)]
 pub enum ApiError {
@@ -41,6 +75,8 @@ pub enum ApiError {
     Forbidden,
     /// Any other status, with its message in the endpoint's body family.
     Status(StatusCode, Family, String),
+    /// A SCIM error of a known `scimType`.
+    Scim(StatusCode, ScimType, String),
 }
 
 const SCIM_ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
@@ -48,6 +84,10 @@ const SCIM_ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 impl ApiError {
     pub fn status(status: StatusCode, family: Family, message: impl Into<String>) -> ApiError {
         ApiError::Status(status, family, message.into())
+    }
+
+    pub fn scim(status: StatusCode, kind: ScimType, message: impl Into<String>) -> ApiError {
+        ApiError::Scim(status, kind, message.into())
     }
 
     pub fn bad_request(message: impl Into<String>) -> ApiError {
@@ -151,8 +191,10 @@ impl IntoResponse for ApiError {
                 let body = json!({"error": "unauthorized",
                     "error_description": "Full authentication is required to access this resource"});
                 let mut r = (StatusCode::UNAUTHORIZED, Json(body)).into_response();
-                r.headers_mut()
-                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"openidconnect\""));
+                r.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"openidconnect\""),
+                );
                 r
             }
             ApiError::Unauthorized(AuthError::Invalid(description)) => {
@@ -172,12 +214,22 @@ impl IntoResponse for ApiError {
                 Json(json!({"error": "access_denied", "error_description": "Access is denied"})),
             )
                 .into_response(),
-            ApiError::Status(status, Family::Iam, msg) => (status, Json(json!({ "error": msg }))).into_response(),
-            ApiError::Status(status, Family::Scim, msg) => (
-                status,
-                Json(json!({"schemas": [SCIM_ERROR_SCHEMA], "status": status.as_u16().to_string(), "detail": msg})),
-            )
-                .into_response(),
+            ApiError::Status(status, Family::Iam, msg) => {
+                (status, Json(json!({ "error": msg }))).into_response()
+            }
+            ApiError::Status(status, Family::Scim, msg) => {
+                scim_error(status, ScimType::of_status(status), msg)
+            }
+            ApiError::Scim(status, kind, msg) => scim_error(status, Some(kind), msg),
         }
     }
+}
+
+/// A SCIM error body. Its content type stays `application/json`, as INDIGO IAM answers.
+fn scim_error(status: StatusCode, kind: Option<ScimType>, detail: String) -> Response {
+    let mut body = json!({"schemas": [SCIM_ERROR_SCHEMA], "status": status.as_u16().to_string(), "detail": detail});
+    if let Some(kind) = kind {
+        body["scimType"] = json!(kind.as_str());
+    }
+    (status, Json(body)).into_response()
 }

@@ -18,7 +18,10 @@ mod lifecycle;
 mod meta;
 mod oauth;
 mod scim;
+mod scim_body;
+mod scim_discovery;
 mod scim_json;
+mod scim_patch;
 mod search;
 
 use std::sync::Arc;
@@ -89,6 +92,7 @@ pub fn router(
         .merge(lifecycle::routes())
         .merge(groups::routes())
         .merge(scim::routes())
+        .merge(scim_discovery::routes())
         .merge(search::routes())
         .merge(find::routes())
         .merge(clients::routes())

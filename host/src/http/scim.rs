@@ -3,31 +3,31 @@
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use super::body::{
-    Params, SCIM_JSON, ScimAccept, bool_field, json_object, object_field, string_field,
-};
-use super::credentials::{certificate_dns, ssh_fingerprint};
-use super::scim_json::{
-    INDIGO_GROUP_SCHEMA, INDIGO_USER_SCHEMA, group_json, kept_attributes, list_json, restrict,
-    scim, user_json,
-};
-use super::{ApiError, AppState, Family, Req};
-use crate::contract::types::{
-    Address, Certificate, EmailInput, MemberPatch, NewGroup, NewUser, OidcId, Operation,
-    PageRequest, Profile, SamlId, SshKey,
-};
+use super::body::{Params, SCIM_JSON, ScimAccept, json_object};
+use super::scim_body::{parse_member_patch, parse_new_group, parse_new_user};
+use super::scim_json::{Shape, group_json, list_json, resource, scim, user_json};
+use super::scim_patch::parse_user_patch;
+use super::{ApiError, AppState, Family, GuestOutcome, Req};
+use crate::contract::types::{Operation, PageRequest};
+use crate::plugins::{Handled, Plugins};
+use crate::scim::etag;
+use crate::scim::schema::{GROUP_TYPE, INDIGO_USER, ResourceType, USER_TYPE};
+use crate::store::Tx;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/scim/Users", get(list_users).post(create_user))
         .route(
             "/scim/Users/{id}",
-            get(get_user).put(replace_user).delete(delete_user),
+            get(get_user)
+                .put(replace_user)
+                .patch(patch_user)
+                .delete(delete_user),
         )
         .route("/scim/Groups", get(list_groups).post(create_group))
         .route(
@@ -50,220 +50,114 @@ fn page(query: Option<&str>) -> Result<PageRequest, ApiError> {
     })
 }
 
-/// A required string member of an IndigoUser item.
-fn required_member(obj: &Map<String, Value>, list: &str, key: &str) -> Result<String, ApiError> {
-    string_field(obj, key)?
-        .filter(|v| !v.trim().is_empty())
-        .ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "JSON parse error: every item of '{list}' needs '{key}'"
-            ))
-        })
+/// The resource shape a request asks for.
+fn shape(query: Option<&str>) -> Result<Shape, ApiError> {
+    let p = Params::parse(query)?;
+    Ok(Shape {
+        attributes: p.get("attributes").map(String::from),
+        excluded: p.get("excludedAttributes").map(String::from),
+    })
 }
 
-/// The objects of an array member of `parent` (absent or null: none).
-fn object_items<'a>(
-    parent: Option<&'a Map<String, Value>>,
-    key: &str,
-) -> Result<Vec<&'a Map<String, Value>>, ApiError> {
-    match parent.and_then(|e| e.get(key)) {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|i| {
-                i.as_object().ok_or_else(|| {
-                    ApiError::bad_request(format!(
-                        "JSON parse error: '{key}' items must be objects"
-                    ))
-                })
+/// A conditional header's value; one that is not text is a 400.
+fn condition(headers: &HeaderMap, name: header::HeaderName) -> Result<Option<String>, ApiError> {
+    headers
+        .get(&name)
+        .map(|v| {
+            v.to_str().map(String::from).map_err(|_| {
+                ApiError::status(
+                    StatusCode::BAD_REQUEST,
+                    Family::Scim,
+                    format!("Invalid {name} header"),
+                )
             })
-            .collect(),
-        Some(_) => Err(ApiError::bad_request(format!(
-            "JSON parse error: '{key}' must be an array"
-        ))),
+        })
+        .transpose()
+}
+
+/// A single read: 304 without a body when `If-None-Match` names its version.
+fn read_answer(
+    headers: &HeaderMap,
+    t: &ResourceType,
+    body: Value,
+    shape: &Shape,
+) -> Result<Response, ApiError> {
+    if let Some(tags) = condition(headers, header::IF_NONE_MATCH)? {
+        let version = body["meta"]["version"].as_str().unwrap_or_default();
+        if etag::matches(&tags, version) {
+            let mut r = StatusCode::NOT_MODIFIED.into_response();
+            if let Ok(v) = header::HeaderValue::from_str(version) {
+                r.headers_mut().insert(header::ETAG, v);
+            }
+            return Ok(r);
+        }
+    }
+    Ok(resource(StatusCode::OK, t, body, shape))
+}
+
+/// Runs a write guarded by `If-Match` (RFC 7644 §3.14). With the header, `current` reads and
+/// renders the resource in the write's own transaction first: a version that does not match
+/// is a 412 and nothing is written. Without it, the write runs as it is.
+async fn guarded<R: Send + 'static>(
+    req: &Req,
+    op: Operation,
+    headers: &HeaderMap,
+    current: impl FnOnce(&Plugins, Tx) -> GuestOutcome<Value> + Send + 'static,
+    write: impl FnOnce(&Plugins, Tx) -> GuestOutcome<R> + Send + 'static,
+) -> Result<R, ApiError> {
+    let Some(expected) = condition(headers, header::IF_MATCH)? else {
+        return req.run(op, write).await;
+    };
+    req.run(op, move |p, tx| {
+        let read = current(p, tx);
+        match read.result {
+            Ok(Ok(ref resource)) if precondition_holds(Some(&expected), resource) => {
+                write(p, read.tx).map(|r| r.map(Ok))
+            }
+            Ok(Ok(_)) => read.map(|_| Ok(Err(precondition_failed()))),
+            _ => read.map(|r| r.map(|_| Err(ApiError::internal()))),
+        }
+    })
+    .await?
+}
+
+/// Whether `If-Match` (when sent) names the version of `resource`.
+fn precondition_holds(if_match: Option<&str>, resource: &Value) -> bool {
+    if_match.is_none_or(|tags| etag::matches(tags, &etag::version_of(resource)))
+}
+
+fn precondition_failed() -> ApiError {
+    ApiError::status(
+        StatusCode::PRECONDITION_FAILED,
+        Family::Scim,
+        "The resource has changed: its version does not match If-Match",
+    )
+}
+
+/// The current user, rendered, for a guarded write.
+fn current_user(app: AppState, id: String) -> impl FnOnce(&Plugins, Tx) -> GuestOutcome<Value> {
+    move |p, tx| {
+        p.handle(&p.scim, tx, |g, store| g.call_get_user(store, &id))
+            .map(|r| r.map(|u| user_json(&app.scim, &u)))
     }
 }
 
-/// `nickName`, `profileUrl`, `locale`, `timezone`, and the first of `photos` and of
-/// `addresses`: INDIGO IAM keeps one picture and one address per account.
-fn parse_profile(obj: &Map<String, Value>) -> Result<Profile, ApiError> {
-    let picture = match object_items(Some(obj), "photos")?.first() {
-        Some(photo) => string_field(photo, "value")?,
-        None => None,
-    };
-    let address = match object_items(Some(obj), "addresses")?.first() {
-        Some(a) => Some(Address {
-            formatted: string_field(a, "formatted")?,
-            street_address: string_field(a, "streetAddress")?,
-            locality: string_field(a, "locality")?,
-            region: string_field(a, "region")?,
-            postal_code: string_field(a, "postalCode")?,
-            country: string_field(a, "country")?,
-        }),
-        None => None,
-    };
-    Ok(Profile {
-        nick_name: string_field(obj, "nickName")?,
-        profile_url: string_field(obj, "profileUrl")?,
-        locale: string_field(obj, "locale")?,
-        timezone: string_field(obj, "timezone")?,
-        picture,
-        address,
-    })
+/// The current group, rendered, for a guarded write.
+fn current_group(app: AppState, id: String) -> impl FnOnce(&Plugins, Tx) -> GuestOutcome<Value> {
+    move |p, tx| {
+        p.handle(&p.scim, tx, |g, store| g.call_get_group(store, &id))
+            .map(|r| r.map(|g| group_json(&app.base_url, &g)))
+    }
 }
 
-fn parse_new_user(obj: &Map<String, Value>) -> Result<NewUser, ApiError> {
-    let name = object_field(obj, "name")?;
-    let name_part = |k: &str| {
-        name.map(|n| string_field(n, k))
-            .transpose()
-            .map(Option::flatten)
-    };
-    let emails = object_items(Some(obj), "emails")?
-        .into_iter()
-        .map(|e| {
-            Ok(EmailInput {
-                value: string_field(e, "value")?,
-                kind: string_field(e, "type")?,
-                primary: bool_field(e, "primary")?,
-            })
-        })
-        .collect::<Result<_, ApiError>>()?;
-    let ext = object_field(obj, INDIGO_USER_SCHEMA)?;
-    let oidc_ids = object_items(ext, "oidcIds")?
-        .into_iter()
-        .map(|o| {
-            Ok(OidcId {
-                issuer: required_member(o, "oidcIds", "issuer")?,
-                subject: required_member(o, "oidcIds", "subject")?,
-            })
-        })
-        .collect::<Result<_, ApiError>>()?;
-    let saml_ids = object_items(ext, "samlIds")?
-        .into_iter()
-        .map(|o| {
-            Ok(SamlId {
-                idp_id: required_member(o, "samlIds", "idpId")?,
-                user_id: required_member(o, "samlIds", "userId")?,
-                attribute_id: required_member(o, "samlIds", "attributeId")?,
-            })
-        })
-        .collect::<Result<_, ApiError>>()?;
-    let ssh_keys = object_items(ext, "sshKeys")?
-        .into_iter()
-        .map(|o| {
-            let value = required_member(o, "sshKeys", "value")?;
-            let fingerprint = ssh_fingerprint(&value).map_err(|e| {
-                ApiError::status(
-                    StatusCode::BAD_REQUEST,
-                    Family::Scim,
-                    format!("Invalid SSH key: {e}"),
-                )
-            })?;
-            Ok(SshKey {
-                display: string_field(o, "display")?,
-                value,
-                fingerprint,
-                primary: bool_field(o, "primary")?.unwrap_or(false),
-                created: 0,
-                last_modified: 0,
-            })
-        })
-        .collect::<Result<_, ApiError>>()?;
-    let certificates = object_items(ext, "certificates")?
-        .into_iter()
-        .map(|o| {
-            let pem = required_member(o, "certificates", "pemEncodedCertificate")?;
-            let (subject_dn, issuer_dn) = certificate_dns(&pem).map_err(|e| {
-                ApiError::status(
-                    StatusCode::BAD_REQUEST,
-                    Family::Scim,
-                    format!("Invalid X.509 certificate: {e}"),
-                )
-            })?;
-            Ok(Certificate {
-                display: string_field(o, "display")?,
-                subject_dn,
-                issuer_dn,
-                pem,
-                primary: bool_field(o, "primary")?.unwrap_or(false),
-                created: 0,
-                last_modified: 0,
-                has_proxy: false,
-                proxy_expiration: None,
-            })
-        })
-        .collect::<Result<_, ApiError>>()?;
-    Ok(NewUser {
-        profile: parse_profile(obj)?,
-        certificates,
-        oidc_ids,
-        saml_ids,
-        ssh_keys,
-        id: string_field(obj, "id")?,
-        username: string_field(obj, "userName")?,
-        given_name: name_part("givenName")?,
-        family_name: name_part("familyName")?,
-        emails,
-        active: bool_field(obj, "active")?,
-        password: string_field(obj, "password")?,
-    })
-}
-
-/// A SCIM PATCH body: `operations` (IAM) or `Operations` (RFC 7644), each with `op`,
-/// `path` and `value` as a list of `{"value": <account uuid>}`.
-fn parse_member_patch(obj: &Map<String, Value>) -> Result<Vec<MemberPatch>, ApiError> {
-    let bad = |m: &str| ApiError::bad_request(format!("JSON parse error: {m}"));
-    let ops = match obj.get("operations").or_else(|| obj.get("Operations")) {
-        Some(Value::Array(ops)) => ops,
-        None | Some(Value::Null) => return Ok(Vec::new()),
-        Some(_) => return Err(bad("'operations' must be an array")),
-    };
-    ops.iter()
-        .map(|op| {
-            let op = op
-                .as_object()
-                .ok_or_else(|| bad("operations must be objects"))?;
-            let members = match op.get("value") {
-                None | Some(Value::Null) => Vec::new(),
-                Some(Value::Array(items)) => items
-                    .iter()
-                    .map(|item| match item {
-                        Value::Object(m) => Ok(string_field(m, "value")?.unwrap_or_default()),
-                        _ => Err(bad("'value' items must be objects")),
-                    })
-                    .collect::<Result<_, _>>()?,
-                Some(_) => return Err(bad("'value' must be an array")),
-            };
-            Ok(MemberPatch {
-                op: string_field(op, "op")?.unwrap_or_default(),
-                path: string_field(op, "path")?,
-                members,
-            })
-        })
-        .collect()
-}
-
-fn parse_new_group(obj: &Map<String, Value>) -> Result<NewGroup, ApiError> {
-    let parent = match object_field(obj, INDIGO_GROUP_SCHEMA)? {
-        Some(ext) => object_field(ext, "parentGroup")?,
-        None => None,
-    };
-    Ok(NewGroup {
-        display_name: string_field(obj, "displayName")?,
-        parent_id: parent
-            .map(|p| string_field(p, "value"))
-            .transpose()?
-            .flatten(),
-        parent_display: parent
-            .map(|p| string_field(p, "display"))
-            .transpose()?
-            .flatten(),
-    })
-}
-
-async fn create_user(req: Req, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn create_user(
+    req: Req,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let new = parse_new_user(&json_object(&headers, &body, &[SCIM_JSON])?)?;
+    let shape = shape(query.as_deref())?;
     let registration = req.app.registration.clone();
     let user = req
         .run(Operation::CreateUser, move |p, tx| {
@@ -272,17 +166,26 @@ async fn create_user(req: Req, headers: HeaderMap, body: Bytes) -> Result<Respon
             })
         })
         .await?;
-    Ok(scim(StatusCode::CREATED, user_json(&req.app.scim, &user)))
+    let body = user_json(&req.app.scim, &user);
+    Ok(resource(StatusCode::CREATED, &USER_TYPE, body, &shape))
 }
 
-async fn get_user(req: Req, _: ScimAccept, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn get_user(
+    req: Req,
+    _: ScimAccept,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let shape = shape(query.as_deref())?;
     let op = Operation::GetUser(id.clone());
     let user = req
         .run(op, move |p, tx| {
             p.handle(&p.scim, tx, |g, store| g.call_get_user(store, &id))
         })
         .await?;
-    Ok(scim(StatusCode::OK, user_json(&req.app.scim, &user)))
+    let body = user_json(&req.app.scim, &user);
+    read_answer(&headers, &USER_TYPE, body, &shape)
 }
 
 async fn list_users(
@@ -291,9 +194,7 @@ async fn list_users(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let page = page(query.as_deref())?;
-    let keep = Params::parse(query.as_deref())?
-        .get("attributes")
-        .map(kept_attributes);
+    let shape = shape(query.as_deref())?;
     let result = req
         .run(Operation::ListUsers, move |p, tx| {
             p.handle(&p.scim, tx, |g, store| g.call_list_users(store, page))
@@ -305,17 +206,12 @@ async fn list_users(
         .map(|u| {
             let mut user = user_json(&req.app.scim, u);
             // The list leaves out the certificates' PEM (single reads keep it).
-            if let Some(certs) = user[INDIGO_USER_SCHEMA]["certificates"].as_array_mut() {
+            if let Some(certs) = user[INDIGO_USER]["certificates"].as_array_mut() {
                 for c in certs {
                     c.as_object_mut().map(|c| c.remove("pemEncodedCertificate"));
                 }
             }
-            match &keep {
-                Some(names) => {
-                    restrict(user, &names.iter().map(String::as_str).collect::<Vec<_>>())
-                }
-                None => user,
-            }
+            shape.apply(&USER_TYPE, user)
         })
         .collect();
     Ok(scim(StatusCode::OK, list_json(&result.info, users)))
@@ -324,51 +220,142 @@ async fn list_users(
 async fn replace_user(
     req: Req,
     Path(id): Path<String>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let new = parse_new_user(&json_object(&headers, &body, &[SCIM_JSON])?)?;
+    let shape = shape(query.as_deref())?;
     let op = Operation::ReplaceUser(id.clone());
-    let user = req
-        .run(op, move |p, tx| {
-            p.handle(&p.scim, tx, |g, store| {
-                g.call_replace_user(store, &id, &new)
-            })
+    let current = current_user(req.app.clone(), id.clone());
+    let user = guarded(&req, op, &headers, current, move |p, tx| {
+        p.handle(&p.scim, tx, |g, store| {
+            g.call_replace_user(store, &id, &new)
         })
-        .await?;
-    Ok(scim(StatusCode::OK, user_json(&req.app.scim, &user)))
+    })
+    .await?;
+    let body = user_json(&req.app.scim, &user);
+    Ok(resource(StatusCode::OK, &USER_TYPE, body, &shape))
 }
 
-async fn delete_user(req: Req, Path(id): Path<String>) -> Result<Response, ApiError> {
+/// `PATCH /scim/Users/{id}`: the body's operations are applied to the user as it is in
+/// the same transaction (after the policy, and after `If-Match`), and the handler writes
+/// the changes they make. 204, or 200 with the user when `attributes` or
+/// `excludedAttributes` ask for a representation (RFC 7644 §3.5.2).
+async fn patch_user(
+    req: Req,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let patch = parse_user_patch(&json_object(&headers, &body, &[SCIM_JSON])?)?;
+    let shape = shape(query.as_deref())?;
+    let expected = condition(&headers, header::IF_MATCH)?;
+    let app = req.app.clone();
+    let op = Operation::PatchUser(id.clone());
+    let patched = req
+        .run(op, move |p, tx| {
+            let read = p.handle(&p.scim, tx, |g, store| g.call_get_user(store, &id));
+            let Handled { result, tx, audit } = read;
+            let current = match result {
+                Ok(Ok(user)) => user,
+                Ok(Err(e)) => {
+                    return Handled {
+                        result: Ok(Err(e)),
+                        tx,
+                        audit,
+                    };
+                }
+                Err(f) => {
+                    return Handled {
+                        result: Err(f),
+                        tx,
+                        audit,
+                    };
+                }
+            };
+            let rendered = user_json(&app.scim, &current);
+            let changes = if precondition_holds(expected.as_deref(), &rendered) {
+                patch.changes(&current, &rendered)
+            } else {
+                Err(precondition_failed())
+            };
+            match changes {
+                Ok(changes) => p
+                    .handle(&p.scim, tx, |g, store| {
+                        g.call_patch_user(store, &id, &changes)
+                    })
+                    .map(|r| r.map(Ok)),
+                Err(e) => Handled {
+                    result: Ok(Ok(Err(e))),
+                    tx,
+                    audit,
+                },
+            }
+        })
+        .await??;
+    let body = user_json(&req.app.scim, &patched);
+    if shape.is_default() {
+        let mut r = StatusCode::NO_CONTENT.into_response();
+        if let Some(v) = body["meta"]["version"]
+            .as_str()
+            .and_then(|v| header::HeaderValue::from_str(v).ok())
+        {
+            r.headers_mut().insert(header::ETAG, v);
+        }
+        return Ok(r);
+    }
+    Ok(resource(StatusCode::OK, &USER_TYPE, body, &shape))
+}
+
+async fn delete_user(
+    req: Req,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let op = Operation::DeleteUser(id.clone());
-    req.run(op, move |p, tx| {
+    let current = current_user(req.app.clone(), id.clone());
+    guarded(&req, op, &headers, current, move |p, tx| {
         p.handle(&p.scim, tx, |g, store| g.call_delete_user(store, &id))
     })
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn create_group(req: Req, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn create_group(
+    req: Req,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let new = parse_new_group(&json_object(&headers, &body, &[SCIM_JSON])?)?;
+    let shape = shape(query.as_deref())?;
     let group = req
         .run(Operation::CreateGroup, move |p, tx| {
             p.handle(&p.scim, tx, |g, store| g.call_create_group(store, &new))
         })
         .await?;
-    Ok(scim(
-        StatusCode::CREATED,
-        group_json(&req.app.base_url, &group),
-    ))
+    let body = group_json(&req.app.base_url, &group);
+    Ok(resource(StatusCode::CREATED, &GROUP_TYPE, body, &shape))
 }
 
-async fn get_group(req: Req, _: ScimAccept, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn get_group(
+    req: Req,
+    _: ScimAccept,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let shape = shape(query.as_deref())?;
     let op = Operation::GetGroup(id.clone());
     let group = req
         .run(op, move |p, tx| {
             p.handle(&p.scim, tx, |g, store| g.call_get_group(store, &id))
         })
         .await?;
-    Ok(scim(StatusCode::OK, group_json(&req.app.base_url, &group)))
+    let body = group_json(&req.app.base_url, &group);
+    read_answer(&headers, &GROUP_TYPE, body, &shape)
 }
 
 async fn list_groups(
@@ -377,6 +364,7 @@ async fn list_groups(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let page = page(query.as_deref())?;
+    let shape = shape(query.as_deref())?;
     let result = req
         .run(Operation::ListGroups, move |p, tx| {
             p.handle(&p.scim, tx, |g, store| g.call_list_groups(store, page))
@@ -385,7 +373,7 @@ async fn list_groups(
     let groups = result
         .groups
         .iter()
-        .map(|g| group_json(&req.app.base_url, g))
+        .map(|g| shape.apply(&GROUP_TYPE, group_json(&req.app.base_url, g)))
         .collect();
     Ok(scim(StatusCode::OK, list_json(&result.info, groups)))
 }
@@ -393,19 +381,22 @@ async fn list_groups(
 async fn replace_group(
     req: Req,
     Path(id): Path<String>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let new = parse_new_group(&json_object(&headers, &body, &[SCIM_JSON])?)?;
+    let shape = shape(query.as_deref())?;
     let op = Operation::ReplaceGroup(id.clone());
-    let group = req
-        .run(op, move |p, tx| {
-            p.handle(&p.scim, tx, |g, store| {
-                g.call_replace_group(store, &id, &new)
-            })
+    let current = current_group(req.app.clone(), id.clone());
+    let group = guarded(&req, op, &headers, current, move |p, tx| {
+        p.handle(&p.scim, tx, |g, store| {
+            g.call_replace_group(store, &id, &new)
         })
-        .await?;
-    Ok(scim(StatusCode::OK, group_json(&req.app.base_url, &group)))
+    })
+    .await?;
+    let body = group_json(&req.app.base_url, &group);
+    Ok(resource(StatusCode::OK, &GROUP_TYPE, body, &shape))
 }
 
 async fn patch_group(
@@ -416,7 +407,8 @@ async fn patch_group(
 ) -> Result<Response, ApiError> {
     let ops = parse_member_patch(&json_object(&headers, &body, &[SCIM_JSON])?)?;
     let op = Operation::PatchGroup(id.clone());
-    req.run(op, move |p, tx| {
+    let current = current_group(req.app.clone(), id.clone());
+    guarded(&req, op, &headers, current, move |p, tx| {
         p.handle(&p.scim, tx, |g, store| {
             g.call_patch_members(store, &id, &ops)
         })
@@ -425,9 +417,14 @@ async fn patch_group(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn delete_group(req: Req, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn delete_group(
+    req: Req,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let op = Operation::DeleteGroup(id.clone());
-    req.run(op, move |p, tx| {
+    let current = current_group(req.app.clone(), id.clone());
+    guarded(&req, op, &headers, current, move |p, tx| {
         p.handle(&p.scim, tx, |g, store| g.call_delete_group(store, &id))
     })
     .await?;
@@ -486,12 +483,23 @@ async fn list_subgroups(
     Ok(scim(StatusCode::OK, list_json(&result.info, refs)))
 }
 
-async fn get_me(req: Req, _: ScimAccept) -> Result<Response, ApiError> {
+async fn get_me(
+    req: Req,
+    _: ScimAccept,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let shape = shape(query.as_deref())?;
     let me = req.caller.principal.clone();
     let user = req
         .run(Operation::GetMe, move |p, tx| {
             p.handle(&p.scim, tx, |g, store| g.call_get_me(store, &me))
         })
         .await?;
-    Ok(scim(StatusCode::OK, user_json(&req.app.scim, &user)))
+    read_answer(
+        &headers,
+        &USER_TYPE,
+        user_json(&req.app.scim, &user),
+        &shape,
+    )
 }

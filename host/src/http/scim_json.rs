@@ -8,11 +8,11 @@ use serde_json::{Map, Value, json};
 
 use crate::config::ScimConfig;
 use crate::contract::types::{Group, GroupRef, PageInfo, Profile, User};
+use crate::scim::etag;
+use crate::scim::projection::project;
+use crate::scim::schema::ResourceType;
+use crate::scim::schema::{GROUP_TYPE, INDIGO_GROUP, INDIGO_USER, USER_TYPE};
 
-pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-pub const INDIGO_USER_SCHEMA: &str = "urn:indigo-dc:scim:schemas:IndigoUser";
-pub const INDIGO_GROUP_SCHEMA: &str = "urn:indigo-dc:scim:schemas:IndigoGroup";
 pub const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 const SCIM_CONTENT_TYPE: &str = "application/scim+json;charset=UTF-8";
 
@@ -23,6 +23,48 @@ pub fn scim(status: StatusCode, body: Value) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static(SCIM_CONTENT_TYPE),
     );
+    r
+}
+
+/// The `attributes` and `excludedAttributes` parameters of a request (RFC 7644 §3.9).
+#[derive(Default, Clone)]
+pub struct Shape {
+    pub attributes: Option<String>,
+    pub excluded: Option<String>,
+}
+
+impl Shape {
+    pub fn is_default(&self) -> bool {
+        self.attributes.is_none() && self.excluded.is_none()
+    }
+
+    /// The resource with only the attributes the request asked for.
+    pub fn apply(&self, t: &ResourceType, resource: Value) -> Value {
+        if self.is_default() {
+            return resource;
+        }
+        project(
+            t,
+            resource,
+            self.attributes.as_deref(),
+            self.excluded.as_deref(),
+        )
+    }
+}
+
+/// One SCIM resource, shaped as the request asked: its version as `ETag`, and on 201 its
+/// `meta.location` as `Location` (RFC 7644 §3.1, §3.14).
+pub fn resource(status: StatusCode, t: &ResourceType, body: Value, shape: &Shape) -> Response {
+    let header_of = |v: &Value| v.as_str().and_then(|s| HeaderValue::from_str(s).ok());
+    let etag = header_of(&body["meta"]["version"]);
+    let location = header_of(&body["meta"]["location"]).filter(|_| status == StatusCode::CREATED);
+    let mut r = scim(status, shape.apply(t, body));
+    if let Some(v) = etag {
+        r.headers_mut().insert(header::ETAG, v);
+    }
+    if let Some(v) = location {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
     r
 }
 
@@ -149,14 +191,14 @@ pub fn user_json(view: &ScimView, user: &User) -> Value {
         "id": a.id,
         "meta": {"resourceType": "User", "created": iso(a.created),
                  "lastModified": iso(a.last_modified), "location": location},
-        "schemas": [USER_SCHEMA, INDIGO_USER_SCHEMA],
+        "schemas": USER_TYPE.schema_ids(),
         "userName": a.username,
         "name": {"givenName": a.given_name, "familyName": a.family_name,
                  "formatted": format!("{} {}", a.given_name, a.family_name)},
         "displayName": a.username,
         "active": a.active,
         "emails": [{"type": "work", "value": a.email, "primary": true}],
-        INDIGO_USER_SCHEMA: indigo,
+        INDIGO_USER: indigo,
     });
     if !user.groups.is_empty() {
         u["groups"] = user
@@ -166,6 +208,7 @@ pub fn user_json(view: &ScimView, user: &User) -> Value {
             .collect();
     }
     add_profile(&mut u, &user.profile);
+    etag::stamp(&mut u);
     u
 }
 
@@ -206,14 +249,16 @@ pub fn group_json(base: &str, g: &Group) -> Value {
     let parent = g.parent.as_ref().map(|p| {
         json!({"display": p.name, "value": p.id, "$ref": format!("{base}/scim/Groups/{}", p.id)})
     });
-    json!({
+    let mut group = json!({
         "id": g.id,
         "meta": {"resourceType": "Group", "created": iso(g.created),
                  "lastModified": iso(g.last_modified), "location": format!("{base}/scim/Groups/{}", g.id)},
-        "schemas": [GROUP_SCHEMA, INDIGO_GROUP_SCHEMA],
+        "schemas": GROUP_TYPE.schema_ids(),
         "displayName": g.name,
-        INDIGO_GROUP_SCHEMA: {"parentGroup": parent, "description": g.description, "labels": null},
-    })
+        INDIGO_GROUP: {"parentGroup": parent, "description": g.description, "labels": null},
+    });
+    etag::stamp(&mut group);
+    group
 }
 
 /// A list response without `schemas` (the search endpoints'); `count=0` gives the count
@@ -235,22 +280,6 @@ pub fn list_json(info: &PageInfo, resources: Vec<Value>) -> Value {
     let mut body = plain_list_json(info, resources);
     body["schemas"] = json!([LIST_SCHEMA]);
     body
-}
-
-/// The top-level members the `attributes` parameter of a SCIM list keeps: a comma-separated
-/// list whose entries may name sub-attributes (`name.givenName` keeps `name`); `id` and
-/// `schemas` are always kept. Schema URNs (`urn:...`) are taken whole.
-pub fn kept_attributes(param: &str) -> Vec<String> {
-    let mut keep: Vec<String> = vec!["id".into(), "schemas".into()];
-    for entry in param.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-        let top = if entry.starts_with("urn:") {
-            entry
-        } else {
-            entry.split('.').next().unwrap_or(entry)
-        };
-        keep.push(top.to_string());
-    }
-    keep
 }
 
 /// Keeps only the named top-level members of a SCIM resource.

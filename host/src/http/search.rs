@@ -6,9 +6,10 @@ use axum::routing::get;
 use axum::{Json, Router};
 
 use super::body::Params;
-use super::scim_json::{INDIGO_GROUP_SCHEMA, group_json, plain_list_json, restrict, user_json};
+use super::scim_json::{group_json, plain_list_json, restrict, user_json};
 use super::{ApiError, AppState, Req};
 use crate::contract::types::{Operation, SearchRequest};
+use crate::scim::schema::INDIGO_GROUP;
 
 /// What a user found by search shows: no `schemas`, no IndigoUser extension.
 const USER_MEMBERS: &[&str] = &[
@@ -23,7 +24,7 @@ const USER_MEMBERS: &[&str] = &[
     "groups",
 ];
 /// What a group found by search shows.
-const GROUP_MEMBERS: &[&str] = &["id", "displayName", "meta", INDIGO_GROUP_SCHEMA];
+const GROUP_MEMBERS: &[&str] = &["id", "displayName", "meta", INDIGO_GROUP];
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -70,6 +70,17 @@ pub struct Handled<R> {
     pub audit: Trail,
 }
 
+impl<R> Handled<R> {
+    /// The same call with its result changed by `f` (the transaction and trail unchanged).
+    pub fn map<S>(self, f: impl FnOnce(R) -> S) -> Handled<S> {
+        Handled {
+            result: self.result.map(f),
+            tx: self.tx,
+            audit: self.audit,
+        }
+    }
+}
+
 impl Plugins {
     /// Asks the policy whether `caller` may perform `op`. A policy that fails denies (fail
     /// closed). A shadow policy is asked too; when it decides otherwise, the disagreement

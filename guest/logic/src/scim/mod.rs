@@ -4,12 +4,14 @@
 //! `scim::<fn>`. This module keeps the not-found errors they share.
 
 mod groups;
+mod user_patch;
 mod users;
 
 pub use groups::{
     create_group, delete_group, get_group, list_groups, list_members, list_subgroups,
     patch_members, replace_group, validate_group_display_name,
 };
+pub use user_patch::patch_user;
 pub use users::{
     create_user, delete_user, get_me, get_user, list_users, replace_user, validate_user,
 };

@@ -6,7 +6,10 @@ use super::user_not_found;
 use crate::attributes::internal;
 use crate::paging::{Window, scim_window};
 use crate::store::{AccountCreate, AccountUpdate, Accounts, GroupStore, MembershipStore};
-use crate::types::{Error, NewUser, PageInfo, PageRequest, Principal, RegistrationSettings, User};
+use crate::types::{
+    Certificate, Error, NewUser, OidcId, PageInfo, PageRequest, Principal, RegistrationSettings,
+    SamlId, SshKey, User,
+};
 use crate::validation::{is_blank, is_valid_email, java_len};
 
 /// Collects bean-validation style violations: `[scimUser.<field> : <msg>]`.
@@ -87,13 +90,16 @@ pub fn validate_user(new: &NewUser) -> Result<String, Error> {
 }
 
 /// 409 when an identity or key in the body is linked to an account other than `owner`.
-fn check_identities(
+pub(super) fn check_identities(
     accounts: &impl Accounts,
-    new: &NewUser,
+    oidc_ids: &[OidcId],
+    saml_ids: &[SamlId],
+    ssh_keys: &[SshKey],
+    certificates: &[Certificate],
     owner: Option<&str>,
 ) -> Result<(), Error> {
     let taken = |a: Option<crate::types::Account>| a.is_some_and(|a| Some(a.id.as_str()) != owner);
-    for o in &new.oidc_ids {
+    for o in oidc_ids {
         if taken(accounts.find_by_oidc_id(o).map_err(internal)?) {
             return Err(Error::Conflict(format!(
                 "OIDC id (issuer: {}, subject: {}) already bound to a user",
@@ -101,7 +107,7 @@ fn check_identities(
             )));
         }
     }
-    for sm in &new.saml_ids {
+    for sm in saml_ids {
         if taken(accounts.find_by_saml_id(sm).map_err(internal)?) {
             return Err(Error::Conflict(format!(
                 "SAML id (idpId: {}, userId: {}, attributeId: {}) already bound to a user",
@@ -109,7 +115,7 @@ fn check_identities(
             )));
         }
     }
-    for c in &new.certificates {
+    for c in certificates {
         if taken(
             accounts
                 .find_by_certificate(&c.subject_dn, &c.issuer_dn)
@@ -121,7 +127,7 @@ fn check_identities(
             )));
         }
     }
-    for k in &new.ssh_keys {
+    for k in ssh_keys {
         if taken(
             accounts
                 .find_by_ssh_fingerprint(&k.fingerprint)
@@ -136,8 +142,23 @@ fn check_identities(
     Ok(())
 }
 
+fn check_new_identities(
+    accounts: &impl Accounts,
+    new: &NewUser,
+    owner: Option<&str>,
+) -> Result<(), Error> {
+    check_identities(
+        accounts,
+        &new.oidc_ids,
+        &new.saml_ids,
+        &new.ssh_keys,
+        &new.certificates,
+        owner,
+    )
+}
+
 /// The items of `all` without repeats (the first of equal ones kept).
-fn unique<T: Clone>(all: &[T], same: impl Fn(&T, &T) -> bool) -> Vec<T> {
+pub(super) fn unique<T: Clone>(all: &[T], same: impl Fn(&T, &T) -> bool) -> Vec<T> {
     let mut kept: Vec<T> = Vec::new();
     for item in all {
         if !kept.iter().any(|k| same(k, item)) {
@@ -184,7 +205,7 @@ pub fn create_user(
             "A user linked with email '{email}' already exists"
         )));
     }
-    check_identities(accounts, new, None)?;
+    check_new_identities(accounts, new, None)?;
     // RFC 7643 §3.1: the service provider issues ids, and a client-supplied `id` is ignored.
     // (INDIGO IAM takes it: a deleted account's UUID could then be handed to a new account,
     // which its old tokens and links would then name.)
@@ -255,7 +276,7 @@ pub fn replace_user(accounts: &impl Accounts, id: &str, new: &NewUser) -> Result
             "email {email} already assigned to another user"
         )));
     }
-    check_identities(accounts, new, Some(id))?;
+    check_new_identities(accounts, new, Some(id))?;
     accounts
         .update(
             id,
