@@ -431,7 +431,9 @@ pub static USER_SCHEMA: Schema = Schema {
     name: "User",
     description: "User Account",
     attributes: &[
+        // Unique as written: `alice` and `Alice` are two users, so comparisons respect case.
         Attribute::string("userName", "The user's unique login name.")
+            .case_exact()
             .required()
             .unique(),
         Attribute::complex(
