@@ -141,14 +141,8 @@ fn comparable(
     value: &serde_json::Value,
 ) -> Result<(), String> {
     use serde_json::Value;
-    let Some(target) = compared(r) else {
-        return Err(format!(
-            "'{written}' is complex and has no 'value' sub-attribute: compare one of its \
-             sub-attributes, or use '{written} pr'"
-        ));
-    };
-    let leaf: &Attribute = target.leaf();
-    filterable(written, target)?;
+    // `eq null` asks whether the path as written is present (a complex value counts as a
+    // whole), so it needs no `value` sub-attribute.
     if value.is_null() {
         return match op {
             CompareOp::Eq | CompareOp::Ne => Ok(()),
@@ -157,6 +151,14 @@ fn comparable(
             )),
         };
     }
+    let Some(target) = compared(r) else {
+        return Err(format!(
+            "'{written}' is complex and has no 'value' sub-attribute: compare one of its \
+             sub-attributes, or use '{written} pr'"
+        ));
+    };
+    let leaf: &Attribute = target.leaf();
+    filterable(written, target)?;
     match (leaf.kind, value) {
         (Kind::Boolean, Value::Bool(_)) => match op {
             CompareOp::Eq | CompareOp::Ne => Ok(()),
@@ -268,6 +270,7 @@ mod tests {
             "active eq true and urn:indigo-dc:scim:schemas:IndigoUser:serviceAccount ne false",
             "urn:indigo-dc:scim:schemas:IndigoUser:endTime eq null",
             "name pr and emails pr and addresses pr",
+            "urn:indigo-dc:scim:schemas:IndigoUser:oidcIds eq null",
             r#"groups eq "0f2d""#,
             r#"groups.display co "atlas""#,
             r#"id eq "abc" or nickName gt "m""#,

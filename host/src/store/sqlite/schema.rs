@@ -294,6 +294,18 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (group_id, name)
     );
     "#,
+    // 9: SCIM filters run in the database (`scim_sql.rs`): indexes for the comparisons
+    // clients make most (`name.familyName eq`, `displayName eq` of users, which folds case,
+    // `meta.lastModified gt`, `oidcIds.subject eq`, `samlIds.userId eq`; the others already
+    // have one) and for sorting by them.
+    r#"
+    CREATE INDEX accounts_by_family_name ON accounts(lower(family_name));
+    CREATE INDEX accounts_by_username_nocase ON accounts(lower(username));
+    CREATE INDEX accounts_by_modification ON accounts(last_modified_ms);
+    CREATE INDEX oidc_ids_subject ON oidc_ids(subject);
+    CREATE INDEX saml_ids_user ON saml_ids(user_id);
+    CREATE INDEX groups_by_modification ON groups(last_modified_ms);
+    "#,
 ];
 
 /// Runs the migrations the database has not seen yet.
