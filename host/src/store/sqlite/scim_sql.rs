@@ -716,10 +716,16 @@ impl Translator {
                     Ty::Bool | Ty::Ms => format!("{expr} IS NULL"),
                 });
             }
-            terms.push(if ty == Ty::Text && !r.leaf().case_exact {
-                format!("lower({expr})")
+            // Unassigned values tie, for the id to order them.
+            let value = if nullable && ty == Ty::Text {
+                format!("nullif({expr}, '')")
             } else {
                 expr
+            };
+            terms.push(if ty == Ty::Text && !r.leaf().case_exact {
+                format!("lower({value})")
+            } else {
+                value
             });
         }
         terms.push(self.id.to_string());
@@ -880,11 +886,9 @@ fn text_test(expr: &str, fts: Option<&str>, exact: bool, op: CompareOp, v: &str)
                 .chars()
                 .map(|c| if c == '%' || c == '_' { '_' } else { c })
                 .collect();
-            let pattern = match op {
-                CompareOp::Sw => format!("{needle}%"),
-                CompareOp::Ew => format!("%{needle}"),
-                _ => format!("%{needle}%"),
-            };
+            // Unanchored: the column may hold more than the attribute (the full name for
+            // the family name).
+            let pattern = format!("%{needle}%");
             and(
                 param(
                     format!("a.id IN (SELECT rowid FROM accounts_search WHERE {column} LIKE ?)"),
@@ -927,4 +931,1021 @@ fn time_test(expr: &str, op: CompareOp, ns: i128) -> Result<(Frag, bool), String
         _ => return Err(format!("{op} does not apply to a dateTime")),
     };
     Ok((test, true))
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::{Connection, params, params_from_iter};
+    use serde_json::{Map, json};
+
+    use super::*;
+    use crate::scim::filter::parse;
+
+    // -----------------------------------------------------------------------------------
+    // A handful of users and groups, stored with plain INSERTs and rendered the way
+    // `http/scim_json.rs` renders them (showing every label, attribute, authority and
+    // managed group, and the members of groups), so that the SQL can be held against
+    // `Filter::matches`.
+
+    struct G {
+        uuid: &'static str,
+        name: &'static str,
+        parent: Option<usize>,
+        description: Option<&'static str>,
+        created: i64,
+    }
+
+    const GROUPS: &[G] = &[
+        G {
+            uuid: "g1-atlas",
+            name: "atlas",
+            parent: None,
+            description: None,
+            created: 1_767_225_600_000, // 2026-01-01T00:00:00Z
+        },
+        G {
+            uuid: "g2-prod",
+            name: "atlas/prod",
+            parent: Some(0),
+            description: Some("Production"),
+            created: 1_767_225_600_001,
+        },
+        G {
+            uuid: "g3-cms",
+            name: "cms",
+            parent: None,
+            description: Some(""),
+            created: 1_769_904_000_000, // 2026-02-01T00:00:00Z
+        },
+    ];
+
+    type Address = [Option<&'static str>; 6];
+
+    #[derive(Default)]
+    struct P {
+        nick: Option<&'static str>,
+        url: Option<&'static str>,
+        locale: Option<&'static str>,
+        timezone: Option<&'static str>,
+        picture: Option<&'static str>,
+        address: Option<Address>,
+    }
+
+    #[derive(Default)]
+    struct U {
+        uuid: &'static str,
+        username: &'static str,
+        email: &'static str,
+        given: &'static str,
+        family: &'static str,
+        inactive: bool,
+        service: bool,
+        created: i64,
+        modified: i64,
+        end: Option<i64>,
+        profile: Option<P>,
+        oidc: &'static [(&'static str, &'static str)],
+        saml: &'static [(&'static str, &'static str, &'static str)],
+        groups: &'static [usize],
+        authorities: &'static [&'static str],
+        manages: &'static [usize],
+        labels: &'static [(&'static str, &'static str, Option<&'static str>)],
+        attributes: &'static [(&'static str, Option<&'static str>)],
+        /// display, value, fingerprint, primary
+        ssh: &'static [(Option<&'static str>, &'static str, &'static str, bool)],
+        /// label, subject, issuer, pem, proxy expiration
+        certs: &'static [(
+            &'static str,
+            &'static str,
+            &'static str,
+            Option<&'static str>,
+            Option<i64>,
+        )],
+    }
+
+    const JAN_10: i64 = 1_768_003_200_000; // 2026-01-10T00:00:00Z
+    const JAN_31_10H: i64 = 1_769_853_600_000; // 2026-01-31T10:00:00Z
+    const FEB_1: i64 = 1_769_904_000_000; // 2026-02-01T00:00:00Z
+
+    fn users() -> Vec<U> {
+        vec![
+            U {
+                uuid: "u1-5a1c",
+                username: "alice",
+                email: "alice@cern.ch",
+                given: "Alice",
+                family: "Liddell",
+                created: JAN_10,
+                modified: JAN_31_10H,
+                profile: Some(P {
+                    nick: Some("Ali"),
+                    locale: Some("en"),
+                    picture: Some("https://pics/alice.png"),
+                    address: Some([None, None, Some("Geneva"), None, None, Some("CH")]),
+                    ..P::default()
+                }),
+                oidc: &[("https://iss.a", "sub-1"), ("https://iss.b", "SUB-2")],
+                groups: &[0, 1],
+                authorities: &["ROLE_USER"],
+                manages: &[0],
+                labels: &[("", "vip", None), ("org.example", "team", Some("ops"))],
+                attributes: &[("dept", Some("Physics"))],
+                ssh: &[(Some("laptop"), "ssh-ed25519 AAAA1", "SHA256:aa", true)],
+                ..U::default()
+            },
+            U {
+                uuid: "u2-b0b",
+                username: "Alice",
+                email: "ALICE@Example.org",
+                given: "Bob",
+                family: "O'Brien",
+                inactive: true,
+                created: FEB_1,
+                modified: FEB_1 + 45_000_250,
+                end: Some(1_798_761_600_000), // 2027-01-01T00:00:00Z
+                oidc: &[("https://iss.a", "sub-2")],
+                groups: &[2],
+                authorities: &["ROLE_USER", "ROLE_ADMIN"],
+                certs: &[("", "CN=Bob,O=Example", "CN=CA", None, None)],
+                ..U::default()
+            },
+            U {
+                uuid: "u3-ca401",
+                username: "carol_50%",
+                email: "carol+x@cern.ch",
+                given: "Carol",
+                family: "de la Cruz",
+                service: true,
+                created: 1_764_576_000_000, // 2025-12-01T08:00:00Z
+                modified: 1_764_576_000_000,
+                profile: Some(P {
+                    nick: Some(""),
+                    picture: Some(""),
+                    address: Some([None; 6]),
+                    ..P::default()
+                }),
+                saml: &[("idp-1", "carol", "eppn")],
+                groups: &[1],
+                labels: &[("", "vip", Some("gold"))],
+                attributes: &[("dept", None)],
+                ssh: &[(None, "ssh-rsa BBBB", "SHA256:bb", false)],
+                certs: &[(
+                    "work",
+                    "CN=Carol",
+                    "CN=CA",
+                    Some("-----BEGIN CERTIFICATE-----"),
+                    Some(FEB_1),
+                )],
+                ..U::default()
+            },
+            U {
+                uuid: "u4-da5e",
+                username: "dave",
+                email: "dave@cern.ch",
+                given: "David",
+                family: "Liddell",
+                created: JAN_31_10H,
+                modified: JAN_31_10H + 1,
+                profile: Some(P {
+                    url: Some("https://dave.example"),
+                    locale: Some("fr"),
+                    timezone: Some("Europe/Paris"),
+                    ..P::default()
+                }),
+                ..U::default()
+            },
+            U {
+                uuid: "u5-e0e",
+                username: "eve",
+                email: "e\"ve@quote.org",
+                given: "Eve",
+                family: "Smith_Jones",
+                created: FEB_1 + 86_400_000,
+                modified: FEB_1 + 86_400_000,
+                ..U::default()
+            },
+        ]
+    }
+
+    fn iso(ms: i64) -> String {
+        time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
+            .unwrap()
+            .format(time::macros::format_description!(
+                "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+            ))
+            .unwrap()
+    }
+
+    fn group_ref(g: &G) -> Json {
+        json!({"value": g.uuid, "display": g.name, "$ref": format!("https://iam.test/scim/Groups/{}", g.uuid)})
+    }
+
+    fn stored() -> (Connection, Vec<U>) {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::schema::migrate(&mut conn).unwrap();
+        for (i, g) in GROUPS.iter().enumerate() {
+            conn.execute(
+                "INSERT INTO groups(id, uuid, name, description, parent_id, created_ms,
+                                    last_modified_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+                params![
+                    i as i64 + 1,
+                    g.uuid,
+                    g.name,
+                    g.description,
+                    g.parent.map(|p| p as i64 + 1),
+                    g.created
+                ],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO authorities(name, group_id) VALUES (?1, ?2)",
+                params![format!("ROLE_GM:{}", g.uuid), i as i64 + 1],
+            )
+            .unwrap();
+        }
+        let users = users();
+        for (i, u) in users.iter().enumerate() {
+            let id = i as i64 + 1;
+            conn.execute(
+                "INSERT INTO accounts(id, uuid, username, email, given_name, family_name,
+                                      active, service_account, created_ms, last_modified_ms,
+                                      end_time_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                params![
+                    id,
+                    u.uuid,
+                    u.username,
+                    u.email,
+                    u.given,
+                    u.family,
+                    !u.inactive,
+                    u.service,
+                    u.created,
+                    u.modified,
+                    u.end
+                ],
+            )
+            .unwrap();
+            if let Some(p) = &u.profile {
+                let a = p.address.unwrap_or_default();
+                conn.execute(
+                    "INSERT INTO account_profiles VALUES
+                         (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                    params![
+                        id,
+                        p.nick,
+                        p.url,
+                        p.locale,
+                        p.timezone,
+                        p.picture,
+                        p.address.is_some(),
+                        a[0],
+                        a[1],
+                        a[2],
+                        a[3],
+                        a[4],
+                        a[5]
+                    ],
+                )
+                .unwrap();
+            }
+            for (issuer, subject) in u.oidc {
+                conn.execute(
+                    "INSERT INTO oidc_ids VALUES (?1, ?2, ?3)",
+                    params![id, issuer, subject],
+                )
+                .unwrap();
+            }
+            for (idp, user, attribute) in u.saml {
+                conn.execute(
+                    "INSERT INTO saml_ids VALUES (?1, ?2, ?3, ?4)",
+                    params![id, idp, user, attribute],
+                )
+                .unwrap();
+            }
+            for g in u.groups {
+                conn.execute(
+                    "INSERT INTO memberships(account_id, group_id, created_ms) VALUES (?1, ?2, 0)",
+                    params![id, *g as i64 + 1],
+                )
+                .unwrap();
+            }
+            let managed = u
+                .manages
+                .iter()
+                .map(|g| format!("ROLE_GM:{}", GROUPS[*g].uuid));
+            for name in u.authorities.iter().map(|a| a.to_string()).chain(managed) {
+                conn.execute(
+                    "INSERT INTO account_authorities SELECT ?1, id FROM authorities WHERE name = ?2",
+                    params![id, name],
+                )
+                .unwrap();
+            }
+            for (prefix, name, value) in u.labels {
+                conn.execute(
+                    "INSERT INTO labels VALUES (?1, ?2, ?3, ?4)",
+                    params![id, prefix, name, value],
+                )
+                .unwrap();
+            }
+            for (name, value) in u.attributes {
+                conn.execute(
+                    "INSERT INTO attributes VALUES (?1, ?2, ?3)",
+                    params![id, name, value],
+                )
+                .unwrap();
+            }
+            for (label, value, fingerprint, primary) in u.ssh {
+                conn.execute(
+                    "INSERT INTO ssh_keys(account_id, label, fingerprint, value, is_primary,
+                                          created_ms, last_modified_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+                    params![id, label, fingerprint, value, primary, u.created],
+                )
+                .unwrap();
+            }
+            for (label, subject, issuer, pem, proxy) in u.certs {
+                conn.execute(
+                    "INSERT INTO certificates(account_id, label, subject_dn, issuer_dn, pem,
+                                              is_primary, created_ms, last_modified_ms,
+                                              proxy_chain, proxy_expiration_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6, ?7, ?8)",
+                    params![
+                        id,
+                        label,
+                        subject,
+                        issuer,
+                        pem,
+                        u.created,
+                        proxy.map(|_| "chain"),
+                        proxy
+                    ],
+                )
+                .unwrap();
+            }
+        }
+        (conn, users)
+    }
+
+    /// `user_json` for the fixture's users.
+    fn user_json(u: &U) -> Json {
+        let mut indigo = Map::new();
+        indigo.insert("serviceAccount".into(), json!(u.service));
+        if let Some(end) = u.end {
+            indigo.insert("endTime".into(), json!(iso(end)));
+        }
+        let mut put = |key: &str, list: Vec<Json>| {
+            if !list.is_empty() {
+                indigo.insert(key.into(), list.into());
+            }
+        };
+        put(
+            "labels",
+            u.labels
+                .iter()
+                .map(|(p, n, v)| json!({"prefix": (!p.is_empty()).then_some(p), "name": n, "value": v}))
+                .collect(),
+        );
+        put(
+            "attributes",
+            u.attributes
+                .iter()
+                .map(|(n, v)| json!({"name": n, "value": v}))
+                .collect(),
+        );
+        put(
+            "oidcIds",
+            u.oidc
+                .iter()
+                .map(|(i, s)| json!({"issuer": i, "subject": s}))
+                .collect(),
+        );
+        put(
+            "samlIds",
+            u.saml
+                .iter()
+                .map(|(i, s, a)| json!({"idpId": i, "userId": s, "attributeId": a}))
+                .collect(),
+        );
+        put(
+            "sshKeys",
+            u.ssh
+                .iter()
+                .map(|(d, v, f, p)| {
+                    let mut k = json!({"primary": p, "value": v, "fingerprint": f,
+                                       "created": iso(u.created), "lastModified": iso(u.created)});
+                    if let Some(d) = d {
+                        k["display"] = json!(d);
+                    }
+                    k
+                })
+                .collect(),
+        );
+        put(
+            "certificates",
+            u.certs
+                .iter()
+                .map(|(label, subject, issuer, pem, proxy)| {
+                    let mut c = json!({"primary": true, "subjectDn": subject, "issuerDn": issuer,
+                                       "pemEncodedCertificate": pem.unwrap_or_default(),
+                                       "created": iso(u.created), "lastModified": iso(u.created),
+                                       "hasProxyCertificate": proxy.is_some(), "display": label});
+                    if let Some(t) = proxy {
+                        c["proxyExpirationTime"] = json!(iso(*t));
+                    }
+                    c
+                })
+                .collect(),
+        );
+        let managed = u
+            .manages
+            .iter()
+            .map(|g| format!("ROLE_GM:{}", GROUPS[*g].uuid));
+        let authorities: Vec<String> = u
+            .authorities
+            .iter()
+            .map(|a| a.to_string())
+            .chain(managed)
+            .collect();
+        put(
+            "authorities",
+            authorities.into_iter().map(Json::from).collect(),
+        );
+        put(
+            "managedGroups",
+            u.manages.iter().map(|g| group_ref(&GROUPS[*g])).collect(),
+        );
+        let mut j = json!({
+            "id": u.uuid,
+            "meta": {"resourceType": "User", "created": iso(u.created),
+                     "lastModified": iso(u.modified),
+                     "location": format!("https://iam.test/scim/Users/{}", u.uuid)},
+            "schemas": USER_TYPE.schema_ids(),
+            "userName": u.username,
+            "name": {"givenName": u.given, "familyName": u.family,
+                     "formatted": format!("{} {}", u.given, u.family)},
+            "displayName": u.username,
+            "active": !u.inactive,
+            "emails": [{"type": "work", "value": u.email, "primary": true}],
+            INDIGO_USER: indigo,
+        });
+        if !u.groups.is_empty() {
+            j["groups"] = u.groups.iter().map(|g| group_ref(&GROUPS[*g])).collect();
+        }
+        if let Some(p) = &u.profile {
+            for (key, value) in [
+                ("nickName", p.nick),
+                ("profileUrl", p.url),
+                ("locale", p.locale),
+                ("timezone", p.timezone),
+            ] {
+                if let Some(v) = value {
+                    j[key] = json!(v);
+                }
+            }
+            if let Some(picture) = p.picture {
+                j["photos"] = json!([{"value": picture, "type": "photo"}]);
+            }
+            if let Some(a) = p.address {
+                let keys = [
+                    "formatted",
+                    "streetAddress",
+                    "locality",
+                    "region",
+                    "postalCode",
+                    "country",
+                ];
+                let address: Map<String, Json> = keys
+                    .iter()
+                    .zip(a)
+                    .filter_map(|(k, v)| v.map(|v| (k.to_string(), json!(v))))
+                    .collect();
+                j["addresses"] = json!([address]);
+            }
+        }
+        j
+    }
+
+    /// `group_json` for the fixture's groups, with the members it leaves out.
+    fn group_json(i: usize, users: &[U]) -> Json {
+        let g = &GROUPS[i];
+        let members: Vec<Json> = users
+            .iter()
+            .filter(|u| u.groups.contains(&i))
+            .map(|u| {
+                json!({"value": u.uuid, "display": format!("{} {}", u.given, u.family),
+                            "$ref": format!("https://iam.test/scim/Users/{}", u.uuid)})
+            })
+            .collect();
+        json!({
+            "id": g.uuid,
+            "meta": {"resourceType": "Group", "created": iso(g.created),
+                     "lastModified": iso(g.created),
+                     "location": format!("https://iam.test/scim/Groups/{}", g.uuid)},
+            "schemas": GROUP_TYPE.schema_ids(),
+            "displayName": g.name,
+            "members": members,
+            INDIGO_GROUP: {"parentGroup": g.parent.map(|p| group_ref(&GROUPS[p])),
+                           "description": g.description, "labels": null},
+        })
+    }
+
+    fn select(conn: &Connection, from: &str, sql: &Sql) -> Vec<String> {
+        let (uuid, id) = if from.ends_with(" a") {
+            ("a.uuid", "a.id")
+        } else {
+            ("g.uuid", "g.id")
+        };
+        let q = format!("SELECT {uuid} FROM {from} WHERE {} ORDER BY {id}", sql.sql);
+        let mut stmt = conn.prepare(&q).unwrap_or_else(|e| panic!("{q}: {e}"));
+        stmt.query_map(params_from_iter(sql.params.iter()), |r| r.get(0))
+            .unwrap_or_else(|e| panic!("{q}: {e}"))
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    fn evaluated(f: &Filter, t: &ResourceType, resources: &[(String, Json)]) -> Vec<String> {
+        let exact = |p: &AttrPath| {
+            t.resolve(p.urn.as_deref(), &p.name, p.sub.as_deref())
+                .and_then(query::compared)
+                .is_some_and(|r| r.leaf().case_exact)
+        };
+        resources
+            .iter()
+            .filter(|(_, j)| f.matches(j, &exact))
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    const IU: &str = "urn:indigo-dc:scim:schemas:IndigoUser:";
+    const IG: &str = "urn:indigo-dc:scim:schemas:IndigoGroup:";
+
+    #[test]
+    fn users_selected_in_sql_are_those_the_evaluator_matches() {
+        let (conn, users) = stored();
+        let rendered: Vec<(String, Json)> = users
+            .iter()
+            .map(|u| (u.uuid.to_string(), user_json(u)))
+            .collect();
+        let filters = [
+            r#"userName eq "alice""#,
+            r#"userName eq "ALICE""#,
+            r#"displayName eq "ALICE""#,
+            r#"urn:ietf:params:scim:schemas:core:2.0:User:userName eq "eve""#,
+            r#"emails.value eq "alice@example.org""#,
+            r#"emails eq "ALICE@CERN.CH""#,
+            r#"emails[type eq "work" and value co "@cern"]"#,
+            r#"emails[type eq "home"]"#,
+            r#"emails.primary eq true and emails.type ne "work""#,
+            r#"emails.value ew ".ORG""#,
+            r#"emails.value co "e\"ve""#,
+            r#"name.familyName eq "liddell""#,
+            r#"name.familyName co "IDD""#,
+            r#"name.familyName co "o'b""#,
+            r#"name.familyName co "h_j""#,
+            r#"name.givenName co "li""#,
+            r#"name.formatted sw "alice l""#,
+            r#"name.formatted ew "CRUZ""#,
+            r#"name[givenName eq "david" or familyName sw "smi"]"#,
+            r#"userName co "_50%""#,
+            r#"userName sw "carol_""#,
+            r#"userName co "a%""#,
+            r#"userName co "l_5" or userName ew "%""#,
+            r#"userName co """#,
+            r#"userName gt "b""#,
+            r#"displayName lt "B""#,
+            r#"userName ge "dave" and userName le "eve""#,
+            r#"(userName eq "alice" or userName eq "dave") and not (name.givenName eq "david")"#,
+            r#"id eq "u4-da5e""#,
+            r#"id co "da5""#,
+            r#"id sw "U4""#,
+            "active eq false",
+            "active ne true",
+            "name pr and meta pr and emails pr",
+            r#"meta.resourceType eq "User""#,
+            r#"meta.resourceType eq "user""#,
+            r#"meta.created gt "2026-01-10T00:00:00.000Z""#,
+            r#"meta.created ge "2026-01-10T00:00:00.000Z""#,
+            r#"meta.lastModified lt "2026-01-31T10:00:00.001Z""#,
+            r#"meta.lastModified eq "2026-02-01T12:30:00.250Z""#,
+            r#"meta.lastModified ne "2026-02-01T12:30:00.250Z""#,
+            r#"nickName pr"#,
+            r#"nickName ne "ali""#,
+            r#"nickName eq null"#,
+            r#"nickName co """#,
+            r#"nickName lt "b""#,
+            r#"locale eq "FR" or timezone sw "europe""#,
+            "profileUrl pr",
+            "photos pr",
+            "photos.value pr",
+            r#"photos eq "https://pics/alice.png""#,
+            r#"photos[type eq "photo"]"#,
+            "addresses pr",
+            r#"addresses.locality eq "geneva""#,
+            r#"addresses[country eq "CH" and locality sw "Gen"]"#,
+            r#"addresses.region ne "x""#,
+            r#"groups eq "g1-atlas""#,
+            r#"groups.display sw "atlas""#,
+            r#"groups.display ne "atlas""#,
+            r#"not (groups.display eq "atlas")"#,
+            "groups pr",
+            "groups eq null",
+        ];
+        let extension = [
+            r#"serviceAccount eq true"#,
+            r#"endTime pr"#,
+            r#"endTime eq null"#,
+            r#"endTime le "2030-01-01T00:00:00.000Z""#,
+            r#"endTime ne "2027-01-01T00:00:00.000Z""#,
+            r#"oidcIds.subject eq "sub-2""#,
+            r#"oidcIds[issuer eq "https://iss.b" and subject eq "SUB-2"]"#,
+            r#"oidcIds[issuer eq "https://iss.a" and subject eq "SUB-2"]"#,
+            r#"oidcIds[not (issuer eq "https://iss.a")]"#,
+            "oidcIds pr",
+            "oidcIds eq null",
+            r#"oidcIds.subject ne "sub-1""#,
+            r#"oidcIds.subject ne "sub-2""#,
+            r#"samlIds[idpId eq "idp-1" and userId eq "carol"]"#,
+            r#"sshKeys[primary eq true]"#,
+            r#"sshKeys[primary ne true]"#,
+            "sshKeys.display pr",
+            r#"sshKeys eq "ssh-rsa BBBB""#,
+            r#"sshKeys.created ge "2026-01-10T00:00:00.000Z""#,
+            "certificates.pemEncodedCertificate pr",
+            "certificates.display pr",
+            "certificates[hasProxyCertificate eq false]",
+            r#"certificates.subjectDn sw "CN=Bob""#,
+            r#"certificates.proxyExpirationTime gt "2026-01-01T00:00:00.000Z""#,
+            r#"labels[name eq "vip" and value pr]"#,
+            "labels.prefix pr",
+            r#"labels eq "OPS""#,
+            r#"labels eq "ops""#,
+            r#"attributes[name eq "dept" and not (value pr)]"#,
+            r#"attributes.value co "phys""#,
+            r#"authorities eq "ROLE_ADMIN""#,
+            r#"authorities sw "ROLE_GM:""#,
+            r#"authorities ne "ROLE_USER""#,
+            r#"managedGroups.display eq "atlas""#,
+            "managedGroups pr",
+        ];
+        let all = filters
+            .iter()
+            .map(|f| f.to_string())
+            .chain(extension.iter().map(|f| format!("{IU}{f}")))
+            .collect::<Vec<_>>();
+        let mut proper = 0;
+        for text in &all {
+            let f = parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            let sql = user_condition(&f).unwrap_or_else(|e| panic!("{text}: {e}"));
+            let got = select(&conn, "accounts a", &sql);
+            let want = evaluated(&f, &USER_TYPE, &rendered);
+            assert_eq!(got, want, "{text}\n{}", sql.sql);
+            if !got.is_empty() && got.len() < users.len() {
+                proper += 1;
+            }
+        }
+        assert!(
+            proper > all.len() * 2 / 3,
+            "too few filters tell users apart"
+        );
+    }
+
+    #[test]
+    fn datetimes_compare_as_instants() {
+        let (conn, _) = stored();
+        for (text, want) in [
+            (
+                r#"meta.created gt "2026-01-10T01:00:00+01:00""#,
+                &["u2-b0b", "u4-da5e", "u5-e0e"][..],
+            ),
+            (
+                r#"meta.created eq "2026-01-10T01:00:00+01:00""#,
+                &["u1-5a1c"],
+            ),
+            (r#"meta.created eq "2026-01-10T00:00:00Z""#, &["u1-5a1c"]),
+            // Between two milliseconds: equal to none, after the earlier one.
+            (r#"meta.created eq "2026-01-10T00:00:00.0005Z""#, &[]),
+            (
+                r#"meta.created le "2026-01-10T00:00:00.0005Z""#,
+                &["u1-5a1c", "u3-ca401"],
+            ),
+            (
+                r#"meta.created lt "2026-01-10T00:00:00.0005Z""#,
+                &["u1-5a1c", "u3-ca401"],
+            ),
+            (
+                r#"meta.created ge "2026-01-09T23:59:59.9995Z" and meta.created lt "2026-01-11T00:00:00Z""#,
+                &["u1-5a1c"],
+            ),
+            (
+                r#"meta.created gt "2026-01-09T23:59:59.9995Z" and meta.created lt "2026-01-11T00:00:00Z""#,
+                &["u1-5a1c"],
+            ),
+        ] {
+            let sql = user_condition(&parse(text).unwrap()).unwrap();
+            assert_eq!(select(&conn, "accounts a", &sql), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn groups_selected_in_sql_are_those_the_evaluator_matches() {
+        let (conn, users) = stored();
+        let rendered: Vec<(String, Json)> = (0..GROUPS.len())
+            .map(|i| (GROUPS[i].uuid.to_string(), group_json(i, &users)))
+            .collect();
+        let filters = [
+            r#"displayName eq "atlas""#,
+            r#"displayName eq "ATLAS""#,
+            r#"displayName sw "atlas""#,
+            r#"displayName co "/""#,
+            r#"id eq "g3-cms" or id eq "g1-atlas""#,
+            r#"meta.created lt "2026-01-01T00:00:00.001Z""#,
+            r#"meta.lastModified ge "2026-01-01T00:00:00.001Z""#,
+            r#"members eq "u1-5a1c""#,
+            r#"members[display co "o'brien"]"#,
+            "members pr",
+            r#"not (members.value eq "u3-ca401")"#,
+            r#"members.display ne "Alice Liddell""#,
+            &format!(r#"{IG}parentGroup.value eq "g1-atlas""#),
+            &format!("{IG}parentGroup pr"),
+            &format!(r#"{IG}parentGroup.display ne "atlas""#),
+            &format!(r#"{IG}parentGroup[display eq "atlas" and value sw "g1"]"#),
+            &format!("{IG}description pr"),
+            &format!("{IG}description eq null"),
+            &format!(r#"{IG}description eq "production""#),
+            &format!("{IG}labels pr"),
+            &format!(r#"{IG}labels.name ne "x""#),
+            &format!(r#"{IG}labels[name eq "x"]"#),
+        ];
+        for text in filters {
+            let f = parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            let sql = group_condition(&f).unwrap_or_else(|e| panic!("{text}: {e}"));
+            let got = select(&conn, "groups g", &sql);
+            assert_eq!(
+                got,
+                evaluated(&f, &GROUP_TYPE, &rendered),
+                "{text}\n{}",
+                sql.sql
+            );
+        }
+    }
+
+    /// Every path of a resource type: each attribute of its schemas and of COMMON, with
+    /// and without each sub-attribute; core attributes with and without their URN.
+    fn all_paths(t: &ResourceType) -> Vec<AttrPath> {
+        let mut out = Vec::new();
+        let mut add = |urn: Option<&str>, a: &schema::Attribute| {
+            let base = AttrPath {
+                urn: urn.map(str::to_string),
+                ..AttrPath::new(a.name)
+            };
+            out.push(base.clone());
+            for s in a.sub_attributes {
+                out.push(base.clone().with_sub(s.name));
+            }
+        };
+        for a in schema::COMMON {
+            add(None, a);
+        }
+        for a in t.schema.attributes {
+            add(None, a);
+            add(Some(t.schema.id), a);
+        }
+        for s in t.extensions {
+            for a in s.attributes {
+                add(Some(s.id), a);
+            }
+        }
+        out
+    }
+
+    /// Comparisons fitting a path's type (what `check` accepts).
+    fn comparisons(path: &AttrPath, t: &ResourceType) -> Vec<Filter> {
+        let r = t
+            .resolve(path.urn.as_deref(), &path.name, path.sub.as_deref())
+            .unwrap();
+        let compare = |op, value: Json| Filter::Compare {
+            path: path.clone(),
+            op,
+            value,
+        };
+        let mut out = vec![
+            compare(CompareOp::Eq, Json::Null),
+            compare(CompareOp::Ne, Json::Null),
+        ];
+        match query::compared(r).map(|r| r.leaf().kind) {
+            Some(Kind::Boolean) => {
+                out.push(compare(CompareOp::Eq, json!(true)));
+                out.push(compare(CompareOp::Ne, json!(false)));
+            }
+            Some(Kind::DateTime) => {
+                for op in CompareOp::ALL.into_iter().filter(|op| !op.is_substring()) {
+                    out.push(compare(op, json!("2026-01-31T10:00:00.5Z")));
+                }
+            }
+            Some(_) => {
+                for op in CompareOp::ALL {
+                    out.push(compare(op, json!("a%b_c")));
+                }
+            }
+            None => {}
+        }
+        if r.sub.is_none() && r.attribute.kind == Kind::Complex {
+            let inner = r.attribute.sub_attributes[0];
+            out.push(Filter::ValuePath {
+                path: path.clone(),
+                filter: Box::new(Filter::Not(Box::new(Filter::Present(AttrPath::new(
+                    inner.name,
+                ))))),
+            });
+        }
+        out
+    }
+
+    #[test]
+    fn every_filterable_and_sortable_path_translates_and_runs() {
+        let (conn, _) = stored();
+        type Condition = fn(&Filter) -> Result<Sql, String>;
+        type Order = fn(&AttrPath, bool) -> Result<String, String>;
+        let kinds: [(&ResourceType, Condition, Order, &str); 2] = [
+            (&USER_TYPE, user_condition, user_order, "accounts a"),
+            (&GROUP_TYPE, group_condition, group_order, "groups g"),
+        ];
+        for (t, condition, order, from) in kinds {
+            let (mut filterable, mut sortable) = (0, 0);
+            for path in all_paths(t) {
+                let present = Filter::Present(path.clone());
+                if query::check(&present, t).is_ok() {
+                    filterable += 1;
+                    for f in std::iter::once(present).chain(comparisons(&path, t)) {
+                        match query::check(&f, t) {
+                            Ok(()) => {
+                                let sql = condition(&f).unwrap_or_else(|e| panic!("{f}: {e}"));
+                                select(&conn, from, &sql);
+                                let negated = Filter::Not(Box::new(f.clone()));
+                                select(&conn, from, &condition(&negated).unwrap());
+                            }
+                            Err(e) => assert_eq!(condition(&f), Err(e)),
+                        }
+                    }
+                } else {
+                    assert!(condition(&present).is_err(), "{path}");
+                }
+                match query::check_sort(&path, t) {
+                    Ok(()) => {
+                        sortable += 1;
+                        for descending in [false, true] {
+                            let by = order(&path, descending)
+                                .unwrap_or_else(|e| panic!("sortBy={path}: {e}"));
+                            let q = format!("SELECT 1 FROM {from} ORDER BY {by}");
+                            conn.prepare(&q)
+                                .and_then(|mut s| s.query([])?.next().map(|_| ()))
+                                .unwrap_or_else(|e| panic!("{q}: {e}"));
+                        }
+                    }
+                    Err(e) => assert_eq!(order(&path, false), Err(e)),
+                }
+            }
+            assert!(filterable > 10 && sortable > 5, "{filterable} {sortable}");
+        }
+    }
+
+    #[test]
+    fn sort_orders() {
+        let (conn, _) = stored();
+        let order = |p: &str, desc| user_order(&AttrPath::parse(p).unwrap(), desc).unwrap();
+        assert_eq!(
+            order("name.familyName", true),
+            "lower(a.family_name) DESC, a.id DESC"
+        );
+        assert_eq!(order("userName", false), "a.username ASC, a.id ASC");
+        assert_eq!(order("meta.resourceType", false), "a.id ASC");
+        let uuids = |by: String| -> Vec<String> {
+            let q = format!("SELECT a.uuid FROM accounts a ORDER BY {by}");
+            let mut s = conn.prepare(&q).unwrap();
+            s.query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap()
+        };
+        // Unassigned last ascending, first descending.
+        assert_eq!(
+            uuids(order("nickName", false)),
+            ["u1-5a1c", "u2-b0b", "u3-ca401", "u4-da5e", "u5-e0e"]
+        );
+        assert_eq!(
+            uuids(order("locale", false)),
+            ["u1-5a1c", "u4-da5e", "u2-b0b", "u3-ca401", "u5-e0e"]
+        );
+        assert_eq!(
+            uuids(order("locale", true)),
+            ["u5-e0e", "u3-ca401", "u2-b0b", "u4-da5e", "u1-5a1c"]
+        );
+        assert_eq!(
+            uuids(order("emails", false)),
+            ["u1-5a1c", "u2-b0b", "u3-ca401", "u4-da5e", "u5-e0e"]
+        );
+        let by = group_order(
+            &AttrPath::parse(&format!("{IG}parentGroup.display")).unwrap(),
+            false,
+        )
+        .unwrap();
+        let q = format!("SELECT g.uuid FROM groups g ORDER BY {by}");
+        let got: Vec<String> = conn
+            .prepare(&q)
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(got, ["g2-prod", "g1-atlas", "g3-cms"]);
+        assert!(user_order(&AttrPath::parse("groups.display").unwrap(), false).is_err());
+    }
+
+    #[test]
+    fn parameters_are_anonymous_and_never_in_the_text() {
+        let f = parse(r#"userName eq "x') OR 1=1 --" or name.familyName ew "abc""#).unwrap();
+        let sql = user_condition(&f).unwrap();
+        assert!(
+            !sql.sql.contains("1=1") && !sql.sql.contains("abc"),
+            "{}",
+            sql.sql
+        );
+        assert_eq!(sql.sql.matches('?').count(), sql.params.len());
+        assert!(!sql.sql.contains("?1"));
+    }
+
+    #[test]
+    fn hot_filters_use_indexes() {
+        let (conn, _) = stored();
+        let plan = |text: &str, t: &ResourceType| -> String {
+            let f = parse(text).unwrap();
+            let (sql, from) = if std::ptr::eq(t, &USER_TYPE) {
+                (user_condition(&f).unwrap(), "accounts a")
+            } else {
+                (group_condition(&f).unwrap(), "groups g")
+            };
+            let q = format!("EXPLAIN QUERY PLAN SELECT 1 FROM {from} WHERE {}", sql.sql);
+            let mut stmt = conn.prepare(&q).unwrap();
+            let rows: Vec<String> = stmt
+                .query_map(params_from_iter(sql.params.iter()), |r| {
+                    r.get::<_, String>(3)
+                })
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            rows.join("\n")
+        };
+        // `SCAN accounts_search` is the trigram index's own access.
+        let scans = |plan: &str, alias: &str| {
+            plan.lines().any(|l| {
+                l.trim() == format!("SCAN {alias}")
+                    || l.trim().starts_with(&format!("SCAN {alias} "))
+            })
+        };
+        for text in [
+            r#"userName eq "alice""#,
+            r#"emails.value eq "Alice@cern.ch""#,
+            r#"emails eq "Alice@cern.ch""#,
+            r#"id eq "u1-5a1c""#,
+            r#"name.familyName eq "liddell""#,
+            r#"name.givenName eq "alice""#,
+            r#"displayName eq "alice""#,
+            r#"meta.lastModified gt "2026-01-31T10:00:00Z""#,
+            r#"meta.created gt "2026-01-31T10:00:00Z""#,
+            &format!(r#"{IU}oidcIds.subject eq "sub-1""#),
+            &format!(r#"{IU}oidcIds[issuer eq "https://iss.a" and subject eq "sub-1"]"#),
+            &format!(r#"{IU}samlIds.userId eq "carol""#),
+            r#"groups.value eq "g1-atlas""#,
+        ] {
+            let p = plan(text, &USER_TYPE);
+            assert!(
+                (p.contains("USING INDEX")
+                    || p.contains("USING COVERING INDEX")
+                    || p.contains("USING INTEGER PRIMARY KEY"))
+                    && !scans(&p, "a"),
+                "{text}:\n{p}"
+            );
+        }
+        for text in [
+            r#"name.familyName co "iddel""#,
+            r#"userName sw "ali""#,
+            r#"emails.value ew "cern.ch""#,
+        ] {
+            let p = plan(text, &USER_TYPE);
+            // `INDEX 0:` alone would be a scan of the virtual table.
+            assert!(
+                p.contains("VIRTUAL TABLE INDEX 0:L") && !scans(&p, "a"),
+                "{text}:\n{p}"
+            );
+        }
+        for text in [
+            r#"displayName eq "atlas""#,
+            r#"id eq "g1-atlas""#,
+            r#"meta.lastModified gt "2026-01-31T10:00:00Z""#,
+        ] {
+            let p = plan(text, &GROUP_TYPE);
+            assert!(p.contains("INDEX") && !scans(&p, "g"), "{text}:\n{p}");
+        }
+    }
 }
