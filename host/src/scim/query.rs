@@ -24,7 +24,8 @@ use super::schema::{Attribute, Kind, Mutability, Resolved, ResourceType};
 /// - strings and references take a string;
 /// - a complex attribute compared without a sub-attribute means its `value`
 ///   sub-attribute (RFC 7643 §2.4), and is an error when it has none;
-/// - `null` goes with `eq` and `ne` only (`eq null` is "not present");
+/// - `null` goes with `eq` and `ne` only: `eq null` is "not `pr`" of the path as written
+///   (a complex attribute as a whole, so `oidcIds eq null` is allowed);
 /// - inside `attr[...]`, `attr` is complex and the names inside are its sub-attributes.
 pub fn check(filter: &Filter, t: &ResourceType) -> Result<(), String> {
     match filter {
@@ -45,18 +46,13 @@ pub fn check(filter: &Filter, t: &ResourceType) -> Result<(), String> {
                     "'{path}' is not a complex attribute, so it takes no '[...]' filter"
                 ));
             }
-            check_inside(filter, path, r, t)
+            check_inside(filter, path, r)
         }
     }
 }
 
 /// [`check`] for the filter inside `outer[...]`, whose names are sub-attributes of `outer`.
-fn check_inside(
-    filter: &Filter,
-    outer: &AttrPath,
-    r: Resolved,
-    t: &ResourceType,
-) -> Result<(), String> {
+fn check_inside(filter: &Filter, outer: &AttrPath, r: Resolved) -> Result<(), String> {
     let sub = |path: &AttrPath| -> Result<(String, Resolved), String> {
         let written = format!("{outer}.{}", path.name);
         if path.urn.is_some() || path.sub.is_some() {
@@ -76,10 +72,10 @@ fn check_inside(
     };
     match filter {
         Filter::And(left, right) | Filter::Or(left, right) => {
-            check_inside(left, outer, r, t)?;
-            check_inside(right, outer, r, t)
+            check_inside(left, outer, r)?;
+            check_inside(right, outer, r)
         }
-        Filter::Not(inner) => check_inside(inner, outer, r, t),
+        Filter::Not(inner) => check_inside(inner, outer, r),
         Filter::Present(path) => sub(path).map(|_| ()),
         Filter::Compare { path, op, value } => {
             let (written, inner) = sub(path)?;

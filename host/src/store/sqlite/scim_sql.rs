@@ -991,6 +991,15 @@ mod tests {
         address: Option<Address>,
     }
 
+    /// label, subject, issuer, pem, proxy expiration
+    type Cert = (
+        &'static str,
+        &'static str,
+        &'static str,
+        Option<&'static str>,
+        Option<i64>,
+    );
+
     #[derive(Default)]
     struct U {
         uuid: &'static str,
@@ -1013,14 +1022,7 @@ mod tests {
         attributes: &'static [(&'static str, Option<&'static str>)],
         /// display, value, fingerprint, primary
         ssh: &'static [(Option<&'static str>, &'static str, &'static str, bool)],
-        /// label, subject, issuer, pem, proxy expiration
-        certs: &'static [(
-            &'static str,
-            &'static str,
-            &'static str,
-            Option<&'static str>,
-            Option<i64>,
-        )],
+        certs: &'static [Cert],
     }
 
     const JAN_10: i64 = 1_768_003_200_000; // 2026-01-10T00:00:00Z
