@@ -77,6 +77,7 @@ fn build_app(cfg: &Config) -> Result<App> {
             base_url: cfg.base_url.clone(),
             include: cfg.scim.clone(),
         },
+        max_body_bytes: cfg.max_body_bytes,
         lifecycle: lifecycle::settings(&cfg.lifecycle),
         registration: types::RegistrationSettings {
             default_groups: cfg.registration.default_group_names()?,
@@ -210,7 +211,7 @@ fn bootstrap_admin(conn: &dyn Store) -> Result<()> {
             family_name: "User",
             email: "admin@iam.local",
             active: true,
-            password_hash: &passwords::hash(&password),
+            password_hash: Some(&passwords::hash(&password)),
         },
         &["ROLE_ADMIN", "ROLE_USER"],
     )?;

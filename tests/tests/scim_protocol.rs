@@ -49,7 +49,7 @@ fn discovery_describes_the_server_to_any_valid_token() {
     );
     assert_eq!(spc["etag"]["supported"], true);
     assert_eq!(spc["changePassword"]["supported"], true);
-    assert_eq!(spc["bulk"]["supported"], false, "not offered yet");
+    assert_eq!(spc["bulk"]["supported"], true);
     assert_eq!(spc["filter"]["maxResults"], 100);
     assert_eq!(spc["authenticationSchemes"][0]["type"], "oauthbearertoken");
     assert!(

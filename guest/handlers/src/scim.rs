@@ -22,8 +22,8 @@ mod bindings {
 use bindings::exports::iam::plugin::scim;
 use iam_guest_logic::store::HostStore;
 use iam_guest_logic::types::{
-    Error, Group, MemberPatch, NewGroup, NewUser, PageRequest, Principal, RegistrationSettings,
-    User, UserChange,
+    Error, Group, ListQuery, MemberPatch, NewGroup, NewUser, PageRequest, Principal,
+    RegistrationSettings, User, UserChange,
 };
 
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
@@ -38,8 +38,8 @@ impl scim::Guest for Handler {
         iam_guest_logic::scim::get_user(&HostStore, &id)
     }
 
-    fn list_users(page: PageRequest) -> Result<scim::UserPage, Error> {
-        let (info, users) = iam_guest_logic::scim::list_users(&HostStore, &page)?;
+    fn list_users(page: PageRequest, query: ListQuery) -> Result<scim::UserPage, Error> {
+        let (info, users) = iam_guest_logic::scim::list_users(&HostStore, &page, &query)?;
         Ok(scim::UserPage { info, users })
     }
 
@@ -63,8 +63,8 @@ impl scim::Guest for Handler {
         iam_guest_logic::scim::get_group(&HostStore, &id)
     }
 
-    fn list_groups(page: PageRequest) -> Result<scim::GroupPage, Error> {
-        let (info, groups) = iam_guest_logic::scim::list_groups(&HostStore, &page)?;
+    fn list_groups(page: PageRequest, query: ListQuery) -> Result<scim::GroupPage, Error> {
+        let (info, groups) = iam_guest_logic::scim::list_groups(&HostStore, &page, &query)?;
         Ok(scim::GroupPage { info, groups })
     }
 

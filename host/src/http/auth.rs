@@ -63,6 +63,7 @@ impl FromRequestParts<AppState> for Caller {
 
 /// What every API handler needs: the app, the request id and the authenticated caller
 /// (extracting it answers 401 before anything else is looked at).
+#[derive(Clone)]
 pub struct Req {
     pub app: AppState,
     pub id: RequestId,

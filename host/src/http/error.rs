@@ -35,6 +35,8 @@ pub fn family_of(op: &Operation) -> Family {
 /// The `scimType` of a SCIM error (RFC 7644 §3.12): what kind of 400 or 409 it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScimType {
+    InvalidFilter,
+    TooMany,
     Uniqueness,
     Mutability,
     InvalidSyntax,
@@ -46,6 +48,8 @@ pub enum ScimType {
 impl ScimType {
     pub fn as_str(self) -> &'static str {
         match self {
+            ScimType::InvalidFilter => "invalidFilter",
+            ScimType::TooMany => "tooMany",
             ScimType::Uniqueness => "uniqueness",
             ScimType::Mutability => "mutability",
             ScimType::InvalidSyntax => "invalidSyntax",

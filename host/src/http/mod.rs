@@ -19,8 +19,10 @@ mod meta;
 mod oauth;
 mod scim;
 mod scim_body;
+mod scim_bulk;
 mod scim_discovery;
 mod scim_json;
+mod scim_list;
 mod scim_patch;
 mod search;
 
@@ -68,6 +70,8 @@ pub struct App {
     pub base_url: String,
     /// How SCIM users are rendered.
     pub scim: scim_json::ScimView,
+    /// The largest request body accepted (SCIM bulk publishes it as `maxPayloadSize`).
+    pub max_body_bytes: usize,
     /// The site's account-lifecycle settings, handed to the lifecycle guest.
     pub lifecycle: types::LifecycleSettings,
     /// The site's registration settings, handed to the SCIM guest on user creation.
@@ -93,6 +97,7 @@ pub fn router(
         .merge(groups::routes())
         .merge(scim::routes())
         .merge(scim_discovery::routes())
+        .merge(scim_bulk::routes())
         .merge(search::routes())
         .merge(find::routes())
         .merge(clients::routes())

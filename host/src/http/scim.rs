@@ -5,12 +5,13 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use super::body::{Params, SCIM_JSON, ScimAccept, json_object};
 use super::scim_body::{parse_member_patch, parse_new_group, parse_new_user};
 use super::scim_json::{Shape, group_json, list_json, resource, scim, user_json};
+use super::scim_list::ListRequest;
 use super::scim_patch::parse_user_patch;
 use super::{ApiError, AppState, Family, GuestOutcome, Req};
 use crate::contract::types::{Operation, PageRequest};
@@ -22,6 +23,7 @@ use crate::store::Tx;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/scim/Users", get(list_users).post(create_user))
+        .route("/scim/Users/.search", post(search_users))
         .route(
             "/scim/Users/{id}",
             get(get_user)
@@ -30,6 +32,7 @@ pub fn routes() -> Router<AppState> {
                 .delete(delete_user),
         )
         .route("/scim/Groups", get(list_groups).post(create_group))
+        .route("/scim/Groups/.search", post(search_groups))
         .route(
             "/scim/Groups/{id}",
             get(get_group)
@@ -150,7 +153,7 @@ fn current_group(app: AppState, id: String) -> impl FnOnce(&Plugins, Tx) -> Gues
     }
 }
 
-async fn create_user(
+pub(super) async fn create_user(
     req: Req,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -193,11 +196,24 @@ async fn list_users(
     _: ScimAccept,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let page = page(query.as_deref())?;
-    let shape = shape(query.as_deref())?;
+    let list = ListRequest::from_query(query.as_deref(), &USER_TYPE, &req.app.scim)?;
+    users_answer(req, list).await
+}
+
+/// `POST /scim/Users/.search` (RFC 7644 §3.4.3): the list with its parameters in the body.
+async fn search_users(req: Req, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    let body = json_object(&headers, &body, &[SCIM_JSON])?;
+    let list = ListRequest::from_search(&body, &USER_TYPE, &req.app.scim)?;
+    users_answer(req, list).await
+}
+
+async fn users_answer(req: Req, list: ListRequest) -> Result<Response, ApiError> {
+    let ListRequest { page, query, shape } = list;
     let result = req
         .run(Operation::ListUsers, move |p, tx| {
-            p.handle(&p.scim, tx, |g, store| g.call_list_users(store, page))
+            p.handle(&p.scim, tx, |g, store| {
+                g.call_list_users(store, page, &query)
+            })
         })
         .await?;
     let users = result
@@ -217,7 +233,7 @@ async fn list_users(
     Ok(scim(StatusCode::OK, list_json(&result.info, users)))
 }
 
-async fn replace_user(
+pub(super) async fn replace_user(
     req: Req,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
@@ -242,7 +258,7 @@ async fn replace_user(
 /// the same transaction (after the policy, and after `If-Match`), and the handler writes
 /// the changes they make. 204, or 200 with the user when `attributes` or
 /// `excludedAttributes` ask for a representation (RFC 7644 §3.5.2).
-async fn patch_user(
+pub(super) async fn patch_user(
     req: Req,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
@@ -309,7 +325,7 @@ async fn patch_user(
     Ok(resource(StatusCode::OK, &USER_TYPE, body, &shape))
 }
 
-async fn delete_user(
+pub(super) async fn delete_user(
     req: Req,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -323,7 +339,7 @@ async fn delete_user(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn create_group(
+pub(super) async fn create_group(
     req: Req,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -363,11 +379,24 @@ async fn list_groups(
     _: ScimAccept,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let page = page(query.as_deref())?;
-    let shape = shape(query.as_deref())?;
+    let list = ListRequest::from_query(query.as_deref(), &GROUP_TYPE, &req.app.scim)?;
+    groups_answer(req, list).await
+}
+
+/// `POST /scim/Groups/.search` (RFC 7644 §3.4.3).
+async fn search_groups(req: Req, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    let body = json_object(&headers, &body, &[SCIM_JSON])?;
+    let list = ListRequest::from_search(&body, &GROUP_TYPE, &req.app.scim)?;
+    groups_answer(req, list).await
+}
+
+async fn groups_answer(req: Req, list: ListRequest) -> Result<Response, ApiError> {
+    let ListRequest { page, query, shape } = list;
     let result = req
         .run(Operation::ListGroups, move |p, tx| {
-            p.handle(&p.scim, tx, |g, store| g.call_list_groups(store, page))
+            p.handle(&p.scim, tx, |g, store| {
+                g.call_list_groups(store, page, &query)
+            })
         })
         .await?;
     let groups = result
@@ -378,7 +407,7 @@ async fn list_groups(
     Ok(scim(StatusCode::OK, list_json(&result.info, groups)))
 }
 
-async fn replace_group(
+pub(super) async fn replace_group(
     req: Req,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
@@ -399,7 +428,7 @@ async fn replace_group(
     Ok(resource(StatusCode::OK, &GROUP_TYPE, body, &shape))
 }
 
-async fn patch_group(
+pub(super) async fn patch_group(
     req: Req,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -417,7 +446,7 @@ async fn patch_group(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn delete_group(
+pub(super) async fn delete_group(
     req: Req,
     Path(id): Path<String>,
     headers: HeaderMap,

@@ -20,11 +20,11 @@ mod features {
     /// `PATCH` on groups (members) and users.
     pub const PATCH: bool = true;
     /// `POST /scim/Bulk`.
-    pub const BULK: bool = false;
+    pub const BULK: bool = true;
     /// `filter=` on the lists.
-    pub const FILTER: bool = false;
+    pub const FILTER: bool = true;
     /// `sortBy`/`sortOrder` on the lists.
-    pub const SORT: bool = false;
+    pub const SORT: bool = true;
     /// `meta.version`, `ETag`, `If-Match` and `If-None-Match`.
     pub const ETAG: bool = true;
     /// `password` in `PUT /scim/Users/{id}`.
@@ -93,7 +93,9 @@ async fn service_provider_config(
         json!({
             "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
             "patch": {"supported": PATCH},
-            "bulk": {"supported": BULK, "maxOperations": 0, "maxPayloadSize": 0},
+            "bulk": {"supported": BULK,
+                     "maxOperations": super::scim_bulk::MAX_OPERATIONS,
+                     "maxPayloadSize": app.max_body_bytes},
             "filter": {"supported": FILTER, "maxResults": MAX_RESULTS},
             "changePassword": {"supported": CHANGE_PASSWORD},
             "sort": {"supported": SORT},

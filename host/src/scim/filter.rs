@@ -366,6 +366,26 @@ impl fmt::Display for Filter {
 // Evaluation
 
 impl Filter {
+    /// The attributes the filter names at its top level (a value path's own attribute, not
+    /// the sub-attributes inside its brackets), in order.
+    pub fn attributes(&self) -> Vec<&AttrPath> {
+        let mut out = Vec::new();
+        let mut stack = vec![self];
+        while let Some(f) = stack.pop() {
+            match f {
+                Filter::Compare { path, .. }
+                | Filter::Present(path)
+                | Filter::ValuePath { path, .. } => out.push(path),
+                Filter::And(a, b) | Filter::Or(a, b) => {
+                    stack.push(b);
+                    stack.push(a);
+                }
+                Filter::Not(inner) => stack.push(inner),
+            }
+        }
+        out
+    }
+
     /// Whether `item` (one resource, or one element of a multi-valued attribute when the
     /// filter is a PATCH path's value filter) satisfies the filter, per RFC 7644 §3.4.2.2.
     ///

@@ -463,9 +463,12 @@ pub static USER_SCHEMA: Schema = Schema {
                 Attribute::string("value", "The email address.")
                     .required()
                     .unique(),
+                // Required on input by INDIGO IAM's rules, though not stored (always
+                // shown as a primary "work" address).
                 Attribute::string("type", "The kind of address.")
-                    .canonical(&["work", "home", "other"]),
-                Attribute::boolean("primary", "Whether this is the primary address."),
+                    .canonical(&["work", "home", "other"])
+                    .required(),
+                Attribute::boolean("primary", "Whether this is the primary address.").required(),
             ],
             "The user's email address: exactly one.",
         )

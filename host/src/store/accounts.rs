@@ -2,7 +2,7 @@
 
 use super::StoreResult;
 use crate::contract::AccountUpdate;
-use crate::contract::types::{Account, AccountOrder, LabelFilter, User};
+use crate::contract::types::{Account, AccountOrder, LabelFilter, ListQuery, User};
 
 /// A new account; the password is already hashed.
 pub struct NewAccount<'a> {
@@ -12,7 +12,8 @@ pub struct NewAccount<'a> {
     pub family_name: &'a str,
     pub email: &'a str,
     pub active: bool,
-    pub password_hash: &'a str,
+    /// None: no password at all (no password sign-in until one is set).
+    pub password_hash: Option<&'a str>,
 }
 
 /// Accounts: lookups, writes, and the pages of users the API lists.
@@ -69,6 +70,12 @@ pub trait AccountStore {
     fn with_authority(&self, authority: &str) -> StoreResult<Vec<User>>;
     /// A page of users in creation order.
     fn list_users(&self, offset: u64, limit: u64) -> StoreResult<Vec<User>>;
+    /// The number of users a SCIM list query's filter selects. A filter the checks of
+    /// `crate::scim::query` refuse is an error: check it first.
+    fn count_users(&self, query: &ListQuery) -> StoreResult<u64>;
+    /// A page of the users a SCIM list query selects, in its order (creation order without
+    /// `sort-by`).
+    fn find_users(&self, query: &ListQuery, offset: u64, limit: u64) -> StoreResult<Vec<User>>;
     /// The stored password hash of an account, if it has a password.
     fn password_hash(&self, uuid: &str) -> StoreResult<Option<String>>;
 }

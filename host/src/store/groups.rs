@@ -1,7 +1,7 @@
 //! Groups and their hierarchy.
 
 use super::StoreResult;
-use crate::contract::types::{Group, GroupRef};
+use crate::contract::types::{Group, GroupRef, ListQuery};
 
 /// Groups and their hierarchy.
 pub trait GroupStore {
@@ -18,6 +18,10 @@ pub trait GroupStore {
     fn count_subgroups(&self, uuid: &str) -> StoreResult<u64>;
     fn count(&self) -> StoreResult<u64>;
     fn list(&self, offset: u64, limit: u64) -> StoreResult<Vec<Group>>;
+    /// The number of groups a SCIM list query's filter selects (checked first).
+    fn count_query(&self, query: &ListQuery) -> StoreResult<u64>;
+    /// A page of the groups a SCIM list query selects, in its order.
+    fn find(&self, query: &ListQuery, offset: u64, limit: u64) -> StoreResult<Vec<Group>>;
     fn count_matching(&self, text: Option<&str>) -> StoreResult<u64>;
     /// A page of the groups matching `text`, ordered by name.
     fn search(

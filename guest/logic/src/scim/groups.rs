@@ -5,7 +5,9 @@ use super::{group_not_found, user_not_found};
 use crate::attributes::internal;
 use crate::paging::scim_window;
 use crate::store::{Accounts, GroupStore, MembershipStore};
-use crate::types::{Error, Group, GroupRef, MemberPatch, NewGroup, PageInfo, PageRequest, User};
+use crate::types::{
+    Error, Group, GroupRef, ListQuery, MemberPatch, NewGroup, PageInfo, PageRequest, User,
+};
 use crate::validation::{is_blank, java_len};
 
 /// The rules on a group's own name segment (`displayName`).
@@ -135,16 +137,29 @@ pub fn get_group(groups: &impl GroupStore, id: &str) -> Result<Group, Error> {
         .ok_or_else(|| group_not_found(id))
 }
 
+/// `GET /scim/Groups`: the plain list, or the store's query when there is a filter or an
+/// order.
 pub fn list_groups(
     groups: &impl GroupStore,
     page: &PageRequest,
+    query: &ListQuery,
 ) -> Result<(PageInfo, Vec<Group>), Error> {
     let w = scim_window(page);
-    let total = groups.count().map_err(internal)?;
+    let plain = query.filter.is_none() && query.sort_by.is_none();
+    let total = if plain {
+        groups.count()
+    } else {
+        groups.count_groups(query)
+    }
+    .map_err(internal)?;
     let list = if w.count_only {
         Vec::new()
-    } else {
+    } else if plain {
         groups.list_groups(w.offset, w.limit).map_err(internal)?
+    } else {
+        groups
+            .find_groups(query, w.offset, w.limit)
+            .map_err(internal)?
     };
     Ok((w.info(total), list))
 }

@@ -7,8 +7,8 @@ use crate::attributes::internal;
 use crate::paging::{Window, scim_window};
 use crate::store::{AccountCreate, AccountUpdate, Accounts, GroupStore, MembershipStore};
 use crate::types::{
-    Certificate, Error, NewUser, OidcId, PageInfo, PageRequest, Principal, RegistrationSettings,
-    SamlId, SshKey, User,
+    Certificate, Error, ListQuery, NewUser, OidcId, PageInfo, PageRequest, Principal,
+    RegistrationSettings, SamlId, SshKey, User,
 };
 use crate::validation::{is_blank, is_valid_email, java_len};
 
@@ -236,16 +236,29 @@ pub fn get_user(accounts: &impl Accounts, id: &str) -> Result<User, Error> {
         .ok_or_else(|| user_not_found(id))
 }
 
+/// `GET /scim/Users`: without a filter or an order, the plain list (its deep pages are
+/// cheap); with one, the store's query.
 pub fn list_users(
     accounts: &impl Accounts,
     page: &PageRequest,
+    query: &ListQuery,
 ) -> Result<(PageInfo, Vec<User>), Error> {
     let w: Window = scim_window(page);
-    let total = accounts.count().map_err(internal)?;
+    let plain = query.filter.is_none() && query.sort_by.is_none();
+    let total = if plain {
+        accounts.count()
+    } else {
+        accounts.count_users(query)
+    }
+    .map_err(internal)?;
     let users = if w.count_only {
         Vec::new()
-    } else {
+    } else if plain {
         accounts.list_users(w.offset, w.limit).map_err(internal)?
+    } else {
+        accounts
+            .find_users(query, w.offset, w.limit)
+            .map_err(internal)?
     };
     Ok((w.info(total), users))
 }

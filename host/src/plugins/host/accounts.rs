@@ -32,6 +32,22 @@ impl accounts::Host for StoreView<'_> {
         self.db()?.accounts().list_users(offset, limit).map_err(err)
     }
 
+    fn count_users(&mut self, query: types::ListQuery) -> R<u64> {
+        self.db()?.accounts().count_users(&query).map_err(err)
+    }
+
+    fn find_users(
+        &mut self,
+        query: types::ListQuery,
+        offset: u64,
+        limit: u64,
+    ) -> R<Vec<types::User>> {
+        self.db()?
+            .accounts()
+            .find_users(&query, offset, limit)
+            .map_err(err)
+    }
+
     fn count_matching(&mut self, pattern: Option<String>) -> R<u64> {
         self.db()?
             .accounts()

@@ -28,6 +28,19 @@ impl group_store::Host for StoreView<'_> {
         self.db()?.groups().list(offset, limit).map_err(err)
     }
 
+    fn count_groups(&mut self, query: types::ListQuery) -> R<u64> {
+        self.db()?.groups().count_query(&query).map_err(err)
+    }
+
+    fn find_groups(
+        &mut self,
+        query: types::ListQuery,
+        offset: u64,
+        limit: u64,
+    ) -> R<Vec<types::Group>> {
+        self.db()?.groups().find(&query, offset, limit).map_err(err)
+    }
+
     fn count_matching(&mut self, text: Option<String>) -> R<u64> {
         self.db()?
             .groups()

@@ -7,6 +7,7 @@ use rusqlite::{Connection, Row, params};
 
 use super::accounts::{COLUMNS, account_from_row};
 use super::positions::{self, Order};
+use super::scim_sql::Sql;
 use super::sql_int;
 use crate::contract::types::{Account, AccountOrder, GroupRef, LabelFilter, User};
 
@@ -334,6 +335,38 @@ pub fn with_authority(conn: &Connection, authority: &str) -> rusqlite::Result<Ve
              WHERE au.name = ?1 ORDER BY a.username"
         ))?
         .query_map([authority], account_from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    complete_all(conn, accounts)
+}
+
+/// The number of users a SCIM list query selects (`super::scim_sql` builds the condition).
+pub fn count_users(conn: &Connection, condition: &Sql) -> rusqlite::Result<u64> {
+    conn.prepare_cached(&format!(
+        "SELECT count(*) FROM accounts a WHERE {}",
+        condition.sql
+    ))?
+    .query_row(rusqlite::params_from_iter(&condition.params), |r| r.get(0))
+}
+
+/// A page of the users a SCIM list query selects, in its order.
+pub fn find_users(
+    conn: &Connection,
+    condition: &Sql,
+    order: &str,
+    offset: u64,
+    limit: u64,
+) -> rusqlite::Result<Vec<User>> {
+    let mut params = condition.params.clone();
+    params.extend([
+        Value::Integer(sql_int(limit)),
+        Value::Integer(sql_int(offset)),
+    ]);
+    let accounts: Vec<Account> = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM accounts a WHERE {} ORDER BY {order} LIMIT ? OFFSET ?",
+            condition.sql
+        ))?
+        .query_map(rusqlite::params_from_iter(&params), account_from_row)?
         .collect::<rusqlite::Result<_>>()?;
     complete_all(conn, accounts)
 }

@@ -4,13 +4,15 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::account_pages::{
-    complete_all, count_in_group, count_matching, count_with_authority_nocase, count_with_label,
-    in_group, list_users, members_of, search, with_authority, with_authority_nocase, with_label,
+    complete_all, count_in_group, count_matching, count_users, count_with_authority_nocase,
+    count_with_label, find_users, in_group, list_users, members_of, search, with_authority,
+    with_authority_nocase, with_label,
 };
 use super::now_ms;
+use super::scim_sql::list_query;
 use crate::contract::AccountUpdate;
-use crate::contract::types::{Account, AccountOrder, LabelFilter, User};
-use crate::store::{AccountStore, NewAccount, StoreResult};
+use crate::contract::types::{Account, AccountOrder, LabelFilter, ListQuery, User};
+use crate::store::{AccountStore, NewAccount, StoreError, StoreResult};
 
 /// The columns of `accounts a` that [`account_from_row`] reads.
 pub(super) const COLUMNS: &str = "a.uuid, a.username, a.given_name, a.family_name, a.email, \
@@ -287,6 +289,16 @@ impl AccountStore for Connection {
 
     fn list_users(&self, offset: u64, limit: u64) -> StoreResult<Vec<User>> {
         Ok(list_users(self, offset, limit)?)
+    }
+
+    fn count_users(&self, query: &ListQuery) -> StoreResult<u64> {
+        let (condition, _) = list_query(query, true).map_err(StoreError::other)?;
+        Ok(count_users(self, &condition)?)
+    }
+
+    fn find_users(&self, query: &ListQuery, offset: u64, limit: u64) -> StoreResult<Vec<User>> {
+        let (condition, order) = list_query(query, true).map_err(StoreError::other)?;
+        Ok(find_users(self, &condition, &order, offset, limit)?)
     }
 
     fn password_hash(&self, uuid: &str) -> StoreResult<Option<String>> {

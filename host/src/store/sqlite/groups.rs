@@ -2,9 +2,10 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
+use super::scim_sql::{Sql, list_query};
 use super::{now_ms, sql_int};
-use crate::contract::types::{Group, GroupRef};
-use crate::store::{GroupStore, StoreResult};
+use crate::contract::types::{Group, GroupRef, ListQuery};
+use crate::store::{GroupStore, StoreError, StoreResult};
 
 const COLUMNS: &str =
     "g.uuid, g.name, g.description, p.uuid, p.name, g.created_ms, g.last_modified_ms";
@@ -111,6 +112,36 @@ pub fn list(conn: &Connection, offset: u64, limit: u64) -> rusqlite::Result<Vec<
         "SELECT {COLUMNS} FROM {FROM} ORDER BY g.id LIMIT ?1 OFFSET ?2"
     ))?
     .query_map(params![sql_int(limit), sql_int(offset)], group_from_row)?
+    .collect()
+}
+
+/// The number of groups a SCIM list query selects (`super::scim_sql` builds the condition).
+pub fn count_query(conn: &Connection, condition: &Sql) -> rusqlite::Result<u64> {
+    conn.prepare_cached(&format!(
+        "SELECT count(*) FROM groups g WHERE {}",
+        condition.sql
+    ))?
+    .query_row(rusqlite::params_from_iter(&condition.params), |r| r.get(0))
+}
+
+/// A page of the groups a SCIM list query selects, in its order.
+pub fn find(
+    conn: &Connection,
+    condition: &Sql,
+    order: &str,
+    offset: u64,
+    limit: u64,
+) -> rusqlite::Result<Vec<Group>> {
+    let mut params = condition.params.clone();
+    params.extend([
+        rusqlite::types::Value::Integer(sql_int(limit)),
+        rusqlite::types::Value::Integer(sql_int(offset)),
+    ]);
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM {FROM} WHERE {} ORDER BY {order} LIMIT ? OFFSET ?",
+        condition.sql
+    ))?
+    .query_map(rusqlite::params_from_iter(&params), group_from_row)?
     .collect()
 }
 
@@ -230,6 +261,16 @@ impl GroupStore for Connection {
 
     fn list(&self, offset: u64, limit: u64) -> StoreResult<Vec<Group>> {
         Ok(list(self, offset, limit)?)
+    }
+
+    fn count_query(&self, query: &ListQuery) -> StoreResult<u64> {
+        let (condition, _) = list_query(query, false).map_err(StoreError::other)?;
+        Ok(count_query(self, &condition)?)
+    }
+
+    fn find(&self, query: &ListQuery, offset: u64, limit: u64) -> StoreResult<Vec<Group>> {
+        let (condition, order) = list_query(query, false).map_err(StoreError::other)?;
+        Ok(find(self, &condition, &order, offset, limit)?)
     }
 
     fn count_matching(&self, text: Option<&str>) -> StoreResult<u64> {

@@ -16,8 +16,6 @@ mod memberships;
 mod positions;
 mod profiles;
 mod schema;
-// The store's SCIM list functions call it next (`filter=`, `sortBy=`).
-#[cfg_attr(not(test), allow(dead_code))]
 mod scim_sql;
 mod tokens;
 

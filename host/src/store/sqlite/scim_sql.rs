@@ -28,6 +28,8 @@
 //! would scan every account).
 
 use rusqlite::types::Value;
+
+use crate::contract::types::ListQuery;
 use serde_json::Value as Json;
 
 use crate::scim::filter::{AttrPath, CompareOp, Filter};
@@ -73,6 +75,40 @@ pub fn user_order(sort_by: &AttrPath, descending: bool) -> Result<String, String
 pub fn group_order(sort_by: &AttrPath, descending: bool) -> Result<String, String> {
     query::check_sort(sort_by, &GROUP_TYPE)?;
     Translator::GROUPS.order(sort_by, descending)
+}
+
+/// The `WHERE` condition and `ORDER BY` terms of a SCIM list query, read from the
+/// contract's record: `users` picks `accounts a`, otherwise `groups g`. No filter selects
+/// everything; no `sortBy` keeps creation order (`sortOrder` alone changes nothing, as
+/// RFC 7644 §3.4.2.3 has it). `Err` for a filter or order the checks refuse.
+pub fn list_query(q: &ListQuery, users: bool) -> Result<(Sql, String), String> {
+    let condition = match &q.filter {
+        Some(text) => {
+            let f = crate::scim::filter::parse(text).map_err(|e| e.message)?;
+            if users {
+                user_condition(&f)?
+            } else {
+                group_condition(&f)?
+            }
+        }
+        None => Sql {
+            sql: "1".into(),
+            params: Vec::new(),
+        },
+    };
+    let order = match &q.sort_by {
+        Some(text) => {
+            let path = AttrPath::parse(text).map_err(|e| e.message)?;
+            if users {
+                user_order(&path, q.descending)?
+            } else {
+                group_order(&path, q.descending)?
+            }
+        }
+        None if users => "a.id".into(),
+        None => "g.id".into(),
+    };
+    Ok((condition, order))
 }
 
 // ---------------------------------------------------------------------------------------
