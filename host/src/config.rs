@@ -187,10 +187,14 @@ impl RegistrationConfig {
     }
 }
 
-/// The `[scim]` section: INDIGO IAM's `scim.include_*` switches. Off by default.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// The `[scim]` section: INDIGO IAM's `scim.include_*` switches (off by default) and the
+/// largest page of the user and group lists.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ScimConfig {
+    /// The largest `count` of `/scim/Users` and `/scim/Groups` (and their `.search`),
+    /// published as `filter.maxResults`: 100 as in INDIGO IAM, at most 1000.
+    pub max_results: u32,
     /// Labels shown in the IndigoUser extension: `{prefix = "...", name = "..."}` (no
     /// prefix: the unprefixed label).
     pub include_labels: Vec<IncludedLabel>,
@@ -201,6 +205,22 @@ pub struct ScimConfig {
     /// Show the groups the account manages.
     pub include_managed_groups: bool,
 }
+
+impl Default for ScimConfig {
+    fn default() -> ScimConfig {
+        ScimConfig {
+            max_results: 100,
+            include_labels: Vec::new(),
+            include_attributes: Vec::new(),
+            include_authorities: false,
+            include_managed_groups: false,
+        }
+    }
+}
+
+/// The largest `[scim] max_results`: a page of a thousand full users is already a large
+/// answer.
+const MAX_SCIM_RESULTS: u32 = 1000;
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -442,6 +462,9 @@ impl Config {
                     t.issuer
                 ),
             }
+        }
+        if !(1..=MAX_SCIM_RESULTS).contains(&file.scim.max_results) {
+            bail!("[scim] max_results must be between 1 and {MAX_SCIM_RESULTS}");
         }
         Ok(Config {
             listen,

@@ -301,3 +301,33 @@ fn groups_filter_and_sort() {
     assert_eq!(spc["filter"]["supported"], true);
     assert_eq!(spc["sort"]["supported"], true);
 }
+
+#[test]
+fn the_largest_page_is_the_operators() {
+    let s = Server::start_with_config("[scim]\nmax_results = 2\n");
+    let admin = s.token("admin");
+    for u in ["a1", "a2", "a3"] {
+        s.create_user(&admin, u);
+    }
+    let v = expect_scim(
+        s.get(
+            "/scim/Users?count=50&filter=userName%20sw%20%22a%22",
+            Some(&admin),
+        ),
+        StatusCode::OK,
+        "capped page",
+    );
+    assert_eq!(v["itemsPerPage"], 2);
+    assert_eq!(v["totalResults"], 4, "admin and the three");
+    let v = body(s.get("/scim/Users", Some(&admin)));
+    assert_eq!(v["itemsPerPage"], 2, "the default page is the maximum");
+    let spc = body(s.get("/scim/ServiceProviderConfig", Some(&admin)));
+    assert_eq!(spc["filter"]["maxResults"], 2);
+    for bad in ["0", "1001"] {
+        let msg = serve_fails_with(&format!("[scim]\nmax_results = {bad}\n"));
+        assert!(
+            msg.contains("[scim] max_results must be between 1 and 1000"),
+            "{msg}"
+        );
+    }
+}

@@ -300,6 +300,17 @@ fn rfc_paths_with_value_filters() {
     );
     assert!(u.get("nickName").is_none());
     assert_eq!(u["addresses"][0]["locality"], "Padova");
+
+    // The whole extension as the path: its attributes, one by one.
+    let u = f.patch_ok(
+        &f.alice,
+        &rfc(json!([{"op": "replace", "path": INDIGO_USER,
+                     "value": {"oidcIds": [{"issuer": "https://c", "subject": "3"}]}}])),
+    );
+    assert_eq!(
+        u[INDIGO_USER]["oidcIds"],
+        json!([{"issuer": "https://c", "subject": "3"}])
+    );
     assert_eq!(u["addresses"][0]["country"], "IT");
 
     // A filter that selects nothing: noTarget, and nothing written.

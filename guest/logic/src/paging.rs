@@ -17,10 +17,12 @@ pub struct Window {
 /// `count`: absent → 100, negative → 0, above 100 → 100; `0` asks for the count only.
 /// `startIndex`: absent or below 1 → 1.
 pub fn scim_window(page: &PageRequest) -> Window {
-    let count = page
-        .count
-        .unwrap_or(SCIM_MAX_COUNT)
-        .clamp(0, SCIM_MAX_COUNT) as u64;
+    scim_window_up_to(page, SCIM_MAX_COUNT)
+}
+
+/// [`scim_window`] with the site's own largest page `max` (the user and group lists).
+pub fn scim_window_up_to(page: &PageRequest, max: i64) -> Window {
+    let count = page.count.unwrap_or(max).clamp(0, max) as u64;
     let start_index = page.start_index.filter(|s| *s >= 1).unwrap_or(1) as u64;
     Window {
         offset: start_index - 1,

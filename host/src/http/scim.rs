@@ -43,6 +43,7 @@ pub fn routes() -> Router<AppState> {
         .route("/scim/Groups/{id}/members", get(list_members))
         .route("/scim/Groups/{id}/subgroups", get(list_subgroups))
         .route("/scim/Me", get(get_me))
+        .route("/scim/.search", post(search_everything))
 }
 
 fn page(query: Option<&str>) -> Result<PageRequest, ApiError> {
@@ -530,5 +531,16 @@ async fn get_me(
         &USER_TYPE,
         user_json(&req.app.scim, &user),
         &shape,
+    )
+}
+
+/// `POST /scim/.search`: searching users and groups at once is not offered (RFC 7644 §3.4.3
+/// lets a server answer 501); the typed endpoints do it.
+async fn search_everything(_: Req) -> ApiError {
+    ApiError::status(
+        StatusCode::NOT_IMPLEMENTED,
+        Family::Scim,
+        "Searching several resource types at once is not supported: use \
+         /scim/Users/.search or /scim/Groups/.search",
     )
 }

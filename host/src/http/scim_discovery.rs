@@ -29,8 +29,6 @@ mod features {
     pub const ETAG: bool = true;
     /// `password` in `PUT /scim/Users/{id}`.
     pub const CHANGE_PASSWORD: bool = true;
-    /// The largest page of a list (`count`), as INDIGO IAM has it.
-    pub const MAX_RESULTS: u32 = 100;
 }
 
 pub fn routes() -> Router<AppState> {
@@ -96,7 +94,7 @@ async fn service_provider_config(
             "bulk": {"supported": BULK,
                      "maxOperations": super::scim_bulk::MAX_OPERATIONS,
                      "maxPayloadSize": app.max_body_bytes},
-            "filter": {"supported": FILTER, "maxResults": MAX_RESULTS},
+            "filter": {"supported": FILTER, "maxResults": app.scim.include.max_results},
             "changePassword": {"supported": CHANGE_PASSWORD},
             "sort": {"supported": SORT},
             "etag": {"supported": ETAG},

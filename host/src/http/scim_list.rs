@@ -131,6 +131,7 @@ impl Given {
                 filter: self.filter,
                 sort_by: self.sort_by,
                 descending,
+                max_results: view.include.max_results,
             },
             shape: Shape {
                 attributes: self.attributes,

@@ -124,6 +124,9 @@ fn path_operation(
     doc: &mut Value,
     password: &mut Option<String>,
 ) -> Result<(), ApiError> {
+    if patch::whole_extension(&USER_TYPE, path).is_some() {
+        return Ok(patch::apply(&USER_TYPE, doc, op, path, value)?);
+    }
     let (attribute, _) = patch::resolve(&USER_TYPE, path)?;
     match (attribute.name, op, value) {
         ("password", Op::Remove, _) | ("active", Op::Remove, _) => Err(invalid(

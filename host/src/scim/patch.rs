@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::filter::AttrPath;
 use super::path::PatchPath;
-use super::schema::{Attribute, Kind, Mutability, ResourceType};
+use super::schema::{Attribute, Kind, Mutability, ResourceType, Schema};
 
 /// The three PATCH operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +95,21 @@ fn target<'a>(
     })
 }
 
+/// The extension schema a path names whole (`urn:indigo-dc:scim:schemas:IndigoUser`: a
+/// URN with no attribute after it), if it does. Clients use it to change several of the
+/// extension's attributes in one operation.
+pub fn whole_extension(t: &ResourceType, path: &PatchPath) -> Option<&'static Schema> {
+    let urn = path.attr.urn.as_deref()?;
+    if path.attr.sub.is_some() || path.filter.is_some() {
+        return None;
+    }
+    let whole = format!("{urn}:{}", path.attr.name);
+    t.extensions
+        .iter()
+        .copied()
+        .find(|s| s.id.eq_ignore_ascii_case(&whole))
+}
+
 /// Applies one operation with a path to `doc`.
 pub fn apply(
     t: &ResourceType,
@@ -103,6 +118,9 @@ pub fn apply(
     path: &PatchPath,
     value: Option<&Value>,
 ) -> Result<(), PatchError> {
+    if let Some(schema) = whole_extension(t, path) {
+        return apply_extension(t, doc, op, schema, value);
+    }
     let (attribute, sub) = resolve(t, path)?;
     let leaf = sub.unwrap_or(attribute);
     if leaf.mutability == Mutability::ReadOnly || attribute.mutability == Mutability::ReadOnly {
@@ -132,6 +150,46 @@ pub fn apply(
         return single(target, op, sub_name, value, path);
     }
     multi(target, op, path, sub_name, value)
+}
+
+/// An operation on a whole extension: each attribute the value names (add, replace), or
+/// every attribute a client may change (remove), as an operation of its own.
+fn apply_extension(
+    t: &ResourceType,
+    doc: &mut Value,
+    op: Op,
+    schema: &'static Schema,
+    value: Option<&Value>,
+) -> Result<(), PatchError> {
+    let path_of = |name: &str| PatchPath {
+        attr: AttrPath {
+            urn: Some(schema.id.to_string()),
+            name: name.to_string(),
+            sub: None,
+        },
+        filter: None,
+        sub: None,
+    };
+    match (op, value) {
+        (Op::Remove, _) => {
+            for a in schema.attributes {
+                if a.mutability != Mutability::ReadOnly {
+                    apply(t, doc, Op::Remove, &path_of(a.name), None)?;
+                }
+            }
+            Ok(())
+        }
+        (_, Some(Value::Object(given))) => {
+            for (name, v) in given {
+                apply(t, doc, op, &path_of(name), Some(v))?;
+            }
+            Ok(())
+        }
+        _ => Err(PatchError::InvalidValue(format!(
+            "The value for '{}' must be an object of its attributes",
+            schema.id
+        ))),
+    }
 }
 
 fn single(
@@ -422,6 +480,41 @@ mod tests {
                 Some(json!("x"))
             ),
             Err(PatchError::InvalidPath(_))
+        ));
+    }
+
+    #[test]
+    fn a_whole_extension_is_its_attributes() {
+        let mut d = user();
+        run(
+            &mut d,
+            Op::Replace,
+            INDIGO_USER,
+            Some(json!({"oidcIds": [{"issuer": "https://z", "subject": "9"}]})),
+        )
+        .unwrap();
+        assert_eq!(
+            d[INDIGO_USER]["oidcIds"],
+            json!([{"issuer": "https://z", "subject": "9"}])
+        );
+        assert_eq!(
+            d[INDIGO_USER]["serviceAccount"], false,
+            "read-only members stay"
+        );
+        run(&mut d, Op::Remove, INDIGO_USER, None).unwrap();
+        assert!(d[INDIGO_USER].get("oidcIds").is_none());
+        assert!(matches!(
+            run(
+                &mut d,
+                Op::Replace,
+                INDIGO_USER,
+                Some(json!({"serviceAccount": true}))
+            ),
+            Err(PatchError::Mutability(_))
+        ));
+        assert!(matches!(
+            run(&mut d, Op::Add, INDIGO_USER, Some(json!("x"))),
+            Err(PatchError::InvalidValue(_))
         ));
     }
 

@@ -3,7 +3,7 @@
 
 use super::{group_not_found, user_not_found};
 use crate::attributes::internal;
-use crate::paging::scim_window;
+use crate::paging::{scim_window, scim_window_up_to};
 use crate::store::{Accounts, GroupStore, MembershipStore};
 use crate::types::{
     Error, Group, GroupRef, ListQuery, MemberPatch, NewGroup, PageInfo, PageRequest, User,
@@ -144,7 +144,7 @@ pub fn list_groups(
     page: &PageRequest,
     query: &ListQuery,
 ) -> Result<(PageInfo, Vec<Group>), Error> {
-    let w = scim_window(page);
+    let w = scim_window_up_to(page, i64::from(query.max_results));
     let plain = query.filter.is_none() && query.sort_by.is_none();
     let total = if plain {
         groups.count()

@@ -4,7 +4,7 @@
 
 use super::user_not_found;
 use crate::attributes::internal;
-use crate::paging::{Window, scim_window};
+use crate::paging::{Window, scim_window_up_to};
 use crate::store::{AccountCreate, AccountUpdate, Accounts, GroupStore, MembershipStore};
 use crate::types::{
     Certificate, Error, ListQuery, NewUser, OidcId, PageInfo, PageRequest, Principal,
@@ -243,7 +243,7 @@ pub fn list_users(
     page: &PageRequest,
     query: &ListQuery,
 ) -> Result<(PageInfo, Vec<User>), Error> {
-    let w: Window = scim_window(page);
+    let w: Window = scim_window_up_to(page, i64::from(query.max_results));
     let plain = query.filter.is_none() && query.sort_by.is_none();
     let total = if plain {
         accounts.count()
