@@ -204,6 +204,9 @@ pub struct ScimConfig {
     pub include_authorities: bool,
     /// Show the groups the account manages.
     pub include_managed_groups: bool,
+    /// Take SCIM request bodies sent as `application/json` too (INDIGO IAM answers 415;
+    /// some generic SCIM clients send it).
+    pub accept_application_json: bool,
 }
 
 impl Default for ScimConfig {
@@ -214,6 +217,7 @@ impl Default for ScimConfig {
             include_attributes: Vec::new(),
             include_authorities: false,
             include_managed_groups: false,
+            accept_application_json: false,
         }
     }
 }

@@ -448,3 +448,24 @@ fn conflicts_carry_the_uniqueness_scim_type() {
     assert_eq!(v["status"], "400");
     assert_eq!(v["scimType"], "invalidValue");
 }
+
+#[test]
+fn application_json_bodies_only_when_the_operator_accepts_them() {
+    let post = |s: &Server, token: &str, name: &str| {
+        s.req(Method::POST, "/scim/Users", Some(token))
+            .header("content-type", "application/json")
+            .body(user_body(name).to_string())
+            .send()
+            .unwrap()
+    };
+    let s = Server::start();
+    let admin = s.token("admin");
+    expect_plain_error(
+        post(&s, &admin, "alice"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "INDIGO IAM's 415 by default",
+    );
+    let s = Server::start_with_config("[scim]\naccept_application_json = true\n");
+    let admin = s.token("admin");
+    assert_eq!(post(&s, &admin, "alice").status(), StatusCode::CREATED);
+}

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use super::body::{Params, SCIM_JSON, ScimAccept, json_object};
+use super::body::{Params, ScimAccept, json_object};
 use super::scim_body::{parse_member_patch, parse_new_group, parse_new_user};
 use super::scim_json::{Shape, group_json, list_json, resource, scim, user_json};
 use super::scim_list::ListRequest;
@@ -160,7 +160,7 @@ pub(super) async fn create_user(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let new = parse_new_user(&json_object(&headers, &body, &[SCIM_JSON])?)?;
+    let new = parse_new_user(&json_object(&headers, &body, req.app.scim.body_types())?)?;
     let shape = shape(query.as_deref())?;
     let registration = req.app.registration.clone();
     let user = req
@@ -203,7 +203,7 @@ async fn list_users(
 
 /// `POST /scim/Users/.search` (RFC 7644 §3.4.3): the list with its parameters in the body.
 async fn search_users(req: Req, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
-    let body = json_object(&headers, &body, &[SCIM_JSON])?;
+    let body = json_object(&headers, &body, req.app.scim.body_types())?;
     let list = ListRequest::from_search(&body, &USER_TYPE, &req.app.scim)?;
     users_answer(req, list).await
 }
@@ -241,7 +241,7 @@ pub(super) async fn replace_user(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let new = parse_new_user(&json_object(&headers, &body, &[SCIM_JSON])?)?;
+    let new = parse_new_user(&json_object(&headers, &body, req.app.scim.body_types())?)?;
     let shape = shape(query.as_deref())?;
     let op = Operation::ReplaceUser(id.clone());
     let current = current_user(req.app.clone(), id.clone());
@@ -266,7 +266,7 @@ pub(super) async fn patch_user(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let patch = parse_user_patch(&json_object(&headers, &body, &[SCIM_JSON])?)?;
+    let patch = parse_user_patch(&json_object(&headers, &body, req.app.scim.body_types())?)?;
     let shape = shape(query.as_deref())?;
     let expected = condition(&headers, header::IF_MATCH)?;
     let app = req.app.clone();
@@ -346,7 +346,7 @@ pub(super) async fn create_group(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let new = parse_new_group(&json_object(&headers, &body, &[SCIM_JSON])?)?;
+    let new = parse_new_group(&json_object(&headers, &body, req.app.scim.body_types())?)?;
     let shape = shape(query.as_deref())?;
     let group = req
         .run(Operation::CreateGroup, move |p, tx| {
@@ -386,7 +386,7 @@ async fn list_groups(
 
 /// `POST /scim/Groups/.search` (RFC 7644 §3.4.3).
 async fn search_groups(req: Req, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
-    let body = json_object(&headers, &body, &[SCIM_JSON])?;
+    let body = json_object(&headers, &body, req.app.scim.body_types())?;
     let list = ListRequest::from_search(&body, &GROUP_TYPE, &req.app.scim)?;
     groups_answer(req, list).await
 }
@@ -415,7 +415,7 @@ pub(super) async fn replace_group(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let new = parse_new_group(&json_object(&headers, &body, &[SCIM_JSON])?)?;
+    let new = parse_new_group(&json_object(&headers, &body, req.app.scim.body_types())?)?;
     let shape = shape(query.as_deref())?;
     let op = Operation::ReplaceGroup(id.clone());
     let current = current_group(req.app.clone(), id.clone());
@@ -435,7 +435,7 @@ pub(super) async fn patch_group(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let ops = parse_member_patch(&json_object(&headers, &body, &[SCIM_JSON])?)?;
+    let ops = parse_member_patch(&json_object(&headers, &body, req.app.scim.body_types())?)?;
     let op = Operation::PatchGroup(id.clone());
     let current = current_group(req.app.clone(), id.clone());
     guarded(&req, op, &headers, current, move |p, tx| {

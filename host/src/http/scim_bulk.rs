@@ -138,7 +138,7 @@ fn resolve(value: &Value, created: &Created) -> Result<Value, String> {
 }
 
 async fn bulk(req: Req, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
-    let (ops, fail_on_errors) = parse(&json_object(&headers, &body, &[SCIM_JSON])?)?;
+    let (ops, fail_on_errors) = parse(&json_object(&headers, &body, req.app.scim.body_types())?)?;
     let mut created = Created::new();
     let mut results = Vec::new();
     let mut errors = 0i64;

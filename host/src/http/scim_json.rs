@@ -6,6 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
+use super::body::{JSON, SCIM_JSON};
 use crate::config::ScimConfig;
 use crate::contract::types::{Group, GroupRef, PageInfo, Profile, User};
 use crate::scim::etag;
@@ -83,6 +84,18 @@ pub fn iso(ms: u64) -> String {
 pub struct ScimView {
     pub base_url: String,
     pub include: ScimConfig,
+}
+
+impl ScimView {
+    /// The content types a SCIM request body may have: `application/scim+json`, as in
+    /// INDIGO IAM, and `application/json` too when the operator accepts it.
+    pub fn body_types(&self) -> &'static [&'static str] {
+        if self.include.accept_application_json {
+            &[SCIM_JSON, JSON]
+        } else {
+            &[SCIM_JSON]
+        }
+    }
 }
 
 fn group_ref_json(base: &str, g: &GroupRef) -> Value {

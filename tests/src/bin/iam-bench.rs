@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use iam_tests::encode;
 use serde_json::{Value, json};
 
 const ADMIN_PASSWORD: &str = "bench-admin-password";
@@ -615,6 +616,38 @@ fn main() {
             let n = (i as usize * 104_729) % accounts;
             format!("/iam/account/find/byemail?email=user{n:07}@bench.example.org")
         }),
+        get("SCIM filter userName eq", move |i| {
+            let n = (i as usize * 104_729) % accounts;
+            format!(
+                "/scim/Users?filter={}",
+                encode(&format!("userName eq \"user{n:07}\""))
+            )
+        }),
+        // In capitals: e-mails compare without case.
+        get("SCIM filter emails.value eq", move |i| {
+            let n = (i as usize * 104_729) % accounts;
+            let email = format!("USER{n:07}@BENCH.EXAMPLE.ORG");
+            format!(
+                "/scim/Users?filter={}",
+                encode(&format!("emails.value eq \"{email}\""))
+            )
+        }),
+        get("SCIM filter id eq", move |i| {
+            let n = (i as usize * 104_729) % accounts;
+            format!(
+                "/scim/Users?filter={}",
+                encode(&format!("id eq \"{}\"", uuid_of(n)))
+            )
+        }),
+        get("SCIM filter name.familyName co", move |i| {
+            let n = (i as usize * 104_729) % accounts;
+            let family = FAMILY[(n / GIVEN.len()) % FAMILY.len()];
+            let fragment = format!("{}{n}", &family[2..]);
+            format!(
+                "/scim/Users?count=10&filter={}",
+                encode(&format!("name.familyName co \"{fragment}\""))
+            )
+        }),
     ];
     for ep in &scale_eps {
         let m = rt.block_on(measure(&client, &server.base, &token, ep, 1, args.seconds));
@@ -624,6 +657,45 @@ fn main() {
             m,
         });
     }
+    // SCIM bulk: 1000 user creations in one request, three times.
+    let mut bulk_secs: Vec<f64> = (0..3)
+        .map(|round| {
+            let ops: Vec<Value> = (0..1000)
+                .map(|k| {
+                    let name = format!("bulk{round}-{k:04}");
+                    json!({"method": "POST", "path": "/Users", "bulkId": name, "data": {
+                        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                        "userName": name, "active": true,
+                        "name": {"givenName": "Bulk", "familyName": "Created"},
+                        "emails": [{"type": "work", "value": format!("{name}@bench.example.org"),
+                                    "primary": true}]}})
+                })
+                .collect();
+            let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+                              "Operations": ops});
+            rt.block_on(async {
+                let t = Instant::now();
+                let r = client
+                    .post(format!("{}/scim/Bulk", server.base))
+                    .bearer_auth(&token)
+                    .header("content-type", "application/scim+json")
+                    .body(body.to_string())
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(r.status().is_success(), "bulk: {}", r.status());
+                let answer: Value = r.json().await.unwrap();
+                let created = answer["Operations"]
+                    .as_array()
+                    .map(|ops| ops.iter().filter(|o| o["status"] == "201").count())
+                    .unwrap_or(0);
+                assert_eq!(created, 1000, "bulk created {created} of 1000");
+                t.elapsed().as_secs_f64()
+            })
+        })
+        .collect();
+    bulk_secs.sort_by(f64::total_cmp);
+    let bulk_median = bulk_secs[1];
     // The same GET attributes, natively (a second server on the same database).
     let native = Server::start(&bin, dir.path(), true);
     let attrs = eps[0].clone();
@@ -790,6 +862,38 @@ fn main() {
             "bygroup page of the big group p50 < 10 ms",
             format!("{:.3} ms", find("find bygroup page")),
             find("find bygroup page") < 10.0,
+        ),
+        (
+            "SCIM filter userName eq p50 < 2 ms",
+            format!("{:.3} ms", find("SCIM filter userName eq")),
+            find("SCIM filter userName eq") < 2.0,
+        ),
+        (
+            "SCIM filter emails.value eq p50 < 2 ms",
+            format!("{:.3} ms", find("SCIM filter emails.value eq")),
+            find("SCIM filter emails.value eq") < 2.0,
+        ),
+        (
+            "SCIM filter id eq p50 < 2 ms",
+            format!("{:.3} ms", find("SCIM filter id eq")),
+            find("SCIM filter id eq") < 2.0,
+        ),
+        (
+            "SCIM filter co on names p50 < 30 ms",
+            format!("{:.3} ms", find("SCIM filter name.familyName co")),
+            find("SCIM filter name.familyName co") < 30.0,
+        ),
+        (
+            "SCIM bulk: 1000 user creations in one request < 5 s",
+            format!(
+                "median {bulk_median:.2} s (runs: {})",
+                bulk_secs
+                    .iter()
+                    .map(|s| format!("{s:.2}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            bulk_median < 5.0,
         ),
         (
             "no memory growth across 100k requests (after the mix, within 5%)",
