@@ -302,3 +302,171 @@ pub fn restrict(mut resource: Value, keep: &[&str]) -> Value {
     }
     resource
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{IncludedAttribute, IncludedLabel};
+    use crate::contract::types::{
+        Account, Address, Attribute, Certificate, Label, OidcId, SamlId, SshKey,
+    };
+    use crate::scim::schema::{COMMON, GROUP_TYPE, Schema, USER_TYPE};
+
+    fn r(id: &str, name: &str) -> GroupRef {
+        GroupRef {
+            id: id.into(),
+            name: name.into(),
+        }
+    }
+
+    /// A user with every field set, shown with every optional member switched on.
+    fn full() -> (ScimView, User) {
+        let some = |s: &str| Some(s.to_string());
+        let view = ScimView {
+            base_url: "https://iam.test".into(),
+            include: ScimConfig {
+                include_labels: vec![IncludedLabel {
+                    prefix: None,
+                    name: "team".into(),
+                }],
+                include_attributes: vec![IncludedAttribute { name: "a".into() }],
+                include_authorities: true,
+                include_managed_groups: true,
+                ..ScimConfig::default()
+            },
+        };
+        let user = User {
+            account: Account {
+                id: "u".into(),
+                username: "alice".into(),
+                given_name: "Alice".into(),
+                family_name: "Liddell".into(),
+                email: "a@x.org".into(),
+                active: true,
+                service_account: false,
+                created: 1,
+                last_modified: 2,
+                end_time: Some(3),
+            },
+            profile: Profile {
+                nick_name: some("ali"),
+                profile_url: some("https://p"),
+                locale: some("it"),
+                timezone: some("Europe/Rome"),
+                picture: some("https://p/a.png"),
+                address: Some(Address {
+                    formatted: some("f"),
+                    street_address: some("s"),
+                    locality: some("l"),
+                    region: some("r"),
+                    postal_code: some("p"),
+                    country: some("IT"),
+                }),
+            },
+            groups: vec![r("g", "cms")],
+            labels: vec![Label {
+                prefix: None,
+                name: "team".into(),
+                value: some("x"),
+            }],
+            attributes: vec![Attribute {
+                name: "a".into(),
+                value: some("v"),
+            }],
+            authorities: vec!["ROLE_USER".into()],
+            managed_groups: vec![r("g", "cms")],
+            oidc_ids: vec![OidcId {
+                issuer: "i".into(),
+                subject: "s".into(),
+            }],
+            saml_ids: vec![SamlId {
+                idp_id: "i".into(),
+                user_id: "u".into(),
+                attribute_id: "a".into(),
+            }],
+            ssh_keys: vec![SshKey {
+                display: some("d"),
+                value: "v".into(),
+                fingerprint: "f".into(),
+                primary: true,
+                created: 1,
+                last_modified: 2,
+            }],
+            certificates: vec![Certificate {
+                display: some("d"),
+                subject_dn: "CN=s".into(),
+                issuer_dn: "CN=i".into(),
+                pem: "p".into(),
+                primary: true,
+                created: 1,
+                last_modified: 2,
+                has_proxy: true,
+                proxy_expiration: Some(4),
+            }],
+        };
+        (view, user)
+    }
+
+    /// Every member of `object` is an attribute of `attributes` (sub-attributes checked
+    /// inside complex values), with the kind the schema gives it.
+    fn declared(path: &str, object: &Value, attributes: &[&crate::scim::schema::Attribute]) {
+        for (key, value) in object.as_object().unwrap() {
+            let a = attributes
+                .iter()
+                .find(|a| a.name == key)
+                .unwrap_or_else(|| panic!("{path}{key} is rendered but not in the schema"));
+            let items = match value {
+                Value::Array(items) => {
+                    assert!(a.multi_valued, "{path}{key} is rendered as a list");
+                    items.clone()
+                }
+                Value::Null => vec![],
+                other => {
+                    assert!(!a.multi_valued, "{path}{key} is rendered as one value");
+                    vec![other.clone()]
+                }
+            };
+            if !a.sub_attributes.is_empty() {
+                let subs: Vec<_> = a.sub_attributes.iter().collect();
+                for item in &items {
+                    declared(&format!("{path}{key}."), item, &subs);
+                }
+            }
+        }
+    }
+
+    fn check(resource: &Value, t: &ResourceType) {
+        let mut core: Vec<_> = t.schema.attributes.iter().chain(COMMON).collect();
+        let schemas = resource["schemas"].clone();
+        let mut top = resource.as_object().unwrap().clone();
+        top.remove("schemas");
+        for ext in t.extensions {
+            let ext: &Schema = ext;
+            if let Some(e) = top.remove(ext.id) {
+                declared(
+                    &format!("{}:", ext.id),
+                    &e,
+                    &ext.attributes.iter().collect::<Vec<_>>(),
+                );
+            }
+        }
+        core.sort_by_key(|a| a.name);
+        declared("", &Value::Object(top), &core);
+        assert_eq!(schemas, json!(t.schema_ids()));
+    }
+
+    #[test]
+    fn every_rendered_member_is_in_the_schema() {
+        let (view, user) = full();
+        check(&user_json(&view, &user), &USER_TYPE);
+        let group = Group {
+            id: "g".into(),
+            name: "cms/ops".into(),
+            description: Some("d".into()),
+            parent: Some(r("p", "cms")),
+            created: 1,
+            last_modified: 2,
+        };
+        check(&group_json("https://iam.test", &group), &GROUP_TYPE);
+    }
+}
