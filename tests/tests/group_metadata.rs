@@ -623,3 +623,50 @@ fn refusals_come_first_under_both_policies() {
         c.check_refusals_on(&format!("{policy} labels"), &g, &writes);
     }
 }
+
+/// A demoted admin's token, minted while they were admin, writes no group metadata: the
+/// decision reads the account's authorities now, not the token's.
+#[test]
+fn a_demoted_admin_no_longer_writes_group_metadata() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    let g = s.create_group(&admin, "g1");
+    let bob = s.create_user(&admin, "bob");
+    s.grant(&admin, &bob, "ROLE_ADMIN");
+    let token = s.token("bob");
+    let attribute = json!({"name": "site", "value": "before"});
+    let label = json!({"name": "tier", "value": "before"});
+    let put = |path: String, body: &Value| s.put_json(&path, Some(&token), body);
+    assert_eq!(
+        put(group_attributes_path(&g), &attribute).status(),
+        StatusCode::OK
+    );
+    assert_eq!(put(group_labels_path(&g), &label).status(), StatusCode::OK);
+
+    s.revoke(&admin, &bob, "ROLE_ADMIN");
+    expect_denied(
+        put(
+            group_attributes_path(&g),
+            &json!({"name": "site", "value": "after"}),
+        ),
+        "attribute after demotion",
+    );
+    expect_denied(
+        put(
+            group_labels_path(&g),
+            &json!({"name": "tier", "value": "after"}),
+        ),
+        "label after demotion",
+    );
+    expect_denied(
+        s.delete(
+            &format!("{}?name=site", group_attributes_path(&g)),
+            Some(&token),
+        ),
+        "attribute removal after demotion",
+    );
+    let attributes = body(s.get(&group_attributes_path(&g), Some(&admin)));
+    assert_eq!(attributes, json!([{"name": "site", "value": "before"}]));
+    let labels = body(s.get(&group_labels_path(&g), Some(&admin)));
+    assert_eq!(labels[0]["value"], "before");
+}
