@@ -158,3 +158,56 @@ fn a_generated_admin_password_is_logged_once() {
     let second = std::fs::read_to_string(&log).unwrap();
     assert!(!second.contains("created account 'admin'"), "{second}");
 }
+
+/// Liveness never asks the database; readiness does, and says why it is not ready. A server
+/// refuses to start on a database a newer server migrated.
+#[test]
+fn readiness_follows_the_database_and_liveness_does_not() {
+    let mut s = Server::start();
+    for path in ["/health", "/health/liveness", "/health/readiness"] {
+        let v = expect_json(s.get(path, None), StatusCode::OK, path);
+        assert_eq!(v["status"], "UP", "{path}");
+    }
+    // Another (newer) server moves the schema on under this one.
+    let conn = rusqlite::Connection::open(s.db_path()).unwrap();
+    let at: u32 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    conn.execute_batch(&format!("PRAGMA user_version = {}", at + 1))
+        .unwrap();
+    let v = expect_json(
+        s.get("/health/readiness", None),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "readiness on a newer schema",
+    );
+    assert_eq!(v["status"], "DOWN");
+    assert_eq!(
+        v["reason"],
+        format!(
+            "database schema at version {}, this server's is {at}",
+            at + 1
+        )
+    );
+    let v = expect_json(s.get("/health/liveness", None), StatusCode::OK, "liveness");
+    assert_eq!(v["status"], "UP");
+
+    s.stop();
+    let msg = serve_fails_with_db(&s.db_path());
+    assert!(
+        msg.contains(&format!(
+            "the database schema is at version {}, newer than this server knows ({at})",
+            at + 1
+        )),
+        "{msg}"
+    );
+}
+
+fn serve_fails_with_db(db: &std::path::Path) -> String {
+    let out = std::process::Command::new(host_binary())
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(db)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "serve started");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}

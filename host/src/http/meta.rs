@@ -3,6 +3,8 @@
 use axum::Json;
 use axum::Router;
 use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
@@ -12,8 +14,55 @@ use crate::auth::{AUTHORITY_SCOPES, USER_SCOPES};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/health", get(|| async { Json(json!({"status": "UP"})) }))
+        // Liveness: the process answers (never the database: a replica must not be
+        // restarted because the database is away).
+        .route(
+            "/health/liveness",
+            get(|| async { Json(json!({"status": "UP"})) }),
+        )
+        .route("/health/readiness", get(readiness))
         .route("/jwk", get(jwk))
         .route("/.well-known/openid-configuration", get(discovery))
+}
+
+/// How long readiness waits for the database before it says it is not ready.
+const READINESS_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Readiness: the database answers within [`READINESS_WAIT`] and its schema is the one this
+/// server knows (no migration pending, none from a newer server). 503 otherwise, with why.
+async fn readiness(State(app): State<AppState>) -> Response {
+    let check = tokio::task::spawn_blocking(move || -> Result<(), String> {
+        let conn = app
+            .pipeline
+            .db
+            .conn()
+            .map_err(|e| format!("database unreachable: {e}"))?;
+        let schema = conn
+            .meta()
+            .schema()
+            .map_err(|e| format!("database unreachable: {e}"))?;
+        if schema.current() {
+            Ok(())
+        } else {
+            Err(format!(
+                "database schema at version {}, this server's is {}",
+                schema.at, schema.latest
+            ))
+        }
+    });
+    let outcome = match tokio::time::timeout(READINESS_WAIT, check).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(_)) => Err("readiness check failed".to_string()),
+        Err(_) => Err("database did not answer in time".to_string()),
+    };
+    match outcome {
+        Ok(()) => Json(json!({"status": "UP"})).into_response(),
+        Err(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "DOWN", "reason": reason})),
+        )
+            .into_response(),
+    }
 }
 
 /// The public keys, re-read from the database so that a key added by `iam-host keys

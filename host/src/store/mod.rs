@@ -35,7 +35,7 @@ pub use identities::IdentityStore;
 pub use keys::{KeyRow, KeyStore};
 pub use labels::LabelStore;
 pub use memberships::MembershipStore;
-pub use meta::MetaStore;
+pub use meta::{MetaStore, SchemaState};
 pub use profiles::ProfileStore;
 pub use tokens::{NewRefreshToken, RefreshToken, TokenStore};
 

@@ -27,8 +27,8 @@ use rusqlite::{Connection, OptionalExtension};
 
 use super::{
     AccountStore, AttributeStore, AuthorityStore, ClientStore, Engine, GroupStore, IdentityStore,
-    KeyStore, LabelStore, MembershipStore, MetaStore, ProfileStore, Session, Store, StoreError,
-    StoreResult, TokenStore, TxMode, now_ms,
+    KeyStore, LabelStore, MembershipStore, MetaStore, ProfileStore, SchemaState, Session, Store,
+    StoreError, StoreResult, TokenStore, TxMode, now_ms,
 };
 
 /// One database file and a pool of open connections. SQLite serializes writers; this
@@ -306,6 +306,13 @@ pub fn sql_int(n: u64) -> i64 {
 }
 
 impl MetaStore for Connection {
+    fn schema(&self) -> StoreResult<SchemaState> {
+        Ok(SchemaState {
+            at: self.query_row("PRAGMA user_version", [], |r| r.get(0))?,
+            latest: schema::MIGRATIONS.len() as u32,
+        })
+    }
+
     fn get(&self, key: &str) -> StoreResult<Option<String>> {
         Ok(self
             .prepare_cached("SELECT value FROM meta WHERE key = ?1")?

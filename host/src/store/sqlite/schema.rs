@@ -3,7 +3,7 @@
 
 use rusqlite::Connection;
 
-const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     // 1: the account model of INDIGO IAM.
     r#"
     CREATE TABLE meta (
@@ -309,8 +309,15 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 /// Runs the migrations the database has not seen yet.
-pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+pub fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
     let done: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    // A newer server migrated this database: running on it could misread what it wrote.
+    anyhow::ensure!(
+        done <= MIGRATIONS.len(),
+        "the database schema is at version {done}, newer than this server knows ({}): \
+         run the newer server",
+        MIGRATIONS.len()
+    );
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         // Another process may have migrated while we waited for the lock.
