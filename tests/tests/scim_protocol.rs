@@ -469,3 +469,49 @@ fn application_json_bodies_only_when_the_operator_accepts_them() {
     let admin = s.token("admin");
     assert_eq!(post(&s, &admin, "alice").status(), StatusCode::CREATED);
 }
+
+/// Provisioning clients remove one member with a value filter in the path
+/// (`members[value eq "<id>"]`) and capitalize their operations.
+#[test]
+fn group_members_are_removed_by_a_value_filter_path() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    let alice = s.create_user(&admin, "alice");
+    let bob = s.create_user(&admin, "bob");
+    let carol = s.create_user(&admin, "carol");
+    let g = s.create_group(&admin, "cms");
+    let path = format!("/scim/Groups/{g}");
+    let patch = |ops: Value| {
+        s.patch_scim(
+            &path,
+            Some(&admin),
+            &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops}),
+        )
+    };
+    let members = || {
+        let v = body(s.get(&format!("{path}/members"), Some(&admin)));
+        let mut ids: Vec<String> = v["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["value"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let r = patch(json!([{"op": "Add", "path": "members",
+                          "value": [{"value": alice}, {"value": bob}, {"value": carol}]}]));
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let r = patch(json!([{"op": "Remove", "path": format!("members[value eq \"{bob}\"]")}]));
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let mut expected = vec![alice.clone(), carol.clone()];
+    expected.sort();
+    assert_eq!(members(), expected);
+    let r = patch(json!([{"op": "remove",
+        "path": format!("members[value eq \"{alice}\" or value eq \"{carol}\"]")}]));
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert!(members().is_empty());
+    let r = patch(json!([{"op": "remove", "path": "members[display co \"x\"]"}]));
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(body(r)["scimType"], "invalidFilter");
+}

@@ -7,12 +7,14 @@ use serde_json::{Map, Value};
 
 use super::body::{bool_field, object_field, string_field};
 use super::credentials::{certificate_dns, ssh_fingerprint};
+use super::error::ScimType;
 use super::{ApiError, Family};
 use crate::contract::types::{
     Address, Certificate, EmailInput, MemberPatch, NewGroup, NewUser, OidcId, Profile, SamlId,
     SshKey,
 };
-use crate::scim::schema::{INDIGO_GROUP, INDIGO_USER};
+use crate::scim::filter::{CompareOp, Filter};
+use crate::scim::schema::{GROUP, INDIGO_GROUP, INDIGO_USER};
 
 /// A required string member of an IndigoUser item.
 fn required_member(obj: &Map<String, Value>, list: &str, key: &str) -> Result<String, ApiError> {
@@ -139,13 +141,72 @@ pub fn parse_member_patch(obj: &Map<String, Value>) -> Result<Vec<MemberPatch>, 
                     .collect::<Result<_, _>>()?,
                 Some(_) => return Err(bad("'value' must be an array")),
             };
+            let path = string_field(op, "path")?;
+            // `members[value eq "<id>"]` (what provisioning clients send to remove one
+            // member) names its members in the path.
+            if let Some(named) = path.as_deref().map(members_named).transpose()?.flatten() {
+                return Ok(MemberPatch {
+                    op: string_field(op, "op")?.unwrap_or_default(),
+                    path: Some("members".into()),
+                    members: named,
+                });
+            }
             Ok(MemberPatch {
                 op: string_field(op, "op")?.unwrap_or_default(),
-                path: string_field(op, "path")?,
+                path,
                 members,
             })
         })
         .collect()
+}
+
+/// The member ids a `members[...]` path with a value filter selects: `value eq "<id>"`,
+/// or several of them joined by `or`. `None` for any other path (the handler judges it);
+/// a 400 `invalidFilter` for any other filter on `members`.
+fn members_named(path: &str) -> Result<Option<Vec<String>>, ApiError> {
+    let Ok(p) = crate::scim::path::parse(path) else {
+        return Ok(None);
+    };
+    let core = p
+        .attr
+        .urn
+        .as_deref()
+        .is_none_or(|u| u.eq_ignore_ascii_case(GROUP));
+    let (true, Some(filter), None, None) = (
+        core && p.attr.name.eq_ignore_ascii_case("members"),
+        &p.filter,
+        &p.attr.sub,
+        &p.sub,
+    ) else {
+        return Ok(None);
+    };
+    fn ids(f: &Filter, out: &mut Vec<String>) -> bool {
+        match f {
+            Filter::Compare {
+                path,
+                op: CompareOp::Eq,
+                value: Value::String(id),
+            } if path.urn.is_none()
+                && path.sub.is_none()
+                && path.name.eq_ignore_ascii_case("value") =>
+            {
+                out.push(id.clone());
+                true
+            }
+            Filter::Or(a, b) => ids(a, out) && ids(b, out),
+            _ => false,
+        }
+    }
+    let mut out = Vec::new();
+    if ids(filter, &mut out) {
+        Ok(Some(out))
+    } else {
+        Err(ApiError::scim(
+            StatusCode::BAD_REQUEST,
+            ScimType::InvalidFilter,
+            format!("Members are selected by value eq \"<id>\" (joined by or), not by '{filter}'"),
+        ))
+    }
 }
 
 pub fn parse_new_group(obj: &Map<String, Value>) -> Result<NewGroup, ApiError> {
