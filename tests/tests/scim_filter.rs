@@ -203,6 +203,23 @@ fn filters_the_server_cannot_evaluate_are_400_invalid_filter() {
     }
     let v = f.error("/scim/Users", &[("filter", "userName eq")]);
     assert!(v["detail"].as_str().unwrap().contains("position"), "{v}");
+    // Errors of meaning say where too.
+    let v = f.error(
+        "/scim/Users",
+        &[("filter", r#"userName eq "a" and nope eq 1"#)],
+    );
+    assert!(
+        v["detail"].as_str().unwrap().ends_with("at position 20"),
+        "{v}"
+    );
+    let v = f.error(
+        "/scim/Users",
+        &[("filter", r#"meta.created gt "yesterday""#)],
+    );
+    assert!(
+        v["detail"].as_str().unwrap().ends_with("at position 0"),
+        "{v}"
+    );
     // Hostile input: deep nesting and long filters are refused quickly, not a 500.
     let deep = "(".repeat(5000) + r#"userName eq "a""# + &")".repeat(5000);
     let r = f.s.post_scim(

@@ -439,3 +439,31 @@ fn patch_is_authorized_like_put_and_guarded_by_if_match() {
     assert_eq!(v["nickName"], "c");
     assert!(v.get("emails").is_none());
 }
+
+/// A demoted admin's old token patches no user, alone or in a bulk request: the decision
+/// reads the account's authorities now.
+#[test]
+fn a_demoted_admin_patches_nobody() {
+    let f = Fixture::new();
+    f.s.grant(&f.admin, &f.bob, "ROLE_ADMIN");
+    let bob = f.s.token("bob");
+    let nick = |n: &str| iam("add", json!({"nickName": n}));
+    let r =
+        f.s.patch_scim(&f.path(&f.alice), Some(&bob), &nick("while admin"));
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+
+    f.s.revoke(&f.admin, &f.bob, "ROLE_ADMIN");
+    expect_denied(
+        f.s.patch_scim(&f.path(&f.alice), Some(&bob), &nick("after")),
+        "PATCH after demotion",
+    );
+    let r = f.s.post_scim(
+        "/scim/Bulk",
+        Some(&bob),
+        &json!({"Operations": [{"method": "PATCH", "path": format!("/Users/{}", f.alice),
+                                "data": nick("bulk after")}]}),
+    );
+    let v = expect_scim(r, StatusCode::OK, "bulk after demotion");
+    assert_eq!(v["Operations"][0]["status"], "403");
+    assert_eq!(f.user(&f.alice)["nickName"], "while admin");
+}

@@ -103,7 +103,7 @@ impl Given {
     fn check(self, t: &ResourceType, view: &ScimView) -> Result<ListRequest, ApiError> {
         if let Some(text) = &self.filter {
             let parsed = filter::parse(text).map_err(|e| invalid_filter(e.message))?;
-            query::check(&parsed, t).map_err(invalid_filter)?;
+            query::check(&parsed, t).map_err(|m| invalid_filter(located(text, m)))?;
             for path in parsed.attributes() {
                 hidden(path, t, view).map_err(invalid_filter)?;
             }
@@ -138,6 +138,22 @@ impl Given {
                 excluded: self.excluded,
             },
         })
+    }
+}
+
+/// The schema check's message with where the filter goes wrong: the check names the
+/// attribute as written (`'active'`), and the filter tree keeps no positions, so the
+/// attribute's first occurrence in the text is the place (ASCII case folded, as names are).
+fn located(filter: &str, message: String) -> String {
+    let Some(written) = message.split('\'').nth(1).filter(|w| !w.is_empty()) else {
+        return message;
+    };
+    match filter
+        .to_ascii_lowercase()
+        .find(&written.to_ascii_lowercase())
+    {
+        Some(at) => format!("{message} at position {}", filter[..at].chars().count()),
+        None => message,
     }
 }
 
