@@ -762,3 +762,49 @@ pub fn with_query(path: &str, pairs: &[(&str, &str)]) -> String {
 pub fn tick() {
     std::thread::sleep(Duration::from_millis(20));
 }
+
+/// The workspace's root directory.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// Runs a command to completion; its output is the panic message when it fails.
+pub fn run_ok(cmd: &mut Command, what: &str) {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A Python virtual environment `target/<name>/venv` with `pip install <install...>` done,
+/// kept between runs and made again when `key` (what the install depends on: pinned
+/// versions, a requirements file's text) changes. Returns the venv's directory.
+pub fn python_venv(name: &str, install: &[&std::ffi::OsStr], key: &str) -> PathBuf {
+    let venv = workspace_root().join("target").join(name).join("venv");
+    let stamp = venv.join("installed-for.txt");
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(key) {
+        return venv;
+    }
+    run_ok(
+        Command::new("python3")
+            .args(["-m", "venv", "--clear"])
+            .arg(&venv),
+        "python3 -m venv (needs Python 3 with venv)",
+    );
+    run_ok(
+        Command::new(venv.join("bin").join("pip"))
+            .args(["install", "--quiet"])
+            .args(install),
+        &format!("pip install for {name}"),
+    );
+    std::fs::write(&stamp, key).unwrap();
+    venv
+}

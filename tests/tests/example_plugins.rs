@@ -2,19 +2,12 @@
 //! policy (roles plus group stewards, configured through its settings) and the Python
 //! policy built with componentize-py from PyPI.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use iam_tests::*;
 use reqwest::Method;
 use serde_json::json;
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
 
 fn put_label(s: &Server, token: &str, account: &str) -> reqwest::blocking::Response {
     s.put_json(
@@ -86,36 +79,16 @@ fn the_rust_site_policy_lets_stewards_manage_labels() {
 /// virtual environment under `target/` (kept between runs).
 fn build_python_policy() -> PathBuf {
     let root = workspace_root();
-    let work = root.join("target").join("python-plugin");
-    let venv = work.join("venv");
+    const COMPONENTIZE_PY: &str = "componentize-py==0.25.1";
+    let venv = python_venv(
+        "python-plugin",
+        &[COMPONENTIZE_PY.as_ref()],
+        COMPONENTIZE_PY,
+    );
+    let work = venv.parent().unwrap().to_path_buf();
     let tool = venv.join("bin").join("componentize-py");
-    let run = |cmd: &mut Command, what: &str| {
-        let out = cmd
-            .output()
-            .unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
-        assert!(
-            out.status.success(),
-            "{what} failed:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    if !tool.exists() {
-        run(
-            Command::new("python3").args(["-m", "venv"]).arg(&venv),
-            "python3 -m venv (the Python example needs Python 3 with venv)",
-        );
-        run(
-            Command::new(venv.join("bin").join("pip")).args([
-                "install",
-                "--quiet",
-                "componentize-py==0.25.1",
-            ]),
-            "pip install componentize-py",
-        );
-    }
     let out = work.join("python-policy.wasm");
-    run(
+    run_ok(
         Command::new(&tool)
             .current_dir(&root)
             .args([

@@ -130,52 +130,16 @@ const KNOWN: &[(&str, &str, &str)] = &[
     ),
 ];
 
-fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
 /// The Python of a virtual environment holding the pinned checker.
 fn checker_python() -> PathBuf {
-    let root = workspace_root();
-    let venv = root.join("target").join("scim-conformance").join("venv");
-    let python = venv.join("bin").join("python");
-    let requirements = root
-        .join("tests")
-        .join("conformance")
-        .join("requirements.txt");
-    let stamp = venv.join("installed-requirements.txt");
-    let wanted = std::fs::read_to_string(&requirements).unwrap();
-    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) {
-        return python;
-    }
-    let run = |cmd: &mut Command, what: &str| {
-        let out = cmd
-            .output()
-            .unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
-        assert!(
-            out.status.success(),
-            "{what} failed:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    run(
-        Command::new("python3")
-            .args(["-m", "venv", "--clear"])
-            .arg(&venv),
-        "python3 -m venv (the conformance check needs Python 3 with venv)",
+    let requirements = workspace_root().join("tests/conformance/requirements.txt");
+    let pinned = std::fs::read_to_string(&requirements).unwrap();
+    let venv = python_venv(
+        "scim-conformance",
+        &["-r".as_ref(), requirements.as_os_str()],
+        &pinned,
     );
-    run(
-        Command::new(venv.join("bin").join("pip"))
-            .args(["install", "--quiet", "-r"])
-            .arg(&requirements),
-        "pip install scim2-tester",
-    );
-    std::fs::write(&stamp, wanted).unwrap();
-    python
+    venv.join("bin").join("python")
 }
 
 #[test]

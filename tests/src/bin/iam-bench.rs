@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use iam_tests::encode;
+use iam_tests::{encode, workspace_root};
 use serde_json::{Value, json};
 
 const ADMIN_PASSWORD: &str = "bench-admin-password";
@@ -76,13 +76,6 @@ fn usage(problem: &str) -> ! {
         "usage: iam-bench [--accounts N (default 10000)] [--seconds S per measurement (default 2)] [--output FILE]"
     );
     std::process::exit(2);
-}
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
 }
 
 /// Builds the server with the `bench` feature in the profile this tool was built with.
