@@ -7,11 +7,21 @@ use sha2::{Digest, Sha256};
 
 /// The weak entity tag of a rendered resource (`meta.version` left out of the hash).
 pub fn version_of(resource: &Value) -> String {
+    if resource["meta"].get("version").is_none() {
+        return tag(resource);
+    }
     let mut hashed = resource.clone();
     if let Some(meta) = hashed.get_mut("meta").and_then(Value::as_object_mut) {
         meta.remove("version");
     }
-    let digest = Sha256::digest(hashed.to_string().as_bytes());
+    tag(&hashed)
+}
+
+fn tag(resource: &Value) -> String {
+    // Hashed as it is serialized: no intermediate string per resource of a page.
+    let mut hasher = Sha256::new();
+    serde_json::to_writer(&mut hasher, resource).expect("a JSON value serializes");
+    let digest = hasher.finalize();
     let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
     format!("W/\"{hex}\"")
 }
