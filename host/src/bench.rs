@@ -215,7 +215,7 @@ pub fn time_policy(iterations: usize) -> anyhow::Result<()> {
     // One handler call, on a scratch database.
     let dir = std::env::temp_dir().join(format!("iam-bench-policy-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let db = crate::store::Db::open(&dir.join("scratch.db"))?;
+    let db = crate::store::Db::open(&crate::store::Location::Sqlite(dir.join("scratch.db")))?;
     let mut handler = Vec::with_capacity(iterations);
     let mut tx = Some(db.begin(crate::store::TxMode::Read)?);
     for i in 0..iterations + iterations / 10 {

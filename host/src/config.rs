@@ -15,8 +15,8 @@ use crate::slots;
 pub struct Config {
     /// Address the HTTP server listens on.
     pub listen: String,
-    /// SQLite database file.
-    pub db: PathBuf,
+    /// The database: a SQLite file or a PostgreSQL URL.
+    pub db: DbLocation,
     /// Public base URL: token issuer, `meta.location` and `$ref` links.
     pub base_url: String,
     /// Plugin selection and limits.
@@ -368,7 +368,7 @@ impl FileSpec {
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     listen: Option<String>,
-    db: Option<PathBuf>,
+    db: Option<String>,
     base_url: Option<String>,
     max_body_bytes: Option<usize>,
     #[serde(default)]
@@ -400,8 +400,35 @@ struct FilePlugins {
 pub struct Overrides {
     pub config: Option<PathBuf>,
     pub listen: Option<String>,
-    pub db: Option<PathBuf>,
+    pub db: Option<String>,
     pub policy: Option<String>,
+}
+
+/// Where the database is: a SQLite file, or a PostgreSQL database (`postgres://` URL).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbLocation {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl DbLocation {
+    /// A `--db` value: a `postgres://` (or `postgresql://`) URL, or else a file path.
+    pub fn new(target: impl Into<String>) -> DbLocation {
+        let target = target.into();
+        if target.starts_with("postgres://") || target.starts_with("postgresql://") {
+            DbLocation::Postgres(target)
+        } else {
+            DbLocation::Sqlite(PathBuf::from(target))
+        }
+    }
+
+    /// The `db` of a config file in `dir`: a relative file path is relative to the file.
+    fn in_dir(dir: &Path, target: String) -> DbLocation {
+        match DbLocation::new(target) {
+            DbLocation::Sqlite(p) => DbLocation::Sqlite(dir.join(p)),
+            l => l,
+        }
+    }
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -430,9 +457,10 @@ impl Config {
             .or(file.listen)
             .unwrap_or_else(|| DEFAULT_LISTEN.into());
         let db =
-            o.db.or_else(|| env("IAM_DB").map(PathBuf::from))
-                .or(file.db.map(|d| base_dir.join(d)))
-                .unwrap_or_else(|| PathBuf::from(DEFAULT_DB));
+            o.db.or_else(|| env("IAM_DB"))
+                .map(DbLocation::new)
+                .or(file.db.map(|d| DbLocation::in_dir(&base_dir, d)))
+                .unwrap_or_else(|| DbLocation::new(DEFAULT_DB));
         let base_url = env("IAM_BASE_URL")
             .or(file.base_url)
             .unwrap_or_else(|| format!("http://{listen}"))
@@ -443,9 +471,13 @@ impl Config {
             &base_dir,
             o.policy.or_else(|| env("IAM_POLICY")),
         )?;
-        // Compiled components are cached next to the database unless the config says where.
+        // Compiled components are cached next to a database file, or in the system's
+        // temporary directory for a PostgreSQL one, unless the config says where.
         if plugins.cache_dir.is_none() {
-            plugins.cache_dir = Some(db.with_extension("plugin-cache"));
+            plugins.cache_dir = Some(match &db {
+                DbLocation::Sqlite(path) => path.with_extension("plugin-cache"),
+                DbLocation::Postgres(_) => std::env::temp_dir().join("iam-wasm-plugin-cache"),
+            });
         }
         file.registration.default_group_names()?;
         let mut oauth = file.oauth;

@@ -42,9 +42,9 @@ enum Command {
         /// Address to listen on (env IAM_LISTEN; default 127.0.0.1:8080).
         #[arg(long)]
         listen: Option<String>,
-        /// SQLite database file (env IAM_DB; default ./iam.db).
+        /// SQLite database file or postgres:// URL (env IAM_DB; default ./iam.db).
         #[arg(long)]
-        db: Option<PathBuf>,
+        db: Option<String>,
         /// `roles` (default), `strict`, or a path to a policy component (.wasm).
         #[arg(long)]
         policy: Option<String>,
@@ -55,15 +55,15 @@ enum Command {
         /// TOML configuration file (env IAM_CONFIG).
         #[arg(long)]
         config: Option<PathBuf>,
-        /// SQLite database file (env IAM_DB; default ./iam.db).
+        /// SQLite database file or postgres:// URL (env IAM_DB; default ./iam.db).
         #[arg(long)]
-        db: Option<PathBuf>,
+        db: Option<String>,
     },
     /// Print a signed access token for an account (for operators and scripts).
     Token {
-        /// SQLite database file (env IAM_DB; default ./iam.db).
+        /// SQLite database file or postgres:// URL (env IAM_DB; default ./iam.db).
         #[arg(long, env = "IAM_DB", default_value = config::DEFAULT_DB)]
-        db: PathBuf,
+        db: String,
         /// The account's username.
         #[arg(long)]
         username: String,
@@ -111,9 +111,9 @@ enum KeysAction {
     /// Add a new signing key. A running server signs with it from its next token on and
     /// publishes it at /jwk; tokens signed with older keys stay valid until they expire.
     Rotate {
-        /// SQLite database file (env IAM_DB; default ./iam.db).
+        /// SQLite database file or postgres:// URL (env IAM_DB; default ./iam.db).
         #[arg(long, env = "IAM_DB", default_value = config::DEFAULT_DB)]
-        db: PathBuf,
+        db: String,
     },
 }
 
@@ -149,10 +149,15 @@ fn main() -> ExitCode {
             username,
             scope,
             lifetime,
-        } => server::print_token(&db, &username, scope.as_deref(), lifetime),
+        } => server::print_token(
+            &config::DbLocation::new(db),
+            &username,
+            scope.as_deref(),
+            lifetime,
+        ),
         Command::Keys {
             action: KeysAction::Rotate { db },
-        } => server::rotate_keys(&db),
+        } => server::rotate_keys(&config::DbLocation::new(db)),
         #[cfg(feature = "bench")]
         Command::BenchPolicy { iterations } => bench::time_policy(iterations),
         Command::Plugin {

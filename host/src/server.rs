@@ -1,10 +1,9 @@
 //! Starting the server: open the database, run first-start set-up, load the plugins, serve.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use crate::store::Store;
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
 use crate::auth::external::{JwksSource, TrustedIssuers};
 use crate::auth::keys::{Keyring, LiveKeyring};
@@ -17,7 +16,7 @@ use crate::http::{self, App};
 use crate::lifecycle;
 use crate::pipeline::Pipeline;
 use crate::plugins::LivePlugins;
-use crate::store::{self, Db, TxMode};
+use crate::store::{self, Db, Location, TxMode};
 use crate::{auth, passwords};
 
 const ISSUER_KEY: &str = "issuer";
@@ -137,7 +136,7 @@ pub fn serve(cfg: Config) -> Result<()> {
         let listener = tokio::net::TcpListener::bind(&cfg.listen)
             .await
             .with_context(|| format!("cannot listen on {}", cfg.listen))?;
-        tracing::info!(address = %listener.local_addr()?, db = %cfg.db.display(), "iam-host listening");
+        tracing::info!(address = %listener.local_addr()?, db = %store::describe(&cfg.db), "iam-host listening");
         // The caller's address keys the throttling of password attempts.
         let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
         axum::serve(listener, service)
@@ -226,14 +225,8 @@ fn bootstrap_admin(conn: &dyn Store) -> Result<()> {
 }
 
 /// `iam-host keys rotate`: adds a signing key and prints its id.
-pub fn rotate_keys(db_path: &Path) -> Result<()> {
-    if !db_path.exists() {
-        bail!(
-            "database {} does not exist: start the server once first",
-            db_path.display()
-        );
-    }
-    let db = Db::open(db_path)?;
+pub fn rotate_keys(location: &Location) -> Result<()> {
+    let db = Db::open_existing(location)?;
     let kid = db.transaction(TxMode::Write, Keyring::rotate)?;
     println!("{kid}");
     Ok(())
@@ -241,18 +234,12 @@ pub fn rotate_keys(db_path: &Path) -> Result<()> {
 
 /// `iam-host token`: signs a token for `username` with the server's key and issuer.
 pub fn print_token(
-    db_path: &Path,
+    location: &Location,
     username: &str,
     scope: Option<&str>,
     lifetime: u64,
 ) -> Result<()> {
-    if !db_path.exists() {
-        bail!(
-            "database {} does not exist: start the server once first",
-            db_path.display()
-        );
-    }
-    let db = Db::open(db_path)?;
+    let db = Db::open_existing(location)?;
     let token = db.transaction(TxMode::Write, |conn| {
         let keyring = Keyring::load_or_create(conn)?;
         let issuer = conn

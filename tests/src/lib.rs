@@ -1,10 +1,16 @@
 //! Black-box test harness: starts the real `iam-host` binary on a free port with a fresh
-//! SQLite file and talks HTTP to it.
+//! database and talks HTTP to it.
+//!
+//! The database is a SQLite file in the server's temporary directory, or, when the
+//! environment variable `IAM_TEST_POSTGRES` holds the base URL of a PostgreSQL cluster
+//! (`postgres://postgres@127.0.0.1:PORT`, see `tests/postgres-cluster`), a database of its own
+//! created in that cluster for each server and dropped with it.
 
 use std::io::Read;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::blocking::{Client, RequestBuilder, Response};
@@ -64,6 +70,226 @@ pub fn host_binary() -> PathBuf {
     bin
 }
 
+/// The base URL of the PostgreSQL cluster the tests run on (`IAM_TEST_POSTGRES`), or `None`
+/// for SQLite.
+pub fn test_postgres() -> Option<String> {
+    std::env::var("IAM_TEST_POSTGRES")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+}
+
+/// A database of its own for one server (or one CLI run): a SQLite file, or a fresh
+/// PostgreSQL database under `IAM_TEST_POSTGRES`, dropped when this is dropped.
+pub struct TestDb {
+    /// What `--db` gets: the file's path or the database's URL.
+    arg: String,
+    engine: Engine,
+}
+
+enum Engine {
+    Sqlite(PathBuf),
+    /// The database's URL, the URL of the cluster's `postgres` database (to drop it from),
+    /// and its name.
+    Postgres {
+        url: String,
+        admin: String,
+        name: String,
+    },
+}
+
+impl TestDb {
+    /// The SQLite file `sqlite_file`, or under `IAM_TEST_POSTGRES` a new PostgreSQL database
+    /// (and then `sqlite_file` is not used).
+    pub fn new(sqlite_file: PathBuf) -> TestDb {
+        match test_postgres() {
+            Some(base) => TestDb::create_postgres(&base),
+            None => TestDb::sqlite(sqlite_file),
+        }
+    }
+
+    /// The SQLite file `path`, whatever the switch says: for tests about the file itself.
+    pub fn sqlite(path: PathBuf) -> TestDb {
+        TestDb {
+            arg: path.to_string_lossy().into_owned(),
+            engine: Engine::Sqlite(path),
+        }
+    }
+
+    fn create_postgres(base: &str) -> TestDb {
+        // Test binaries run in parallel and each runs its tests on parallel threads: the
+        // process id and a counter keep names apart, the random part guards against a pid
+        // reused while a leftover of an earlier run still exists.
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let name = format!(
+            "iam_test_{}_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed),
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        let admin = postgres_url(base, "postgres");
+        pg_connect(&admin)
+            .simple_query(&format!("CREATE DATABASE {name}"))
+            .unwrap_or_else(|e| panic!("CREATE DATABASE {name} on {base}: {e}"));
+        let url = postgres_url(base, &name);
+        TestDb {
+            arg: url.clone(),
+            engine: Engine::Postgres { url, admin, name },
+        }
+    }
+
+    /// The string `--db` (or `IAM_DB`) gets.
+    pub fn arg(&self) -> &str {
+        &self.arg
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.engine, Engine::Postgres { .. })
+    }
+
+    /// The SQLite file (panics on PostgreSQL: only tests about the file itself use it).
+    pub fn sqlite_path(&self) -> &Path {
+        match &self.engine {
+            Engine::Sqlite(p) => p,
+            Engine::Postgres { .. } => panic!("the database is PostgreSQL, not a SQLite file"),
+        }
+    }
+
+    /// Runs one query and returns its rows, every column as text (`None` for NULL). Plain
+    /// SQL both engines accept; quote strings with [`sql_str`].
+    pub fn rows(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        match &self.engine {
+            Engine::Sqlite(path) => {
+                let conn = sqlite_open(path);
+                let mut q = conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+                let n = q.column_count();
+                let mut rows = q.query([]).unwrap_or_else(|e| panic!("{sql}: {e}"));
+                let mut out = Vec::new();
+                while let Some(row) = rows.next().unwrap_or_else(|e| panic!("{sql}: {e}")) {
+                    out.push(
+                        (0..n)
+                            .map(|i| sqlite_text(row.get_ref(i).unwrap()))
+                            .collect(),
+                    );
+                }
+                out
+            }
+            // The simple query protocol answers every column as text.
+            Engine::Postgres { url, .. } => pg_connect(url)
+                .simple_query(sql)
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                .into_iter()
+                .filter_map(|m| match m {
+                    postgres::SimpleQueryMessage::Row(r) => {
+                        Some((0..r.len()).map(|i| r.get(i).map(String::from)).collect())
+                    }
+                    _ => None,
+                })
+                .collect(),
+        }
+    }
+
+    /// The one value the query answers (panics unless exactly one row with one non-NULL
+    /// column).
+    pub fn one(&self, sql: &str) -> String {
+        let rows = self.rows(sql);
+        match rows.as_slice() {
+            [row] if row.len() == 1 => row[0].clone().unwrap_or_else(|| panic!("{sql}: NULL")),
+            _ => panic!("{sql}: one value expected, got {rows:?}"),
+        }
+    }
+
+    /// Runs one statement; returns the number of rows it changed.
+    pub fn execute(&self, sql: &str) -> u64 {
+        match &self.engine {
+            Engine::Sqlite(path) => sqlite_open(path)
+                .execute(sql, [])
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                as u64,
+            Engine::Postgres { url, .. } => pg_connect(url)
+                .simple_query(sql)
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                .into_iter()
+                .map(|m| match m {
+                    postgres::SimpleQueryMessage::CommandComplete(n) => n,
+                    _ => 0,
+                })
+                .sum(),
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        // The server using it is stopped by now; FORCE ends any session still around. A
+        // leftover is harmless (the cluster is thrown away), so a failure only warns.
+        if let Engine::Postgres { admin, name, .. } = &self.engine {
+            let dropped = postgres::Client::connect(admin, postgres::NoTls).and_then(|mut c| {
+                c.simple_query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            });
+            if let Err(e) = dropped {
+                eprintln!("warning: DROP DATABASE {name}: {e}");
+            }
+        }
+    }
+}
+
+/// `base` (a cluster's URL, with or without a database and a `?query`) naming `database`.
+fn postgres_url(base: &str, database: &str) -> String {
+    let (head, query) = match base.split_once('?') {
+        Some((h, q)) => (h, Some(q)),
+        None => (base, None),
+    };
+    let authority_at = head.find("://").map_or(0, |i| i + 3);
+    let authority_end = head[authority_at..]
+        .find('/')
+        .map_or(head.len(), |i| authority_at + i);
+    let mut url = format!("{}/{database}", &head[..authority_end]);
+    if let Some(q) = query {
+        url.push('?');
+        url.push_str(q);
+    }
+    url
+}
+
+/// A connection to `url`; retried for a while, since a cluster busy with many parallel
+/// servers may be out of connections for a moment.
+fn pg_connect(url: &str) -> postgres::Client {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match postgres::Client::connect(url, postgres::NoTls) {
+            Ok(c) => return c,
+            Err(e) if Instant::now() >= deadline => panic!("connect to {url}: {e}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+}
+
+/// An existing SQLite file, opened read-write (never created: a wrong path fails here).
+fn sqlite_open(path: &Path) -> rusqlite::Connection {
+    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_URI;
+    let conn = rusqlite::Connection::open_with_flags(path, flags)
+        .unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+    // The server may be writing at the same moment.
+    conn.busy_timeout(Duration::from_secs(5)).unwrap();
+    conn
+}
+
+/// A SQLite value as text, as PostgreSQL's simple query protocol would give it.
+fn sqlite_text(v: rusqlite::types::ValueRef<'_>) -> Option<String> {
+    use rusqlite::types::ValueRef;
+    match v {
+        ValueRef::Null => None,
+        ValueRef::Integer(i) => Some(i.to_string()),
+        ValueRef::Real(f) => Some(f.to_string()),
+        ValueRef::Text(t) | ValueRef::Blob(t) => Some(String::from_utf8_lossy(t).into_owned()),
+    }
+}
+
+/// `s` as an SQL string literal (standard quoting, which both engines use).
+pub fn sql_str(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
 /// A running server with its own temporary directory and database.
 pub struct Server {
     pub dir: tempfile::TempDir,
@@ -72,6 +298,8 @@ pub struct Server {
     args: Vec<String>,
     child: Option<Child>,
     client: Client,
+    /// Dropped after `Drop for Server` has stopped the server.
+    db: TestDb,
 }
 
 impl Server {
@@ -98,10 +326,12 @@ impl Server {
     /// Starts a server in `dir` on a free port with `args` after `serve`.
     fn launch(dir: tempfile::TempDir, args: Vec<String>) -> Server {
         let port = free_port();
+        let db = TestDb::new(dir.path().join("iam.db"));
         let mut server = Server {
             base: format!("http://127.0.0.1:{port}"),
             port,
             args,
+            db,
             dir,
             child: None,
             client: Client::builder()
@@ -113,8 +343,35 @@ impl Server {
         server
     }
 
+    /// What the server got as `--db`: its SQLite file or its PostgreSQL database's URL.
+    pub fn db(&self) -> &str {
+        self.db.arg()
+    }
+
+    /// Whether the server runs on PostgreSQL (`IAM_TEST_POSTGRES`).
+    pub fn is_postgres(&self) -> bool {
+        self.db.is_postgres()
+    }
+
+    /// The server's SQLite file, for tests about the file itself (panics on PostgreSQL).
     pub fn db_path(&self) -> PathBuf {
-        self.dir.path().join("iam.db")
+        self.db.sqlite_path().to_path_buf()
+    }
+
+    /// The rows of a query on the server's database, every column as text (see
+    /// [`TestDb::rows`]).
+    pub fn sql_rows(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        self.db.rows(sql)
+    }
+
+    /// The one value a query on the server's database answers.
+    pub fn sql_one(&self, sql: &str) -> String {
+        self.db.one(sql)
+    }
+
+    /// Runs a statement on the server's database behind its back; returns the rows changed.
+    pub fn sql_execute(&self, sql: &str) -> u64 {
+        self.db.execute(sql)
     }
 
     fn log_path(&self) -> PathBuf {
@@ -127,11 +384,11 @@ impl Server {
             .append(true)
             .open(self.log_path())
             .unwrap();
-        let child = Command::new(host_binary())
+        let child = self
+            .command()
             .arg("serve")
             .args(["--listen", &format!("127.0.0.1:{}", self.port)])
-            .arg("--db")
-            .arg(self.db_path())
+            .args(["--db", self.db()])
             .args(&self.args)
             .env("IAM_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("IAM_LOG", "info")
@@ -163,6 +420,27 @@ impl Server {
             std::thread::sleep(Duration::from_millis(50));
         }
         panic!("iam-host did not become ready:\n{}", self.log());
+    }
+
+    /// `iam-host`, to be run on this server's database.
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(host_binary());
+        if self.is_postgres() {
+            // No database file to keep things next to (the plugin cache): what the server
+            // keeps in its working or temporary directory stays in its own directory, as it
+            // does on SQLite, instead of being shared with the servers of parallel tests.
+            cmd.current_dir(self.dir.path())
+                .env("TMPDIR", self.dir.path());
+        }
+        cmd
+    }
+
+    /// `iam-host <subcommand...> --db <the server's database>` (`token`, `lifecycle`,
+    /// `keys rotate`), to add arguments to and run.
+    pub fn cli(&self, subcommand: &[&str]) -> Command {
+        let mut cmd = self.command();
+        cmd.args(subcommand).args(["--db", self.db()]);
+        cmd
     }
 
     /// Stops the server (SIGKILL) and starts it again on the same database and port.
@@ -227,13 +505,12 @@ impl Server {
 
     /// The id and private PEM of the server's active signing key, read from its database.
     pub fn signing_key(&self) -> (String, String) {
-        let conn = rusqlite::Connection::open(self.db_path()).unwrap();
-        conn.query_row(
-            "SELECT kid, private_pem FROM signing_keys ORDER BY created_ms DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap()
+        let rows = self
+            .sql_rows("SELECT kid, private_pem FROM signing_keys ORDER BY created_ms DESC LIMIT 1");
+        let [row] = rows.as_slice() else {
+            panic!("no signing key: {rows:?}")
+        };
+        (row[0].clone().unwrap(), row[1].clone().unwrap())
     }
 
     /// `POST /iam/admin/plugins/reload` as `token`.
@@ -243,11 +520,8 @@ impl Server {
 
     /// A token from `iam-host token` for `username`, with `scope` or the account's default.
     pub fn token_with(&self, username: &str, scope: Option<&str>) -> String {
-        let mut cmd = Command::new(host_binary());
-        cmd.arg("token")
-            .arg("--db")
-            .arg(self.db_path())
-            .args(["--username", username]);
+        let mut cmd = self.cli(&["token"]);
+        cmd.args(["--username", username]);
         if let Some(s) = scope {
             cmd.args(["--scope", s]);
         }
@@ -432,6 +706,15 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.stop();
+        // A failing test shows what the server said about it (its directory goes away).
+        if std::thread::panicking() {
+            let log = self.log();
+            let errors: Vec<&str> = log.lines().filter(|l| l.contains("ERROR")).collect();
+            let shown = &errors[errors.len().saturating_sub(20)..];
+            if !shown.is_empty() {
+                eprintln!("server errors:\n{}", shown.join("\n"));
+            }
+        }
     }
 }
 
@@ -487,11 +770,11 @@ pub fn serve_fails_with(config: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("iam.toml");
     std::fs::write(&cfg, config).unwrap();
+    let db = TestDb::new(dir.path().join("iam.db"));
     let out = Command::new(host_binary())
         .args(["serve", "--listen", "127.0.0.1:0", "--config"])
         .arg(&cfg)
-        .arg("--db")
-        .arg(dir.path().join("iam.db"))
+        .args(["--db", db.arg()])
         .output()
         .unwrap();
     assert!(!out.status.success(), "serve started with {config}");

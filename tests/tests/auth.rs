@@ -2,7 +2,6 @@
 //! §15): 401 before anything else, 403 bodies, token checks, public endpoints,
 //! framework errors as JSON.
 
-use std::process::Command;
 use std::time::Duration;
 
 use iam_tests::*;
@@ -90,10 +89,8 @@ fn scopes_of(token: &str) -> Vec<String> {
 
 /// `iam-host token` with an explicit lifetime.
 fn token_with_lifetime(s: &Server, username: &str, lifetime: u64) -> String {
-    let out = Command::new(host_binary())
-        .arg("token")
-        .arg("--db")
-        .arg(s.db_path())
+    let out = s
+        .cli(&["token"])
         .args(["--username", username, "--lifetime", &lifetime.to_string()])
         .output()
         .unwrap();

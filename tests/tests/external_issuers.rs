@@ -212,9 +212,9 @@ fn a_trusted_issuer_without_an_audience_is_refused_at_start() {
         format!("[[oauth.trusted_issuers]]\nissuer = \"{IDP}\"\njwks_url = \"http://127.0.0.1:1/jwks\"\n"),
     )
     .unwrap();
+    let db = TestDb::new(dir.path().join("iam.db"));
     let out = std::process::Command::new(host_binary())
-        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
-        .arg(dir.path().join("iam.db"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--db", db.arg()])
         .arg("--config")
         .arg(&config)
         .output()

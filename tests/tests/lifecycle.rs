@@ -1,7 +1,6 @@
 //! `PUT /iam/account/{id}/endTime` and the account-lifecycle job (docs/api.md §7, with
 //! the differences §3.1 and §3.6).
 
-use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use iam_tests::*;
@@ -45,8 +44,7 @@ fn status_label(s: &Server, token: &str, id: &str) -> Option<String> {
 
 /// Runs `iam-host lifecycle` once against the server's database and config.
 fn run_lifecycle(s: &Server, config: Option<&str>) -> Value {
-    let mut cmd = Command::new(host_binary());
-    cmd.arg("lifecycle").arg("--db").arg(s.db_path());
+    let mut cmd = s.cli(&["lifecycle"]);
     if let Some(c) = config {
         let path = s.dir.path().join("lifecycle.toml");
         std::fs::write(&path, c).unwrap();

@@ -587,11 +587,7 @@ fn discovery_is_truthful_and_rotated_keys_keep_old_tokens_valid() {
     let jwks = expect_json(s.get("/jwk", None), StatusCode::OK, "jwk");
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
 
-    let out = std::process::Command::new(host_binary())
-        .args(["keys", "rotate", "--db"])
-        .arg(s.db_path())
-        .output()
-        .unwrap();
+    let out = s.cli(&["keys", "rotate"]).output().unwrap();
     assert!(
         out.status.success(),
         "{}",

@@ -19,6 +19,10 @@ impl Drop for Running {
 fn serve(args: &[&str], envs: &[(&str, String)], port: u16, log: &std::path::Path) -> Running {
     let mut cmd = Command::new(host_binary());
     cmd.arg("serve").args(args);
+    // What a server on PostgreSQL keeps in its working or temporary directory (there is no
+    // database file to keep it next to) stays in the test's own directory.
+    let own = log.parent().unwrap();
+    cmd.current_dir(own).env("TMPDIR", own);
     for var in [
         "IAM_CONFIG",
         "IAM_LISTEN",
@@ -59,18 +63,22 @@ fn serve(args: &[&str], envs: &[(&str, String)], port: u16, log: &std::path::Pat
 fn serve_reads_its_settings_from_the_environment() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let db = dir.path().join("from-env.db");
+    let db = TestDb::new(dir.path().join("from-env.db"));
     let log = dir.path().join("log");
     let _server = serve(
         &[],
         &[
             ("IAM_LISTEN", format!("127.0.0.1:{port}")),
-            ("IAM_DB", db.display().to_string()),
+            ("IAM_DB", db.arg().to_string()),
         ],
         port,
         &log,
     );
-    assert!(db.exists(), "IAM_DB names the database file");
+    // IAM_DB names the database: the server made its admin there.
+    assert_eq!(
+        db.one("SELECT username FROM accounts WHERE username = 'admin'"),
+        "admin"
+    );
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(
         logged.contains("created account 'admin' with the password from IAM_ADMIN_PASSWORD"),
@@ -78,6 +86,8 @@ fn serve_reads_its_settings_from_the_environment() {
     );
 }
 
+/// About where a relative SQLite path in the file points, so on SQLite whatever the engine
+/// switch says.
 #[test]
 fn the_config_file_comes_from_iam_config_and_flags_win() {
     let dir = tempfile::tempdir().unwrap();
@@ -113,11 +123,17 @@ fn the_config_file_comes_from_iam_config_and_flags_win() {
 fn a_generated_admin_password_is_logged_once() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let db = dir.path().join("iam.db");
+    let db = TestDb::new(dir.path().join("iam.db"));
     let log = dir.path().join("log");
     let mut cmd = Command::new(host_binary());
-    cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--db"])
-        .arg(&db);
+    cmd.args([
+        "serve",
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "--db",
+        db.arg(),
+    ]);
+    cmd.current_dir(dir.path()).env("TMPDIR", dir.path());
     for var in ["IAM_CONFIG", "IAM_ADMIN_PASSWORD"] {
         cmd.env_remove(var);
     }
@@ -145,12 +161,7 @@ fn a_generated_admin_password_is_logged_once() {
     );
     // A second start on the same database creates nobody and prints no password.
     let _again = serve(
-        &[
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--db",
-            &db.display().to_string(),
-        ],
+        &["--listen", &format!("127.0.0.1:{port}"), "--db", db.arg()],
         &[],
         port,
         &log,
@@ -168,13 +179,23 @@ fn readiness_follows_the_database_and_liveness_does_not() {
         let v = expect_json(s.get(path, None), StatusCode::OK, path);
         assert_eq!(v["status"], "UP", "{path}");
     }
-    // Another (newer) server moves the schema on under this one.
-    let conn = rusqlite::Connection::open(s.db_path()).unwrap();
-    let at: u32 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .unwrap();
-    conn.execute_batch(&format!("PRAGMA user_version = {}", at + 1))
-        .unwrap();
+    // Another (newer) server moves the schema on under this one. SQLite keeps the version
+    // in the file's header, PostgreSQL as one row per applied migration.
+    let at: u64 = if s.is_postgres() {
+        s.sql_one("SELECT max(version) FROM schema_migrations")
+    } else {
+        s.sql_one("PRAGMA user_version")
+    }
+    .parse()
+    .unwrap();
+    if s.is_postgres() {
+        s.sql_execute(&format!(
+            "INSERT INTO schema_migrations (version, applied_ms) VALUES ({}, 0)",
+            at + 1
+        ));
+    } else {
+        s.sql_execute(&format!("PRAGMA user_version = {}", at + 1));
+    }
     let v = expect_json(
         s.get("/health/readiness", None),
         StatusCode::SERVICE_UNAVAILABLE,
@@ -192,7 +213,7 @@ fn readiness_follows_the_database_and_liveness_does_not() {
     assert_eq!(v["status"], "UP");
 
     s.stop();
-    let msg = serve_fails_with_db(&s.db_path());
+    let msg = serve_fails_with_db(s.db());
     assert!(
         msg.contains(&format!(
             "the database schema is at version {}, newer than this server knows ({at})",
@@ -202,10 +223,9 @@ fn readiness_follows_the_database_and_liveness_does_not() {
     );
 }
 
-fn serve_fails_with_db(db: &std::path::Path) -> String {
+fn serve_fails_with_db(db: &str) -> String {
     let out = std::process::Command::new(host_binary())
-        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
-        .arg(db)
+        .args(["serve", "--listen", "127.0.0.1:0", "--db", db])
         .output()
         .unwrap();
     assert!(!out.status.success(), "serve started");

@@ -90,12 +90,12 @@ fn acknowledged_writes_survive_kill_9() {
         for w in writers {
             w.join().unwrap();
         }
-        let conn = rusqlite::Connection::open(s.db_path()).unwrap();
-        let check: String = conn
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(check, "ok", "round {round}");
-        drop(conn);
+        // A SQLite file must come out of the kill intact. PostgreSQL keeps its own files
+        // (the killed server's transactions end with its connections): there the check is
+        // what follows, that every acknowledged write is there.
+        if !s.is_postgres() {
+            assert_eq!(s.sql_one("PRAGMA integrity_check"), "ok", "round {round}");
+        }
         s.restart();
     }
     let stored: BTreeSet<String> = body(s.get(&path, Some(&admin)))

@@ -22,19 +22,17 @@ const ATTACKER_PROXY: &str = include_str!("../fixtures/attacker-proxy.pem");
 /// What the database holds for each linked certificate with subject test2:
 /// (account, issuer, PEM, proxy chain).
 fn test2_rows(s: &Server) -> Vec<(String, String, String, Option<String>)> {
-    let conn = rusqlite::Connection::open(s.db_path()).unwrap();
-    let mut q = conn
-        .prepare(
-            "SELECT a.uuid, c.issuer_dn, c.pem, c.proxy_chain FROM certificates c
-             JOIN accounts a ON a.id = c.account_id WHERE c.subject_dn = ?1 ORDER BY c.id",
-        )
-        .unwrap();
-    q.query_map([TEST2], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    s.sql_rows(&format!(
+        "SELECT a.uuid, c.issuer_dn, c.pem, c.proxy_chain FROM certificates c
+         JOIN accounts a ON a.id = c.account_id WHERE c.subject_dn = {} ORDER BY c.id",
+        sql_str(TEST2)
+    ))
+    .into_iter()
+    .map(|r| {
+        let text = |i: usize| r[i].clone().unwrap();
+        (text(0), text(1), text(2), r[3].clone())
     })
-    .unwrap()
-    .collect::<rusqlite::Result<_>>()
-    .unwrap()
+    .collect()
 }
 
 /// The account's one linked certificate as SCIM shows it.
@@ -399,13 +397,12 @@ fn a_client_at_the_maximum_gets_tokens_that_expire_and_revoke() {
         "introspect revoked",
     );
     assert_eq!(v["active"], false);
-    let conn = rusqlite::Connection::open(s.db_path()).unwrap();
-    let kept: u64 = conn
-        .query_row(
-            "SELECT expires_ms FROM revoked_tokens WHERE jti = ?1",
-            [c["jti"].as_str().unwrap()],
-            |r| r.get(0),
-        )
+    let kept: u64 = s
+        .sql_one(&format!(
+            "SELECT expires_ms FROM revoked_tokens WHERE jti = {}",
+            sql_str(c["jti"].as_str().unwrap())
+        ))
+        .parse()
         .unwrap();
     assert_eq!(
         kept,

@@ -158,14 +158,11 @@ fn a_client_token_never_acts_as_an_account() {
     // Even a client that got such an id (renamed in the database behind the API's back)
     // gets a client token, never the admin's.
     register(&s, &admin, "app", &["client_credentials"], "openid", false);
-    let conn = rusqlite::Connection::open(s.db_path()).unwrap();
-    conn.busy_timeout(Duration::from_secs(5)).unwrap();
-    conn.execute(
-        "UPDATE clients SET client_id = ?1 WHERE client_id = 'app'",
-        [&admin_id],
-    )
-    .unwrap();
-    drop(conn);
+    let renamed = s.sql_execute(&format!(
+        "UPDATE clients SET client_id = {} WHERE client_id = 'app'",
+        sql_str(&admin_id)
+    ));
+    assert_eq!(renamed, 1);
     let t = token_ok(post_form(
         &s,
         "/token",

@@ -17,12 +17,14 @@ pub mod keys;
 pub mod labels;
 pub mod memberships;
 pub mod meta;
+mod postgres;
 pub mod profiles;
+mod sql;
 mod sqlite;
 pub mod tokens;
 
+pub use crate::config::DbLocation as Location;
 use std::fmt;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -56,18 +58,35 @@ pub trait Store {
 }
 
 /// A database failure. Its message is for logs; [`StoreError::is_busy`] tells contention
-/// (worth a 503 and a retry) from everything else.
+/// (worth a 503 and a retry) from everything else, and [`StoreError::is_conflict`] a
+/// transaction that lost a race and can simply run again.
 #[derive(Debug)]
 pub struct StoreError {
-    busy: bool,
+    kind: ErrorKind,
     message: String,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ErrorKind {
+    Busy,
+    Conflict,
+    Other,
+}
+
 impl StoreError {
-    /// A failure that retrying later may cure: the database was locked or busy.
+    /// A failure that retrying later may cure: the database was locked, busy or away.
     pub fn busy(message: impl Into<String>) -> StoreError {
         StoreError {
-            busy: true,
+            kind: ErrorKind::Busy,
+            message: message.into(),
+        }
+    }
+
+    /// The transaction conflicted with a concurrent one (a serialization failure or a
+    /// deadlock) and was rolled back: running it again from the start will do.
+    pub fn conflict(message: impl Into<String>) -> StoreError {
+        StoreError {
+            kind: ErrorKind::Conflict,
             message: message.into(),
         }
     }
@@ -75,13 +94,18 @@ impl StoreError {
     /// Any other failure.
     pub fn other(message: impl Into<String>) -> StoreError {
         StoreError {
-            busy: false,
+            kind: ErrorKind::Other,
             message: message.into(),
         }
     }
 
+    /// Contention: busy, or a conflict that retries did not cure.
     pub fn is_busy(&self) -> bool {
-        self.busy
+        self.kind != ErrorKind::Other
+    }
+
+    pub fn is_conflict(&self) -> bool {
+        self.kind == ErrorKind::Conflict
     }
 }
 
@@ -121,14 +145,40 @@ pub trait Session: Send {
     fn commit(self: Box<Self>) -> StoreResult<()>;
 }
 
+/// The file path, or the URL without its password: for logs and messages.
+pub fn describe(location: &Location) -> String {
+    match location {
+        Location::Sqlite(p) => p.display().to_string(),
+        Location::Postgres(url) => postgres::redact(url),
+    }
+}
+
 /// The database (cloning is cheap).
 #[derive(Clone)]
 pub struct Db(Arc<dyn Engine>);
 
 impl Db {
-    /// Opens (creating if needed) the SQLite database file and brings its schema up to date.
-    pub fn open(path: &Path) -> anyhow::Result<Db> {
-        Ok(Db(Arc::new(sqlite::Sqlite::open(path)?)))
+    /// Opens the database (creating a SQLite file if needed) and brings its schema up to
+    /// date.
+    pub fn open(location: &Location) -> anyhow::Result<Db> {
+        Ok(match location {
+            Location::Sqlite(path) => Db(Arc::new(sqlite::Sqlite::open(path)?)),
+            Location::Postgres(url) => Db(Arc::new(postgres::Postgres::open(url)?)),
+        })
+    }
+
+    /// Opens a database that must exist already (the operator commands, which have
+    /// nothing to work on in a new one).
+    pub fn open_existing(location: &Location) -> anyhow::Result<Db> {
+        if let Location::Sqlite(path) = location
+            && !path.exists()
+        {
+            anyhow::bail!(
+                "database {} does not exist: start the server once first",
+                path.display()
+            );
+        }
+        Db::open(location)
     }
 
     /// A connection outside any transaction.

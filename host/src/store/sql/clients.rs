@@ -1,7 +1,7 @@
 //! OAuth client queries. Lists (scope, grants, redirect URIs) are stored space-separated;
 //! secrets only as salted hashes.
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use super::{Connection, OptionalExtension, Row, params};
 
 use super::{now_ms, sql_int};
 use crate::contract::types::Client;
@@ -16,7 +16,7 @@ fn words(s: String) -> Vec<String> {
     s.split_whitespace().map(String::from).collect()
 }
 
-fn client_from_row(r: &Row) -> rusqlite::Result<Client> {
+fn client_from_row(r: &Row) -> super::Result<Client> {
     Ok(Client {
         client_id: r.get(0)?,
         client_name: r.get(1)?,
@@ -35,7 +35,7 @@ fn client_from_row(r: &Row) -> rusqlite::Result<Client> {
     })
 }
 
-pub fn get(conn: &Connection, client_id: &str) -> rusqlite::Result<Option<Client>> {
+pub fn get(conn: &Connection, client_id: &str) -> super::Result<Option<Client>> {
     conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM clients c WHERE c.client_id = ?1"
     ))?
@@ -43,7 +43,7 @@ pub fn get(conn: &Connection, client_id: &str) -> rusqlite::Result<Option<Client
     .optional()
 }
 
-pub fn insert(conn: &Connection, c: &NewClientRow) -> rusqlite::Result<Client> {
+pub fn insert(conn: &Connection, c: &NewClientRow) -> super::Result<Client> {
     conn.prepare_cached(
         "INSERT INTO clients(client_id, secret_hash, name, description, scope, grant_types,
                              redirect_uris, token_endpoint_auth_method, active, created_ms,
@@ -67,19 +67,19 @@ pub fn insert(conn: &Connection, c: &NewClientRow) -> rusqlite::Result<Client> {
     get(conn, c.client_id).map(|c| c.expect("client just inserted"))
 }
 
-pub fn delete(conn: &Connection, client_id: &str) -> rusqlite::Result<bool> {
+pub fn delete(conn: &Connection, client_id: &str) -> super::Result<bool> {
     Ok(conn
         .prepare_cached("DELETE FROM clients WHERE client_id = ?1")?
         .execute([client_id])?
         > 0)
 }
 
-pub fn count(conn: &Connection) -> rusqlite::Result<u64> {
+pub fn count(conn: &Connection) -> super::Result<u64> {
     conn.prepare_cached("SELECT count(*) FROM clients")?
         .query_row([], |r| r.get(0))
 }
 
-pub fn list(conn: &Connection, offset: u64, limit: u64) -> rusqlite::Result<Vec<Client>> {
+pub fn list(conn: &Connection, offset: u64, limit: u64) -> super::Result<Vec<Client>> {
     conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM clients c ORDER BY c.id LIMIT ?1 OFFSET ?2"
     ))?
@@ -87,21 +87,18 @@ pub fn list(conn: &Connection, offset: u64, limit: u64) -> rusqlite::Result<Vec<
     .collect()
 }
 
-pub fn add_owner(conn: &Connection, client_id: &str, account_uuid: &str) -> rusqlite::Result<bool> {
+pub fn add_owner(conn: &Connection, client_id: &str, account_uuid: &str) -> super::Result<bool> {
     let n = conn
         .prepare_cached(
-            "INSERT OR IGNORE INTO client_owners(client_id, account_id)
-             SELECT c.id, a.id FROM clients c, accounts a WHERE c.client_id = ?1 AND a.uuid = ?2",
+            "INSERT INTO client_owners(client_id, account_id)
+             SELECT c.id, a.id FROM clients c, accounts a WHERE c.client_id = ?1 AND a.uuid = ?2
+             ON CONFLICT DO NOTHING",
         )?
         .execute(params![client_id, account_uuid])?;
     Ok(n > 0)
 }
 
-pub fn remove_owner(
-    conn: &Connection,
-    client_id: &str,
-    account_uuid: &str,
-) -> rusqlite::Result<bool> {
+pub fn remove_owner(conn: &Connection, client_id: &str, account_uuid: &str) -> super::Result<bool> {
     let n = conn
         .prepare_cached(
             "DELETE FROM client_owners
@@ -115,7 +112,7 @@ pub fn remove_owner(
 const OWNED: &str = "c.id IN (SELECT o.client_id FROM client_owners o
                                JOIN accounts a ON a.id = o.account_id WHERE a.uuid = ?1)";
 
-pub fn count_owned(conn: &Connection, account_uuid: &str) -> rusqlite::Result<u64> {
+pub fn count_owned(conn: &Connection, account_uuid: &str) -> super::Result<u64> {
     conn.prepare_cached(&format!("SELECT count(*) FROM clients c WHERE {OWNED}"))?
         .query_row([account_uuid], |r| r.get(0))
 }
@@ -125,7 +122,7 @@ pub fn owned(
     account_uuid: &str,
     offset: u64,
     limit: u64,
-) -> rusqlite::Result<Vec<Client>> {
+) -> super::Result<Vec<Client>> {
     conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM clients c WHERE {OWNED} ORDER BY c.id LIMIT ?2 OFFSET ?3"
     ))?
@@ -136,7 +133,7 @@ pub fn owned(
     .collect()
 }
 
-pub fn credentials(conn: &Connection, client_id: &str) -> rusqlite::Result<Option<Credentials>> {
+pub fn credentials(conn: &Connection, client_id: &str) -> super::Result<Option<Credentials>> {
     conn.prepare_cached(&format!(
         "SELECT {COLUMNS}, c.secret_hash FROM clients c WHERE c.client_id = ?1"
     ))?
@@ -150,7 +147,7 @@ pub fn credentials(conn: &Connection, client_id: &str) -> rusqlite::Result<Optio
 }
 
 /// Notes that the client just obtained a token.
-pub fn mark_used(conn: &Connection, client_id: &str) -> rusqlite::Result<()> {
+pub fn mark_used(conn: &Connection, client_id: &str) -> super::Result<()> {
     conn.prepare_cached("UPDATE clients SET last_used_ms = ?2 WHERE client_id = ?1")?
         .execute(params![client_id, now_ms()])?;
     Ok(())

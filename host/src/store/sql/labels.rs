@@ -1,11 +1,11 @@
 //! Account label queries. The empty prefix stands for "no prefix".
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use super::{Connection, OptionalExtension, Row, params};
 
 use crate::contract::types::Label;
 use crate::store::{LabelStore, StoreResult};
 
-pub fn from_row(r: &Row) -> rusqlite::Result<Label> {
+pub fn from_row(r: &Row) -> super::Result<Label> {
     let prefix: String = r.get(0)?;
     Ok(Label {
         prefix: (!prefix.is_empty()).then_some(prefix),
@@ -19,7 +19,7 @@ pub const OF_ACCOUNTS: &str = "SELECT l.prefix, l.name, l.value, a.uuid FROM lab
      JOIN accounts a ON a.id = l.account_id
      WHERE a.uuid IN (SELECT value FROM json_each(?1)) ORDER BY l.prefix, l.name";
 
-pub fn all(conn: &Connection, account_uuid: &str) -> rusqlite::Result<Vec<Label>> {
+pub fn all(conn: &Connection, account_uuid: &str) -> super::Result<Vec<Label>> {
     super::for_account(conn, OF_ACCOUNTS, account_uuid, from_row)
 }
 
@@ -28,7 +28,7 @@ pub fn find(
     account_uuid: &str,
     prefix: Option<&str>,
     name: &str,
-) -> rusqlite::Result<Option<Label>> {
+) -> super::Result<Option<Label>> {
     conn.prepare_cached(
         "SELECT l.prefix, l.name, l.value FROM labels l JOIN accounts a ON a.id = l.account_id
          WHERE a.uuid = ?1 AND l.prefix = ?2 AND l.name = ?3",
@@ -41,7 +41,7 @@ pub fn find(
 }
 
 /// Inserts or replaces by (prefix, name). Does nothing when the account does not exist.
-pub fn put(conn: &Connection, account_uuid: &str, label: &Label) -> rusqlite::Result<()> {
+pub fn put(conn: &Connection, account_uuid: &str, label: &Label) -> super::Result<()> {
     conn.prepare_cached(
         "INSERT INTO labels(account_id, prefix, name, value)
          SELECT id, ?2, ?3, ?4 FROM accounts WHERE uuid = ?1
@@ -61,7 +61,7 @@ pub fn remove(
     account_uuid: &str,
     prefix: Option<&str>,
     name: &str,
-) -> rusqlite::Result<bool> {
+) -> super::Result<bool> {
     let n = conn
         .prepare_cached(
             "DELETE FROM labels WHERE prefix = ?2 AND name = ?3
@@ -99,7 +99,7 @@ impl LabelStore for Connection {
              WHERE g.uuid = ?1 ORDER BY l.prefix, l.name",
         )?;
         let rows = stmt.query_map([group_uuid], from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(rows.collect::<super::Result<_>>()?)
     }
 
     fn put_on_group(&self, group_uuid: &str, label: &Label) -> StoreResult<()> {

@@ -1,7 +1,7 @@
 //! The optional SCIM profile of an account: nickname, profile URL, locale, time zone,
 //! picture and one postal address.
 
-use rusqlite::{Connection, params};
+use super::{Connection, params};
 
 use crate::contract::types::{Address, Profile};
 use crate::store::{ProfileStore, StoreResult};
@@ -24,7 +24,7 @@ pub const OF_ACCOUNTS: &str = "SELECT p.nick_name, p.profile_url, p.locale, p.ti
      FROM account_profiles p JOIN accounts a ON a.id = p.account_id
      WHERE a.uuid IN (SELECT value FROM json_each(?1))";
 
-pub fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Profile> {
+pub fn from_row(r: &super::Row) -> super::Result<Profile> {
     let has_address: bool = r.get(5)?;
     Ok(Profile {
         nick_name: r.get(0)?,
@@ -48,7 +48,7 @@ pub fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Profile> {
 }
 
 /// Replaces the account's profile; an empty one leaves no row behind.
-pub fn set(conn: &Connection, uuid: &str, p: &Profile) -> rusqlite::Result<()> {
+pub fn set(conn: &Connection, uuid: &str, p: &Profile) -> super::Result<()> {
     conn.prepare_cached(
         "DELETE FROM account_profiles
          WHERE account_id = (SELECT id FROM accounts WHERE uuid = ?1)",

@@ -1,7 +1,7 @@
 //! One account: lookups, writes, and completing one user. The lists and pages of users,
 //! and the completion of a whole page of them at once, are in `account_pages`.
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use super::{Connection, OptionalExtension, Row, params};
 
 use super::account_pages::{
     complete_all, count_in_group, count_matching, count_users, count_with_authority_nocase,
@@ -19,7 +19,7 @@ pub(super) const COLUMNS: &str = "a.uuid, a.username, a.given_name, a.family_nam
                                   a.active, a.service_account, a.created_ms, \
                                   a.last_modified_ms, a.end_time_ms";
 
-pub(super) fn account_from_row(r: &Row) -> rusqlite::Result<Account> {
+pub(super) fn account_from_row(r: &Row) -> super::Result<Account> {
     Ok(Account {
         id: r.get(0)?,
         username: r.get(1)?,
@@ -34,7 +34,7 @@ pub(super) fn account_from_row(r: &Row) -> rusqlite::Result<Account> {
     })
 }
 
-fn one(conn: &Connection, condition: &str, value: &str) -> rusqlite::Result<Option<Account>> {
+fn one(conn: &Connection, condition: &str, value: &str) -> super::Result<Option<Account>> {
     conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM accounts a WHERE {condition} LIMIT 1"
     ))?
@@ -42,51 +42,50 @@ fn one(conn: &Connection, condition: &str, value: &str) -> rusqlite::Result<Opti
     .optional()
 }
 
-pub fn by_uuid(conn: &Connection, uuid: &str) -> rusqlite::Result<Option<Account>> {
+pub fn by_uuid(conn: &Connection, uuid: &str) -> super::Result<Option<Account>> {
     one(conn, "a.uuid = ?1", uuid)
 }
 
-pub fn by_username(conn: &Connection, username: &str) -> rusqlite::Result<Option<Account>> {
+pub fn by_username(conn: &Connection, username: &str) -> super::Result<Option<Account>> {
     one(conn, "a.username = ?1", username)
 }
 
-pub fn by_email(conn: &Connection, email: &str) -> rusqlite::Result<Option<Account>> {
+pub fn by_email(conn: &Connection, email: &str) -> super::Result<Option<Account>> {
     one(conn, "a.email = ?1 ORDER BY a.id", email)
 }
 
-pub fn user(conn: &Connection, uuid: &str) -> rusqlite::Result<Option<User>> {
+pub fn user(conn: &Connection, uuid: &str) -> super::Result<Option<User>> {
     match by_uuid(conn, uuid)? {
         Some(a) => Ok(complete_all(conn, vec![a])?.pop()),
         None => Ok(None),
     }
 }
 
-pub fn insert(
-    conn: &Connection,
-    new: &NewAccount,
-    authorities: &[&str],
-) -> rusqlite::Result<Account> {
+pub fn insert(conn: &Connection, new: &NewAccount, authorities: &[&str]) -> super::Result<Account> {
     let now = now_ms();
-    conn.prepare_cached(
-        "INSERT INTO accounts(uuid, username, email, given_name, family_name, password_hash,
-                              active, created_ms, last_modified_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
-    )?
-    .execute(params![
-        new.uuid,
-        new.username,
-        new.email,
-        new.given_name,
-        new.family_name,
-        new.password_hash,
-        new.active,
-        now
-    ])?;
-    let id = conn.last_insert_rowid();
+    let id: i64 = conn
+        .prepare_cached(
+            "INSERT INTO accounts(uuid, username, email, given_name, family_name, password_hash,
+                                  active, created_ms, last_modified_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) RETURNING id",
+        )?
+        .query_row(
+            params![
+                new.uuid,
+                new.username,
+                new.email,
+                new.given_name,
+                new.family_name,
+                new.password_hash,
+                new.active,
+                now
+            ],
+            |r| r.get(0),
+        )?;
     for authority in authorities {
         conn.prepare_cached(
             "INSERT INTO account_authorities(account_id, authority_id)
-             SELECT ?1, id FROM authorities WHERE name = ?2",
+             SELECT CAST(?1 AS BIGINT), id FROM authorities WHERE name = ?2",
         )?
         .execute(params![id, authority])?;
     }
@@ -98,7 +97,7 @@ pub fn update(
     uuid: &str,
     c: &AccountUpdate,
     password_hash: Option<&str>,
-) -> rusqlite::Result<()> {
+) -> super::Result<()> {
     conn.prepare_cached(
         "UPDATE accounts SET username = ?2, email = ?3, given_name = ?4, family_name = ?5,
                 active = ?6, password_hash = coalesce(?7, password_hash), last_modified_ms = ?8
@@ -117,32 +116,32 @@ pub fn update(
     Ok(())
 }
 
-pub fn delete(conn: &Connection, uuid: &str) -> rusqlite::Result<bool> {
+pub fn delete(conn: &Connection, uuid: &str) -> super::Result<bool> {
     Ok(conn
         .prepare_cached("DELETE FROM accounts WHERE uuid = ?1")?
         .execute([uuid])?
         > 0)
 }
 
-pub fn touch(conn: &Connection, uuid: &str) -> rusqlite::Result<()> {
+pub fn touch(conn: &Connection, uuid: &str) -> super::Result<()> {
     conn.prepare_cached("UPDATE accounts SET last_modified_ms = ?2 WHERE uuid = ?1")?
         .execute(params![uuid, now_ms()])?;
     Ok(())
 }
 
-pub fn set_end_time(conn: &Connection, uuid: &str, end_time: Option<u64>) -> rusqlite::Result<()> {
+pub fn set_end_time(conn: &Connection, uuid: &str, end_time: Option<u64>) -> super::Result<()> {
     conn.prepare_cached("UPDATE accounts SET end_time_ms = ?2 WHERE uuid = ?1")?
         .execute(params![uuid, end_time])?;
     Ok(())
 }
 
-pub fn set_active(conn: &Connection, uuid: &str, active: bool) -> rusqlite::Result<()> {
+pub fn set_active(conn: &Connection, uuid: &str, active: bool) -> super::Result<()> {
     conn.prepare_cached("UPDATE accounts SET active = ?2 WHERE uuid = ?1")?
         .execute(params![uuid, active])?;
     Ok(())
 }
 
-pub fn expired_before(conn: &Connection, time: u64) -> rusqlite::Result<Vec<Account>> {
+pub fn expired_before(conn: &Connection, time: u64) -> super::Result<Vec<Account>> {
     conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM accounts a WHERE a.end_time_ms < ?1 ORDER BY a.end_time_ms, a.id"
     ))?
@@ -150,12 +149,12 @@ pub fn expired_before(conn: &Connection, time: u64) -> rusqlite::Result<Vec<Acco
     .collect()
 }
 
-pub fn count(conn: &Connection) -> rusqlite::Result<u64> {
+pub fn count(conn: &Connection) -> super::Result<u64> {
     conn.prepare_cached("SELECT count(*) FROM accounts")?
         .query_row([], |r| r.get(0))
 }
 
-pub fn by_cert_subject(conn: &Connection, subject: &str) -> rusqlite::Result<Option<Account>> {
+pub fn by_cert_subject(conn: &Connection, subject: &str) -> super::Result<Option<Account>> {
     one(
         conn,
         "a.id = (SELECT account_id FROM certificates WHERE subject_dn = ?1 ORDER BY id LIMIT 1)",
@@ -163,7 +162,7 @@ pub fn by_cert_subject(conn: &Connection, subject: &str) -> rusqlite::Result<Opt
     )
 }
 
-pub fn password_hash(conn: &Connection, uuid: &str) -> rusqlite::Result<Option<String>> {
+pub fn password_hash(conn: &Connection, uuid: &str) -> super::Result<Option<String>> {
     conn.prepare_cached("SELECT password_hash FROM accounts WHERE uuid = ?1")?
         .query_row([uuid], |r| r.get(0))
         .optional()
@@ -292,12 +291,13 @@ impl AccountStore for Connection {
     }
 
     fn count_users(&self, query: &ListQuery) -> StoreResult<u64> {
-        let (condition, _) = list_query(query, true).map_err(StoreError::other)?;
+        let (condition, _) = list_query(query, true, self.dialect()).map_err(StoreError::other)?;
         Ok(count_users(self, &condition)?)
     }
 
     fn find_users(&self, query: &ListQuery, offset: u64, limit: u64) -> StoreResult<Vec<User>> {
-        let (condition, order) = list_query(query, true).map_err(StoreError::other)?;
+        let (condition, order) =
+            list_query(query, true, self.dialect()).map_err(StoreError::other)?;
         Ok(find_users(self, &condition, &order, offset, limit)?)
     }
 

@@ -2,8 +2,8 @@
 //! authority), group members and the users listing, and the completion of a page of
 //! accounts into users, each part read for the whole page at once.
 
-use rusqlite::types::Value;
-use rusqlite::{Connection, Row, params};
+use super::Value;
+use super::{Connection, Dialect, Row, params};
 
 use super::accounts::{COLUMNS, account_from_row};
 use super::positions::{self, Order};
@@ -23,7 +23,7 @@ const MANAGED_BY_ACCOUNTS: &str = "SELECT g.uuid, g.name, a.uuid FROM account_au
      JOIN groups g ON g.id = au.group_id
      WHERE a.uuid IN (SELECT value FROM json_each(?1)) ORDER BY g.name";
 
-fn group_ref_from_row(r: &Row) -> rusqlite::Result<GroupRef> {
+fn group_ref_from_row(r: &Row) -> super::Result<GroupRef> {
     Ok(GroupRef {
         id: r.get(0)?,
         name: r.get(1)?,
@@ -36,19 +36,14 @@ fn take<T>(rows: &mut std::collections::HashMap<String, Vec<T>>, id: &str) -> Ve
 }
 
 /// Accounts with everything a SCIM user may show, each part read for all of them at once.
-pub(super) fn complete_all(
-    conn: &Connection,
-    accounts: Vec<Account>,
-) -> rusqlite::Result<Vec<User>> {
+pub(super) fn complete_all(conn: &Connection, accounts: Vec<Account>) -> super::Result<Vec<User>> {
     use super::{attributes, authorities, identities, labels, per_account, profiles};
     let ids: Vec<&str> = accounts.iter().map(|a| a.id.as_str()).collect();
     let mut profile = per_account(conn, profiles::OF_ACCOUNTS, &ids, profiles::from_row)?;
     let mut groups = per_account(conn, GROUPS_OF_ACCOUNTS, &ids, group_ref_from_row)?;
     let mut labels = per_account(conn, labels::OF_ACCOUNTS, &ids, labels::from_row)?;
     let mut attrs = per_account(conn, attributes::OF_ACCOUNTS, &ids, attributes::from_row)?;
-    let mut auths = per_account(conn, authorities::OF_ACCOUNTS, &ids, |r| {
-        r.get::<_, String>(0)
-    })?;
+    let mut auths = per_account(conn, authorities::OF_ACCOUNTS, &ids, |r| r.get::<String>(0))?;
     let mut managed = per_account(conn, MANAGED_BY_ACCOUNTS, &ids, group_ref_from_row)?;
     let mut oidc = per_account(
         conn,
@@ -100,31 +95,50 @@ pub(super) fn complete_all(
 
 /// The accounts matching a search filter, `?1` the filter wrapped in `%`. The filter's own
 /// `%` and `_` stay wildcards, as in INDIGO IAM; matching ignores case. Each field is
-/// matched through the trigram index (`accounts_search`), which reads only candidate rows
-/// when the filter has three characters in a row.
-const MATCHING: &str = "a.id IN (
-        SELECT rowid FROM accounts_search WHERE email LIKE ?1
-        UNION SELECT rowid FROM accounts_search WHERE username LIKE ?1
-        UNION SELECT rowid FROM accounts_search WHERE uuid LIKE ?1
-        UNION SELECT rowid FROM accounts_search WHERE full_name LIKE ?1)";
+/// matched through a trigram index (SQLite: the FTS table `accounts_search`; PostgreSQL:
+/// pg_trgm indexes on the columns), which reads only candidate rows when the filter has
+/// three characters in a row.
+fn matching(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => {
+            "a.id IN (
+                SELECT rowid FROM accounts_search WHERE email LIKE ?1
+                UNION SELECT rowid FROM accounts_search WHERE username LIKE ?1
+                UNION SELECT rowid FROM accounts_search WHERE uuid LIKE ?1
+                UNION SELECT rowid FROM accounts_search WHERE full_name LIKE ?1)"
+        }
+        Dialect::Postgres => {
+            "(a.email LIKE ?1 OR a.username LIKE ?1 OR a.uuid LIKE ?1
+              OR (a.given_name || ' ' || a.family_name) LIKE ?1)"
+        }
+    }
+}
 
 /// The `WHERE` clause of a search and its parameter: none without a filter, so that the
 /// sort order's index can serve the page directly.
-fn search_condition(filter: Option<&str>) -> (String, Vec<Value>) {
-    match like_pattern(filter) {
-        Some(p) => (format!("WHERE {MATCHING}"), vec![Value::Text(p)]),
+fn search_condition(dialect: Dialect, filter: Option<&str>) -> (String, Vec<Value>) {
+    match like_pattern(dialect, filter) {
+        Some(p) => (format!("WHERE {}", matching(dialect)), vec![Value::Text(p)]),
         None => (String::new(), Vec::new()),
     }
 }
 
-fn like_pattern(filter: Option<&str>) -> Option<String> {
-    filter.map(|f| super::bounded_like(format!("%{f}%"), true))
+/// The filter wrapped in `%`, its own `%` and `_` wildcards. A backslash is a character
+/// like any other, as in SQLite: PostgreSQL's `LIKE` would read it as an escape.
+fn like_pattern(dialect: Dialect, filter: Option<&str>) -> Option<String> {
+    filter.map(|f| {
+        let f = match dialect {
+            Dialect::Sqlite => f.to_string(),
+            Dialect::Postgres => f.replace('\\', "\\\\"),
+        };
+        super::bounded_like(format!("%{f}%"), true)
+    })
 }
 
-pub fn count_matching(conn: &Connection, filter: Option<&str>) -> rusqlite::Result<u64> {
-    let (condition, args) = search_condition(filter);
+pub fn count_matching(conn: &Connection, filter: Option<&str>) -> super::Result<u64> {
+    let (condition, args) = search_condition(conn.dialect(), filter);
     conn.prepare_cached(&format!("SELECT count(*) FROM accounts a {condition}"))?
-        .query_row(rusqlite::params_from_iter(args), |r| r.get(0))
+        .query_row(super::params_from_iter(args), |r| r.get(0))
 }
 
 pub fn search(
@@ -134,7 +148,7 @@ pub fn search(
     descending: bool,
     offset: u64,
     limit: u64,
-) -> rusqlite::Result<Vec<User>> {
+) -> super::Result<Vec<User>> {
     let order = match order {
         AccountOrder::Name => Order::Name,
         AccountOrder::Email => Order::Email,
@@ -146,7 +160,7 @@ pub fn search(
         return complete_all(conn, by_ids(conn, &ids)?);
     }
     let dir = if descending { "DESC" } else { "ASC" };
-    let (condition, mut args) = search_condition(filter);
+    let (condition, mut args) = search_condition(conn.dialect(), filter);
     let n = args.len();
     args.extend([
         Value::Integer(sql_int(limit)),
@@ -160,26 +174,32 @@ pub fn search(
             n + 1,
             n + 2
         ))?
-        .query_map(rusqlite::params_from_iter(args), account_from_row)?
-        .collect::<rusqlite::Result<_>>()?;
+        .query_map(super::params_from_iter(args), account_from_row)?
+        .collect::<super::Result<_>>()?;
     complete_all(conn, accounts)
 }
 
 /// The accounts with these ids, in the order given.
-fn by_ids(conn: &Connection, ids: &[i64]) -> rusqlite::Result<Vec<Account>> {
+fn by_ids(conn: &Connection, ids: &[i64]) -> super::Result<Vec<Account>> {
     let list = serde_json::to_string(ids).expect("a list of integers is JSON");
-    conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM json_each(?1) j JOIN accounts a ON a.id = j.value ORDER BY j.key"
-    ))?
-    .query_map([list], account_from_row)?
-    .collect()
+    let ids = match conn.dialect() {
+        Dialect::Sqlite => "json_each(?1) j JOIN accounts a ON a.id = j.value ORDER BY j.key",
+        Dialect::Postgres => {
+            "json_array_elements_text(CAST(?1 AS json)) WITH ORDINALITY j(value, key)
+             JOIN accounts a ON a.id = CAST(j.value AS BIGINT) ORDER BY j.key"
+        }
+    };
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM {ids}"))?
+        .query_map([list], account_from_row)?
+        .collect()
 }
 
 /// `?1` name, `?2` prefix (NULL: any), `?3` value (NULL: any); the empty prefix is "none".
 const WITH_LABEL: &str = "EXISTS (SELECT 1 FROM labels l WHERE l.account_id = a.id AND l.name = ?1
-                           AND (?2 IS NULL OR l.prefix = ?2) AND (?3 IS NULL OR l.value = ?3))";
+                           AND (CAST(?2 AS TEXT) IS NULL OR l.prefix = ?2)
+                           AND (CAST(?3 AS TEXT) IS NULL OR l.value = ?3))";
 
-pub fn count_with_label(conn: &Connection, f: &LabelFilter) -> rusqlite::Result<u64> {
+pub fn count_with_label(conn: &Connection, f: &LabelFilter) -> super::Result<u64> {
     conn.prepare_cached(&format!(
         "SELECT count(*) FROM accounts a WHERE {WITH_LABEL}"
     ))?
@@ -191,13 +211,13 @@ pub fn with_label(
     f: &LabelFilter,
     offset: u64,
     limit: u64,
-) -> rusqlite::Result<Vec<User>> {
+) -> super::Result<Vec<User>> {
     let accounts: Vec<Account> = conn
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM accounts a WHERE {WITH_LABEL} ORDER BY a.username LIMIT ?4 OFFSET ?5"
         ))?
         .query_map(params![f.name, f.prefix, f.value, sql_int(limit), sql_int(offset)], account_from_row)?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<super::Result<_>>()?;
     complete_all(conn, accounts)
 }
 
@@ -209,13 +229,13 @@ fn in_group_from(member: bool) -> &'static str {
     if member {
         "memberships m JOIN accounts a ON a.id = m.account_id
          WHERE m.group_id = (SELECT id FROM groups WHERE uuid = ?1)
-           AND (?2 IS NULL OR a.email LIKE ?3 OR a.username LIKE ?3
+           AND (CAST(?2 AS TEXT) IS NULL OR a.email LIKE ?3 OR a.username LIKE ?3
                 OR (a.given_name || ' ' || a.family_name) LIKE ?3)"
     } else {
         "accounts a
          WHERE NOT EXISTS (SELECT 1 FROM memberships m WHERE m.account_id = a.id
                              AND m.group_id = (SELECT id FROM groups WHERE uuid = ?1))
-           AND (?2 IS NULL OR a.email LIKE ?3 OR a.username LIKE ?3
+           AND (CAST(?2 AS TEXT) IS NULL OR a.email LIKE ?3 OR a.username LIKE ?3
                 OR (a.given_name || ' ' || a.family_name) LIKE ?3)"
     }
 }
@@ -228,7 +248,7 @@ pub fn count_in_group(
     group: &str,
     member: bool,
     filter: Option<&str>,
-) -> rusqlite::Result<u64> {
+) -> super::Result<u64> {
     if member && filter.is_none() {
         // The members' index alone, without visiting a single account.
         return conn
@@ -238,7 +258,10 @@ pub fn count_in_group(
             .query_row([group], |r| r.get(0));
     }
     conn.prepare_cached(&format!("SELECT count(*) FROM {}", in_group_from(member)))?
-        .query_row(params![group, filter, like_pattern(filter)], |r| r.get(0))
+        .query_row(
+            params![group, filter, like_pattern(conn.dialect(), filter)],
+            |r| r.get(0),
+        )
 }
 
 pub fn in_group(
@@ -248,7 +271,7 @@ pub fn in_group(
     filter: Option<&str>,
     offset: u64,
     limit: u64,
-) -> rusqlite::Result<Vec<User>> {
+) -> super::Result<Vec<User>> {
     if member && filter.is_none() {
         return members_of(conn, group, offset, limit);
     }
@@ -262,21 +285,21 @@ pub fn in_group(
             params![
                 group,
                 filter,
-                like_pattern(filter),
+                like_pattern(conn.dialect(), filter),
                 sql_int(limit),
                 sql_int(offset)
             ],
             account_from_row,
         )?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<super::Result<_>>()?;
     complete_all(conn, accounts)
 }
 
 const WITH_AUTHORITY_NOCASE: &str = "EXISTS (SELECT 1 FROM account_authorities aa
                                       JOIN authorities au ON au.id = aa.authority_id
-                                      WHERE aa.account_id = a.id AND au.name = ?1 COLLATE NOCASE)";
+                                      WHERE aa.account_id = a.id AND lower(au.name) = lower(?1))";
 
-pub fn count_with_authority_nocase(conn: &Connection, authority: &str) -> rusqlite::Result<u64> {
+pub fn count_with_authority_nocase(conn: &Connection, authority: &str) -> super::Result<u64> {
     conn.prepare_cached(&format!(
         "SELECT count(*) FROM accounts a WHERE {WITH_AUTHORITY_NOCASE}"
     ))?
@@ -288,7 +311,7 @@ pub fn with_authority_nocase(
     authority: &str,
     offset: u64,
     limit: u64,
-) -> rusqlite::Result<Vec<User>> {
+) -> super::Result<Vec<User>> {
     let accounts: Vec<Account> = conn
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM accounts a WHERE {WITH_AUTHORITY_NOCASE}
@@ -298,7 +321,7 @@ pub fn with_authority_nocase(
             params![authority, sql_int(limit), sql_int(offset)],
             account_from_row,
         )?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<super::Result<_>>()?;
     complete_all(conn, accounts)
 }
 
@@ -307,7 +330,7 @@ pub fn members_of(
     group_uuid: &str,
     offset: u64,
     limit: u64,
-) -> rusqlite::Result<Vec<User>> {
+) -> super::Result<Vec<User>> {
     // The page is cut from the members' covering index first, so the entries skipped by
     // the offset never touch the accounts table.
     let accounts: Vec<Account> = conn
@@ -322,11 +345,11 @@ pub fn members_of(
             params![group_uuid, sql_int(limit), sql_int(offset)],
             account_from_row,
         )?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<super::Result<_>>()?;
     complete_all(conn, accounts)
 }
 
-pub fn with_authority(conn: &Connection, authority: &str) -> rusqlite::Result<Vec<User>> {
+pub fn with_authority(conn: &Connection, authority: &str) -> super::Result<Vec<User>> {
     let accounts: Vec<Account> = conn
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM accounts a
@@ -335,17 +358,17 @@ pub fn with_authority(conn: &Connection, authority: &str) -> rusqlite::Result<Ve
              WHERE au.name = ?1 ORDER BY a.username"
         ))?
         .query_map([authority], account_from_row)?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<super::Result<_>>()?;
     complete_all(conn, accounts)
 }
 
 /// The number of users a SCIM list query selects (`super::scim_sql` builds the condition).
-pub fn count_users(conn: &Connection, condition: &Sql) -> rusqlite::Result<u64> {
+pub fn count_users(conn: &Connection, condition: &Sql) -> super::Result<u64> {
     conn.prepare_cached(&format!(
         "SELECT count(*) FROM accounts a WHERE {}",
         condition.sql
     ))?
-    .query_row(rusqlite::params_from_iter(&condition.params), |r| r.get(0))
+    .query_row(super::params_from_iter(&condition.params), |r| r.get(0))
 }
 
 /// A page of the users a SCIM list query selects, in its order.
@@ -355,7 +378,7 @@ pub fn find_users(
     order: &str,
     offset: u64,
     limit: u64,
-) -> rusqlite::Result<Vec<User>> {
+) -> super::Result<Vec<User>> {
     let mut params = condition.params.clone();
     params.extend([
         Value::Integer(sql_int(limit)),
@@ -366,12 +389,12 @@ pub fn find_users(
             "SELECT {COLUMNS} FROM accounts a WHERE {} ORDER BY {order} LIMIT ? OFFSET ?",
             condition.sql
         ))?
-        .query_map(rusqlite::params_from_iter(&params), account_from_row)?
-        .collect::<rusqlite::Result<_>>()?;
+        .query_map(super::params_from_iter(&params), account_from_row)?
+        .collect::<super::Result<_>>()?;
     complete_all(conn, accounts)
 }
 
-pub fn list_users(conn: &Connection, offset: u64, limit: u64) -> rusqlite::Result<Vec<User>> {
+pub fn list_users(conn: &Connection, offset: u64, limit: u64) -> super::Result<Vec<User>> {
     if let Some(ids) = positions::page_ids(conn, Order::Id, false, offset, limit)? {
         return complete_all(conn, by_ids(conn, &ids)?);
     }
@@ -380,6 +403,6 @@ pub fn list_users(conn: &Connection, offset: u64, limit: u64) -> rusqlite::Resul
             "SELECT {COLUMNS} FROM accounts a ORDER BY a.id LIMIT ?1 OFFSET ?2"
         ))?
         .query_map(params![sql_int(limit), sql_int(offset)], account_from_row)?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<super::Result<_>>()?;
     complete_all(conn, accounts)
 }

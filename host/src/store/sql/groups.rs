@@ -1,6 +1,6 @@
 //! Group queries.
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use super::{Connection, OptionalExtension, Row, params};
 
 use super::scim_sql::{Sql, list_query};
 use super::{now_ms, sql_int};
@@ -11,7 +11,7 @@ const COLUMNS: &str =
     "g.uuid, g.name, g.description, p.uuid, p.name, g.created_ms, g.last_modified_ms";
 const FROM: &str = "groups g LEFT JOIN groups p ON p.id = g.parent_id";
 
-fn group_from_row(r: &Row) -> rusqlite::Result<Group> {
+fn group_from_row(r: &Row) -> super::Result<Group> {
     let parent_id: Option<String> = r.get(3)?;
     let parent_name: Option<String> = r.get(4)?;
     Ok(Group {
@@ -26,28 +26,28 @@ fn group_from_row(r: &Row) -> rusqlite::Result<Group> {
     })
 }
 
-pub fn by_uuid(conn: &Connection, uuid: &str) -> rusqlite::Result<Option<Group>> {
+pub fn by_uuid(conn: &Connection, uuid: &str) -> super::Result<Option<Group>> {
     conn.prepare_cached(&format!("SELECT {COLUMNS} FROM {FROM} WHERE g.uuid = ?1"))?
         .query_row([uuid], group_from_row)
         .optional()
 }
 
-pub fn by_name(conn: &Connection, name: &str) -> rusqlite::Result<Option<Group>> {
+pub fn by_name(conn: &Connection, name: &str) -> super::Result<Option<Group>> {
     conn.prepare_cached(&format!("SELECT {COLUMNS} FROM {FROM} WHERE g.name = ?1"))?
         .query_row([name], group_from_row)
         .optional()
 }
 
 /// Creates a group and its `ROLE_GM:<uuid>` authority.
-pub fn insert(conn: &Connection, name: &str, parent_uuid: Option<&str>) -> rusqlite::Result<Group> {
+pub fn insert(conn: &Connection, name: &str, parent_uuid: Option<&str>) -> super::Result<Group> {
     let uuid = uuid::Uuid::new_v4().to_string();
     let now = now_ms();
-    conn.prepare_cached(
-        "INSERT INTO groups(uuid, name, parent_id, created_ms, last_modified_ms)
-         VALUES (?1, ?2, (SELECT id FROM groups WHERE uuid = ?3), ?4, ?4)",
-    )?
-    .execute(params![uuid, name, parent_uuid, now])?;
-    let id = conn.last_insert_rowid();
+    let id: i64 = conn
+        .prepare_cached(
+            "INSERT INTO groups(uuid, name, parent_id, created_ms, last_modified_ms)
+             VALUES (?1, ?2, (SELECT id FROM groups WHERE uuid = ?3), ?4, ?4) RETURNING id",
+        )?
+        .query_row(params![uuid, name, parent_uuid, now], |r| r.get(0))?;
     conn.prepare_cached("INSERT INTO authorities(name, group_id) VALUES (?1, ?2)")?
         .execute(params![format!("ROLE_GM:{uuid}"), id])?;
     by_uuid(conn, &uuid).map(|g| g.expect("group just inserted"))
@@ -57,7 +57,7 @@ pub fn set_description(
     conn: &Connection,
     uuid: &str,
     description: Option<&str>,
-) -> rusqlite::Result<Group> {
+) -> super::Result<Group> {
     conn.prepare_cached(
         "UPDATE groups SET description = ?2, last_modified_ms = ?3 WHERE uuid = ?1",
     )?
@@ -66,7 +66,7 @@ pub fn set_description(
 }
 
 /// Renames a group and, since names are full paths, every group below it.
-pub fn rename(conn: &Connection, uuid: &str, name: &str) -> rusqlite::Result<Group> {
+pub fn rename(conn: &Connection, uuid: &str, name: &str) -> super::Result<Group> {
     let old: String = conn
         .prepare_cached("SELECT name FROM groups WHERE uuid = ?1")?
         .query_row([uuid], |r| r.get(0))?;
@@ -81,33 +81,33 @@ pub fn rename(conn: &Connection, uuid: &str, name: &str) -> rusqlite::Result<Gro
 }
 
 /// Deletes a group; its manager authority goes with it (and so from every account).
-pub fn delete(conn: &Connection, uuid: &str) -> rusqlite::Result<bool> {
+pub fn delete(conn: &Connection, uuid: &str) -> super::Result<bool> {
     Ok(conn
         .prepare_cached("DELETE FROM groups WHERE uuid = ?1")?
         .execute([uuid])?
         > 0)
 }
 
-pub fn count_members(conn: &Connection, uuid: &str) -> rusqlite::Result<u64> {
+pub fn count_members(conn: &Connection, uuid: &str) -> super::Result<u64> {
     conn.prepare_cached(
         "SELECT count(*) FROM memberships WHERE group_id = (SELECT id FROM groups WHERE uuid = ?1)",
     )?
     .query_row([uuid], |r| r.get(0))
 }
 
-pub fn count_subgroups(conn: &Connection, uuid: &str) -> rusqlite::Result<u64> {
+pub fn count_subgroups(conn: &Connection, uuid: &str) -> super::Result<u64> {
     conn.prepare_cached(
         "SELECT count(*) FROM groups WHERE parent_id = (SELECT id FROM groups WHERE uuid = ?1)",
     )?
     .query_row([uuid], |r| r.get(0))
 }
 
-pub fn count(conn: &Connection) -> rusqlite::Result<u64> {
+pub fn count(conn: &Connection) -> super::Result<u64> {
     conn.prepare_cached("SELECT count(*) FROM groups")?
         .query_row([], |r| r.get(0))
 }
 
-pub fn list(conn: &Connection, offset: u64, limit: u64) -> rusqlite::Result<Vec<Group>> {
+pub fn list(conn: &Connection, offset: u64, limit: u64) -> super::Result<Vec<Group>> {
     conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM {FROM} ORDER BY g.id LIMIT ?1 OFFSET ?2"
     ))?
@@ -116,12 +116,12 @@ pub fn list(conn: &Connection, offset: u64, limit: u64) -> rusqlite::Result<Vec<
 }
 
 /// The number of groups a SCIM list query selects (`super::scim_sql` builds the condition).
-pub fn count_query(conn: &Connection, condition: &Sql) -> rusqlite::Result<u64> {
+pub fn count_query(conn: &Connection, condition: &Sql) -> super::Result<u64> {
     conn.prepare_cached(&format!(
         "SELECT count(*) FROM groups g WHERE {}",
         condition.sql
     ))?
-    .query_row(rusqlite::params_from_iter(&condition.params), |r| r.get(0))
+    .query_row(super::params_from_iter(&condition.params), |r| r.get(0))
 }
 
 /// A page of the groups a SCIM list query selects, in its order.
@@ -131,23 +131,24 @@ pub fn find(
     order: &str,
     offset: u64,
     limit: u64,
-) -> rusqlite::Result<Vec<Group>> {
+) -> super::Result<Vec<Group>> {
     let mut params = condition.params.clone();
     params.extend([
-        rusqlite::types::Value::Integer(sql_int(limit)),
-        rusqlite::types::Value::Integer(sql_int(offset)),
+        super::Value::Integer(sql_int(limit)),
+        super::Value::Integer(sql_int(offset)),
     ]);
     conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM {FROM} WHERE {} ORDER BY {order} LIMIT ? OFFSET ?",
         condition.sql
     ))?
-    .query_map(rusqlite::params_from_iter(&params), group_from_row)?
+    .query_map(super::params_from_iter(&params), group_from_row)?
     .collect()
 }
 
 /// `?1` is the filter (NULL: none), `?2` it escaped and wrapped in `%`: group search takes
 /// the filter literally.
-const MATCHING: &str = "(?1 IS NULL OR g.name LIKE ?2 ESCAPE '\\' OR g.uuid LIKE ?2 ESCAPE '\\')";
+const MATCHING: &str =
+    "(CAST(?1 AS TEXT) IS NULL OR g.name LIKE ?2 ESCAPE '\\' OR g.uuid LIKE ?2 ESCAPE '\\')";
 
 fn literal_pattern(text: Option<&str>) -> Option<String> {
     text.map(|t| {
@@ -159,7 +160,7 @@ fn literal_pattern(text: Option<&str>) -> Option<String> {
     })
 }
 
-pub fn count_matching(conn: &Connection, text: Option<&str>) -> rusqlite::Result<u64> {
+pub fn count_matching(conn: &Connection, text: Option<&str>) -> super::Result<u64> {
     conn.prepare_cached(&format!("SELECT count(*) FROM groups g WHERE {MATCHING}"))?
         .query_row(params![text, literal_pattern(text)], |r| r.get(0))
 }
@@ -171,7 +172,7 @@ pub fn search(
     descending: bool,
     offset: u64,
     limit: u64,
-) -> rusqlite::Result<Vec<Group>> {
+) -> super::Result<Vec<Group>> {
     let dir = if descending { "DESC" } else { "ASC" };
     conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM {FROM} WHERE {MATCHING}
@@ -190,7 +191,7 @@ pub fn subgroups(
     uuid: &str,
     offset: u64,
     limit: u64,
-) -> rusqlite::Result<Vec<GroupRef>> {
+) -> super::Result<Vec<GroupRef>> {
     conn.prepare_cached(
         "SELECT uuid, name FROM groups WHERE parent_id = (SELECT id FROM groups WHERE uuid = ?1)
          ORDER BY name LIMIT ?2 OFFSET ?3",
@@ -205,7 +206,7 @@ pub fn subgroups(
 }
 
 /// Every group as a reference, ordered by name.
-pub fn all_refs(conn: &Connection) -> rusqlite::Result<Vec<GroupRef>> {
+pub fn all_refs(conn: &Connection) -> super::Result<Vec<GroupRef>> {
     conn.prepare_cached("SELECT uuid, name FROM groups ORDER BY name")?
         .query_map([], |r| {
             Ok(GroupRef {
@@ -216,7 +217,7 @@ pub fn all_refs(conn: &Connection) -> rusqlite::Result<Vec<GroupRef>> {
         .collect()
 }
 
-pub fn touch(conn: &Connection, uuid: &str) -> rusqlite::Result<()> {
+pub fn touch(conn: &Connection, uuid: &str) -> super::Result<()> {
     conn.prepare_cached("UPDATE groups SET last_modified_ms = ?2 WHERE uuid = ?1")?
         .execute(params![uuid, now_ms()])?;
     Ok(())
@@ -264,12 +265,13 @@ impl GroupStore for Connection {
     }
 
     fn count_query(&self, query: &ListQuery) -> StoreResult<u64> {
-        let (condition, _) = list_query(query, false).map_err(StoreError::other)?;
+        let (condition, _) = list_query(query, false, self.dialect()).map_err(StoreError::other)?;
         Ok(count_query(self, &condition)?)
     }
 
     fn find(&self, query: &ListQuery, offset: u64, limit: u64) -> StoreResult<Vec<Group>> {
-        let (condition, order) = list_query(query, false).map_err(StoreError::other)?;
+        let (condition, order) =
+            list_query(query, false, self.dialect()).map_err(StoreError::other)?;
         Ok(find(self, &condition, &order, offset, limit)?)
     }
 

@@ -1,6 +1,6 @@
 //! Account attribute queries.
 
-use rusqlite::{Connection, params};
+use super::{Connection, params};
 
 use crate::contract::types::Attribute;
 use crate::store::{AttributeStore, StoreResult};
@@ -10,19 +10,19 @@ pub const OF_ACCOUNTS: &str = "SELECT t.name, t.value, a.uuid FROM attributes t
      JOIN accounts a ON a.id = t.account_id
      WHERE a.uuid IN (SELECT value FROM json_each(?1)) ORDER BY t.name";
 
-pub fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Attribute> {
+pub fn from_row(r: &super::Row) -> super::Result<Attribute> {
     Ok(Attribute {
         name: r.get(0)?,
         value: r.get(1)?,
     })
 }
 
-pub fn all(conn: &Connection, account_uuid: &str) -> rusqlite::Result<Vec<Attribute>> {
+pub fn all(conn: &Connection, account_uuid: &str) -> super::Result<Vec<Attribute>> {
     super::for_account(conn, OF_ACCOUNTS, account_uuid, from_row)
 }
 
 /// Inserts or replaces by name. Does nothing when the account does not exist.
-pub fn put(conn: &Connection, account_uuid: &str, attr: &Attribute) -> rusqlite::Result<()> {
+pub fn put(conn: &Connection, account_uuid: &str, attr: &Attribute) -> super::Result<()> {
     conn.prepare_cached(
         "INSERT INTO attributes(account_id, name, value)
          SELECT id, ?2, ?3 FROM accounts WHERE uuid = ?1
@@ -32,7 +32,7 @@ pub fn put(conn: &Connection, account_uuid: &str, attr: &Attribute) -> rusqlite:
     Ok(())
 }
 
-pub fn remove(conn: &Connection, account_uuid: &str, name: &str) -> rusqlite::Result<bool> {
+pub fn remove(conn: &Connection, account_uuid: &str, name: &str) -> super::Result<bool> {
     let n = conn
         .prepare_cached(
             "DELETE FROM attributes WHERE name = ?2
@@ -61,7 +61,7 @@ impl AttributeStore for Connection {
              WHERE g.uuid = ?1 ORDER BY t.name",
         )?;
         let rows = stmt.query_map([group_uuid], from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(rows.collect::<super::Result<_>>()?)
     }
 
     fn put_on_group(&self, group_uuid: &str, attr: &Attribute) -> StoreResult<()> {

@@ -1,7 +1,7 @@
 //! Authority queries: which authorities exist and which accounts hold them.
 
+use super::{Connection, params};
 use crate::store::{AuthorityStore, StoreResult};
-use rusqlite::{Connection, params};
 
 /// The authorities an account holds, `ROLE_USER` first and the rest sorted.
 /// The authorities of accounts, `ROLE_USER` first (see [`super::per_account`]).
@@ -9,28 +9,29 @@ pub const OF_ACCOUNTS: &str = "SELECT au.name, a.uuid FROM account_authorities a
      JOIN authorities au ON au.id = aa.authority_id JOIN accounts a ON a.id = aa.account_id
      WHERE a.uuid IN (SELECT value FROM json_each(?1)) ORDER BY au.name <> 'ROLE_USER', au.name";
 
-pub fn of_account(conn: &Connection, uuid: &str) -> rusqlite::Result<Vec<String>> {
+pub fn of_account(conn: &Connection, uuid: &str) -> super::Result<Vec<String>> {
     super::for_account(conn, OF_ACCOUNTS, uuid, |r| r.get(0))
 }
 
-pub fn exists(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
+pub fn exists(conn: &Connection, name: &str) -> super::Result<bool> {
     conn.prepare_cached("SELECT EXISTS(SELECT 1 FROM authorities WHERE name = ?1)")?
         .query_row([name], |r| r.get(0))
 }
 
 /// Gives an existing authority to an account; false when it was already held (or either
 /// does not exist).
-pub fn grant(conn: &Connection, uuid: &str, name: &str) -> rusqlite::Result<bool> {
+pub fn grant(conn: &Connection, uuid: &str, name: &str) -> super::Result<bool> {
     let n = conn
         .prepare_cached(
-            "INSERT OR IGNORE INTO account_authorities(account_id, authority_id)
-             SELECT a.id, au.id FROM accounts a, authorities au WHERE a.uuid = ?1 AND au.name = ?2",
+            "INSERT INTO account_authorities(account_id, authority_id)
+             SELECT a.id, au.id FROM accounts a, authorities au WHERE a.uuid = ?1 AND au.name = ?2
+             ON CONFLICT DO NOTHING",
         )?
         .execute(params![uuid, name])?;
     Ok(n > 0)
 }
 
-pub fn revoke(conn: &Connection, uuid: &str, name: &str) -> rusqlite::Result<bool> {
+pub fn revoke(conn: &Connection, uuid: &str, name: &str) -> super::Result<bool> {
     let n = conn
         .prepare_cached(
             "DELETE FROM account_authorities

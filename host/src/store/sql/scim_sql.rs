@@ -27,7 +27,7 @@
 //! the planner can drive the query from an index of the sub-table (correlated `EXISTS`
 //! would scan every account).
 
-use rusqlite::types::Value;
+use super::{Dialect, Value};
 
 use crate::contract::types::ListQuery;
 use serde_json::Value as Json;
@@ -48,16 +48,16 @@ pub struct Sql {
 
 /// The condition for `SELECT ... FROM accounts a WHERE <sql>` selecting the users `f`
 /// matches. `Err` (a message for a 400 `invalidFilter`) when [`query::check`] refuses it.
-pub fn user_condition(f: &Filter) -> Result<Sql, String> {
+pub fn user_condition(f: &Filter, dialect: Dialect) -> Result<Sql, String> {
     query::check(f, &USER_TYPE)?;
-    Translator::USERS.condition(f)
+    Translator::users(dialect).condition(f)
 }
 
 /// The condition for `SELECT ... FROM groups g WHERE <sql>` selecting the groups `f`
 /// matches.
-pub fn group_condition(f: &Filter) -> Result<Sql, String> {
+pub fn group_condition(f: &Filter, dialect: Dialect) -> Result<Sql, String> {
     query::check(f, &GROUP_TYPE)?;
-    Translator::GROUPS.condition(f)
+    Translator::groups(dialect).condition(f)
 }
 
 /// The `ORDER BY` terms (without the keywords) sorting users by `sort_by`, e.g.
@@ -68,31 +68,31 @@ pub fn group_condition(f: &Filter) -> Result<Sql, String> {
 /// [`query::check_sort`] refuses `sort_by`.
 pub fn user_order(sort_by: &AttrPath, descending: bool) -> Result<String, String> {
     query::check_sort(sort_by, &USER_TYPE)?;
-    Translator::USERS.order(sort_by, descending)
+    Translator::users(Dialect::Sqlite).order(sort_by, descending)
 }
 
 /// [`user_order`] for groups, e.g. `g.name ASC, g.id ASC`.
 pub fn group_order(sort_by: &AttrPath, descending: bool) -> Result<String, String> {
     query::check_sort(sort_by, &GROUP_TYPE)?;
-    Translator::GROUPS.order(sort_by, descending)
+    Translator::groups(Dialect::Sqlite).order(sort_by, descending)
 }
 
 /// The `WHERE` condition and `ORDER BY` terms of a SCIM list query, read from the
 /// contract's record: `users` picks `accounts a`, otherwise `groups g`. No filter selects
 /// everything; no `sortBy` keeps creation order (`sortOrder` alone changes nothing, as
 /// RFC 7644 §3.4.2.3 has it). `Err` for a filter or order the checks refuse.
-pub fn list_query(q: &ListQuery, users: bool) -> Result<(Sql, String), String> {
+pub fn list_query(q: &ListQuery, users: bool, dialect: Dialect) -> Result<(Sql, String), String> {
     let condition = match &q.filter {
         Some(text) => {
             let f = crate::scim::filter::parse(text).map_err(|e| e.message)?;
             if users {
-                user_condition(&f)?
+                user_condition(&f, dialect)?
             } else {
-                group_condition(&f)?
+                group_condition(&f, dialect)?
             }
         }
         None => Sql {
-            sql: "1".into(),
+            sql: "TRUE".into(),
             params: Vec::new(),
         },
     };
@@ -572,6 +572,7 @@ struct Translator {
     map: &'static [Mapped],
     /// The resource's row id, the last sort key.
     id: &'static str,
+    dialect: Dialect,
 }
 
 /// A path resolved to its mapping.
@@ -581,16 +582,23 @@ struct Target {
 }
 
 impl Translator {
-    const USERS: Translator = Translator {
-        t: &USER_TYPE,
-        map: USER_MAP,
-        id: "a.id",
-    };
-    const GROUPS: Translator = Translator {
-        t: &GROUP_TYPE,
-        map: GROUP_MAP,
-        id: "g.id",
-    };
+    fn users(dialect: Dialect) -> Translator {
+        Translator {
+            t: &USER_TYPE,
+            map: USER_MAP,
+            id: "a.id",
+            dialect,
+        }
+    }
+
+    fn groups(dialect: Dialect) -> Translator {
+        Translator {
+            t: &GROUP_TYPE,
+            map: GROUP_MAP,
+            id: "g.id",
+            dialect,
+        }
+    }
 
     fn condition(&self, f: &Filter) -> Result<Sql, String> {
         let Frag { sql, params } = self.filter(f)?;
@@ -631,7 +639,7 @@ impl Translator {
                 let coll = target.mapped.coll;
                 if *op == CompareOp::Ne {
                     match coll {
-                        Coll::Row => not(holds(leaf, exact, CompareOp::Eq, value)?),
+                        Coll::Row => not(holds(leaf, exact, CompareOp::Eq, value, self.dialect)?),
                         // No value, or some value that differs.
                         _ => or(
                             not(within(coll, assigned(leaf))),
@@ -639,13 +647,13 @@ impl Translator {
                                 coll,
                                 and(
                                     assigned(leaf),
-                                    not(holds(leaf, exact, CompareOp::Eq, value)?),
+                                    not(holds(leaf, exact, CompareOp::Eq, value, self.dialect)?),
                                 ),
                             ),
                         ),
                     }
                 } else {
-                    within(coll, holds(leaf, exact, *op, value)?)
+                    within(coll, holds(leaf, exact, *op, value, self.dialect)?)
                 }
             }
             Filter::ValuePath { path, filter } => {
@@ -697,8 +705,10 @@ impl Translator {
                     (CompareOp::Eq, true) => not(assigned(leaf)),
                     (CompareOp::Ne, true) => assigned(leaf),
                     (_, true) => return Err(format!("'{path} {op} null': null needs eq or ne")),
-                    (CompareOp::Ne, false) => not(holds(leaf, exact, CompareOp::Eq, value)?),
-                    (op, false) => holds(leaf, exact, *op, value)?,
+                    (CompareOp::Ne, false) => {
+                        not(holds(leaf, exact, CompareOp::Eq, value, self.dialect)?)
+                    }
+                    (op, false) => holds(leaf, exact, *op, value, self.dialect)?,
                 }
             }
             Filter::ValuePath { path, .. } => {
@@ -809,14 +819,14 @@ fn within(coll: Coll, pred: Frag) -> Frag {
                 select
             }
         }
-        Coll::Never => lit("0"),
+        Coll::Never => lit("FALSE"),
     }
 }
 
 /// The element has `leaf` assigned: not NULL and not ''.
 fn assigned(leaf: Leaf) -> Frag {
     match leaf {
-        Leaf::Opaque => lit("1"),
+        Leaf::Opaque => lit("TRUE"),
         Leaf::Col {
             expr,
             ty: Ty::Text,
@@ -832,15 +842,15 @@ fn assigned(leaf: Leaf) -> Frag {
             nullable: true,
             ..
         } => lit(format!("{expr} IS NOT NULL")),
-        Leaf::Col { .. } => lit("1"),
+        Leaf::Col { .. } => lit("TRUE"),
     }
 }
 
 /// The element has some member assigned.
 fn any_assigned(mapped: &Mapped) -> Frag {
     let parts: Vec<Frag> = mapped.leaves.iter().map(|(_, l)| assigned(*l)).collect();
-    if parts.iter().any(|p| p.sql == "1") {
-        return lit("1");
+    if parts.iter().any(|p| p.sql == "TRUE") {
+        return lit("TRUE");
     }
     let mut out = lit("(");
     for (i, p) in parts.into_iter().enumerate() {
@@ -853,7 +863,13 @@ fn any_assigned(mapped: &Mapped) -> Frag {
 }
 
 /// The element's `leaf` is assigned and `op value` holds for it; two-valued.
-fn holds(leaf: Leaf, exact: bool, op: CompareOp, value: &Json) -> Result<Frag, String> {
+fn holds(
+    leaf: Leaf,
+    exact: bool,
+    op: CompareOp,
+    value: &Json,
+    dialect: Dialect,
+) -> Result<Frag, String> {
     let Leaf::Col {
         expr,
         ty,
@@ -864,7 +880,7 @@ fn holds(leaf: Leaf, exact: bool, op: CompareOp, value: &Json) -> Result<Frag, S
         return Err("this attribute cannot be compared".into());
     };
     let (test, implied) = match (ty, value) {
-        (Ty::Text, Json::String(v)) => text_test(expr, fts, exact, op, v),
+        (Ty::Text, Json::String(v)) => text_test(expr, fts, exact, op, v, dialect),
         (Ty::Ms, Json::String(v)) => {
             let ns = query::datetime_ns(v).ok_or_else(|| format!("'{v}' is not a dateTime"))?;
             time_test(expr, op, ns)?
@@ -884,7 +900,14 @@ fn holds(leaf: Leaf, exact: bool, op: CompareOp, value: &Json) -> Result<Frag, S
 }
 
 /// A string test, and whether it can only hold for a non-empty value.
-fn text_test(expr: &str, fts: Option<&str>, exact: bool, op: CompareOp, v: &str) -> (Frag, bool) {
+fn text_test(
+    expr: &str,
+    fts: Option<&str>,
+    exact: bool,
+    op: CompareOp,
+    v: &str,
+    dialect: Dialect,
+) -> (Frag, bool) {
     let col = if exact {
         expr.to_string()
     } else {
@@ -900,13 +923,18 @@ fn text_test(expr: &str, fts: Option<&str>, exact: bool, op: CompareOp, v: &str)
         CompareOp::Lt => param(format!("{col} < {arg}"), [text()]),
         CompareOp::Le => param(format!("{col} <= {arg}"), [text()]),
         // Every assigned value has the empty string in it.
-        _ if !nonempty => lit("1"),
+        _ if !nonempty => lit("TRUE"),
         CompareOp::Co => param(format!("instr({col}, {arg}) > 0"), [text()]),
         CompareOp::Sw => param(format!("instr({col}, {arg}) = 1"), [text()]),
-        CompareOp::Ew => param(
-            format!("substr({col}, ?) = {arg}"),
-            [Value::Integer(-(v.chars().count() as i64)), text()],
-        ),
+        // The last n characters, spelt the same in both engines (their `substr` reads a
+        // negative start differently).
+        CompareOp::Ew => {
+            let n = Value::Integer(v.chars().count() as i64);
+            param(
+                format!("(length({col}) >= ? AND substr({col}, length({col}) - ? + 1) = {arg})"),
+                [n.clone(), n, text()],
+            )
+        }
     };
     let implied = nonempty
         && matches!(
@@ -925,17 +953,34 @@ fn text_test(expr: &str, fts: Option<&str>, exact: bool, op: CompareOp, v: &str)
             // Unanchored: the column may hold more than the attribute (the full name for
             // the family name).
             let pattern = format!("%{needle}%");
-            and(
-                param(
-                    format!("a.id IN (SELECT rowid FROM accounts_search WHERE {column} LIKE ?)"),
-                    [Value::Text(pattern)],
-                ),
-                test,
-            )
+            let candidates = match dialect {
+                Dialect::Sqlite => {
+                    format!("a.id IN (SELECT rowid FROM accounts_search WHERE {column} LIKE ?)")
+                }
+                // pg_trgm indexes the columns themselves; a backslash, PostgreSQL's escape
+                // in LIKE, becomes `_` as the wildcards did.
+                Dialect::Postgres => format!("{} LIKE ?", searched_column(column)),
+            };
+            let pattern = match dialect {
+                Dialect::Sqlite => pattern,
+                Dialect::Postgres => pattern.replace('\\', "_"),
+            };
+            and(param(candidates, [Value::Text(pattern)]), test)
         }
         _ => test,
     };
     (test, implied)
+}
+
+/// The expression of `accounts a` that PostgreSQL's trigram index covers for a column of
+/// SQLite's `accounts_search`.
+fn searched_column(column: &str) -> &'static str {
+    match column {
+        "email" => "a.email",
+        "username" => "a.username",
+        "uuid" => "a.uuid",
+        _ => "(a.given_name || ' ' || a.family_name)",
+    }
 }
 
 /// Whether `needle` has three characters in a row that are not LIKE wildcards: what the
@@ -959,7 +1004,7 @@ fn time_test(expr: &str, op: CompareOp, ns: i128) -> Result<(Frag, bool), String
     let cmp = |sym: &str| param(format!("{expr} {sym} ?"), [Value::Integer(ms)]);
     let test = match (op, whole) {
         (CompareOp::Eq | CompareOp::Ne, true) => cmp("="),
-        (CompareOp::Eq | CompareOp::Ne, false) => lit("0"),
+        (CompareOp::Eq | CompareOp::Ne, false) => lit("FALSE"),
         (CompareOp::Gt, _) | (CompareOp::Ge, false) => cmp(">"),
         (CompareOp::Ge, true) => cmp(">="),
         (CompareOp::Lt, true) => cmp("<"),
@@ -971,7 +1016,7 @@ fn time_test(expr: &str, op: CompareOp, ns: i128) -> Result<(Frag, bool), String
 
 #[cfg(test)]
 mod tests {
-    use rusqlite::{Connection, params, params_from_iter};
+    use crate::store::sql::{Connection, params, params_from_iter};
     use serde_json::{Map, json};
 
     use super::*;
@@ -1179,8 +1224,7 @@ mod tests {
     }
 
     fn stored() -> (Connection, Vec<U>) {
-        let mut conn = Connection::open_in_memory().unwrap();
-        super::super::schema::migrate(&mut conn).unwrap();
+        let conn = crate::store::sqlite::open_for_tests(std::path::Path::new(":memory:"));
         for (i, g) in GROUPS.iter().enumerate() {
             conn.execute(
                 "INSERT INTO groups(id, uuid, name, description, parent_id, created_ms,
@@ -1498,7 +1542,7 @@ mod tests {
         let mut stmt = conn.prepare(&q).unwrap_or_else(|e| panic!("{q}: {e}"));
         stmt.query_map(params_from_iter(sql.params.iter()), |r| r.get(0))
             .unwrap_or_else(|e| panic!("{q}: {e}"))
-            .collect::<rusqlite::Result<_>>()
+            .collect::<crate::store::sql::Result<_>>()
             .unwrap()
     }
 
@@ -1634,7 +1678,7 @@ mod tests {
         let mut proper = 0;
         for text in &all {
             let f = parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
-            let sql = user_condition(&f).unwrap_or_else(|e| panic!("{text}: {e}"));
+            let sql = user_condition(&f, Dialect::Sqlite).unwrap_or_else(|e| panic!("{text}: {e}"));
             let got = select(&conn, "accounts a", &sql);
             let want = evaluated(&f, &USER_TYPE, &rendered);
             assert_eq!(got, want, "{text}\n{}", sql.sql);
@@ -1680,7 +1724,7 @@ mod tests {
                 &["u1-5a1c"],
             ),
         ] {
-            let sql = user_condition(&parse(text).unwrap()).unwrap();
+            let sql = user_condition(&parse(text).unwrap(), Dialect::Sqlite).unwrap();
             assert_eq!(select(&conn, "accounts a", &sql), want, "{text}");
         }
     }
@@ -1717,7 +1761,8 @@ mod tests {
         ];
         for text in filters {
             let f = parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
-            let sql = group_condition(&f).unwrap_or_else(|e| panic!("{text}: {e}"));
+            let sql =
+                group_condition(&f, Dialect::Sqlite).unwrap_or_else(|e| panic!("{text}: {e}"));
             let got = select(&conn, "groups g", &sql);
             assert_eq!(
                 got,
@@ -1803,7 +1848,7 @@ mod tests {
     #[test]
     fn every_filterable_and_sortable_path_translates_and_runs() {
         let (conn, _) = stored();
-        type Condition = fn(&Filter) -> Result<Sql, String>;
+        type Condition = fn(&Filter, Dialect) -> Result<Sql, String>;
         type Order = fn(&AttrPath, bool) -> Result<String, String>;
         let kinds: [(&ResourceType, Condition, Order, &str); 2] = [
             (&USER_TYPE, user_condition, user_order, "accounts a"),
@@ -1818,16 +1863,17 @@ mod tests {
                     for f in std::iter::once(present).chain(comparisons(&path, t)) {
                         match query::check(&f, t) {
                             Ok(()) => {
-                                let sql = condition(&f).unwrap_or_else(|e| panic!("{f}: {e}"));
+                                let sql = condition(&f, Dialect::Sqlite)
+                                    .unwrap_or_else(|e| panic!("{f}: {e}"));
                                 select(&conn, from, &sql);
                                 let negated = Filter::Not(Box::new(f.clone()));
-                                select(&conn, from, &condition(&negated).unwrap());
+                                select(&conn, from, &condition(&negated, Dialect::Sqlite).unwrap());
                             }
-                            Err(e) => assert_eq!(condition(&f), Err(e)),
+                            Err(e) => assert_eq!(condition(&f, Dialect::Sqlite), Err(e)),
                         }
                     }
                 } else {
-                    assert!(condition(&present).is_err(), "{path}");
+                    assert!(condition(&present, Dialect::Sqlite).is_err(), "{path}");
                 }
                 match query::check_sort(&path, t) {
                     Ok(()) => {
@@ -1837,7 +1883,7 @@ mod tests {
                                 .unwrap_or_else(|e| panic!("sortBy={path}: {e}"));
                             let q = format!("SELECT 1 FROM {from} ORDER BY {by}");
                             conn.prepare(&q)
-                                .and_then(|mut s| s.query([])?.next().map(|_| ()))
+                                .and_then(|mut s| s.for_each([], |_| Ok(())))
                                 .unwrap_or_else(|e| panic!("{q}: {e}"));
                         }
                     }
@@ -1863,7 +1909,7 @@ mod tests {
             let mut s = conn.prepare(&q).unwrap();
             s.query_map([], |r| r.get(0))
                 .unwrap()
-                .collect::<rusqlite::Result<_>>()
+                .collect::<crate::store::sql::Result<_>>()
                 .unwrap()
         };
         // Unassigned last ascending, first descending.
@@ -1894,7 +1940,7 @@ mod tests {
             .unwrap()
             .query_map([], |r| r.get(0))
             .unwrap()
-            .collect::<rusqlite::Result<_>>()
+            .collect::<crate::store::sql::Result<_>>()
             .unwrap();
         assert_eq!(got, ["g2-prod", "g1-atlas", "g3-cms"]);
         assert!(user_order(&AttrPath::parse("groups.display").unwrap(), false).is_err());
@@ -1903,7 +1949,7 @@ mod tests {
     #[test]
     fn parameters_are_anonymous_and_never_in_the_text() {
         let f = parse(r#"userName eq "x') OR 1=1 --" or name.familyName ew "abc""#).unwrap();
-        let sql = user_condition(&f).unwrap();
+        let sql = user_condition(&f, Dialect::Sqlite).unwrap();
         assert!(
             !sql.sql.contains("1=1") && !sql.sql.contains("abc"),
             "{}",
@@ -1919,18 +1965,16 @@ mod tests {
         let plan = |text: &str, t: &ResourceType| -> String {
             let f = parse(text).unwrap();
             let (sql, from) = if std::ptr::eq(t, &USER_TYPE) {
-                (user_condition(&f).unwrap(), "accounts a")
+                (user_condition(&f, Dialect::Sqlite).unwrap(), "accounts a")
             } else {
-                (group_condition(&f).unwrap(), "groups g")
+                (group_condition(&f, Dialect::Sqlite).unwrap(), "groups g")
             };
             let q = format!("EXPLAIN QUERY PLAN SELECT 1 FROM {from} WHERE {}", sql.sql);
             let mut stmt = conn.prepare(&q).unwrap();
             let rows: Vec<String> = stmt
-                .query_map(params_from_iter(sql.params.iter()), |r| {
-                    r.get::<_, String>(3)
-                })
+                .query_map(params_from_iter(sql.params.iter()), |r| r.get::<String>(3))
                 .unwrap()
-                .collect::<rusqlite::Result<_>>()
+                .collect::<crate::store::sql::Result<_>>()
                 .unwrap();
             rows.join("\n")
         };

@@ -1,12 +1,12 @@
 //! Group membership and the group tree.
 
-use rusqlite::{Connection, params};
+use super::{Connection, params};
 
 use super::now_ms;
 use crate::store::{MembershipStore, StoreResult};
 
 /// UUIDs of the group's ancestors, parent first.
-pub fn ancestors(conn: &Connection, group_uuid: &str) -> rusqlite::Result<Vec<String>> {
+pub fn ancestors(conn: &Connection, group_uuid: &str) -> super::Result<Vec<String>> {
     conn.prepare_cached(
         "WITH RECURSIVE up(id, depth) AS (
              SELECT parent_id, 1 FROM groups WHERE uuid = ?1
@@ -20,7 +20,7 @@ pub fn ancestors(conn: &Connection, group_uuid: &str) -> rusqlite::Result<Vec<St
 }
 
 /// UUIDs of every group below this one.
-pub fn descendants(conn: &Connection, group_uuid: &str) -> rusqlite::Result<Vec<String>> {
+pub fn descendants(conn: &Connection, group_uuid: &str) -> super::Result<Vec<String>> {
     conn.prepare_cached(
         "WITH RECURSIVE down(id) AS (
              SELECT id FROM groups WHERE uuid = ?1
@@ -33,17 +33,19 @@ pub fn descendants(conn: &Connection, group_uuid: &str) -> rusqlite::Result<Vec<
     .collect()
 }
 
-pub fn add(conn: &Connection, account_uuid: &str, group_uuid: &str) -> rusqlite::Result<bool> {
+pub fn add(conn: &Connection, account_uuid: &str, group_uuid: &str) -> super::Result<bool> {
     let n = conn
         .prepare_cached(
-            "INSERT OR IGNORE INTO memberships(account_id, group_id, created_ms)
-             SELECT a.id, g.id, ?3 FROM accounts a, groups g WHERE a.uuid = ?1 AND g.uuid = ?2",
+            "INSERT INTO memberships(account_id, group_id, created_ms)
+             SELECT a.id, g.id, CAST(?3 AS BIGINT) FROM accounts a, groups g
+             WHERE a.uuid = ?1 AND g.uuid = ?2
+             ON CONFLICT DO NOTHING",
         )?
         .execute(params![account_uuid, group_uuid, now_ms()])?;
     Ok(n > 0)
 }
 
-pub fn remove(conn: &Connection, account_uuid: &str, group_uuid: &str) -> rusqlite::Result<bool> {
+pub fn remove(conn: &Connection, account_uuid: &str, group_uuid: &str) -> super::Result<bool> {
     let n = conn
         .prepare_cached(
             "DELETE FROM memberships

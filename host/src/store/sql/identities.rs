@@ -1,6 +1,6 @@
 //! Linked identities: OIDC and SAML identities, SSH keys and X.509 certificates.
 
-use rusqlite::{Connection, Row, params};
+use super::{Connection, Dialect, Row, params};
 
 use super::now_ms;
 use crate::contract::types::{Certificate, OidcId, SamlId, SshKey};
@@ -12,7 +12,7 @@ pub const OIDC_OF_ACCOUNTS: &str = "SELECT o.issuer, o.subject, a.uuid FROM oidc
      JOIN accounts a ON a.id = o.account_id
      WHERE a.uuid IN (SELECT value FROM json_each(?1)) ORDER BY o.issuer, o.subject";
 
-pub fn oidc_from_row(r: &Row) -> rusqlite::Result<OidcId> {
+pub fn oidc_from_row(r: &Row) -> super::Result<OidcId> {
     Ok(OidcId {
         issuer: r.get(0)?,
         subject: r.get(1)?,
@@ -23,7 +23,7 @@ pub const SAML_OF_ACCOUNTS: &str = "SELECT s.idp_id, s.user_id, s.attribute_id, 
      JOIN accounts a ON a.id = s.account_id
      WHERE a.uuid IN (SELECT value FROM json_each(?1)) ORDER BY s.idp_id, s.attribute_id, s.user_id";
 
-pub fn saml_from_row(r: &Row) -> rusqlite::Result<SamlId> {
+pub fn saml_from_row(r: &Row) -> super::Result<SamlId> {
     Ok(SamlId {
         idp_id: r.get(0)?,
         user_id: r.get(1)?,
@@ -37,7 +37,7 @@ pub const SSH_OF_ACCOUNTS: &str =
      FROM ssh_keys k JOIN accounts a ON a.id = k.account_id
      WHERE a.uuid IN (SELECT value FROM json_each(?1)) ORDER BY k.id";
 
-pub fn ssh_from_row(r: &Row) -> rusqlite::Result<SshKey> {
+pub fn ssh_from_row(r: &Row) -> super::Result<SshKey> {
     Ok(SshKey {
         display: r.get(0)?,
         value: r.get(1)?,
@@ -54,12 +54,12 @@ pub const CERTIFICATES_OF_ACCOUNTS: &str = "SELECT c.label, c.subject_dn, c.issu
      FROM certificates c JOIN accounts a ON a.id = c.account_id
      WHERE a.uuid IN (SELECT value FROM json_each(?1)) ORDER BY c.id";
 
-pub fn certificate_from_row(r: &Row) -> rusqlite::Result<Certificate> {
+pub fn certificate_from_row(r: &Row) -> super::Result<Certificate> {
     Ok(Certificate {
         display: r.get(0)?,
         subject_dn: r.get(1)?,
         issuer_dn: r.get(2)?,
-        pem: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+        pem: r.get::<Option<String>>(3)?.unwrap_or_default(),
         primary: r.get(4)?,
         created: r.get(5)?,
         last_modified: r.get(6)?,
@@ -72,7 +72,7 @@ pub fn certificate_owner(
     conn: &Connection,
     subject: &str,
     issuer: &str,
-) -> rusqlite::Result<Option<String>> {
+) -> super::Result<Option<String>> {
     owner(
         conn,
         "SELECT a.uuid FROM certificates c JOIN accounts a ON a.id = c.account_id
@@ -82,7 +82,7 @@ pub fn certificate_owner(
 }
 
 /// The UUID of the account an OIDC identity is linked to.
-pub fn oidc_owner(conn: &Connection, id: &OidcId) -> rusqlite::Result<Option<String>> {
+pub fn oidc_owner(conn: &Connection, id: &OidcId) -> super::Result<Option<String>> {
     owner(
         conn,
         "SELECT a.uuid FROM oidc_ids o JOIN accounts a ON a.id = o.account_id
@@ -91,7 +91,7 @@ pub fn oidc_owner(conn: &Connection, id: &OidcId) -> rusqlite::Result<Option<Str
     )
 }
 
-pub fn saml_owner(conn: &Connection, id: &SamlId) -> rusqlite::Result<Option<String>> {
+pub fn saml_owner(conn: &Connection, id: &SamlId) -> super::Result<Option<String>> {
     owner(
         conn,
         "SELECT a.uuid FROM saml_ids s JOIN accounts a ON a.id = s.account_id
@@ -100,7 +100,7 @@ pub fn saml_owner(conn: &Connection, id: &SamlId) -> rusqlite::Result<Option<Str
     )
 }
 
-pub fn ssh_owner(conn: &Connection, fingerprint: &str) -> rusqlite::Result<Option<String>> {
+pub fn ssh_owner(conn: &Connection, fingerprint: &str) -> super::Result<Option<String>> {
     owner(
         conn,
         "SELECT a.uuid FROM ssh_keys k JOIN accounts a ON a.id = k.account_id
@@ -111,19 +111,12 @@ pub fn ssh_owner(conn: &Connection, fingerprint: &str) -> rusqlite::Result<Optio
 
 /// The error of a write that would reach into another account's linked identity. The
 /// handlers check first (a 409); this keeps the store from ever doing it.
-fn linked_elsewhere(what: &str) -> rusqlite::Error {
-    rusqlite::Error::SqliteFailure(
-        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT),
-        Some(format!("{what} is linked to another account")),
-    )
+fn linked_elsewhere(what: &str) -> super::Error {
+    super::Error::Constraint(format!("{what} is linked to another account"))
 }
 
-fn owner(
-    conn: &Connection,
-    sql: &str,
-    p: impl rusqlite::Params,
-) -> rusqlite::Result<Option<String>> {
-    use rusqlite::OptionalExtension;
+fn owner(conn: &Connection, sql: &str, p: impl super::Params) -> super::Result<Option<String>> {
+    use super::OptionalExtension;
     conn.prepare_cached(sql)?
         .query_row(p, |r| r.get(0))
         .optional()
@@ -138,7 +131,7 @@ pub fn set(
     saml: &[SamlId],
     ssh: &[SshKey],
     certificates: &[Certificate],
-) -> rusqlite::Result<()> {
+) -> super::Result<()> {
     let account: i64 = conn
         .prepare_cached("SELECT id FROM accounts WHERE uuid = ?1")?
         .query_row([uuid], |r| r.get(0))?;
@@ -168,8 +161,9 @@ pub fn set(
             "INSERT INTO ssh_keys(account_id, label, fingerprint, value, is_primary, created_ms, last_modified_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
              ON CONFLICT(fingerprint) DO UPDATE SET label = excluded.label, is_primary = excluded.is_primary,
-                 last_modified_ms = CASE WHEN label IS excluded.label AND is_primary = excluded.is_primary
-                                         THEN last_modified_ms ELSE excluded.last_modified_ms END
+                 last_modified_ms = CASE WHEN ssh_keys.label IS NOT DISTINCT FROM excluded.label
+                                          AND ssh_keys.is_primary = excluded.is_primary
+                                         THEN ssh_keys.last_modified_ms ELSE excluded.last_modified_ms END
              WHERE ssh_keys.account_id = excluded.account_id",
         )?
         .execute(params![account, k.display, k.fingerprint, k.value, k.primary, now])?;
@@ -185,17 +179,28 @@ fn set_certificates(
     conn: &Connection,
     account: i64,
     certificates: &[Certificate],
-) -> rusqlite::Result<()> {
+) -> super::Result<()> {
     let keep: Vec<[&str; 2]> = certificates
         .iter()
         .map(|c| [c.subject_dn.as_str(), c.issuer_dn.as_str()])
         .collect();
-    conn.prepare_cached(
-        "DELETE FROM certificates WHERE account_id = ?1 AND NOT EXISTS (
-             SELECT 1 FROM json_each(?2) k
-             WHERE json_extract(k.value, '$[0]') = subject_dn AND json_extract(k.value, '$[1]') = issuer_dn)",
-    )?
-    .execute(params![account, serde_json::to_string(&keep).unwrap_or_default()])?;
+    let kept = match conn.dialect() {
+        Dialect::Sqlite => {
+            "SELECT 1 FROM json_each(?2) k
+             WHERE json_extract(k.value, '$[0]') = subject_dn AND json_extract(k.value, '$[1]') = issuer_dn"
+        }
+        Dialect::Postgres => {
+            "SELECT 1 FROM json_array_elements(CAST(?2 AS json)) k
+             WHERE k.value->>0 = subject_dn AND k.value->>1 = issuer_dn"
+        }
+    };
+    conn.prepare_cached(&format!(
+        "DELETE FROM certificates WHERE account_id = ?1 AND NOT EXISTS ({kept})"
+    ))?
+    .execute(params![
+        account,
+        serde_json::to_string(&keep).unwrap_or_default()
+    ])?;
     let now = now_ms();
     for (i, c) in certificates.iter().enumerate() {
         let label = c.display.clone().unwrap_or_else(|| format!("cert-{i}"));
@@ -203,9 +208,10 @@ fn set_certificates(
             "INSERT INTO certificates(account_id, label, subject_dn, issuer_dn, pem, is_primary, created_ms, last_modified_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
              ON CONFLICT(subject_dn, issuer_dn) DO UPDATE SET
-                 last_modified_ms = CASE WHEN label IS excluded.label AND pem IS excluded.pem
-                                          AND is_primary = excluded.is_primary
-                                         THEN last_modified_ms ELSE excluded.last_modified_ms END,
+                 last_modified_ms = CASE WHEN certificates.label IS NOT DISTINCT FROM excluded.label
+                                          AND certificates.pem IS NOT DISTINCT FROM excluded.pem
+                                          AND certificates.is_primary = excluded.is_primary
+                                         THEN certificates.last_modified_ms ELSE excluded.last_modified_ms END,
                  label = excluded.label, pem = excluded.pem, is_primary = excluded.is_primary
              WHERE certificates.account_id = excluded.account_id",
         )?
@@ -217,7 +223,7 @@ fn set_certificates(
     Ok(())
 }
 
-fn certificate_elsewhere(c: &Certificate) -> rusqlite::Error {
+fn certificate_elsewhere(c: &Certificate) -> super::Error {
     linked_elsewhere(&format!(
         "the certificate (subject: {}, issuer: {})",
         c.subject_dn, c.issuer_dn
@@ -226,13 +232,13 @@ fn certificate_elsewhere(c: &Certificate) -> rusqlite::Error {
 
 /// Links a certificate to the account, or refreshes the PEM of the account's one with the
 /// same subject and issuer; another account's certificate is left alone (an error).
-pub fn link_certificate(conn: &Connection, uuid: &str, c: &Certificate) -> rusqlite::Result<()> {
+pub fn link_certificate(conn: &Connection, uuid: &str, c: &Certificate) -> super::Result<()> {
     let count: i64 = conn
         .prepare_cached("SELECT count(*) FROM certificates WHERE account_id = (SELECT id FROM accounts WHERE uuid = ?1)")?
         .query_row([uuid], |r| r.get(0))?;
     let written = conn.prepare_cached(
         "INSERT INTO certificates(account_id, label, subject_dn, issuer_dn, pem, is_primary, created_ms, last_modified_ms)
-         SELECT id, ?2, ?3, ?4, ?5, 1, ?6, ?6 FROM accounts WHERE uuid = ?1
+         SELECT id, CAST(?2 AS TEXT), CAST(?3 AS TEXT), CAST(?4 AS TEXT), CAST(?5 AS TEXT), 1, CAST(?6 AS BIGINT), CAST(?6 AS BIGINT) FROM accounts WHERE uuid = ?1
          ON CONFLICT(subject_dn, issuer_dn) DO UPDATE SET pem = excluded.pem, last_modified_ms = excluded.last_modified_ms
          WHERE certificates.account_id = excluded.account_id",
     )?
@@ -252,7 +258,7 @@ pub fn set_proxy(
     issuer: &str,
     chain: &str,
     expiration: u64,
-) -> rusqlite::Result<()> {
+) -> super::Result<()> {
     let written = conn
         .prepare_cached(
             "UPDATE certificates SET proxy_chain = ?4, proxy_expiration_ms = ?5
@@ -261,12 +267,9 @@ pub fn set_proxy(
         )?
         .execute(params![uuid, subject, issuer, chain, expiration])?;
     if written == 0 {
-        return Err(rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT),
-            Some(format!(
-                "no certificate (subject: {subject}, issuer: {issuer}) is linked to account {uuid}"
-            )),
-        ));
+        return Err(super::Error::Constraint(format!(
+            "no certificate (subject: {subject}, issuer: {issuer}) is linked to account {uuid}"
+        )));
     }
     Ok(())
 }
@@ -321,8 +324,7 @@ mod tests {
 
     fn db() -> (tempfile::TempDir, Connection) {
         let dir = tempfile::tempdir().unwrap();
-        let mut conn = Connection::open(dir.path().join("iam.db")).unwrap();
-        crate::store::sqlite::schema::migrate(&mut conn).unwrap();
+        let conn = crate::store::sqlite::open_for_tests(&dir.path().join("iam.db"));
         for (uuid, name) in [("a", "alice"), ("m", "mallory")] {
             conn.execute(
                 "INSERT INTO accounts(uuid, username, email, given_name, family_name,

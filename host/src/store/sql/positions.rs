@@ -2,7 +2,7 @@
 //!
 //! OFFSET paging makes SQLite step through every entry before the page: about 35 ms for
 //! `startIndex=900000` of a million accounts. Instead, the sort key of every `STEP`-th
-//! account is remembered (per database file, order and direction), and a deep page is read
+//! account is remembered (per database, order and direction), and a deep page is read
 //! from the nearest remembered position onward, through the same indexes. What is
 //! remembered holds until an account is created or deleted or a sort key changes: the
 //! triggers of migration 7 count such changes in `account_order_version`, read in the
@@ -11,8 +11,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 
-use rusqlite::types::Value;
-use rusqlite::{Connection, params_from_iter};
+use super::Value;
+use super::{Connection, params_from_iter};
 
 use super::sql_int;
 
@@ -79,7 +79,7 @@ pub fn page_ids(
     descending: bool,
     offset: u64,
     limit: u64,
-) -> rusqlite::Result<Option<Vec<i64>>> {
+) -> super::Result<Option<Vec<i64>>> {
     page_ids_with(conn, order, descending, offset, limit, STEP, DEEP)
 }
 
@@ -91,9 +91,9 @@ fn page_ids_with(
     limit: u64,
     step: u64,
     deep: u64,
-) -> rusqlite::Result<Option<Vec<i64>>> {
-    let path = match conn.path() {
-        Some(p) if offset >= deep && !p.is_empty() => p.to_string(),
+) -> super::Result<Option<Vec<i64>>> {
+    let path = match conn.identity() {
+        Some(p) if offset >= deep => p,
         _ => return Ok(None),
     };
     let version: i64 = conn
@@ -135,21 +135,21 @@ fn build(
     descending: bool,
     version: i64,
     step: u64,
-) -> rusqlite::Result<Directory> {
+) -> super::Result<Directory> {
     let dir = if descending { "DESC" } else { "ASC" };
     let mut walk = conn.prepare(&format!(
         "SELECT a.id FROM accounts a ORDER BY {}",
         order.order_by(0, dir)
     ))?;
-    let mut rows = walk.query([])?;
     let mut ids = Vec::new();
     let mut position = 0u64;
-    while let Some(row) = rows.next()? {
+    walk.for_each([], |row| {
         if position.is_multiple_of(step) {
-            ids.push(row.get::<_, i64>(0)?);
+            ids.push(row.get::<i64>(0)?);
         }
         position += 1;
-    }
+        Ok(())
+    })?;
     let keys = order.keys();
     let mut marks = Vec::with_capacity(ids.len());
     if keys.is_empty() {
@@ -165,8 +165,8 @@ fn build(
         for id in ids {
             let keys = lookup.query_row([id], |r| {
                 (0..keys.len())
-                    .map(|i| r.get::<_, Value>(i))
-                    .collect::<rusqlite::Result<Vec<_>>>()
+                    .map(|i| r.get::<Value>(i))
+                    .collect::<super::Result<Vec<_>>>()
             })?;
             marks.push(Mark { keys, id });
         }
@@ -184,7 +184,7 @@ fn from_mark(
     descending: bool,
     mark: &Mark,
     take: u64,
-) -> rusqlite::Result<Vec<i64>> {
+) -> super::Result<Vec<i64>> {
     let (dir, at_or_past, past) = if descending {
         ("DESC", "<=", "<")
     } else {
@@ -222,8 +222,8 @@ fn from_mark(
         );
         let found = conn
             .prepare_cached(&sql)?
-            .query_map(params_from_iter(args), |r| r.get::<_, i64>(0))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            .query_map(params_from_iter(args), |r| r.get::<i64>(0))?
+            .collect::<super::Result<Vec<_>>>()?;
         ids.extend(found);
     }
     Ok(ids)
@@ -243,7 +243,7 @@ mod tests {
         .unwrap()
         .query_map([limit as i64, offset as i64], |r| r.get(0))
         .unwrap()
-        .collect::<rusqlite::Result<_>>()
+        .collect::<crate::store::sql::Result<_>>()
         .unwrap()
     }
 
@@ -255,7 +255,7 @@ mod tests {
             "INSERT INTO accounts(uuid, username, email, given_name, family_name, created_ms,
                                   last_modified_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-            rusqlite::params![
+            crate::store::sql::params![
                 format!("u-{i}"),
                 format!("user{i}"),
                 format!("{}@example.org", i % 7),
@@ -286,8 +286,7 @@ mod tests {
     #[test]
     fn pages_from_the_directory_match_offset_paging_and_follow_changes() {
         let dir = tempfile::tempdir().unwrap();
-        let mut conn = Connection::open(dir.path().join("iam.db")).unwrap();
-        crate::store::sqlite::schema::migrate(&mut conn).unwrap();
+        let conn = crate::store::sqlite::open_for_tests(&dir.path().join("iam.db"));
         for i in 0..200 {
             insert(&conn, i);
         }
