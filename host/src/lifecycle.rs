@@ -1,5 +1,7 @@
 //! The account-lifecycle job: on a timer in the server, or once from the CLI, the
-//! `lifecycle` guest labels, suspends and removes expired accounts.
+//! `lifecycle` guest labels, suspends and removes expired accounts. Servers sharing a
+//! database take turns: a timed pass first claims its period in the database (`meta`), so
+//! the job runs once per period whatever the number of servers.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,7 +11,10 @@ use crate::config::LifecycleConfig;
 use crate::contract::types::LifecycleSettings;
 use crate::pipeline::{Pipeline, PipelineError, RequestId};
 use crate::plugins::lifecycle::LifecycleReport;
-use crate::store::{TxMode, now_ms};
+use crate::store::{Db, StoreError, TxMode, now_ms};
+
+/// When the last timed pass started (ms since the epoch), in `meta`.
+const LAST_RUN_KEY: &str = "lifecycle.last_run_ms";
 
 /// The guest's view of the `[lifecycle]` config.
 pub fn settings(cfg: &LifecycleConfig) -> LifecycleSettings {
@@ -48,6 +53,28 @@ pub fn run_once(
     Ok(report)
 }
 
+/// Claims the pass of the period starting now: `false` when another server (or this one)
+/// already ran one less than a period ago. The claim and its check are one write
+/// transaction, so of servers ticking together exactly one gets it.
+fn claim_period(db: &Db, period: Duration) -> Result<bool, StoreError> {
+    db.transaction(TxMode::Write, |conn| {
+        let now = now_ms();
+        // A twentieth of slack: the timer's next tick must not find it a hair too soon. A
+        // last run more than a period ahead is a clock gone wrong, not a reason to stop.
+        let period = period.as_millis() as u64;
+        let gap = period - period / 20;
+        let due = conn
+            .meta()
+            .get(LAST_RUN_KEY)?
+            .and_then(|v| v.parse::<u64>().ok())
+            .is_none_or(|last| now.saturating_sub(last) >= gap || last > now + period);
+        if due {
+            conn.meta().set(LAST_RUN_KEY, &now.to_string())?;
+        }
+        Ok(due)
+    })
+}
+
 /// Runs the job every `interval_secs` for as long as the server runs.
 pub fn spawn(pipeline: Arc<Pipeline>, cfg: &LifecycleConfig) {
     if !cfg.enabled {
@@ -62,7 +89,14 @@ pub fn spawn(pipeline: Arc<Pipeline>, cfg: &LifecycleConfig) {
             ticks.tick().await;
             let pipeline = pipeline.clone();
             // Failures are logged where they happen; the next tick tries again.
-            let _ = tokio::task::spawn_blocking(move || run_once(&pipeline, settings)).await;
+            let _ = tokio::task::spawn_blocking(move || match claim_period(&pipeline.db, period) {
+                Ok(true) => {
+                    let _ = run_once(&pipeline, settings);
+                }
+                Ok(false) => tracing::debug!("lifecycle pass of this period already run"),
+                Err(e) => tracing::error!("lifecycle: cannot claim the period: {e}"),
+            })
+            .await;
         }
     });
 }

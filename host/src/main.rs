@@ -108,12 +108,18 @@ enum PluginAction {
 
 #[derive(Subcommand)]
 enum KeysAction {
-    /// Add a new signing key. A running server signs with it from its next token on and
-    /// publishes it at /jwk; tokens signed with older keys stay valid until they expire.
+    /// Add a new signing key. Running servers publish it at /jwk at once and sign with it
+    /// from their next token on (after --publish-for); tokens signed with older keys stay
+    /// valid until they expire.
     Rotate {
         /// SQLite database file or postgres:// URL (env IAM_DB; default ./iam.db).
         #[arg(long, env = "IAM_DB", default_value = config::DEFAULT_DB)]
         db: String,
+        /// Seconds the key is published before it signs: with several servers, at least a
+        /// few seconds (they look for new keys every 2 s), and as long as relying parties
+        /// cache /jwk.
+        #[arg(long, default_value_t = 0)]
+        publish_for: u64,
     },
 }
 
@@ -156,8 +162,11 @@ fn main() -> ExitCode {
             lifetime,
         ),
         Command::Keys {
-            action: KeysAction::Rotate { db },
-        } => server::rotate_keys(&config::DbLocation::new(db)),
+            action: KeysAction::Rotate { db, publish_for },
+        } => server::rotate_keys(
+            &config::DbLocation::new(db),
+            std::time::Duration::from_secs(publish_for),
+        ),
         #[cfg(feature = "bench")]
         Command::BenchPolicy { iterations } => bench::time_policy(iterations),
         Command::Plugin {

@@ -5,7 +5,7 @@
 //! blocking pool, never on the async reactor. HTTP maps [`PipelineError`] to its answers.
 
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::Semaphore;
 
@@ -13,7 +13,7 @@ use crate::audit::Actor;
 use crate::config::{Config, Overrides};
 use crate::contract::types;
 use crate::plugins::{Decision, Failure, Handled, LivePlugins, Plugins};
-use crate::store::{Db, Tx, TxMode};
+use crate::store::{ATTEMPTS, Db, Store, StoreError, Tx, TxMode, conflict_backoff};
 
 /// Requests running guests at once. More than a few per core only adds memory (instances,
 /// connections) and queueing inside; the rest wait their turn at the door.
@@ -57,7 +57,14 @@ pub struct Pipeline {
     overrides: Overrides,
     /// Bounds the guest calls in flight to what the instance pool can hold.
     guest_slots: Semaphore,
+    /// The reload generation this server's plugins follow (see [`Pipeline::follow_reloads`]);
+    /// `None` until first read.
+    seen_generation: Mutex<Option<u64>>,
 }
+
+/// The count of plugin reloads asked for through the API, in `meta`: every server on the
+/// database follows it.
+const GENERATION_KEY: &str = "plugins.generation";
 
 impl Pipeline {
     pub fn new(db: Db, plugins: LivePlugins, overrides: Overrides) -> Pipeline {
@@ -66,6 +73,7 @@ impl Pipeline {
             plugins,
             overrides,
             guest_slots: Semaphore::new(GUEST_CALLS),
+            seen_generation: Mutex::new(None),
         }
     }
 
@@ -87,7 +95,7 @@ impl Pipeline {
         principal: types::Principal,
         source: Option<IpAddr>,
         op: types::Operation,
-        call: impl FnOnce(&Plugins, Tx) -> GuestOutcome<R> + Send + 'static,
+        call: impl Fn(&Plugins, Tx) -> GuestOutcome<R> + Send + 'static,
     ) -> Result<R, PipelineError> {
         let _turn = self.turn().await?;
         let pipeline = self.clone();
@@ -119,13 +127,15 @@ impl Pipeline {
 
     /// Runs a handler guest call inside one transaction: committed only when the guest
     /// returns `ok`, rolled back on its errors and failures. The audit trail of its writes
-    /// is logged, naming `actor`, only after the commit. Blocking.
+    /// is logged, naming `actor`, only after the commit. A transaction that conflicts with
+    /// a concurrent one (PostgreSQL) is void whatever the guest made of it: the call runs
+    /// again on a fresh transaction. Blocking.
     pub fn in_transaction<R>(
         &self,
         request: &RequestId,
         actor: &Actor,
         mode: TxMode,
-        call: impl FnOnce(&Plugins, Tx) -> GuestOutcome<R>,
+        call: impl Fn(&Plugins, Tx) -> GuestOutcome<R>,
     ) -> Result<R, PipelineError> {
         self.transaction_with(&self.plugins.get(), request, actor, mode, call)
     }
@@ -136,22 +146,38 @@ impl Pipeline {
         request: &RequestId,
         actor: &Actor,
         mode: TxMode,
-        call: impl FnOnce(&Plugins, Tx) -> GuestOutcome<R>,
+        call: impl Fn(&Plugins, Tx) -> GuestOutcome<R>,
     ) -> Result<R, PipelineError> {
-        let tx = self
-            .db
-            .begin(mode)
-            .map_err(|e| PipelineError::Database(e.into()))?;
-        let Handled { result, tx, audit } = call(plugins, tx);
-        // Anything but a successful commit drops `tx`, which rolls back.
-        match result {
-            Ok(Ok(value)) => {
-                tx.commit().map_err(|e| PipelineError::Database(e.into()))?;
-                audit.log_committed(&request.0, actor);
-                Ok(value)
+        let mut attempt = 1;
+        loop {
+            let tx = self
+                .db
+                .begin(mode)
+                .map_err(|e| PipelineError::Database(e.into()))?;
+            let Handled { result, tx, audit } = call(plugins, tx);
+            // Anything but a successful commit drops `tx`, which rolls back.
+            let conflict = if tx.conflicted() {
+                StoreError::conflict("transaction conflicted")
+            } else {
+                match result {
+                    Ok(Ok(value)) => match tx.commit() {
+                        Ok(()) => {
+                            audit.log_committed(&request.0, actor);
+                            return Ok(value);
+                        }
+                        Err(e) if e.is_conflict() => e,
+                        Err(e) => return Err(PipelineError::Database(e.into())),
+                    },
+                    Ok(Err(error)) => return Err(PipelineError::Guest(error)),
+                    Err(failure) => return Err(PipelineError::Plugin(failure)),
+                }
+            };
+            if attempt >= ATTEMPTS {
+                return Err(PipelineError::Database(conflict.into()));
             }
-            Ok(Err(error)) => Err(PipelineError::Guest(error)),
-            Err(failure) => Err(PipelineError::Plugin(failure)),
+            tracing::debug!(request = %request.0, attempt, "transaction conflicted, running it again");
+            conflict_backoff(attempt);
+            attempt += 1;
         }
     }
 
@@ -164,6 +190,50 @@ impl Pipeline {
         tracing::info!("plugins reloaded");
         Ok(())
     }
+
+    /// Reloads the plugins here and, once they loaded, tells every other server on the
+    /// database to do the same (they follow within [`RELOAD_POLL`]). Blocking.
+    pub fn reload_plugins_everywhere(&self) -> anyhow::Result<()> {
+        self.reload_plugins()?;
+        let generation = self.db.transaction(TxMode::Write, |conn| {
+            let next = generation(conn)? + 1;
+            conn.meta().set(GENERATION_KEY, &next.to_string())?;
+            Ok::<_, StoreError>(next)
+        })?;
+        *self.seen() = Some(generation);
+        Ok(())
+    }
+
+    /// Reloads the plugins if another server asked for it since the last look. Blocking;
+    /// the server calls it every [`RELOAD_POLL`].
+    pub fn follow_reloads(&self) -> anyhow::Result<()> {
+        let stored = self.db.transaction(TxMode::Read, generation)?;
+        let seen = self.seen().replace(stored);
+        match seen {
+            Some(seen) if seen != stored => {
+                tracing::info!(generation = stored, "another server reloaded the plugins");
+                self.reload_plugins()
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn seen(&self) -> std::sync::MutexGuard<'_, Option<u64>> {
+        self.seen_generation
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// How often a server looks for plugin reloads asked of another one.
+pub const RELOAD_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+fn generation(conn: &dyn Store) -> Result<u64, StoreError> {
+    Ok(conn
+        .meta()
+        .get(GENERATION_KEY)?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0))
 }
 
 /// How an operation's transaction starts: a `GET` only reads, everything else may write.

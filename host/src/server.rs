@@ -45,10 +45,10 @@ fn build_app(cfg: &Config) -> Result<App> {
     warn_missing_default_groups(&db, &cfg.registration.default_group_names()?)?;
     plugins.get().log_loaded();
     Ok(App {
-        pipeline: Arc::new(Pipeline::new(db, plugins, cfg.overrides.clone())),
         keyring: LiveKeyring::new(keyring),
-        throttle: Throttle::default(),
-        client_throttle: Throttle::default(),
+        throttle: Throttle::new("login", db.clone()),
+        client_throttle: Throttle::new("client", db.clone()),
+        pipeline: Arc::new(Pipeline::new(db, plugins, cfg.overrides.clone())),
         lifetimes: Lifetimes {
             access_secs: cfg.oauth.access_token_lifetime_secs,
             refresh_secs: cfg.oauth.refresh_token_lifetime_secs,
@@ -121,6 +121,7 @@ fn warn_missing_default_groups(db: &Db, names: &[String]) -> Result<()> {
 pub fn serve(cfg: Config) -> Result<()> {
     let app = Arc::new(build_app(&cfg)?);
     let job_app = app.pipeline.clone();
+    let follower = app.clone();
     #[cfg(not(feature = "bench"))]
     let extend = |api| api;
     #[cfg(feature = "bench")]
@@ -132,6 +133,7 @@ pub fn serve(cfg: Config) -> Result<()> {
         .build()?;
     runtime.block_on(async move {
         spawn_reload_on_sighup(job_app.clone());
+        spawn_follow_other_servers(follower);
         lifecycle::spawn(job_app, &cfg.lifecycle);
         let listener = tokio::net::TcpListener::bind(&cfg.listen)
             .await
@@ -159,6 +161,31 @@ fn spawn_reload_on_sighup(pipeline: Arc<Pipeline>) {
             let outcome = tokio::task::spawn_blocking(move || pipeline.reload_plugins()).await;
             if let Ok(Err(e)) = outcome {
                 tracing::error!("plugin reload refused, the running plugins stay: {e:#}");
+            }
+        }
+    });
+}
+
+/// Follows what other servers on the database (or `iam-host keys rotate`) changed, every
+/// `RELOAD_POLL`: plugin reloads asked through the API (a generation counter) and new
+/// signing keys.
+fn spawn_follow_other_servers(app: Arc<App>) {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(crate::pipeline::RELOAD_POLL);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let app = app.clone();
+            let outcome = tokio::task::spawn_blocking(move || {
+                app.pipeline.follow_reloads()?;
+                app.pipeline
+                    .db
+                    .transaction(TxMode::Read, |conn| app.keyring.refresh(conn))?;
+                anyhow::Ok(())
+            })
+            .await;
+            if let Ok(Err(e)) = outcome {
+                tracing::warn!("following the other servers: {e:#}");
             }
         }
     });
@@ -225,9 +252,9 @@ fn bootstrap_admin(conn: &dyn Store) -> Result<()> {
 }
 
 /// `iam-host keys rotate`: adds a signing key and prints its id.
-pub fn rotate_keys(location: &Location) -> Result<()> {
+pub fn rotate_keys(location: &Location, publish_for: std::time::Duration) -> Result<()> {
     let db = Db::open_existing(location)?;
-    let kid = db.transaction(TxMode::Write, Keyring::rotate)?;
+    let kid = db.transaction(TxMode::Write, |conn| Keyring::rotate(conn, publish_for))?;
     println!("{kid}");
     Ok(())
 }

@@ -20,6 +20,7 @@ pub use reqwest::StatusCode;
 
 pub mod fixtures;
 pub mod oauth;
+pub mod proxy;
 
 pub use fixtures::*;
 
@@ -298,8 +299,11 @@ pub struct Server {
     args: Vec<String>,
     child: Option<Child>,
     client: Client,
-    /// Dropped after `Drop for Server` has stopped the server.
-    db: TestDb,
+    /// Dropped after `Drop for Server` has stopped the server (and, shared with replicas,
+    /// after the last of them).
+    db: std::sync::Arc<TestDb>,
+    /// `--db` when it is not `db`'s own (a replica reaching the database through a proxy).
+    db_override: Option<String>,
 }
 
 impl Server {
@@ -325,9 +329,35 @@ impl Server {
 
     /// Starts a server in `dir` on a free port with `args` after `serve`.
     fn launch(dir: tempfile::TempDir, args: Vec<String>) -> Server {
+        let db = std::sync::Arc::new(TestDb::new(dir.path().join("iam.db")));
+        Server::launch_on(dir, args, db, None)
+    }
+
+    /// Another server on this one's database, with `extra` arguments after `serve` (a
+    /// replica behind the same load balancer, as it were).
+    pub fn replica(&self, extra: &[&str]) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let args = extra.iter().map(|s| s.to_string()).collect();
+        Server::launch_on(dir, args, self.db.clone(), None)
+    }
+
+    /// Another server on this one's database, reaching it at `db_url` instead (through a
+    /// [`TcpProxy`]).
+    pub fn replica_via(&self, db_url: &str, extra: &[&str]) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let args = extra.iter().map(|s| s.to_string()).collect();
+        Server::launch_on(dir, args, self.db.clone(), Some(db_url.to_string()))
+    }
+
+    fn launch_on(
+        dir: tempfile::TempDir,
+        args: Vec<String>,
+        db: std::sync::Arc<TestDb>,
+        db_override: Option<String>,
+    ) -> Server {
         let port = free_port();
-        let db = TestDb::new(dir.path().join("iam.db"));
         let mut server = Server {
+            db_override,
             base: format!("http://127.0.0.1:{port}"),
             port,
             args,
@@ -345,7 +375,7 @@ impl Server {
 
     /// What the server got as `--db`: its SQLite file or its PostgreSQL database's URL.
     pub fn db(&self) -> &str {
-        self.db.arg()
+        self.db_override.as_deref().unwrap_or(self.db.arg())
     }
 
     /// Whether the server runs on PostgreSQL (`IAM_TEST_POSTGRES`).

@@ -168,7 +168,10 @@ impl TrustedIssuer {
         {
             return Err(invalid("Invalid access token: not issued for this server"));
         }
-        let db_error = |_| invalid("Cannot verify the access token now");
+        let db_error = |e: crate::store::StoreError| {
+            tracing::warn!("cannot verify a token: {e}");
+            AuthError::Unavailable
+        };
         let identity = OidcId {
             issuer: self.issuer.clone(),
             subject: claims.sub.clone(),

@@ -1,6 +1,8 @@
 //! The server's ES256 signing keys: created on first start, kept in the database, published
-//! at `/jwk`. The newest key signs; every stored key verifies, so tokens signed before a
-//! rotation stay valid until they expire.
+//! at `/jwk`. The newest key whose signing time has come signs; every stored key verifies,
+//! so tokens signed before a rotation stay valid until they expire. A rotation may publish
+//! its key some time before it signs, so that every server sharing the database, and every
+//! relying party caching `/jwk`, knows it before the first token signed with it.
 
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -23,6 +25,7 @@ pub struct SigningKey {
     pub decoding: DecodingKey,
     x: String,
     y: String,
+    signs_from_ms: u64,
 }
 
 /// Every key the server knows, newest first.
@@ -39,9 +42,11 @@ impl Keyring {
         Keyring::load(conn)
     }
 
-    /// Adds a new key, which signs from now on (`iam-host keys rotate`); returns its id.
-    pub fn rotate(conn: &dyn Store) -> Result<String> {
-        let row = generate()?;
+    /// Adds a new key, published at once and signing after `publish_for` (`iam-host keys
+    /// rotate`); returns its id.
+    pub fn rotate(conn: &dyn Store, publish_for: Duration) -> Result<String> {
+        let mut row = generate()?;
+        row.signs_from_ms = crate::store::now_ms() + publish_for.as_millis() as u64;
         conn.keys().insert(&row)?;
         Ok(row.kid)
     }
@@ -59,15 +64,21 @@ impl Keyring {
                     kid: row.kid,
                     x: row.x,
                     y: row.y,
+                    signs_from_ms: row.signs_from_ms,
                 })
             })
             .collect::<Result<_>>()?;
         Ok(Keyring { keys })
     }
 
-    /// The key that signs new tokens.
+    /// The key that signs new tokens: the newest one whose time has come (the oldest if
+    /// none has, which a first key, signing from the start, rules out).
     pub fn active(&self) -> &SigningKey {
-        &self.keys[0]
+        let now = crate::store::now_ms();
+        self.keys
+            .iter()
+            .find(|k| k.signs_from_ms <= now)
+            .unwrap_or_else(|| &self.keys[self.keys.len() - 1])
     }
 
     pub fn find(&self, kid: &str) -> Option<&SigningKey> {
@@ -153,5 +164,6 @@ fn generate() -> Result<KeyRow> {
         private_pem: pem.to_string(),
         x: coord(point.x()),
         y: coord(point.y()),
+        signs_from_ms: 0,
     })
 }

@@ -93,6 +93,9 @@ pub enum AuthError {
     Missing,
     /// A token that cannot be accepted; the text says why.
     Invalid(String),
+    /// The database could not be asked whether the token still stands (503: nothing is
+    /// wrong with the token, try again).
+    Unavailable,
 }
 
 /// What a new access token says besides its times.
@@ -213,9 +216,10 @@ pub fn authenticate(
         && keys.find(&kid).is_none()
         && keyring.may_reload_for_unknown_kid()
     {
-        keys = keyring
-            .refresh(conn)
-            .map_err(|_| AuthError::Invalid("Cannot verify the access token now".into()))?;
+        keys = keyring.refresh(conn).map_err(|e| {
+            tracing::warn!("cannot load the signing keys: {e:#}");
+            AuthError::Unavailable
+        })?;
     }
     let claims = verify(&keys, issuer, token)?;
     verified.insert(token, &claims);
@@ -229,7 +233,10 @@ pub fn authenticate(
 /// scopes they back, so a revoked role takes effect at once.
 pub fn principal(conn: &dyn Store, claims: &Claims) -> Result<Principal, AuthError> {
     let invalid = |m: &str| AuthError::Invalid(m.to_string());
-    let db_error = |_| invalid("Cannot verify the access token now");
+    let db_error = |e: crate::store::StoreError| {
+        tracing::warn!("cannot verify a token: {e}");
+        AuthError::Unavailable
+    };
     let scopes: Vec<&str> = claims.scope.split_whitespace().collect();
     if conn.tokens().is_revoked(&claims.jti).map_err(db_error)? {
         return Err(invalid("Invalid access token: revoked"));

@@ -1,16 +1,20 @@
 //! Throttling of credential guessing (account passwords, client secrets). Every attempt is
-//! counted as a failure the moment it starts, under one lock, so parallel guesses cannot
-//! all slip in before the first failure is recorded; a success takes its count back.
-//! Two counts apply: per (name, source address), and per name across all sources, with a
-//! larger allowance, so spreading guesses over many addresses does not help either. After
-//! the free failures each further one doubles a waiting time, capped; while a wait runs,
-//! every attempt is refused, even one with the right secret (no oracle). No lock lasts
-//! forever, and a record untouched for an hour is forgotten.
+//! counted as a failure the moment it starts, atomically with the check, so parallel
+//! guesses cannot all slip in before the first failure is recorded; a success takes its
+//! count back. Two counts apply: per (name, source address), and per name across all
+//! sources, with a larger allowance, so spreading guesses over many addresses does not
+//! help either. After the free failures each further one doubles a waiting time, capped;
+//! while a wait runs, every attempt is refused, even one with the right secret (no oracle).
+//! No lock lasts forever, and a record untouched for an hour is forgotten.
+//!
+//! The counts live in the database (`throttle_records`), read and written in one write
+//! transaction per attempt, so a limit holds across every server sharing it, not once per
+//! server; a password check costs far more than that transaction.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::store::{Db, StoreError, ThrottleRecord, TxMode, now_ms};
 
 /// Failures allowed from one source before waiting starts.
 const FREE_PER_SOURCE: u32 = 3;
@@ -22,8 +26,6 @@ const FIRST_WAIT: Duration = Duration::from_secs(1);
 pub const MAX_WAIT: Duration = Duration::from_secs(300);
 /// A record untouched this long is forgotten.
 const FORGET_AFTER: Duration = Duration::from_secs(3600);
-/// Above this many records, forgotten ones are swept out.
-const SWEEP_ABOVE: usize = 10_000;
 
 /// Whose attempts a record counts.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -41,27 +43,69 @@ impl Key {
             Key::Name(_) => FREE_PER_NAME,
         }
     }
-}
 
-#[derive(Default)]
-pub struct Throttle {
-    records: Mutex<HashMap<Key, Record>>,
-}
-
-struct Record {
-    failures: u32,
-    last_failure: Instant,
-}
-
-impl Record {
-    /// When attempts may start again, if a wait runs.
-    fn blocked_until(&self, free: u32) -> Option<Instant> {
-        if self.failures <= free {
-            return None;
+    /// The record's key in the database: `what` keeps logins and client secrets apart.
+    fn stored(&self, what: &str) -> String {
+        match self {
+            Key::Source(name, ip) => format!("{what}\u{1f}{name}\u{1f}{ip}"),
+            Key::Name(name) => format!("{what}\u{1f}{name}"),
         }
-        let doublings = (self.failures - free - 1).min(16);
-        Some(self.last_failure + (FIRST_WAIT * 2u32.pow(doublings)).min(MAX_WAIT))
     }
+}
+
+/// When attempts counted by `r` may start again (ms), if a wait runs.
+fn blocked_until(r: &ThrottleRecord, free: u32) -> Option<u64> {
+    if r.failures <= free {
+        return None;
+    }
+    let doublings = (r.failures - free - 1).min(16);
+    let wait = (FIRST_WAIT * 2u32.pow(doublings)).min(MAX_WAIT);
+    Some(r.last_failure_ms + wait.as_millis() as u64)
+}
+
+/// `r` (if any) with one more failure at `now`; a forgotten record starts afresh.
+fn one_more(r: Option<ThrottleRecord>, now: u64) -> ThrottleRecord {
+    let forgotten = FORGET_AFTER.as_millis() as u64;
+    let failures = match r {
+        Some(r) if now.saturating_sub(r.last_failure_ms) < forgotten => r.failures,
+        _ => 0,
+    };
+    ThrottleRecord {
+        failures: failures.saturating_add(1),
+        last_failure_ms: now,
+    }
+}
+
+/// `r` with a failure taken back; `None` when nothing is left.
+fn one_less(r: ThrottleRecord) -> Option<ThrottleRecord> {
+    let failures = r.failures.saturating_sub(1);
+    (failures > 0).then_some(ThrottleRecord { failures, ..r })
+}
+
+/// The longest wait the records of `keys` impose at `now`.
+fn wait_of(keys: &[Key], records: &[Option<ThrottleRecord>], now: u64) -> Option<Duration> {
+    keys.iter()
+        .zip(records)
+        .filter_map(|(k, r)| r.as_ref().and_then(|r| blocked_until(r, k.free())))
+        .filter(|&until| until > now)
+        .map(|until| Duration::from_millis(until - now))
+        .max()
+}
+
+/// Why an attempt may not start.
+#[derive(Debug)]
+pub enum Refused {
+    /// A wait runs: try again after it.
+    Wait(Duration),
+    /// The shared counts could not be read or written.
+    Store(StoreError),
+}
+
+/// The throttle of one kind of credential check.
+pub struct Throttle {
+    /// What is checked (`login`, `client`), to keep the records apart.
+    what: &'static str,
+    db: Db,
 }
 
 /// An attempt in progress: counted as failed unless [`Attempt::succeeded`] is called.
@@ -72,37 +116,43 @@ pub struct Attempt<'a> {
 }
 
 impl Throttle {
+    pub fn new(what: &'static str, db: Db) -> Throttle {
+        Throttle { what, db }
+    }
+
     /// Starts an attempt for `name` from `source`, counted as a failure until it
-    /// succeeds; `Err(wait)` while attempts must wait (nothing is counted then).
-    pub fn begin(&self, name: &str, source: IpAddr) -> Result<Attempt<'_>, Duration> {
+    /// succeeds; refused while attempts must wait (nothing is counted then). Blocking.
+    pub fn begin(&self, name: &str, source: IpAddr) -> Result<Attempt<'_>, Refused> {
         // Names are matched exactly by the login, but a guesser could vary the case of a
         // name that does not exist; folding costs nothing.
         let name = name.to_lowercase();
         let keys = [Key::Source(name.clone(), source), Key::Name(name)];
-        let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        if records.len() > SWEEP_ABOVE {
-            records.retain(|_, r| now.duration_since(r.last_failure) < FORGET_AFTER);
-        }
-        let wait = keys
-            .iter()
-            .filter_map(|k| records.get(k).and_then(|r| r.blocked_until(k.free())))
-            .filter_map(|until| until.checked_duration_since(now))
-            .filter(|w| !w.is_zero())
-            .max();
+        let now = now_ms();
+        let wait = self
+            .db
+            .transaction(TxMode::Write, |conn| {
+                let stored = keys.clone().map(|k| k.stored(self.what));
+                let current = [
+                    conn.throttle().get(&stored[0])?,
+                    conn.throttle().get(&stored[1])?,
+                ];
+                if let Some(wait) = wait_of(&keys, &current, now) {
+                    return Ok(Some(wait));
+                }
+                for (k, r) in stored.iter().zip(current) {
+                    conn.throttle().put(k, one_more(r, now))?;
+                }
+                // Now and then, the forgotten records go.
+                if uuid::Uuid::new_v4().as_bytes()[0] == 0 {
+                    let forgotten = FORGET_AFTER.as_millis() as u64;
+                    conn.throttle()
+                        .forget_before(now.saturating_sub(forgotten))?;
+                }
+                Ok::<_, StoreError>(None)
+            })
+            .map_err(Refused::Store)?;
         if let Some(wait) = wait {
-            return Err(wait);
-        }
-        for k in &keys {
-            let record = records.entry(k.clone()).or_insert(Record {
-                failures: 0,
-                last_failure: now,
-            });
-            if now.duration_since(record.last_failure) >= FORGET_AFTER {
-                record.failures = 0;
-            }
-            record.failures = record.failures.saturating_add(1);
-            record.last_failure = now;
+            return Err(Refused::Wait(wait));
         }
         Ok(Attempt {
             throttle: self,
@@ -115,18 +165,19 @@ impl Attempt<'_> {
     /// The secret was right: this source starts afresh, and the attempt no longer counts
     /// against the name (other sources' failures still do).
     pub fn succeeded(self) {
-        let mut records = self
-            .throttle
-            .records
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
         let [source, name] = &self.keys;
-        records.remove(source);
-        if let Some(r) = records.get_mut(name) {
-            r.failures = r.failures.saturating_sub(1);
-            if r.failures == 0 {
-                records.remove(name);
+        let what = self.throttle.what;
+        let done = self.throttle.db.transaction(TxMode::Write, |conn| {
+            conn.throttle().remove(&source.stored(what))?;
+            let name = name.stored(what);
+            match conn.throttle().get(&name)?.and_then(one_less) {
+                Some(r) => conn.throttle().put(&name, r),
+                None => conn.throttle().remove(&name),
             }
+        });
+        // The check itself succeeded; a count left behind only delays a guesser.
+        if let Err(e) = done {
+            tracing::warn!("could not take back a throttled attempt: {e}");
         }
     }
 }
@@ -135,17 +186,26 @@ impl Attempt<'_> {
 mod tests {
     use super::*;
 
+    /// A throttle over a database of its own.
+    fn throttle() -> Throttle {
+        let path = std::env::temp_dir().join(format!("throttle-{}.db", uuid::Uuid::new_v4()));
+        let db = Db::open(&crate::store::Location::Sqlite(path)).unwrap();
+        Throttle::new("login", db)
+    }
+
     fn ip(n: u8) -> IpAddr {
         IpAddr::from([10, 0, 0, n])
     }
 
     #[test]
     fn waits_start_after_the_free_failures_and_double() {
-        let t = Throttle::default();
+        let t = throttle();
         for _ in 0..=FREE_PER_SOURCE {
             drop(t.begin("alice", ip(1)).unwrap());
         }
-        let first = t.begin("Alice", ip(1)).err().unwrap();
+        let Err(Refused::Wait(first)) = t.begin("Alice", ip(1)) else {
+            panic!("not refused")
+        };
         assert!(first <= FIRST_WAIT && first > FIRST_WAIT / 2, "{first:?}");
         // Another source and another account are not affected.
         assert!(t.begin("alice", ip(2)).is_ok());
@@ -154,7 +214,7 @@ mod tests {
 
     #[test]
     fn attempts_count_when_they_start() {
-        let t = Throttle::default();
+        let t = throttle();
         // Attempts in flight at once: only the free ones (and one more) start.
         let started: Vec<_> = (0..40)
             .filter_map(|_| t.begin("alice", ip(1)).ok())
@@ -167,7 +227,7 @@ mod tests {
 
     #[test]
     fn the_name_is_capped_across_sources() {
-        let t = Throttle::default();
+        let t = throttle();
         let mut started = 0;
         for n in 0..100 {
             if let Ok(a) = t.begin("alice", ip(n)) {
@@ -182,16 +242,14 @@ mod tests {
 
     #[test]
     fn the_wait_is_capped() {
-        let t = Throttle::default();
-        let mut records = t.records.lock().unwrap();
-        records.insert(
-            Key::Name("alice".into()),
-            Record {
-                failures: 1000,
-                last_failure: Instant::now(),
-            },
-        );
-        drop(records);
-        assert!(t.begin("alice", ip(1)).err().unwrap() <= MAX_WAIT);
+        let t = throttle();
+        let record = ThrottleRecord {
+            failures: 1000,
+            last_failure_ms: now_ms(),
+        };
+        let key = Key::Name("alice".into()).stored("login");
+        t.db.transaction(TxMode::Write, |c| c.throttle().put(&key, record))
+            .unwrap();
+        assert!(matches!(t.begin("alice", ip(1)), Err(Refused::Wait(w)) if w <= MAX_WAIT));
     }
 }

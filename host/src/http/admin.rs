@@ -70,11 +70,11 @@ async fn list(State(app): State<AppState>, caller: Caller) -> Result<Json<Value>
 
 /// Reads the configuration again and swaps in the plugin set it names, compiled and checked
 /// off the request path of everyone else; a set that does not load is refused and the
-/// running one stays.
+/// running one stays. The other servers on the database follow (`follow_reloads`).
 async fn reload(State(app): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     require_admin(&caller, "iam:admin.write")?;
     let app2 = app.clone();
-    let outcome = tokio::task::spawn_blocking(move || app2.pipeline.reload_plugins())
+    let outcome = tokio::task::spawn_blocking(move || app2.pipeline.reload_plugins_everywhere())
         .await
         .map_err(|_| ApiError::internal())?;
     match outcome {

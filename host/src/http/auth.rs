@@ -37,11 +37,10 @@ impl FromRequestParts<AppState> for Caller {
         let token = token.to_string();
         let app = app.clone();
         let principal = tokio::task::spawn_blocking(move || {
-            let conn = app
-                .pipeline
-                .db
-                .conn()
-                .map_err(|_| AuthError::Invalid("Cannot verify the access token now".into()))?;
+            let conn = app.pipeline.db.conn().map_err(|e| {
+                tracing::warn!("cannot verify a token: {e}");
+                AuthError::Unavailable
+            })?;
             auth::authenticate(
                 &*conn,
                 &app.keyring,
@@ -94,7 +93,7 @@ impl Req {
     pub async fn run<R: Send + 'static>(
         &self,
         op: Operation,
-        call: impl FnOnce(&Plugins, Tx) -> GuestOutcome<R> + Send + 'static,
+        call: impl Fn(&Plugins, Tx) -> GuestOutcome<R> + Send + 'static,
     ) -> Result<R, ApiError> {
         let Caller { principal, source } = self.caller.clone();
         let family = family_of(&op);

@@ -191,6 +191,9 @@ impl From<AuthError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
+            ApiError::Unauthorized(AuthError::Unavailable) => {
+                ApiError::unavailable().into_response()
+            }
             ApiError::Unauthorized(AuthError::Missing) => {
                 let body = json!({"error": "unauthorized",
                     "error_description": "Full authentication is required to access this resource"});

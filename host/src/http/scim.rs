@@ -106,8 +106,8 @@ async fn guarded<R: Send + 'static>(
     req: &Req,
     op: Operation,
     headers: &HeaderMap,
-    current: impl FnOnce(&Plugins, Tx) -> GuestOutcome<Value> + Send + 'static,
-    write: impl FnOnce(&Plugins, Tx) -> GuestOutcome<R> + Send + 'static,
+    current: impl Fn(&Plugins, Tx) -> GuestOutcome<Value> + Send + 'static,
+    write: impl Fn(&Plugins, Tx) -> GuestOutcome<R> + Send + 'static,
 ) -> Result<R, ApiError> {
     let Some(expected) = condition(headers, header::IF_MATCH)? else {
         return req.run(op, write).await;
@@ -139,7 +139,7 @@ fn precondition_failed() -> ApiError {
 }
 
 /// The current user, rendered, for a guarded write.
-fn current_user(app: AppState, id: String) -> impl FnOnce(&Plugins, Tx) -> GuestOutcome<Value> {
+fn current_user(app: AppState, id: String) -> impl Fn(&Plugins, Tx) -> GuestOutcome<Value> {
     move |p, tx| {
         p.handle(&p.scim, tx, |g, store| g.call_get_user(store, &id))
             .map(|r| r.map(|u| user_json(&app.scim, &u)))
@@ -147,7 +147,7 @@ fn current_user(app: AppState, id: String) -> impl FnOnce(&Plugins, Tx) -> Guest
 }
 
 /// The current group, rendered, for a guarded write.
-fn current_group(app: AppState, id: String) -> impl FnOnce(&Plugins, Tx) -> GuestOutcome<Value> {
+fn current_group(app: AppState, id: String) -> impl Fn(&Plugins, Tx) -> GuestOutcome<Value> {
     move |p, tx| {
         p.handle(&p.scim, tx, |g, store| g.call_get_group(store, &id))
             .map(|r| r.map(|g| group_json(&app.base_url, &g)))

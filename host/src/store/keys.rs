@@ -8,6 +8,8 @@ pub struct KeyRow {
     pub private_pem: String,
     pub x: String,
     pub y: String,
+    /// From when it signs (ms since the epoch); published from the start.
+    pub signs_from_ms: u64,
 }
 
 /// The token signing keys.

@@ -21,6 +21,7 @@ mod postgres;
 pub mod profiles;
 mod sql;
 mod sqlite;
+pub mod throttle;
 pub mod tokens;
 
 pub use crate::config::DbLocation as Location;
@@ -39,6 +40,7 @@ pub use labels::LabelStore;
 pub use memberships::MembershipStore;
 pub use meta::{MetaStore, SchemaState};
 pub use profiles::ProfileStore;
+pub use throttle::{ThrottleRecord, ThrottleStore};
 pub use tokens::{NewRefreshToken, RefreshToken, TokenStore};
 
 /// Every domain's queries, on one connection or transaction.
@@ -54,6 +56,7 @@ pub trait Store {
     fn memberships(&self) -> &dyn MembershipStore;
     fn meta(&self) -> &dyn MetaStore;
     fn profiles(&self) -> &dyn ProfileStore;
+    fn throttle(&self) -> &dyn ThrottleStore;
     fn tokens(&self) -> &dyn TokenStore;
 }
 
@@ -143,6 +146,12 @@ pub trait Session: Send {
     fn store(&self) -> &(dyn Store + 'static);
     /// Commits the transaction; on failure it rolls back when the session drops.
     fn commit(self: Box<Self>) -> StoreResult<()>;
+    /// Whether the transaction lost a race with a concurrent one (a serialization failure
+    /// or deadlock), so that it is void and should run again from the start. An engine
+    /// whose writers never overlap (SQLite) never conflicts.
+    fn conflicted(&self) -> bool {
+        false
+    }
 }
 
 /// The file path, or the URL without its password: for logs and messages.
@@ -191,16 +200,34 @@ impl Db {
         Ok(Tx(self.0.begin(mode)?))
     }
 
-    /// Runs `f` in one transaction: committed when `f` returns `Ok`, rolled back otherwise.
+    /// Runs `f` in one transaction: committed when `f` returns `Ok`, rolled back otherwise;
+    /// run again whole when the transaction conflicts with a concurrent one.
     pub fn transaction<T, E: From<StoreError>>(
         &self,
         mode: TxMode,
-        f: impl FnOnce(&dyn Store) -> Result<T, E>,
+        f: impl Fn(&dyn Store) -> Result<T, E>,
     ) -> Result<T, E> {
-        let tx = self.begin(mode)?;
-        let value = f(&*tx)?;
-        tx.commit()?;
-        Ok(value)
+        let mut attempt = 1;
+        loop {
+            let tx = self.begin(mode)?;
+            let value = f(&*tx);
+            let conflicted = tx.conflicted();
+            let outcome = match value {
+                Ok(value) if !conflicted => match tx.commit() {
+                    Ok(()) => return Ok(value),
+                    Err(e) if e.is_conflict() => Err(E::from(e)),
+                    Err(e) => return Err(E::from(e)),
+                },
+                Ok(_) => Err(E::from(StoreError::conflict("transaction conflicted"))),
+                Err(e) if conflicted => Err(e),
+                Err(e) => return Err(e),
+            };
+            if attempt >= ATTEMPTS {
+                return outcome;
+            }
+            conflict_backoff(attempt);
+            attempt += 1;
+        }
     }
 }
 
@@ -230,6 +257,23 @@ impl Tx {
     pub fn commit(self) -> StoreResult<()> {
         self.0.commit()
     }
+
+    /// Whether a statement of the transaction hit a conflict ([`Session::conflicted`]).
+    pub fn conflicted(&self) -> bool {
+        self.0.conflicted()
+    }
+}
+
+/// Transactions that conflict are run again this many times at most; the last conflict
+/// is then the error (503: contention).
+pub const ATTEMPTS: u32 = 8;
+
+/// The pause before attempt `attempt` (1, 2, ...) of a conflicted transaction: doubling
+/// from about a millisecond, with jitter so that the same racers do not meet again.
+pub fn conflict_backoff(attempt: u32) {
+    let base = 1u64 << attempt.min(7);
+    let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0]) % (base + 1);
+    std::thread::sleep(std::time::Duration::from_millis(base / 2 + jitter));
 }
 
 /// Milliseconds since the Unix epoch: the host's clock for every stored time.

@@ -8,7 +8,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
 use super::OAuthError;
-use crate::auth::throttle::Throttle;
+use crate::auth::throttle::{Refused, Throttle};
 use crate::passwords;
 use crate::store::{Credentials, Store};
 
@@ -89,7 +89,7 @@ pub fn authenticate_client(
         Some(given) => {
             let attempt = throttle
                 .begin(&id, source)
-                .map_err(|wait| throttled("client authentication", wait))?;
+                .map_err(|r| throttled("client authentication", r))?;
             let hash = found
                 .as_ref()
                 .filter(|c| !public(c))
@@ -110,8 +110,12 @@ pub fn authenticate_client(
     }
     Ok(creds)
 }
-/// 429 with `Retry-After`: too many failed attempts.
-pub(super) fn throttled(what: &str, wait: std::time::Duration) -> OAuthError {
+/// 429 with `Retry-After`: too many failed attempts (or the shared counts failed).
+pub(super) fn throttled(what: &str, refused: Refused) -> OAuthError {
+    let wait = match refused {
+        Refused::Wait(wait) => wait,
+        Refused::Store(e) => return OAuthError::from(e),
+    };
     let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
     let error = if what == "login" {
         "invalid_grant"

@@ -124,7 +124,7 @@ fn password_account(
         .ok_or_else(|| OAuthError::invalid_request("Missing parameter: password"))?;
     let attempt = throttle
         .begin(username, source)
-        .map_err(|wait| throttled("login", wait))?;
+        .map_err(|r| throttled("login", r))?;
     let found = conn.accounts().by_username(username)?;
     let hash = match &found {
         Some(a) => conn.accounts().password_hash(&a.id)?,

@@ -2,7 +2,7 @@
 //! per connection and kept, parameters bound to whatever type the server inferred, values
 //! read by their column's type, and errors sorted into the driver's kinds.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::error::Error as StdError;
 
@@ -22,6 +22,9 @@ pub struct PgConn {
     client: RefCell<Client>,
     statements: RefCell<HashMap<String, Statement>>,
     identity: String,
+    /// A statement of the current transaction failed on a serialization failure or a
+    /// deadlock: the transaction is lost, whatever its caller (a guest) made of the error.
+    conflicted: Cell<bool>,
 }
 
 /// Prepared statements kept per connection at most; beyond it the cache starts afresh
@@ -34,6 +37,7 @@ impl PgConn {
             client: RefCell::new(client),
             statements: RefCell::new(HashMap::new()),
             identity,
+            conflicted: Cell::new(false),
         }
     }
 
@@ -46,6 +50,28 @@ impl PgConn {
         self.client.borrow_mut()
     }
 
+    /// Whether the transaction under way lost a race (see [`PgConn::begin`]).
+    pub fn conflicted(&self) -> bool {
+        self.conflicted.get()
+    }
+
+    /// Starts a transaction: whether it conflicts is tracked from here.
+    pub fn begin(&self, sql: &str) -> Result<()> {
+        self.conflicted.set(false);
+        self.batch(sql)
+    }
+
+    /// `r` with its error sorted, noting a conflict.
+    fn checked<T>(&self, r: std::result::Result<T, postgres::Error>) -> Result<T> {
+        r.map_err(|e| {
+            let e = Error::from(e);
+            if matches!(e, Error::Conflict(_)) {
+                self.conflicted.set(true);
+            }
+            e
+        })
+    }
+
     pub fn is_closed(&self) -> bool {
         self.client.borrow().is_closed()
     }
@@ -54,7 +80,7 @@ impl PgConn {
         if let Some(s) = self.statements.borrow().get(sql) {
             return Ok(s.clone());
         }
-        let statement = self.client.borrow_mut().prepare(&dialect::rewrite(sql))?;
+        let statement = self.checked(self.client.borrow_mut().prepare(&dialect::rewrite(sql)))?;
         let mut statements = self.statements.borrow_mut();
         if statements.len() >= STATEMENTS {
             statements.clear();
@@ -65,10 +91,7 @@ impl PgConn {
 
     pub fn execute(&self, statement: &Statement, values: &[ValueRef<'_>]) -> Result<u64> {
         let params: Vec<Param<'_>> = values.iter().copied().map(Param).collect();
-        Ok(self
-            .client
-            .borrow_mut()
-            .execute(statement, &refs(&params))?)
+        self.checked(self.client.borrow_mut().execute(statement, &refs(&params)))
     }
 
     pub fn query(
@@ -77,7 +100,7 @@ impl PgConn {
         values: &[ValueRef<'_>],
     ) -> Result<Vec<postgres::Row>> {
         let params: Vec<Param<'_>> = values.iter().copied().map(Param).collect();
-        Ok(self.client.borrow_mut().query(statement, &refs(&params))?)
+        self.checked(self.client.borrow_mut().query(statement, &refs(&params)))
     }
 
     /// Streams the rows to `f` (the connection is busy meanwhile: `f` must not use it).
@@ -89,15 +112,15 @@ impl PgConn {
     ) -> Result<()> {
         let params: Vec<Param<'_>> = values.iter().copied().map(Param).collect();
         let mut client = self.client.borrow_mut();
-        let mut rows = client.query_raw(statement, params.iter())?;
-        while let Some(row) = rows.next()? {
+        let mut rows = self.checked(client.query_raw(statement, params.iter()))?;
+        while let Some(row) = self.checked(rows.next())? {
             f(&row)?;
         }
         Ok(())
     }
 
     pub fn batch(&self, sql: &str) -> Result<()> {
-        Ok(self.client.borrow_mut().batch_execute(sql)?)
+        self.checked(self.client.borrow_mut().batch_execute(sql))
     }
 }
 

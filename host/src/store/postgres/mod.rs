@@ -2,9 +2,10 @@
 //! connections, transactions, migrations, and the rewriting of the shared queries'
 //! spelling (`dialect.rs`). The queries themselves are `store/sql`'s.
 //!
-//! Writes are serialized across every server on the database, as SQLite serializes them in
-//! one: a write transaction first takes a transaction-scoped advisory lock. Reads run on a
-//! snapshot (`REPEATABLE READ`) and never wait for writers.
+//! Write transactions are `SERIALIZABLE`: they run side by side, on every server over the
+//! database, and one that loses a race is rolled back by PostgreSQL (SQLSTATE 40001 or
+//! 40P01) and run again whole by the caller (`Session::conflicted`, `Db::transaction`, the
+//! request pipeline). Reads run on a snapshot (`REPEATABLE READ`) and never wait.
 
 mod conn;
 mod dialect;
@@ -20,9 +21,6 @@ pub use conn::{PgConn, value};
 
 use super::sql::Connection;
 use super::{Engine, SchemaState, Session, Store, StoreError, StoreResult, TxMode};
-
-/// The advisory lock every write transaction holds ("iam-wasm" in ASCII).
-const WRITE_LOCK: i64 = 0x69_61_6d_2d_77_61_73_6d;
 
 /// Connections kept idle at most.
 const POOL_SIZE: usize = 32;
@@ -158,11 +156,10 @@ impl Engine for Postgres {
     fn begin(&self, mode: TxMode) -> StoreResult<Box<dyn Session>> {
         let mut conn = self.pooled()?;
         conn.in_transaction = true;
-        conn.conn().execute_batch(&match mode {
-            TxMode::Read => "BEGIN ISOLATION LEVEL REPEATABLE READ".to_string(),
-            TxMode::Write => format!(
-                "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
-            ),
+        let pg = conn.conn().as_postgres().expect("a PostgreSQL connection");
+        pg.begin(match mode {
+            TxMode::Read => "BEGIN ISOLATION LEVEL REPEATABLE READ",
+            TxMode::Write => "BEGIN ISOLATION LEVEL SERIALIZABLE",
         })?;
         Ok(Box::new(PgSession(conn)))
     }
@@ -205,6 +202,10 @@ struct PgSession(Pooled);
 impl Session for PgSession {
     fn store(&self) -> &(dyn Store + 'static) {
         self.0.conn()
+    }
+
+    fn conflicted(&self) -> bool {
+        self.0.conn().as_postgres().is_some_and(PgConn::conflicted)
     }
 
     fn commit(mut self: Box<Self>) -> StoreResult<()> {

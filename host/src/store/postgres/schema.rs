@@ -8,7 +8,8 @@
 //! is `COLLATE "C"` (byte order, and `lower()` of a column folds ASCII only, as in SQLite),
 //! and the tables, columns (in the same order), constraints and indexes are SQLite's.
 
-/// Migration 1 is the end state of SQLite's migrations 1 to 9.
+/// Migration 1 is the end state of SQLite's migrations 1 to 9; each later one is one of
+/// SQLite's.
 pub(super) const MIGRATIONS: &[&str] = &[
     // 1: the account model of INDIGO IAM, as SQLite has it after its migration 9. SQLite's
     // trigram table `accounts_search` becomes pg_trgm indexes on the searched fields.
@@ -295,6 +296,17 @@ pub(super) const MIGRATIONS: &[&str] = &[
         expires_ms BIGINT NOT NULL
     );
     CREATE INDEX revoked_tokens_expiry ON revoked_tokens(expires_ms);
+    "#,
+    // 2: SQLite's 10: failed credential checks shared by every server (`auth::throttle`),
+    // keys published before they sign.
+    r#"
+    CREATE TABLE throttle_records (
+        key             TEXT COLLATE "C" PRIMARY KEY,
+        failures        BIGINT NOT NULL,
+        last_failure_ms BIGINT NOT NULL
+    );
+    CREATE INDEX throttle_records_by_time ON throttle_records(last_failure_ms);
+    ALTER TABLE signing_keys ADD COLUMN signs_from_ms BIGINT NOT NULL DEFAULT 0;
     "#,
 ];
 

@@ -7,10 +7,10 @@ use crate::store::{KeyRow, KeyStore, StoreResult};
 pub fn all(conn: &Connection) -> super::Result<Vec<KeyRow>> {
     let sql = match conn.dialect() {
         Dialect::Sqlite => {
-            "SELECT kid, private_pem, public_x, public_y FROM signing_keys ORDER BY created_ms DESC, rowid DESC"
+            "SELECT kid, private_pem, public_x, public_y, signs_from_ms FROM signing_keys ORDER BY created_ms DESC, rowid DESC"
         }
         Dialect::Postgres => {
-            "SELECT kid, private_pem, public_x, public_y FROM signing_keys ORDER BY created_ms DESC, seq DESC"
+            "SELECT kid, private_pem, public_x, public_y, signs_from_ms FROM signing_keys ORDER BY created_ms DESC, seq DESC"
         }
     };
     conn.prepare(sql)?
@@ -20,6 +20,7 @@ pub fn all(conn: &Connection) -> super::Result<Vec<KeyRow>> {
                 private_pem: r.get(1)?,
                 x: r.get(2)?,
                 y: r.get(3)?,
+                signs_from_ms: r.get::<i64>(4)?.max(0) as u64,
             })
         })?
         .collect()
@@ -27,8 +28,16 @@ pub fn all(conn: &Connection) -> super::Result<Vec<KeyRow>> {
 
 pub fn insert(conn: &Connection, key: &KeyRow) -> super::Result<()> {
     conn.execute(
-        "INSERT INTO signing_keys(kid, private_pem, public_x, public_y, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![key.kid, key.private_pem, key.x, key.y, super::now_ms()],
+        "INSERT INTO signing_keys(kid, private_pem, public_x, public_y, created_ms, signs_from_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            key.kid,
+            key.private_pem,
+            key.x,
+            key.y,
+            super::now_ms(),
+            super::sql_int(key.signs_from_ms)
+        ],
     )?;
     Ok(())
 }

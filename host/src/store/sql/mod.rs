@@ -17,6 +17,7 @@ mod memberships;
 mod positions;
 mod profiles;
 mod scim_sql;
+mod throttle;
 mod tokens;
 
 pub use driver::{
@@ -27,7 +28,7 @@ pub use driver::{
 use super::{
     AccountStore, AttributeStore, AuthorityStore, ClientStore, GroupStore, IdentityStore, KeyStore,
     LabelStore, MembershipStore, MetaStore, ProfileStore, SchemaState, Store, StoreError,
-    StoreResult, TokenStore, now_ms,
+    StoreResult, ThrottleStore, TokenStore, now_ms,
 };
 
 impl Store for Connection {
@@ -62,6 +63,9 @@ impl Store for Connection {
         self
     }
     fn profiles(&self) -> &dyn ProfileStore {
+        self
+    }
+    fn throttle(&self) -> &dyn ThrottleStore {
         self
     }
     fn tokens(&self) -> &dyn TokenStore {

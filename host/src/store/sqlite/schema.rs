@@ -306,6 +306,19 @@ pub(super) const MIGRATIONS: &[&str] = &[
     CREATE INDEX saml_ids_user ON saml_ids(user_id);
     CREATE INDEX groups_by_modification ON groups(last_modified_ms);
     "#,
+    // 10: for servers sharing a database: failed credential checks (`auth::throttle`), and
+    // keys published before they sign.
+    r#"
+    CREATE TABLE throttle_records (
+        key             TEXT PRIMARY KEY,
+        failures        INTEGER NOT NULL,
+        last_failure_ms INTEGER NOT NULL
+    );
+    CREATE INDEX throttle_records_by_time ON throttle_records(last_failure_ms);
+    -- A key is published at once and signs from `signs_from_ms` on (`keys rotate
+    -- --publish-for`), so every server and relying party knows it before its first token.
+    ALTER TABLE signing_keys ADD COLUMN signs_from_ms INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// Runs the migrations the database has not seen yet.
