@@ -79,6 +79,11 @@ enum Command {
         #[command(subcommand)]
         action: KeysAction,
     },
+    /// Move a site between databases.
+    Db {
+        #[command(subcommand)]
+        action: DbAction,
+    },
     /// Inspect plugin components.
     Plugin {
         #[command(subcommand)]
@@ -103,6 +108,24 @@ enum PluginAction {
         /// Check only this slot (policy, attributes, labels, ...).
         #[arg(long)]
         slot: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum DbAction {
+    /// Copy every account, group, label, attribute, client, key and token from one database
+    /// to another (SQLite file or postgres:// URL, either way), then verify the copy table by
+    /// table (row counts and checksums). Stop the servers on the source first.
+    Copy {
+        /// The database to copy (it must exist).
+        #[arg(long)]
+        from: String,
+        /// The database to copy into (created and migrated if needed).
+        #[arg(long)]
+        to: String,
+        /// Overwrite a target that already has accounts, groups, clients or keys.
+        #[arg(long)]
+        replace: bool,
     },
 }
 
@@ -160,6 +183,13 @@ fn main() -> ExitCode {
             &username,
             scope.as_deref(),
             lifetime,
+        ),
+        Command::Db {
+            action: DbAction::Copy { from, to, replace },
+        } => server::copy_database(
+            &config::DbLocation::new(from),
+            &config::DbLocation::new(to),
+            replace,
         ),
         Command::Keys {
             action: KeysAction::Rotate { db, publish_for },

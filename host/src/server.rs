@@ -259,6 +259,22 @@ pub fn rotate_keys(location: &Location, publish_for: std::time::Duration) -> Res
     Ok(())
 }
 
+/// `iam-host db copy`: copies and verifies, then prints each table's rows and checksum.
+pub fn copy_database(from: &Location, to: &Location, replace: bool) -> Result<()> {
+    let source = Db::open_existing(from)?;
+    let target = Db::open(to)?;
+    let sums = store::copy_database(&source, &target, replace)?;
+    for s in &sums {
+        println!("{:<20} {:>10} rows  sha256 {}", s.table, s.rows, s.checksum);
+    }
+    eprintln!(
+        "copied {} to {}: every table verified",
+        store::describe(from),
+        store::describe(to)
+    );
+    Ok(())
+}
+
 /// `iam-host token`: signs a token for `username` with the server's key and issuer.
 pub fn print_token(
     location: &Location,

@@ -333,6 +333,14 @@ impl Server {
         Server::launch_on(dir, args, db, None)
     }
 
+    /// A server on `db` (e.g. one a test filled or copied), with `extra` arguments after
+    /// `serve`.
+    pub fn start_on(db: TestDb, extra: &[&str]) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let args = extra.iter().map(|s| s.to_string()).collect();
+        Server::launch_on(dir, args, std::sync::Arc::new(db), None)
+    }
+
     /// Another server on this one's database, with `extra` arguments after `serve` (a
     /// replica behind the same load balancer, as it were).
     pub fn replica(&self, extra: &[&str]) -> Server {

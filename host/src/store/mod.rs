@@ -152,6 +152,8 @@ pub trait Session: Send {
     fn conflicted(&self) -> bool {
         false
     }
+    /// The connection itself, for work on whole tables (`db copy`).
+    fn connection(&self) -> &sql::Connection;
 }
 
 /// The file path, or the URL without its password: for logs and messages.
@@ -229,6 +231,42 @@ impl Db {
             attempt += 1;
         }
     }
+}
+
+/// What `iam-host db copy` did: per table, rows and checksum on both sides.
+pub use sql::copy::TableSum;
+
+/// Copies every row of `from` into `to` (both migrated to this server's schema), then reads
+/// both again and compares rows and checksums table by table. A target with accounts,
+/// groups, clients or keys is refused unless `replace`. Returns the source's sums, equal
+/// to the target's.
+pub fn copy_database(from: &Db, to: &Db, replace: bool) -> anyhow::Result<Vec<TableSum>> {
+    let source = from.begin(TxMode::Read)?;
+    let target = to.begin(TxMode::Write)?;
+    let found = sql::copy::content(target.0.connection())?;
+    if !found.is_empty() && !replace {
+        let what: Vec<String> = found.iter().map(|(t, n)| format!("{n} {t}")).collect();
+        anyhow::bail!(
+            "the target database is not empty ({}): pass --replace to overwrite it",
+            what.join(", ")
+        );
+    }
+    let copied = sql::copy::copy(source.0.connection(), target.0.connection())?;
+    target.commit()?;
+    let target = to.begin(TxMode::Read)?;
+    let found = sql::copy::checksums(target.0.connection(), source.0.connection())?;
+    for (s, t) in copied.iter().zip(&found) {
+        anyhow::ensure!(
+            s == t,
+            "table {}: the copy differs from the source ({} rows, checksum {}; source: {} rows, checksum {})",
+            s.table,
+            t.rows,
+            t.checksum,
+            s.rows,
+            s.checksum
+        );
+    }
+    Ok(copied)
 }
 
 /// A connection outside any transaction, given back when dropped.

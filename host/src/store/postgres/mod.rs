@@ -208,6 +208,10 @@ impl Session for PgSession {
         self.0.conn().as_postgres().is_some_and(PgConn::conflicted)
     }
 
+    fn connection(&self) -> &Connection {
+        self.0.conn()
+    }
+
     fn commit(mut self: Box<Self>) -> StoreResult<()> {
         self.0.conn().execute_batch("COMMIT")?;
         self.0.in_transaction = false;

@@ -8,6 +8,7 @@ mod accounts;
 mod attributes;
 mod authorities;
 mod clients;
+pub mod copy;
 pub mod driver;
 mod groups;
 mod identities;

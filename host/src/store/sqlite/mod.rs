@@ -149,6 +149,10 @@ impl Session for SqliteSession {
     fn commit(self: Box<Self>) -> StoreResult<()> {
         Ok(self.conn.execute_batch("COMMIT")?)
     }
+
+    fn connection(&self) -> &Connection {
+        &self.conn
+    }
 }
 
 /// A connection to the file, set up as every connection of the engine is.
