@@ -476,7 +476,14 @@ impl Config {
         if plugins.cache_dir.is_none() {
             plugins.cache_dir = Some(match &db {
                 DbLocation::Sqlite(path) => path.with_extension("plugin-cache"),
-                DbLocation::Postgres(_) => std::env::temp_dir().join("iam-wasm-plugin-cache"),
+                // No file to keep it beside: a directory per database, so servers on different
+                // databases (each with its own cache key) do not overwrite each other's.
+                DbLocation::Postgres(url) => {
+                    use sha2::Digest;
+                    let digest = sha2::Sha256::digest(url.as_bytes());
+                    let tag: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+                    std::env::temp_dir().join(format!("iam-wasm-plugin-cache-{tag}"))
+                }
             });
         }
         file.registration.default_group_names()?;

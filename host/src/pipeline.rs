@@ -175,7 +175,7 @@ impl Pipeline {
             if attempt >= ATTEMPTS {
                 return Err(PipelineError::Database(conflict.into()));
             }
-            tracing::debug!(request = %request.0, attempt, "transaction conflicted, running it again");
+            tracing::info!(request = %request.0, attempt, "transaction conflicted, running it again");
             conflict_backoff(attempt);
             attempt += 1;
         }

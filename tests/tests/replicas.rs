@@ -464,3 +464,119 @@ fn replicas_that_lose_the_database_answer_503_fast_and_recover() {
     }
     c.create_user(&admin, "after");
 }
+
+/// The advisory lock every write transaction of the server holds on PostgreSQL.
+const WRITE_LOCK: i64 = 0x6961_6d2d_7761_736d;
+
+#[test]
+fn a_write_that_loses_a_deadlock_runs_again_and_succeeds() {
+    let s = Server::start();
+    if !s.is_postgres() {
+        // SQLite has one writer at a time and no deadlocks: the PostgreSQL pass runs it.
+        eprintln!("needs PostgreSQL (IAM_TEST_POSTGRES): runs in the PostgreSQL pass");
+        return;
+    }
+    let admin = s.token("admin");
+    let id = s.create_user(&admin, "dora");
+    // Another session (a maintenance script, say) holds dora's row...
+    let mut other = postgres::Client::connect(s.db(), postgres::NoTls).unwrap();
+    let mut tx = other.transaction().unwrap();
+    tx.execute(
+        "UPDATE accounts SET given_name = given_name WHERE username = 'dora'",
+        &[],
+    )
+    .unwrap();
+    // ...while the server's write (holding its write lock) waits for that row...
+    let patch = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "value": {"name": {"givenName": "Dorothea"}}}]
+    });
+    let answer = thread::scope(|scope| {
+        let writer =
+            scope.spawn(|| s.patch_scim(&format!("/scim/Users/{id}"), Some(&admin), &patch));
+        thread::sleep(Duration::from_millis(500));
+        // ...and then wants the server's write lock: a deadlock. PostgreSQL rolls back the
+        // server's transaction (it waited first), which runs again once this one is done.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
+            .unwrap();
+        tx.commit().unwrap();
+        writer.join().unwrap()
+    });
+    assert!(answer.status().is_success(), "{}", answer.text().unwrap());
+    assert!(
+        s.log().contains("transaction conflicted, running it again"),
+        "{}",
+        s.log()
+    );
+    let user = expect_json(
+        s.get(&format!("/scim/Users/{id}"), Some(&admin)),
+        StatusCode::OK,
+        "dora",
+    );
+    assert_eq!(user["name"]["givenName"], "Dorothea");
+}
+
+#[test]
+fn servers_starting_together_on_an_empty_database_migrate_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new(dir.path().join("fresh.db"));
+    // Three servers start on the empty database at once.
+    let mut servers: Vec<(std::process::Child, u16)> = (0..3)
+        .map(|i| {
+            let port = free_port();
+            let child = std::process::Command::new(host_binary())
+                .args([
+                    "serve",
+                    "--listen",
+                    &format!("127.0.0.1:{port}"),
+                    "--db",
+                    db.arg(),
+                ])
+                .current_dir(dir.path())
+                .env("TMPDIR", dir.path())
+                .env("IAM_ADMIN_PASSWORD", format!("password-{i}"))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            (child, port)
+        })
+        .collect();
+    let client = reqwest::blocking::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for (child, port) in &mut servers {
+        loop {
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "a server exited while starting"
+            );
+            let ready = client
+                .get(format!("http://127.0.0.1:{port}/health/readiness"))
+                .send()
+                .is_ok_and(|r| r.status() == StatusCode::OK);
+            if ready {
+                break;
+            }
+            assert!(Instant::now() < deadline, "a server never became ready");
+            thread::sleep(Duration::from_millis(100));
+        }
+    }
+    for (child, _) in &mut servers {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    if db.is_postgres() {
+        // One row per migration: each ran once.
+        let rows = db.rows("SELECT version, count(*) FROM schema_migrations GROUP BY version");
+        assert!(!rows.is_empty());
+        assert!(
+            rows.iter().all(|r| r[1].as_deref() == Some("1")),
+            "{rows:?}"
+        );
+    }
+    // One bootstrap admin, whichever server made it.
+    assert_eq!(
+        db.one("SELECT count(*) FROM accounts WHERE username = 'admin'"),
+        "1"
+    );
+}

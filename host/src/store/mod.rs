@@ -304,7 +304,7 @@ impl Tx {
 
 /// Transactions that conflict are run again this many times at most; the last conflict
 /// is then the error (503: contention).
-pub const ATTEMPTS: u32 = 8;
+pub const ATTEMPTS: u32 = 10;
 
 /// The pause before attempt `attempt` (1, 2, ...) of a conflicted transaction: doubling
 /// from about a millisecond, with jitter so that the same racers do not meet again.

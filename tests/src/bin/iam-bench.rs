@@ -3,11 +3,16 @@
 //!
 //! ```sh
 //! cargo run --release -p iam-tests --bin iam-bench -- [--accounts N] [--seconds S]
+//!     [--db postgres | --db postgres://...]
 //! ```
 //!
 //! Seeding writes SQLite directly (one transaction of prepared inserts into the server's
 //! own schema, after the server created it): going through the API would take hours at a
-//! million accounts and measure nothing of interest.
+//! million accounts and measure nothing of interest. With `--db`, the seeded file is then
+//! moved into PostgreSQL with `iam-host db copy` (`postgres`: a throwaway cluster the bench
+//! starts with `tests/postgres-cluster`; a URL: that database, whose content is replaced),
+//! the servers run on it, one and two replicas are compared, and the numbers go to the
+//! PostgreSQL section of BENCHMARKS.md.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -24,6 +29,8 @@ const ADMIN_PASSWORD: &str = "bench-admin-password";
 const HOT_ACCOUNTS: usize = 1000;
 /// The heading of BENCHMARKS.md's hand-written part, kept when the numbers are rewritten.
 const ANALYSIS: &str = "## Analysis";
+/// The heading of the PostgreSQL numbers, between the SQLite ones and the analysis.
+const POSTGRES: &str = "## PostgreSQL";
 /// Turns each of the Wasm and the native server take for the throughput ratio.
 const RATIO_ROUNDS: usize = 5;
 /// The most members the big group gets.
@@ -40,6 +47,8 @@ struct Args {
     accounts: usize,
     seconds: f64,
     output: PathBuf,
+    /// `postgres` (a throwaway cluster) or a PostgreSQL URL; SQLite when absent.
+    db: Option<String>,
 }
 
 fn args() -> Args {
@@ -47,6 +56,7 @@ fn args() -> Args {
         accounts: 10_000,
         seconds: 2.0,
         output: workspace_root().join("BENCHMARKS.md"),
+        db: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -58,6 +68,13 @@ fn args() -> Args {
             "--accounts" => a.accounts = value().parse().unwrap_or_else(|_| usage("--accounts N")),
             "--seconds" => a.seconds = value().parse().unwrap_or_else(|_| usage("--seconds S")),
             "--output" => a.output = PathBuf::from(value()),
+            "--db" => {
+                let db = value();
+                if db != "postgres" && !db.starts_with("postgres://") {
+                    usage("--db postgres | --db postgres://...");
+                }
+                a.db = Some(db);
+            }
             "-h" | "--help" => usage(""),
             other => usage(&format!("unknown argument {other}")),
         }
@@ -73,9 +90,112 @@ fn usage(problem: &str) -> ! {
         eprintln!("iam-bench: {problem}");
     }
     eprintln!(
-        "usage: iam-bench [--accounts N (default 10000)] [--seconds S per measurement (default 2)] [--output FILE]"
+        "usage: iam-bench [--accounts N (default 10000)] [--seconds S per measurement (default 2)] [--output FILE] [--db postgres|postgres://...]"
     );
     std::process::exit(2);
+}
+
+/// BENCHMARKS.md with `numbers` in place: the SQLite numbers first, then the PostgreSQL
+/// section, then the hand-written analysis, each kept when a run rewrites another; the last
+/// line is the SQLite run's ratio (kept by a PostgreSQL run).
+fn merge(previous: &str, numbers: &str, postgres: bool, last: &str) -> String {
+    let ratio_line = "\nwasm/native throughput ratio:";
+    let body = previous
+        .rfind(ratio_line)
+        .map_or(previous, |at| &previous[..at]);
+    let analysis_at = body.find(ANALYSIS).unwrap_or(body.len());
+    let pg_at = body.find(POSTGRES).unwrap_or(analysis_at).min(analysis_at);
+    let (sqlite, pg, analysis) = (
+        &body[..pg_at],
+        &body[pg_at..analysis_at],
+        &body[analysis_at..],
+    );
+    let mut out = String::new();
+    let (sqlite, pg) = if postgres {
+        (
+            sqlite.trim_end().to_string(),
+            numbers.trim_end().to_string(),
+        )
+    } else {
+        (numbers.trim_end().to_string(), pg.trim_end().to_string())
+    };
+    for part in [sqlite.as_str(), pg.as_str(), analysis.trim_end()] {
+        if !part.is_empty() {
+            out.push_str(part);
+            out.push_str("\n\n");
+        }
+    }
+    let tail = if postgres {
+        previous
+            .rfind(ratio_line)
+            .map_or(last.to_string(), |at| previous[at..].to_string())
+    } else {
+        last.to_string()
+    };
+    format!("{}\n{}", out.trim_end(), tail)
+}
+
+/// A throwaway PostgreSQL cluster (`tests/postgres-cluster`), stopped when dropped.
+struct Cluster {
+    url: String,
+    dir: PathBuf,
+}
+
+impl Cluster {
+    fn start() -> Cluster {
+        let dir = workspace_root().join("target").join("bench-pg");
+        let out = Command::new(workspace_root().join("tests").join("postgres-cluster"))
+            .arg("start")
+            .env("PGCLUSTER_DIR", &dir)
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("run tests/postgres-cluster");
+        assert!(out.status.success(), "starting PostgreSQL failed");
+        let base = String::from_utf8(out.stdout).unwrap().trim().to_string();
+        let mut admin = postgres::Client::connect(&format!("{base}/postgres"), postgres::NoTls)
+            .expect("connect to the bench cluster");
+        admin.batch_execute("CREATE DATABASE iam_bench").unwrap();
+        Cluster {
+            url: format!("{base}/iam_bench"),
+            dir,
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = Command::new(workspace_root().join("tests").join("postgres-cluster"))
+            .arg("stop")
+            .env("PGCLUSTER_DIR", &self.dir)
+            .status();
+    }
+}
+
+/// `iam-host db copy` of the seeded file into `url` (replacing what is there), then
+/// `ANALYZE`; returns the seconds the copy took.
+fn copy_into(bin: &Path, file: &str, url: &str) -> f64 {
+    eprintln!("copying the accounts to PostgreSQL...");
+    let t = Instant::now();
+    let status = Command::new(bin)
+        .args(["db", "copy", "--from", file, "--to", url, "--replace"])
+        .stdout(Stdio::null())
+        .status()
+        .expect("run iam-host db copy");
+    assert!(status.success(), "db copy failed");
+    let secs = t.elapsed().as_secs_f64();
+    postgres::Client::connect(url, postgres::NoTls)
+        .and_then(|mut c| c.batch_execute("ANALYZE"))
+        .expect("ANALYZE");
+    secs
+}
+
+/// The server's version, as `15.8`.
+fn pg_version(url: &str) -> String {
+    postgres::Client::connect(url, postgres::NoTls)
+        .and_then(|mut c| c.query_one("SHOW server_version", &[]))
+        .map(|r| r.get::<_, String>(0))
+        .map(|v| v.split_whitespace().next().unwrap_or("").to_string())
+        .unwrap_or_default()
 }
 
 /// Builds the server with the `bench` feature in the profile this tool was built with.
@@ -106,17 +226,25 @@ struct Server {
 }
 
 impl Server {
-    fn start(bin: &Path, dir: &Path, native: bool) -> Server {
+    fn start(bin: &Path, dir: &Path, db: &str, native: bool) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let log = std::fs::File::create(dir.join(if native { "native.log" } else { "wasm.log" }))
-            .unwrap();
+        let log = std::fs::File::create(dir.join(format!(
+            "{}-{port}.log",
+            if native { "native" } else { "wasm" }
+        )))
+        .unwrap();
         let child = Command::new(bin)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--db"])
-            .arg(dir.join("iam.db"))
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--db",
+                db,
+            ])
             .env("IAM_ADMIN_PASSWORD", ADMIN_PASSWORD)
             // One issuer for every start, so the token stays valid whatever the port.
             .env("IAM_BASE_URL", "http://iam-bench.invalid")
@@ -393,7 +521,7 @@ async fn measure(
     }
 }
 
-fn token(bin: &Path, db: &Path) -> String {
+fn token(bin: &Path, db: &str) -> String {
     let out = Command::new(bin)
         .args([
             "token",
@@ -402,8 +530,8 @@ fn token(bin: &Path, db: &Path) -> String {
             "--lifetime",
             "86400",
             "--db",
+            db,
         ])
-        .arg(db)
         .output()
         .unwrap();
     assert!(
@@ -487,13 +615,25 @@ fn main() {
     let bin = build_server();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("iam.db");
+    let file = db.to_string_lossy().into_owned();
     // The server creates its schema and the admin, then stops for the seeding.
-    drop(Server::start(&bin, dir.path(), false));
+    drop(Server::start(&bin, dir.path(), &file, false));
     eprintln!("seeding {} accounts...", args.accounts);
     let t = Instant::now();
     let seeded = seed(&db, args.accounts);
     let seed_secs = t.elapsed().as_secs_f64();
-    let token = token(&bin, &db);
+    // On PostgreSQL: the seeded file moved there as a site would move.
+    let cluster = match args.db.as_deref() {
+        Some("postgres") => Some(Cluster::start()),
+        _ => None,
+    };
+    let (db_arg, copy_secs) = match (&cluster, &args.db) {
+        (Some(c), _) => (c.url.clone(), Some(copy_into(&bin, &file, &c.url))),
+        (None, Some(url)) => (url.clone(), Some(copy_into(&bin, &file, url))),
+        (None, None) => (file.clone(), None),
+    };
+    let db_arg = db_arg.as_str();
+    let token = token(&bin, db_arg);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -506,7 +646,7 @@ fn main() {
     let mut notes: BTreeMap<&str, String> = BTreeMap::new();
 
     // The Wasm server: the mix, the ceiling, memory.
-    let server = Server::start(&bin, dir.path(), false);
+    let server = Server::start(&bin, dir.path(), db_arg, false);
     let eps = endpoints(&seeded, args.accounts);
     let rss_idle = rss_kib(server.pid);
     rt.block_on(async {
@@ -690,7 +830,7 @@ fn main() {
     bulk_secs.sort_by(f64::total_cmp);
     let bulk_median = bulk_secs[1];
     // The same GET attributes, natively (a second server on the same database).
-    let native = Server::start(&bin, dir.path(), true);
+    let native = Server::start(&bin, dir.path(), db_arg, true);
     let attrs = eps[0].clone();
     rt.block_on(measure(&client, &native.base, &token, &attrs, 4, 0.3));
     let mut native_rows = Vec::new();
@@ -734,6 +874,35 @@ fn main() {
         rounds.push((w.throughput, n.throughput));
     }
     drop(native);
+    // Replicas (PostgreSQL): the same requests spread over one and two servers.
+    let replicas = copy_secs.map(|_| {
+        let second = Server::start(&bin, dir.path(), db_arg, false);
+        let mix = [
+            eps[0].clone(),
+            eps.iter().find(|e| e.name == "PUT label").unwrap().clone(),
+        ];
+        mix.into_iter()
+            .map(|ep| {
+                eprintln!("{} on one and two replicas...", ep.name);
+                let one = rt.block_on(measure(
+                    &client,
+                    &server.base,
+                    &token,
+                    &ep,
+                    16,
+                    args.seconds,
+                ));
+                let two = rt.block_on(async {
+                    let (a, b) = tokio::join!(
+                        measure(&client, &server.base, &token, &ep, 8, args.seconds),
+                        measure(&client, &second.base, &token, &ep, 8, args.seconds)
+                    );
+                    a.throughput + b.throughput
+                });
+                (ep.name, one.throughput, two, one.errors)
+            })
+            .collect::<Vec<_>>()
+    });
     drop(server);
 
     // One policy decision, in process.
@@ -763,15 +932,36 @@ fn main() {
 
     // The report.
     let mut md = String::new();
-    md.push_str("# Benchmarks\n\n");
-    md.push_str(&format!(
-        "Output of `cargo run --release -p iam-tests --bin iam-bench -- --accounts {} --seconds {}` \
-         on this machine ({} cores), server and load generator sharing it. Seeding {} accounts \
-         (direct SQLite inserts, see `tests/src/bin/iam-bench.rs`) took {seed_secs:.1} s; the big \
-         group has {} members.\n\n",
-        args.accounts, args.seconds, std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-        args.accounts, seeded.big_members
-    ));
+    match (copy_secs, &args.db) {
+        (Some(copy_secs), Some(db)) => {
+            md.push_str(&format!("{POSTGRES}\n\n"));
+            md.push_str(&format!(
+                "Output of `cargo run --release -p iam-tests --bin iam-bench -- --accounts {} --seconds {} \
+                 --db {}` on this machine ({} cores), server, load generator and PostgreSQL {} sharing \
+                 it. Seeding {} accounts into SQLite took {seed_secs:.1} s, and moving them to \
+                 PostgreSQL with `iam-host db copy` (verified by checksums) {copy_secs:.1} s; the big \
+                 group has {} members.\n\n",
+                args.accounts,
+                args.seconds,
+                if db == "postgres" { "postgres" } else { "postgres://..." },
+                std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+                pg_version(db_arg),
+                args.accounts,
+                seeded.big_members
+            ));
+        }
+        _ => {
+            md.push_str("# Benchmarks\n\n");
+            md.push_str(&format!(
+                "Output of `cargo run --release -p iam-tests --bin iam-bench -- --accounts {} --seconds {}` \
+                 on this machine ({} cores), server and load generator sharing it. Seeding {} accounts \
+                 (direct SQLite inserts, see `tests/src/bin/iam-bench.rs`) took {seed_secs:.1} s; the big \
+                 group has {} members.\n\n",
+                args.accounts, args.seconds, std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+                args.accounts, seeded.big_members
+            ));
+        }
+    }
     md.push_str("| request | concurrency | requests/s | p50 ms | p99 ms | errors |\n|---|---:|---:|---:|---:|---:|\n");
     for r in rows.iter().chain(&native_rows) {
         md.push_str(&format!(
@@ -898,6 +1088,17 @@ fn main() {
             rss_end <= rss_before_100k + rss_before_100k / 20,
         ),
     ];
+    if let Some(replicas) = &replicas {
+        md.push_str(
+            "**Replicas.** The same requests at concurrency 16 on one server, then split 8 + 8 \
+             over two servers on the same database (all on this machine's cores):\n\n\
+             | request | 1 replica req/s | 2 replicas req/s | errors |\n|---|---:|---:|---:|\n",
+        );
+        for (name, one, two, errors) in replicas {
+            md.push_str(&format!("| {name} | {one:.0} | {two:.0} | {errors} |\n"));
+        }
+        md.push('\n');
+    }
     md.push_str(&format!(
         "**Targets** (at {} accounts):\n\n| target | measured | |\n|---|---|---|\n",
         args.accounts
@@ -919,19 +1120,12 @@ fn main() {
     }
     let last = format!("\nwasm/native throughput ratio: {ratio:.3}\n");
     print!("{md}{last}");
-    // The file keeps its hand-written analysis (between the numbers and the last line)
-    // across reruns.
-    if let Ok(previous) = std::fs::read_to_string(&args.output)
-        && let Some(at) = previous.find(ANALYSIS)
-    {
-        let analysis = &previous[at..];
-        let end = analysis
-            .rfind("\nwasm/native throughput ratio:")
-            .unwrap_or(analysis.len());
-        md.push_str(&format!("\n{}\n", analysis[..end].trim_end()));
-    }
-    md.push_str(&last);
-    std::fs::write(&args.output, &md).unwrap();
+    let previous = std::fs::read_to_string(&args.output).unwrap_or_default();
+    std::fs::write(
+        &args.output,
+        merge(&previous, &md, copy_secs.is_some(), &last),
+    )
+    .unwrap();
     if !failed.is_empty() {
         std::process::exit(1);
     }

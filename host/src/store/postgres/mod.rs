@@ -2,10 +2,15 @@
 //! connections, transactions, migrations, and the rewriting of the shared queries'
 //! spelling (`dialect.rs`). The queries themselves are `store/sql`'s.
 //!
-//! Write transactions are `SERIALIZABLE`: they run side by side, on every server over the
-//! database, and one that loses a race is rolled back by PostgreSQL (SQLSTATE 40001 or
-//! 40P01) and run again whole by the caller (`Session::conflicted`, `Db::transaction`, the
-//! request pipeline). Reads run on a snapshot (`REPEATABLE READ`) and never wait.
+//! Writes are serialized across every server on the database, as SQLite serializes them in
+//! one file: a write transaction first takes a transaction-scoped advisory lock, then each
+//! of its statements sees everything committed before (`READ COMMITTED`), so writers never
+//! read stale rows or lose updates, and the database's constraints (unique names, ids,
+//! subjects) stand behind them. Reads run on a snapshot (`REPEATABLE READ`) and never wait
+//! for writers. A transaction that fails on a serialization failure or a deadlock (SQLSTATE
+//! 40001, 40P01: a deadlock with another session, a read that wrote, or an engine that runs
+//! every transaction `SERIALIZABLE`) is run again whole by the caller
+//! (`Session::conflicted`, `Db::transaction`, the request pipeline).
 
 mod conn;
 mod dialect;
@@ -21,6 +26,9 @@ pub use conn::{PgConn, value};
 
 use super::sql::Connection;
 use super::{Engine, SchemaState, Session, Store, StoreError, StoreResult, TxMode};
+
+/// The advisory lock every write transaction holds ("iam-wasm" in ASCII).
+const WRITE_LOCK: i64 = 0x69_61_6d_2d_77_61_73_6d;
 
 /// Connections kept idle at most.
 const POOL_SIZE: usize = 32;
@@ -157,9 +165,11 @@ impl Engine for Postgres {
         let mut conn = self.pooled()?;
         conn.in_transaction = true;
         let pg = conn.conn().as_postgres().expect("a PostgreSQL connection");
-        pg.begin(match mode {
-            TxMode::Read => "BEGIN ISOLATION LEVEL REPEATABLE READ",
-            TxMode::Write => "BEGIN ISOLATION LEVEL SERIALIZABLE",
+        pg.begin(&match mode {
+            TxMode::Read => "BEGIN ISOLATION LEVEL REPEATABLE READ".to_string(),
+            TxMode::Write => format!(
+                "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
+            ),
         })?;
         Ok(Box::new(PgSession(conn)))
     }
