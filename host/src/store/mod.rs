@@ -266,6 +266,13 @@ pub fn copy_database(from: &Db, to: &Db, replace: bool) -> anyhow::Result<Vec<Ta
             s.checksum
         );
     }
+    drop(target);
+    // A bulk load leaves PostgreSQL without planner statistics or a visibility map until
+    // autovacuum comes by, and the first queries on the new site would scan tables.
+    let conn = to.conn()?;
+    if conn.0.connection().dialect() == sql::Dialect::Postgres {
+        conn.0.connection().execute_batch("VACUUM (ANALYZE)")?;
+    }
     Ok(copied)
 }
 

@@ -1,27 +1,36 @@
 //! One PostgreSQL connection as the queries see it (`sql::driver`): statements prepared once
 //! per connection and kept, parameters bound to whatever type the server inferred, values
 //! read by their column's type, and errors sorted into the driver's kinds.
+//!
+//! The connection is tokio-postgres's asynchronous client driven by a runtime of its own
+//! (the store is called from blocking threads, one request at a time per connection), so
+//! that requests can share a round trip: a transaction's `BEGIN` goes out with its first
+//! statement, and [`PgConn::query_many`] sends several queries before reading any answer.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::error::Error as StdError;
+use std::future::Future;
 
 use bytes::BytesMut;
-use postgres::error::SqlState;
-use postgres::fallible_iterator::FallibleIterator;
-use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
-use postgres::{Client, Statement};
+use futures_util::{StreamExt, TryFutureExt, future};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+use tokio_postgres::{Client, Row, Statement};
 
 use super::dialect;
 use crate::store::sql::{Error, Result, ValueRef};
 
 /// A connection and the statements prepared on it (keyed by their SQLite-spelled text).
-/// The client needs `&mut` for every call; the store's traits take `&self`, and a
-/// connection serves one request at a time, so it sits in a `RefCell`.
 pub struct PgConn {
-    client: RefCell<Client>,
+    /// Runs the connection's I/O while a call waits on it (it has no threads of its own).
+    runtime: tokio::runtime::Runtime,
+    client: Client,
     statements: RefCell<HashMap<String, Statement>>,
     identity: String,
+    /// The `BEGIN` of the transaction under way while it has not been sent: it goes with
+    /// the transaction's first statement, saving a round trip.
+    begin: RefCell<Option<String>>,
     /// A statement of the current transaction failed on a serialization failure or a
     /// deadlock: the transaction is lost, whatever its caller (a guest) made of the error.
     conflicted: Cell<bool>,
@@ -32,13 +41,36 @@ pub struct PgConn {
 const STATEMENTS: usize = 256;
 
 impl PgConn {
-    pub fn new(client: Client, identity: String) -> PgConn {
-        PgConn {
-            client: RefCell::new(client),
+    /// Connects as `config` says; `tls` is used unless `sslmode=disable`.
+    pub fn connect(
+        config: &tokio_postgres::Config,
+        tls: &tokio_postgres_rustls::MakeRustlsConnect,
+        identity: String,
+    ) -> Result<PgConn> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Busy(format!("cannot start a connection's runtime: {e}")))?;
+        let client = runtime.block_on(async {
+            // The connection task runs whenever a call waits on this runtime.
+            if config.get_ssl_mode() == tokio_postgres::config::SslMode::Disable {
+                let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
+                tokio::spawn(connection.map_err(|_| ()));
+                Ok::<_, tokio_postgres::Error>(client)
+            } else {
+                let (client, connection) = config.connect(tls.clone()).await?;
+                tokio::spawn(connection.map_err(|_| ()));
+                Ok(client)
+            }
+        })?;
+        Ok(PgConn {
+            runtime,
+            client,
             statements: RefCell::new(HashMap::new()),
             identity,
+            begin: RefCell::new(None),
             conflicted: Cell::new(false),
-        }
+        })
     }
 
     /// The server and database this connection is to (no credentials).
@@ -46,8 +78,25 @@ impl PgConn {
         &self.identity
     }
 
-    pub fn client(&self) -> std::cell::RefMut<'_, Client> {
-        self.client.borrow_mut()
+    /// Waits for `f`, driving the connection meanwhile.
+    fn wait<F: Future>(&self, f: F) -> F::Output {
+        self.runtime.block_on(f)
+    }
+
+    /// Runs `f` of the client to its end, after the pending `BEGIN` if there is one (sent
+    /// first, in the same round trip).
+    fn run<'a, T, F>(&'a self, f: F) -> Result<T>
+    where
+        F: Future<Output = std::result::Result<T, tokio_postgres::Error>> + 'a,
+    {
+        let begin = self.begin.borrow_mut().take();
+        let r = match begin {
+            None => self.wait(f),
+            Some(sql) => self
+                .wait(future::try_join(self.client.batch_execute(&sql), f))
+                .map(|((), t)| t),
+        };
+        self.checked(r)
     }
 
     /// Whether the transaction under way lost a race (see [`PgConn::begin`]).
@@ -55,14 +104,24 @@ impl PgConn {
         self.conflicted.get()
     }
 
-    /// Starts a transaction: whether it conflicts is tracked from here.
-    pub fn begin(&self, sql: &str) -> Result<()> {
+    /// Starts a transaction with `sql` (sent with the first statement): whether it
+    /// conflicts is tracked from here.
+    pub fn begin(&self, sql: &str) {
         self.conflicted.set(false);
+        *self.begin.borrow_mut() = Some(sql.to_string());
+    }
+
+    /// Ends the transaction with `sql` (`COMMIT` or `ROLLBACK`); one that never sent a
+    /// statement has nothing to end.
+    pub fn end(&self, sql: &str) -> Result<()> {
+        if self.begin.borrow_mut().take().is_some() {
+            return Ok(());
+        }
         self.batch(sql)
     }
 
     /// `r` with its error sorted, noting a conflict.
-    fn checked<T>(&self, r: std::result::Result<T, postgres::Error>) -> Result<T> {
+    fn checked<T>(&self, r: std::result::Result<T, tokio_postgres::Error>) -> Result<T> {
         r.map_err(|e| {
             let e = Error::from(e);
             if matches!(e, Error::Conflict(_)) {
@@ -73,14 +132,15 @@ impl PgConn {
     }
 
     pub fn is_closed(&self) -> bool {
-        self.client.borrow().is_closed()
+        self.client.is_closed()
     }
 
     pub fn prepare(&self, sql: &str) -> Result<Statement> {
         if let Some(s) = self.statements.borrow().get(sql) {
             return Ok(s.clone());
         }
-        let statement = self.checked(self.client.borrow_mut().prepare(&dialect::rewrite(sql)))?;
+        let text = dialect::rewrite(sql);
+        let statement = self.run(self.client.prepare(&text))?;
         let mut statements = self.statements.borrow_mut();
         if statements.len() >= STATEMENTS {
             statements.clear();
@@ -91,16 +151,25 @@ impl PgConn {
 
     pub fn execute(&self, statement: &Statement, values: &[ValueRef<'_>]) -> Result<u64> {
         let params: Vec<Param<'_>> = values.iter().copied().map(Param).collect();
-        self.checked(self.client.borrow_mut().execute(statement, &refs(&params)))
+        self.run(self.client.execute(statement, &refs(&params)))
     }
 
-    pub fn query(
-        &self,
-        statement: &Statement,
-        values: &[ValueRef<'_>],
-    ) -> Result<Vec<postgres::Row>> {
+    pub fn query(&self, statement: &Statement, values: &[ValueRef<'_>]) -> Result<Vec<Row>> {
         let params: Vec<Param<'_>> = values.iter().copied().map(Param).collect();
-        self.checked(self.client.borrow_mut().query(statement, &refs(&params)))
+        self.run(self.client.query(statement, &refs(&params)))
+    }
+
+    /// Runs every statement with the same parameters, all sent before the first answer is
+    /// read: one round trip for all. Their rows, in the order of `statements`.
+    pub fn query_many(
+        &self,
+        statements: &[Statement],
+        values: &[ValueRef<'_>],
+    ) -> Result<Vec<Vec<Row>>> {
+        let params: Vec<Param<'_>> = values.iter().copied().map(Param).collect();
+        let refs = refs(&params);
+        let queries = statements.iter().map(|s| self.client.query(s, &refs));
+        self.run(future::try_join_all(queries))
     }
 
     /// Streams the rows to `f` (the connection is busy meanwhile: `f` must not use it).
@@ -108,19 +177,28 @@ impl PgConn {
         &self,
         statement: &Statement,
         values: &[ValueRef<'_>],
-        mut f: impl FnMut(&postgres::Row) -> Result<()>,
+        mut f: impl FnMut(&Row) -> Result<()>,
     ) -> Result<()> {
         let params: Vec<Param<'_>> = values.iter().copied().map(Param).collect();
-        let mut client = self.client.borrow_mut();
-        let mut rows = self.checked(client.query_raw(statement, params.iter()))?;
-        while let Some(row) = self.checked(rows.next())? {
-            f(&row)?;
+        let rows = self.run(self.client.query_raw(statement, params.iter()))?;
+        let mut rows = std::pin::pin!(rows);
+        while let Some(row) = self.wait(rows.next()) {
+            f(&self.checked(row)?)?;
         }
         Ok(())
     }
 
+    /// Runs statements without parameters, separated by `;`, as they are.
     pub fn batch(&self, sql: &str) -> Result<()> {
-        self.checked(self.client.borrow_mut().batch_execute(sql))
+        self.run(self.client.batch_execute(sql))
+    }
+
+    /// Runs `f` of the client (for what the driver's calls do not cover: migrations).
+    pub(super) fn with_client<'a, T, F>(&'a self, f: impl FnOnce(&'a Client) -> F) -> Result<T>
+    where
+        F: Future<Output = std::result::Result<T, tokio_postgres::Error>> + 'a,
+    {
+        self.run(f(&self.client))
     }
 }
 
@@ -180,11 +258,11 @@ impl ToSql for Param<'_> {
 
 /// Column `i` of `row`, read by its type: integers and booleans as integers (as SQLite
 /// stores them), text as text.
-pub fn value(row: &postgres::Row, i: usize) -> Result<ValueRef<'_>> {
+pub fn value(row: &Row, i: usize) -> Result<ValueRef<'_>> {
     let Some(column) = row.columns().get(i) else {
         return Err(Error::Other(format!("no column {i}")));
     };
-    let conversion = |e: postgres::Error| Error::Conversion(e.to_string());
+    let conversion = |e: tokio_postgres::Error| Error::Conversion(e.to_string());
     let v = match *column.type_() {
         Type::INT8 => row
             .try_get::<_, Option<i64>>(i)
@@ -220,8 +298,8 @@ pub fn value(row: &postgres::Row, i: usize) -> Result<ValueRef<'_>> {
     Ok(v.unwrap_or(ValueRef::Null))
 }
 
-impl From<postgres::Error> for Error {
-    fn from(e: postgres::Error) -> Error {
+impl From<tokio_postgres::Error> for Error {
+    fn from(e: tokio_postgres::Error) -> Error {
         let message = match e.as_db_error() {
             Some(db) => format!("{}: {}", db.code().code(), db.message()),
             None => e.to_string(),

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use postgres::config::{Host, SslMode};
+use tokio_postgres::config::Host;
 
 pub use conn::{PgConn, value};
 
@@ -41,13 +41,13 @@ const TCP_USER_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The database `url` names, with any password hidden, for logs.
 pub fn redact(url: &str) -> String {
-    match url.parse::<postgres::Config>() {
+    match url.parse::<tokio_postgres::Config>() {
         Ok(c) => describe(&c),
         Err(_) => "postgres://(unparsable URL)".into(),
     }
 }
 
-fn describe(c: &postgres::Config) -> String {
+fn describe(c: &tokio_postgres::Config) -> String {
     let host = match c.get_hosts().first() {
         Some(Host::Tcp(h)) => h.clone(),
         Some(Host::Unix(p)) => p.display().to_string(),
@@ -63,7 +63,7 @@ fn describe(c: &postgres::Config) -> String {
 pub struct Postgres(Arc<Shared>);
 
 struct Shared {
-    config: postgres::Config,
+    config: tokio_postgres::Config,
     tls: tokio_postgres_rustls::MakeRustlsConnect,
     identity: String,
     idle: Mutex<Vec<Connection>>,
@@ -72,7 +72,7 @@ struct Shared {
 impl Postgres {
     /// Connects to the database `url` names and brings its schema up to date.
     pub fn open(url: &str) -> Result<Postgres> {
-        let mut config: postgres::Config = url
+        let mut config: tokio_postgres::Config = url
             .parse()
             .with_context(|| format!("invalid PostgreSQL URL {}", redact(url)))?;
         if config.get_connect_timeout().is_none() {
@@ -89,11 +89,11 @@ impl Postgres {
             config,
             idle: Mutex::new(Vec::new()),
         };
-        let mut client = shared
-            .client()
+        let first = shared
+            .connect()
             .with_context(|| format!("cannot connect to {}", shared.identity))?;
-        schema::migrate(&mut client).context("database migration failed")?;
-        let first = Connection::postgres(PgConn::new(client, shared.identity.clone()));
+        schema::migrate(&first).context("database migration failed")?;
+        let first = Connection::postgres(first);
         shared
             .idle
             .lock()
@@ -108,13 +108,7 @@ impl Postgres {
         let idle = self.0.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let conn = match idle {
             Some(c) => c,
-            None => {
-                let client = self
-                    .0
-                    .client()
-                    .map_err(|e| StoreError::from(super::sql::Error::from(e)))?;
-                Connection::postgres(PgConn::new(client, self.0.identity.clone()))
-            }
+            None => Connection::postgres(self.0.connect().map_err(StoreError::from)?),
         };
         Ok(Pooled {
             shared: self.0.clone(),
@@ -125,11 +119,8 @@ impl Postgres {
 }
 
 impl Shared {
-    fn client(&self) -> Result<postgres::Client, postgres::Error> {
-        match self.config.get_ssl_mode() {
-            SslMode::Disable => self.config.connect(postgres::NoTls),
-            _ => self.config.connect(self.tls.clone()),
-        }
+    fn connect(&self) -> super::sql::Result<PgConn> {
+        PgConn::connect(&self.config, &self.tls, self.identity.clone())
     }
 }
 
@@ -170,7 +161,7 @@ impl Engine for Postgres {
             TxMode::Write => format!(
                 "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
             ),
-        })?;
+        });
         Ok(Box::new(PgSession(conn)))
     }
 }
@@ -197,7 +188,8 @@ impl Drop for Pooled {
         if conn.as_postgres().is_none_or(PgConn::is_closed) {
             return;
         }
-        if self.in_transaction && conn.execute_batch("ROLLBACK").is_err() {
+        let pg = conn.as_postgres().expect("a PostgreSQL connection");
+        if self.in_transaction && pg.end("ROLLBACK").is_err() {
             return;
         }
         let mut idle = self.shared.idle.lock().unwrap_or_else(|e| e.into_inner());
@@ -223,7 +215,12 @@ impl Session for PgSession {
     }
 
     fn commit(mut self: Box<Self>) -> StoreResult<()> {
-        self.0.conn().execute_batch("COMMIT")?;
+        let pg = self
+            .0
+            .conn()
+            .as_postgres()
+            .expect("a PostgreSQL connection");
+        pg.end("COMMIT")?;
         self.0.in_transaction = false;
         Ok(())
     }
@@ -234,8 +231,7 @@ pub(super) fn schema_state(conn: &Connection) -> StoreResult<SchemaState> {
     let pg = conn
         .as_postgres()
         .ok_or_else(|| StoreError::other("not a PostgreSQL connection"))?;
-    let at = schema::version(&mut pg.client())
-        .map_err(|e| StoreError::from(super::sql::Error::from(e)))?;
+    let at = schema::version(pg)?;
     Ok(SchemaState {
         at,
         latest: schema::MIGRATIONS.len() as u32,

@@ -8,6 +8,9 @@
 //! is `COLLATE "C"` (byte order, and `lower()` of a column folds ASCII only, as in SQLite),
 //! and the tables, columns (in the same order), constraints and indexes are SQLite's.
 
+use super::PgConn;
+use crate::store::sql::Result;
+
 /// Migration 1 is the end state of SQLite's migrations 1 to 9; each later one is one of
 /// SQLite's.
 pub(super) const MIGRATIONS: &[&str] = &[
@@ -329,18 +332,19 @@ const MIGRATION_LOCK: i64 = 0x6961_6d2d_7761_736d;
 const RECORDED: &str = "SELECT coalesce(max(version), 0) FROM schema_migrations";
 
 /// Runs the migrations the database has not seen yet.
-pub(super) fn migrate(client: &mut postgres::Client) -> anyhow::Result<()> {
+pub(super) fn migrate(pg: &PgConn) -> anyhow::Result<()> {
     let n = MIGRATIONS.len();
-    let mut tx = client.transaction()?;
     // Locked before the table is created: replicas starting together would race on it.
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
-    tx.batch_execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (
+    pg.batch(&format!(
+        "BEGIN;
+         SELECT pg_advisory_xact_lock({MIGRATION_LOCK});
+         CREATE TABLE IF NOT EXISTS schema_migrations (
              version    BIGINT PRIMARY KEY,
              applied_ms BIGINT NOT NULL
-         )",
-    )?;
-    let done: i64 = tx.query_one(RECORDED, &[])?.get(0);
+         )"
+    ))?;
+    let done: i64 =
+        pg.with_client(|c| async move { Ok(c.query_one(RECORDED, &[]).await?.get(0)) })?;
     // A newer server migrated this database: running on it could misread what it wrote.
     anyhow::ensure!(
         done <= n as i64,
@@ -349,25 +353,28 @@ pub(super) fn migrate(client: &mut postgres::Client) -> anyhow::Result<()> {
     );
     let skip = usize::try_from(done).unwrap_or(0);
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(skip) {
-        tx.batch_execute(sql)?;
-        tx.execute(
+        pg.batch(sql)?;
+        pg.batch(&format!(
             "INSERT INTO schema_migrations(version, applied_ms)
-             VALUES ($1, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)",
-            &[&(i as i64 + 1)],
-        )?;
+             VALUES ({}, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)",
+            i + 1
+        ))?;
     }
-    tx.commit()?;
+    pg.batch("COMMIT")?;
     Ok(())
 }
 
 /// The number of migrations the database has run (0 for a database never migrated).
-pub(super) fn version(client: &mut postgres::Client) -> Result<u32, postgres::Error> {
-    let migrated: bool = client
-        .query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])?
-        .get(0);
-    if !migrated {
-        return Ok(0);
-    }
-    let v: i64 = client.query_one(RECORDED, &[])?.get(0);
+pub(super) fn version(pg: &PgConn) -> Result<u32> {
+    let v: i64 = pg.with_client(|c| async move {
+        let migrated: bool = c
+            .query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])
+            .await?
+            .get(0);
+        if !migrated {
+            return Ok(0);
+        }
+        Ok(c.query_one(RECORDED, &[]).await?.get(0))
+    })?;
     Ok(u32::try_from(v).unwrap_or(u32::MAX))
 }

@@ -37,47 +37,50 @@ fn take<T>(rows: &mut std::collections::HashMap<String, Vec<T>>, id: &str) -> Ve
 
 /// Accounts with everything a SCIM user may show, each part read for all of them at once.
 pub(super) fn complete_all(conn: &Connection, accounts: Vec<Account>) -> super::Result<Vec<User>> {
-    use super::{attributes, authorities, identities, labels, per_account, profiles};
+    use super::{attributes, authorities, identities, labels, profiles};
+    use std::collections::HashMap;
     let ids: Vec<&str> = accounts.iter().map(|a| a.id.as_str()).collect();
-    let mut profile = per_account(conn, profiles::OF_ACCOUNTS, &ids, profiles::from_row)?;
-    let mut groups = per_account(conn, GROUPS_OF_ACCOUNTS, &ids, group_ref_from_row)?;
-    let mut labels = per_account(conn, labels::OF_ACCOUNTS, &ids, labels::from_row)?;
-    let mut attrs = per_account(conn, attributes::OF_ACCOUNTS, &ids, attributes::from_row)?;
-    let mut auths = per_account(conn, authorities::OF_ACCOUNTS, &ids, |r| r.get::<String>(0))?;
-    let mut managed = per_account(conn, MANAGED_BY_ACCOUNTS, &ids, group_ref_from_row)?;
-    let mut oidc = per_account(
-        conn,
+    let ids = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
+    // Each query's last column is the account's uuid; all ten go out together.
+    let parts = [
+        profiles::OF_ACCOUNTS,
+        GROUPS_OF_ACCOUNTS,
+        labels::OF_ACCOUNTS,
+        attributes::OF_ACCOUNTS,
+        authorities::OF_ACCOUNTS,
+        MANAGED_BY_ACCOUNTS,
         identities::OIDC_OF_ACCOUNTS,
-        &ids,
-        identities::oidc_from_row,
-    )?;
-    let mut saml = per_account(
-        conn,
         identities::SAML_OF_ACCOUNTS,
-        &ids,
-        identities::saml_from_row,
-    )?;
-    let mut ssh = per_account(
-        conn,
         identities::SSH_OF_ACCOUNTS,
-        &ids,
-        identities::ssh_from_row,
-    )?;
-    let mut certs = per_account(
-        conn,
         identities::CERTIFICATES_OF_ACCOUNTS,
-        &ids,
-        identities::certificate_from_row,
-    )?;
+    ];
+    fn add<T>(map: &mut HashMap<String, Vec<T>>, uuid: String, value: T) {
+        map.entry(uuid).or_default().push(value);
+    }
+    let (mut profile, mut groups, mut labels, mut attrs, mut auths) = Default::default();
+    let (mut managed, mut oidc, mut saml, mut ssh, mut certs) = Default::default();
+    conn.for_each_of(&parts, [ids], |part, r| {
+        let uuid: String = r.get(r.column_count() - 1)?;
+        match part {
+            0 => add(&mut profile, uuid, profiles::from_row(r)?),
+            1 => add(&mut groups, uuid, group_ref_from_row(r)?),
+            2 => add(&mut labels, uuid, labels::from_row(r)?),
+            3 => add(&mut attrs, uuid, attributes::from_row(r)?),
+            4 => add(&mut auths, uuid, r.get::<String>(0)?),
+            5 => add(&mut managed, uuid, group_ref_from_row(r)?),
+            6 => add(&mut oidc, uuid, identities::oidc_from_row(r)?),
+            7 => add(&mut saml, uuid, identities::saml_from_row(r)?),
+            8 => add(&mut ssh, uuid, identities::ssh_from_row(r)?),
+            _ => add(&mut certs, uuid, identities::certificate_from_row(r)?),
+        }
+        Ok(())
+    })?;
     Ok(accounts
         .into_iter()
         .map(|account| {
             let id = account.id.as_str();
             User {
-                profile: profile
-                    .remove(id)
-                    .and_then(|mut p| p.pop())
-                    .unwrap_or_else(profiles::empty),
+                profile: take(&mut profile, id).pop().unwrap_or_else(profiles::empty),
                 groups: take(&mut groups, id),
                 labels: take(&mut labels, id),
                 attributes: take(&mut attrs, id),

@@ -94,6 +94,40 @@ impl Connection {
         self.prepare_cached(sql)?.query_row(params, f)
     }
 
+    /// Runs each of `sqls` with the same parameters and calls `f(i, row)` on every row of
+    /// the `i`-th, statement by statement. PostgreSQL gets them all in one round trip.
+    pub fn for_each_of<P: Params>(
+        &self,
+        sqls: &[&str],
+        params: P,
+        mut f: impl FnMut(usize, &Row) -> Result<()>,
+    ) -> Result<()> {
+        let values = params.values()?;
+        match &self.0 {
+            Inner::Sqlite(c) => {
+                for (i, sql) in sqls.iter().enumerate() {
+                    let mut s = c.prepare_cached(sql)?;
+                    let mut rows = s.query(rusqlite::params_from_iter(values.iter()))?;
+                    while let Some(r) = rows.next()? {
+                        f(i, &Row(RowOf::Sqlite(r)))?;
+                    }
+                }
+            }
+            Inner::Postgres(c) => {
+                let statements = sqls
+                    .iter()
+                    .map(|sql| c.prepare(sql))
+                    .collect::<Result<Vec<_>>>()?;
+                for (i, rows) in c.query_many(&statements, &values)?.iter().enumerate() {
+                    for r in rows {
+                        f(i, &Row(RowOf::Postgres(r)))?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Runs statements without parameters, separated by `;`, as they are (no rewriting).
     pub fn execute_batch(&self, sql: &str) -> Result<()> {
         match &self.0 {
@@ -108,7 +142,7 @@ pub struct Statement<'c>(Stmt<'c>);
 
 enum Stmt<'c> {
     Sqlite(rusqlite::CachedStatement<'c>),
-    Postgres(&'c PgConn, postgres::Statement),
+    Postgres(&'c PgConn, tokio_postgres::Statement),
 }
 
 impl Statement<'_> {
@@ -201,13 +235,20 @@ pub struct Row<'r>(RowOf<'r>);
 
 enum RowOf<'r> {
     Sqlite(&'r rusqlite::Row<'r>),
-    Postgres(&'r postgres::Row),
+    Postgres(&'r tokio_postgres::Row),
 }
 
 impl Row<'_> {
     /// Column `i` (from 0) as a `T`.
     pub fn get<T: FromValue>(&self, i: usize) -> Result<T> {
         T::from_value(self.value(i)?)
+    }
+
+    pub fn column_count(&self) -> usize {
+        match &self.0 {
+            RowOf::Sqlite(r) => r.as_ref().column_count(),
+            RowOf::Postgres(r) => r.len(),
+        }
     }
 
     pub fn value(&self, i: usize) -> Result<ValueRef<'_>> {
