@@ -52,15 +52,10 @@ impl PgConn {
             .build()
             .map_err(|e| Error::Busy(format!("cannot start a connection's runtime: {e}")))?;
         let client = runtime.block_on(async {
-            // The connection task runs whenever a call waits on this runtime.
             if config.get_ssl_mode() == tokio_postgres::config::SslMode::Disable {
-                let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
-                tokio::spawn(connection.map_err(|_| ()));
-                Ok::<_, tokio_postgres::Error>(client)
+                open(config, tokio_postgres::NoTls).await
             } else {
-                let (client, connection) = config.connect(tls.clone()).await?;
-                tokio::spawn(connection.map_err(|_| ()));
-                Ok(client)
+                open(config, tls.clone()).await
             }
         })?;
         Ok(PgConn {
@@ -200,6 +195,21 @@ impl PgConn {
     {
         self.run(f(&self.client))
     }
+}
+
+/// Connects with `tls` and leaves the connection's task on the current runtime, where it
+/// runs whenever a call waits on that runtime.
+async fn open<T>(
+    config: &tokio_postgres::Config,
+    tls: T,
+) -> std::result::Result<Client, tokio_postgres::Error>
+where
+    T: tokio_postgres::tls::MakeTlsConnect<tokio_postgres::Socket>,
+    T::Stream: Send + 'static,
+{
+    let (client, connection) = config.connect(tls).await?;
+    tokio::spawn(connection.map_err(|_| ()));
+    Ok(client)
 }
 
 fn refs<'a>(params: &'a [Param<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
