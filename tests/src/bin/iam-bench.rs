@@ -147,6 +147,8 @@ impl Cluster {
         let out = Command::new(workspace_root().join("tests").join("postgres-cluster"))
             .arg("start")
             .env("PGCLUSTER_DIR", &dir)
+            // Measured as production runs it: every commit flushed to disk.
+            .env("PGCLUSTER_DURABLE", "1")
             .stderr(Stdio::inherit())
             .output()
             .expect("run tests/postgres-cluster");
@@ -185,13 +187,21 @@ fn copy_into(bin: &Path, file: &str, url: &str) -> f64 {
     t.elapsed().as_secs_f64()
 }
 
-/// The server's version, as `15.8`.
+/// The server's version and durability, as `15.8 (fsync on, synchronous_commit on)`.
 fn pg_version(url: &str) -> String {
-    postgres::Client::connect(url, postgres::NoTls)
-        .and_then(|mut c| c.query_one("SHOW server_version", &[]))
-        .map(|r| r.get::<_, String>(0))
-        .map(|v| v.split_whitespace().next().unwrap_or("").to_string())
-        .unwrap_or_default()
+    let show = |what: &str| {
+        postgres::Client::connect(url, postgres::NoTls)
+            .and_then(|mut c| c.query_one(&format!("SHOW {what}"), &[]))
+            .map(|r| r.get::<_, String>(0))
+            .unwrap_or_default()
+    };
+    let version = show("server_version");
+    format!(
+        "{} (fsync {}, synchronous_commit {})",
+        version.split_whitespace().next().unwrap_or(""),
+        show("fsync"),
+        show("synchronous_commit")
+    )
 }
 
 /// Builds the server with the `bench` feature in the profile this tool was built with.

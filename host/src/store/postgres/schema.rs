@@ -11,8 +11,8 @@
 use super::PgConn;
 use crate::store::sql::Result;
 
-/// Migration 1 is the end state of SQLite's migrations 1 to 9; each later one is one of
-/// SQLite's.
+/// Migration 1 is the end state of SQLite's migrations 1 to 9; 2 is SQLite's 10; 3 is this
+/// engine's own.
 pub(super) const MIGRATIONS: &[&str] = &[
     // 1: the account model of INDIGO IAM, as SQLite has it after its migration 9. SQLite's
     // trigram table `accounts_search` becomes pg_trgm indexes on the searched fields.
@@ -322,6 +322,19 @@ pub(super) const MIGRATIONS: &[&str] = &[
         RETURN QUERY SELECT json_array_elements_text(list);
     END
     $$;
+    "#,
+    // 3: the account-order counter moves once per statement that inserts or deletes
+    // accounts, not once per row. Per row, a statement inserting a million accounts (a db
+    // copy) updated the counter's one row a million times in one transaction, each update
+    // reading past the row versions the earlier ones left: quadratic, hours at 1M. Updates
+    // still count per row, and only when a sort key changed.
+    r#"
+    DROP TRIGGER account_order_on_insert ON accounts;
+    DROP TRIGGER account_order_on_delete ON accounts;
+    CREATE TRIGGER account_order_on_insert AFTER INSERT ON accounts
+        FOR EACH STATEMENT EXECUTE FUNCTION account_order_changed();
+    CREATE TRIGGER account_order_on_delete AFTER DELETE ON accounts
+        FOR EACH STATEMENT EXECUTE FUNCTION account_order_changed();
     "#,
 ];
 

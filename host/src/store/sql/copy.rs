@@ -73,19 +73,15 @@ pub fn copy(from: &Connection, to: &Connection) -> Result<Vec<TableSum>> {
     let mut sums = Vec::new();
     for &table in TABLES {
         let columns = shared_columns(from, to, table)?;
-        let list = columns.join(", ");
-        let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
-        let insert = format!("INSERT INTO {table} ({list}) VALUES ({})", marks.join(", "));
-        let mut digests = Vec::new();
-        let mut write = |row: Vec<Value>| -> Result<()> {
-            digests.push(row_digest(&columns, &row));
-            to.prepare_cached(&insert)?
-                .execute(params_from_iter(row.iter()))?;
-            Ok(())
-        };
-        let rows = read_rows(from, table, &columns)?;
-        for row in parents_first(table, &columns, rows) {
-            write(row)?;
+        let rows = parents_first(table, &columns, read_rows(from, table, &columns)?);
+        let digests: Vec<[u8; 32]> = rows.iter().map(|r| row_digest(&columns, r)).collect();
+        // Many rows per statement: one round trip (and one statement's work) for each
+        // chunk instead of each row. Rows of one statement go in in their order, so
+        // parents still precede their children.
+        let per_statement = (MAX_PARAMETERS / columns.len().max(1)).clamp(1, MAX_ROWS);
+        for chunk in rows.chunks(per_statement) {
+            to.prepare_cached(&insert_sql(table, &columns, chunk.len()))?
+                .execute(params_from_iter(chunk.iter().flatten()))?;
         }
         if to.dialect() == Dialect::Postgres {
             renumber(to, table)?;
@@ -97,6 +93,27 @@ pub fn copy(from: &Connection, to: &Connection) -> Result<Vec<TableSum>> {
         });
     }
     Ok(sums)
+}
+
+/// Bound parameters per statement: under SQLite's limit (32766) and PostgreSQL's (65535).
+const MAX_PARAMETERS: usize = 30_000;
+/// Rows per statement: past a few hundred, bigger statements save nothing more.
+const MAX_ROWS: usize = 500;
+
+/// `INSERT INTO table (columns) VALUES (?1, ?2), (?3, ?4), …` for `rows` rows.
+fn insert_sql(table: &str, columns: &[String], rows: usize) -> String {
+    let n = columns.len();
+    let tuples: Vec<String> = (0..rows)
+        .map(|r| {
+            let marks: Vec<String> = (1..=n).map(|c| format!("?{}", r * n + c)).collect();
+            format!("({})", marks.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO {table} ({}) VALUES {}",
+        columns.join(", "),
+        tuples.join(", ")
+    )
 }
 
 /// The checksums of every copied table as `conn` has it now, over the columns `other`
