@@ -90,6 +90,7 @@ impl Trail {
     pub fn log_committed(self, request: &str, actor: &Actor) {
         let source = actor.source.map(|s| s.to_string());
         for e in self.0 {
+            crate::metrics::get().audit_event(e.kind);
             tracing::info!(
                 target: "audit",
                 request,

@@ -15,6 +15,8 @@ use crate::slots;
 pub struct Config {
     /// Address the HTTP server listens on.
     pub listen: String,
+    /// Address of a listener serving `/metrics` alone; `/metrics` is then not on `listen`.
+    pub metrics_listen: Option<String>,
     /// The database: a SQLite file or a PostgreSQL URL.
     pub db: DbLocation,
     /// Public base URL: token issuer, `meta.location` and `$ref` links.
@@ -368,6 +370,7 @@ impl FileSpec {
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     listen: Option<String>,
+    metrics_listen: Option<String>,
     db: Option<String>,
     base_url: Option<String>,
     max_body_bytes: Option<usize>,
@@ -400,6 +403,7 @@ struct FilePlugins {
 pub struct Overrides {
     pub config: Option<PathBuf>,
     pub listen: Option<String>,
+    pub metrics_listen: Option<String>,
     pub db: Option<String>,
     pub policy: Option<String>,
 }
@@ -436,7 +440,8 @@ pub const DEFAULT_DB: &str = "iam.db";
 
 impl Config {
     /// Loads the configuration: `--config` or `IAM_CONFIG` names the TOML file; `IAM_LISTEN`,
-    /// `IAM_DB`, `IAM_BASE_URL`, `IAM_POLICY` override it; flags override everything.
+    /// `IAM_METRICS_LISTEN`, `IAM_DB`, `IAM_BASE_URL`, `IAM_POLICY` override it; flags
+    /// override everything.
     pub fn load(o: Overrides) -> Result<Config> {
         let overrides = o.clone();
         let path = o
@@ -456,6 +461,10 @@ impl Config {
             .or_else(|| env("IAM_LISTEN"))
             .or(file.listen)
             .unwrap_or_else(|| DEFAULT_LISTEN.into());
+        let metrics_listen = o
+            .metrics_listen
+            .or_else(|| env("IAM_METRICS_LISTEN"))
+            .or(file.metrics_listen);
         let db =
             o.db.or_else(|| env("IAM_DB"))
                 .map(DbLocation::new)
@@ -511,6 +520,7 @@ impl Config {
         }
         Ok(Config {
             listen,
+            metrics_listen,
             db,
             base_url,
             max_body_bytes: file.max_body_bytes.unwrap_or(1 << 20),

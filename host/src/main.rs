@@ -8,6 +8,7 @@ mod config;
 mod contract;
 mod http;
 mod lifecycle;
+mod metrics;
 mod passwords;
 mod pipeline;
 mod plugins;
@@ -42,6 +43,9 @@ enum Command {
         /// Address to listen on (env IAM_LISTEN; default 127.0.0.1:8080).
         #[arg(long)]
         listen: Option<String>,
+        /// Serve `/metrics` on this address alone, not on the API's (env IAM_METRICS_LISTEN).
+        #[arg(long)]
+        metrics_listen: Option<String>,
         /// SQLite database file or postgres:// URL (env IAM_DB; default ./iam.db).
         #[arg(long)]
         db: Option<String>,
@@ -152,6 +156,7 @@ fn main() -> ExitCode {
         Command::Serve {
             config,
             listen,
+            metrics_listen,
             db,
             policy,
         } => {
@@ -159,6 +164,7 @@ fn main() -> ExitCode {
             config::Config::load(config::Overrides {
                 config,
                 listen,
+                metrics_listen,
                 db,
                 policy,
             })

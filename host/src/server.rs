@@ -126,7 +126,13 @@ pub fn serve(cfg: Config) -> Result<()> {
     let extend = |api| api;
     #[cfg(feature = "bench")]
     let extend = crate::bench::extend(app.clone());
-    let router = http::router(app, cfg.max_body_bytes, extend);
+    let metrics_router = http::metrics_router(app.clone());
+    let router = http::router(
+        app,
+        cfg.max_body_bytes,
+        cfg.metrics_listen.is_some(),
+        extend,
+    );
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -139,6 +145,17 @@ pub fn serve(cfg: Config) -> Result<()> {
             .await
             .with_context(|| format!("cannot listen on {}", cfg.listen))?;
         tracing::info!(address = %listener.local_addr()?, db = %store::describe(&cfg.db), "iam-host listening");
+        if let Some(address) = &cfg.metrics_listen {
+            let metrics = tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot listen on {address} (metrics)"))?;
+            tracing::info!(address = %metrics.local_addr()?, "metrics listening");
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(metrics, metrics_router).await {
+                    tracing::error!("the metrics listener failed: {e}");
+                }
+            });
+        }
         // The caller's address keys the throttling of password attempts.
         let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
         axum::serve(listener, service)

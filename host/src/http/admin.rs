@@ -20,7 +20,11 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/iam/admin/plugins", get(list))
         .route("/iam/admin/plugins/reload", post(reload))
-        .route("/metrics", get(metrics))
+}
+
+/// `GET /metrics`, on the API's listener or one of its own.
+pub fn metrics_routes() -> Router<AppState> {
+    Router::new().route("/metrics", get(metrics))
 }
 
 /// ROLE_ADMIN, or a token with `scope`.
@@ -90,20 +94,22 @@ async fn reload(State(app): State<AppState>, caller: Caller) -> Result<Json<Valu
     }
 }
 
-/// The plugin statistics in Prometheus' text format. Served without a token, so the
-/// components are named by their public names, never by their files' paths.
+/// The server's metrics ([`crate::metrics`]) and the plugin statistics in Prometheus'
+/// text format. Served without a token, so the components are named by their public names,
+/// never by their files' paths.
 async fn metrics(State(app): State<AppState>) -> Response {
     let slots = app.pipeline.plugins.get().describe();
     let mut out = String::new();
+    crate::metrics::get().render(&mut out);
     let mut family =
         |name: &str, kind: &str, help: &str, value: &dyn Fn(&SlotInfo) -> Option<u64>| {
-            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+            crate::metrics::header(&mut out, name, kind, help);
             for p in &slots {
                 if let Some(v) = value(p) {
                     out.push_str(&format!(
                         "{name}{{slot=\"{}\",component=\"{}\"}} {v}\n",
                         p.slot,
-                        p.public_name.replace('\\', "\\\\").replace('"', "\\\"")
+                        crate::metrics::escape(&p.public_name)
                     ));
                 }
             }

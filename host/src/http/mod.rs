@@ -30,7 +30,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -80,11 +80,13 @@ pub struct App {
 
 pub type AppState = Arc<App>;
 
-/// Every route of the API, behind the request id, JSON-error and body-limit layers.
-/// `extend` adds routes or layers inside those (the benchmark build adds its own).
+/// Every route of the API, behind the request id, metrics, JSON-error and body-limit
+/// layers; `/metrics` too unless it has a listener of its own (`metrics_apart`). `extend`
+/// adds routes or layers inside those (the benchmark build adds its own).
 pub fn router(
     app: AppState,
     max_body_bytes: usize,
+    metrics_apart: bool,
     extend: impl FnOnce(Router<AppState>) -> Router<AppState>,
 ) -> Router {
     let api = Router::new()
@@ -104,7 +106,14 @@ pub fn router(
         .merge(certificates::routes())
         .merge(oauth::routes())
         .merge(admin::routes());
+    let api = if metrics_apart {
+        api
+    } else {
+        api.merge(admin::metrics_routes())
+    };
+    // After every route is in: the layer sees which route took a request.
     extend(api)
+        .route_layer(axum::middleware::from_fn(note_route))
         .fallback(|State(app): State<AppState>, req: Request| {
             unrouted(app, req, StatusCode::NOT_FOUND, "Not Found")
         })
@@ -120,6 +129,11 @@ pub fn router(
         .layer(axum::middleware::from_fn(json_errors))
         .layer(axum::middleware::from_fn(request_context))
         .with_state(app)
+}
+
+/// `/metrics` alone, for a listener of its own (`--metrics-listen`).
+pub fn metrics_router(app: AppState) -> Router {
+    admin::metrics_routes().with_state(app)
 }
 
 /// A request no route takes. Under the protected prefixes IAM's security filter runs
@@ -141,23 +155,47 @@ async fn unrouted(
     ApiError::status(status, Family::Iam, message)
 }
 
-/// Gives every request an id, a tracing span, and one log line when it is done.
+/// Gives every request an id, a tracing span, one log line and its metrics when it is
+/// done.
 async fn request_context(mut req: Request, next: Next) -> Response {
     let id = uuid::Uuid::new_v4().simple().to_string();
     req.extensions_mut().insert(RequestId(id.clone()));
     let span =
         tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path());
+    let metrics = crate::metrics::get();
+    let method = crate::metrics::method_label(req.method());
+    let in_flight = metrics.request_started();
     let started = Instant::now();
     let mut resp = next.run(req).instrument(span.clone()).await;
+    let took = started.elapsed();
+    drop(in_flight);
+    let route = resp.extensions_mut().remove::<MatchedPath>();
+    metrics.request_done(
+        method,
+        route.as_ref().map(MatchedPath::as_str),
+        resp.status().as_u16(),
+        took,
+    );
     span.in_scope(|| {
         tracing::info!(
             status = resp.status().as_u16(),
-            micros = started.elapsed().as_micros() as u64,
+            micros = took.as_micros() as u64,
             "done"
         )
     });
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-request-id", v);
+    }
+    resp
+}
+
+/// Hands the template of the route that took the request (`/iam/account/{id}`) to
+/// [`request_context`], through the response, for the metrics' `http_route`.
+async fn note_route(req: Request, next: Next) -> Response {
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let mut resp = next.run(req).await;
+    if let Some(route) = route {
+        resp.extensions_mut().insert(route);
     }
     resp
 }

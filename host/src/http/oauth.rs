@@ -104,8 +104,10 @@ async fn with_conn<T: Send + 'static>(
 }
 
 async fn token(State(app): State<AppState>, req: Request) -> Response {
+    let mut grant = crate::metrics::grant_label(None);
     let outcome = async {
         let r = read(req).await?;
+        grant = crate::metrics::grant_label(r.form.param("grant_type"));
         with_conn(&app, move |app, conn| {
             let keyring = app.keyring.refresh(conn).map_err(|e| {
                 tracing::error!("cannot load the signing keys: {e:#}");
@@ -124,6 +126,11 @@ async fn token(State(app): State<AppState>, req: Request) -> Response {
         .await
     }
     .await;
+    let result = match &outcome {
+        Ok(_) => "issued",
+        Err(e) => e.error,
+    };
+    crate::metrics::get().token_outcome(grant, result);
     answer(outcome.map(|v| (StatusCode::OK, v)))
 }
 

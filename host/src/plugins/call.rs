@@ -12,6 +12,7 @@ use super::{GuestState, Plugins, bounded_wait, escape_guest_text};
 use crate::audit::Trail;
 use crate::contract::exports::iam::plugin::authorizer::{self, Decision};
 use crate::contract::types;
+use crate::slots::{POLICY, POLICY_SHADOW};
 use crate::store::Tx;
 
 /// Why a guest call failed.
@@ -97,15 +98,29 @@ impl Plugins {
                 allow => allow,
             })
         };
+        let metrics = crate::metrics::get();
+        let outcome = |d: &Decision| match d {
+            Decision::Allow => "allow",
+            Decision::Deny(_) => "deny",
+        };
         let decision = match ask(&self.policy) {
-            Ok(d) => d,
+            Ok(d) => {
+                metrics.decision(POLICY, outcome(&d));
+                d
+            }
             Err(f) => {
+                metrics.decision(POLICY, "error");
                 f.log("the policy failed: the request is denied");
                 Decision::Deny(format!("the policy failed ({})", f.kind_name()))
             }
         };
         if let Some(shadow) = &self.policy_shadow {
-            match ask(shadow) {
+            let asked = ask(shadow);
+            metrics.decision(
+                POLICY_SHADOW,
+                asked.as_ref().map_or("error", |d| outcome(d)),
+            );
+            match asked {
                 Ok(candidate) => {
                     let allows = |d: &Decision| matches!(d, Decision::Allow);
                     if allows(&candidate) != allows(&decision) {

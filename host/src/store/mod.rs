@@ -316,6 +316,7 @@ pub const ATTEMPTS: u32 = 10;
 /// The pause before attempt `attempt` (1, 2, ...) of a conflicted transaction: doubling
 /// from about a millisecond, with jitter so that the same racers do not meet again.
 pub fn conflict_backoff(attempt: u32) {
+    crate::metrics::get().transaction_retried();
     let base = 1u64 << attempt.min(7);
     let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0]) % (base + 1);
     std::thread::sleep(std::time::Duration::from_millis(base / 2 + jitter));

@@ -99,6 +99,7 @@ impl Postgres {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(first);
+        crate::metrics::get().db_connections(0, 1);
         Ok(Postgres(Arc::new(shared)))
     }
 
@@ -106,10 +107,12 @@ impl Postgres {
     /// guard is dropped.
     fn pooled(&self) -> StoreResult<Pooled> {
         let idle = self.0.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let from_idle = idle.is_some();
         let conn = match idle {
             Some(c) => c,
             None => Connection::postgres(self.0.connect().map_err(StoreError::from)?),
         };
+        crate::metrics::get().db_connections(1, if from_idle { -1 } else { 0 });
         Ok(Pooled {
             shared: self.0.clone(),
             conn: Some(conn),
@@ -185,6 +188,7 @@ impl Pooled {
 impl Drop for Pooled {
     fn drop(&mut self) {
         let Some(conn) = self.conn.take() else { return };
+        crate::metrics::get().db_connections(-1, 0);
         if conn.as_postgres().is_none_or(PgConn::is_closed) {
             return;
         }
@@ -195,6 +199,7 @@ impl Drop for Pooled {
         let mut idle = self.shared.idle.lock().unwrap_or_else(|e| e.into_inner());
         if idle.len() < POOL_SIZE {
             idle.push(conn);
+            crate::metrics::get().db_connections(0, 1);
         }
     }
 }

@@ -1,7 +1,7 @@
 //! One account: lookups, writes, and completing one user. The lists and pages of users,
 //! and the completion of a whole page of them at once, are in `account_pages`.
 
-use super::{Connection, OptionalExtension, Row, params};
+use super::{Connection, Dialect, OptionalExtension, Row, params};
 
 use super::account_pages::{
     complete_all, count_in_group, count_matching, count_users, count_with_authority_nocase,
@@ -149,9 +149,14 @@ pub fn expired_before(conn: &Connection, time: u64) -> super::Result<Vec<Account
     .collect()
 }
 
+/// Every account. PostgreSQL keeps the number in `account_count` (its count(*) reads a
+/// whole index); SQLite counts the entries of its smallest index, which is as fast.
 pub fn count(conn: &Connection) -> super::Result<u64> {
-    conn.prepare_cached("SELECT count(*) FROM accounts")?
-        .query_row([], |r| r.get(0))
+    let sql = match conn.dialect() {
+        Dialect::Sqlite => "SELECT count(*) FROM accounts",
+        Dialect::Postgres => "SELECT n FROM account_count",
+    };
+    conn.prepare_cached(sql)?.query_row([], |r| r.get(0))
 }
 
 pub fn by_cert_subject(conn: &Connection, subject: &str) -> super::Result<Option<Account>> {

@@ -31,6 +31,7 @@ impl Sqlite {
     pub fn open(path: &Path) -> Result<Sqlite> {
         let mut conn = connect(path)?;
         schema::migrate(&mut conn).context("database migration failed")?;
+        crate::metrics::get().db_connections(0, 1);
         Ok(Sqlite(Arc::new(Shared {
             path: path.to_path_buf(),
             idle: Mutex::new(vec![Connection::sqlite(conn)]),
@@ -43,12 +44,14 @@ impl Sqlite {
     /// the guard is dropped.
     fn pooled(&self) -> StoreResult<Pooled> {
         let idle = self.0.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let from_idle = idle.is_some();
         let conn = match idle {
             Some(c) => c,
             None => Connection::sqlite(
                 connect(&self.0.path).map_err(|e| StoreError::other(format!("{e:#}")))?,
             ),
         };
+        crate::metrics::get().db_connections(1, if from_idle { -1 } else { 0 });
         Ok(Pooled {
             shared: self.0.clone(),
             conn: Some(conn),
@@ -97,6 +100,7 @@ impl std::ops::Deref for Pooled {
 impl Drop for Pooled {
     fn drop(&mut self) {
         let Some(conn) = self.conn.take() else { return };
+        crate::metrics::get().db_connections(-1, 0);
         let open = conn.as_sqlite().is_some_and(|c| !c.is_autocommit());
         if open && conn.execute_batch("ROLLBACK").is_err() {
             return; // A connection in an unknown state is closed, not reused.
@@ -104,6 +108,7 @@ impl Drop for Pooled {
         let mut idle = self.shared.idle.lock().unwrap_or_else(|e| e.into_inner());
         if idle.len() < POOL_SIZE {
             idle.push(conn);
+            crate::metrics::get().db_connections(0, 1);
         }
     }
 }
