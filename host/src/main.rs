@@ -31,6 +31,15 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log lines as text or as JSON lines for log shippers (env IAM_LOG_FORMAT).
+    #[arg(
+        long,
+        global = true,
+        env = "IAM_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    log_format: server::LogFormat,
 }
 
 #[derive(Subcommand)]
@@ -160,7 +169,7 @@ fn main() -> ExitCode {
             db,
             policy,
         } => {
-            server::init_logging();
+            server::init_logging(cli.log_format);
             config::Config::load(config::Overrides {
                 config,
                 listen,
@@ -171,7 +180,7 @@ fn main() -> ExitCode {
             .and_then(server::serve)
         }
         Command::Lifecycle { config, db } => {
-            server::init_logging();
+            server::init_logging(cli.log_format);
             config::Config::load(config::Overrides {
                 config,
                 db,

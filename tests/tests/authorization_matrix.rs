@@ -732,6 +732,30 @@ fn matrix(policy: &str) {
             "iam:admin.read, ADMIN",
             "iam:admin.read",
         ),
+        case(
+            "PATCH clients/{c}/enable",
+            Method::PATCH,
+            "/iam/api/clients/gone/enable".into(),
+            StatusCode::NOT_FOUND,
+            "iam:admin.write, ADMIN",
+            "iam:admin.write",
+        ),
+        case(
+            "PATCH clients/{c}/disable",
+            Method::PATCH,
+            "/iam/api/clients/gone/disable".into(),
+            StatusCode::NOT_FOUND,
+            "iam:admin.write, ADMIN",
+            "iam:admin.write",
+        ),
+        case(
+            "POST clients/{c}/secret",
+            Method::POST,
+            "/iam/api/clients/gone/secret".into(),
+            StatusCode::NOT_FOUND,
+            "iam:admin.write, ADMIN",
+            "iam:admin.write",
+        ),
         with_body(
             case(
                 "POST clients",

@@ -315,3 +315,152 @@ fn owners_and_me_clients() {
         3
     );
 }
+
+/// The password grant through `client` with `secret`, as the admin.
+fn admin_token_via(s: &Server, client: &str, secret: &str) -> reqwest::blocking::Response {
+    iam_tests::oauth::post_form(
+        s,
+        "/token",
+        Some((client, secret)),
+        &[
+            ("grant_type", "password"),
+            ("username", "admin"),
+            ("password", ADMIN_PASSWORD),
+            ("scope", "openid"),
+        ],
+    )
+}
+
+#[test]
+fn disabled_clients_get_no_tokens_and_theirs_are_refused_at_once() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    s.create_user(&admin, "alice");
+    let alice = s.token("alice");
+    iam_tests::oauth::register(&s, &admin, "svc", &["password"], "openid", false);
+    let issued = iam_tests::oauth::token_ok(admin_token_via(&s, "svc", iam_tests::oauth::SECRET));
+    let via_svc = issued["access_token"].as_str().unwrap().to_string();
+    assert_eq!(s.get("/scim/Me", Some(&via_svc)).status(), StatusCode::OK);
+
+    // Only administrators; an unknown client is IAM's 404.
+    let r = s.req(
+        reqwest::Method::PATCH,
+        "/iam/api/clients/svc/disable",
+        Some(&alice),
+    );
+    assert_eq!(r.send().unwrap().status(), StatusCode::FORBIDDEN);
+    let r = s.req(
+        reqwest::Method::PATCH,
+        "/iam/api/clients/nope/disable",
+        Some(&admin),
+    );
+    expect_error(
+        r.send().unwrap(),
+        StatusCode::NOT_FOUND,
+        "Client not found for clientId: nope",
+        "unknown client",
+    );
+
+    let r = s.req(
+        reqwest::Method::PATCH,
+        "/iam/api/clients/svc/disable",
+        Some(&admin),
+    );
+    expect_empty_ok(r.send().unwrap(), "disable");
+    let shown = body(s.get("/iam/api/clients/svc", Some(&admin)));
+    assert_eq!(shown["active"], false, "{shown}");
+    // At once: the token it obtained before is refused, and it gets no new one.
+    expect_invalid_token(
+        s.get("/scim/Me", Some(&via_svc)),
+        "token of a disabled client",
+    );
+    let v = iam_tests::oauth::oauth_error(
+        admin_token_via(&s, "svc", iam_tests::oauth::SECRET),
+        StatusCode::UNAUTHORIZED,
+        "invalid_client",
+    );
+    assert_eq!(v["error_description"], "Client is suspended", "{v}");
+
+    // Enabled again, it works again (its tokens had not expired).
+    let r = s.req(
+        reqwest::Method::PATCH,
+        "/iam/api/clients/svc/enable",
+        Some(&admin),
+    );
+    expect_empty_ok(r.send().unwrap(), "enable");
+    assert_eq!(s.get("/scim/Me", Some(&via_svc)).status(), StatusCode::OK);
+    iam_tests::oauth::token_ok(admin_token_via(&s, "svc", iam_tests::oauth::SECRET));
+
+    let events: Vec<(String, String)> = s
+        .audit_events()
+        .into_iter()
+        .filter(|e| e.event.starts_with("client "))
+        .map(|e| (e.event, e.detail))
+        .collect();
+    assert!(
+        events.contains(&("client disabled".into(), "svc".into())),
+        "{events:?}"
+    );
+    assert!(
+        events.contains(&("client enabled".into(), "svc".into())),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn a_new_secret_is_shown_once_and_the_old_one_stops_working() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    s.create_user(&admin, "alice");
+    let alice = s.token("alice");
+    iam_tests::oauth::register(&s, &admin, "svc", &["password"], "openid", false);
+
+    assert_eq!(
+        s.post("/iam/api/clients/svc/secret", Some(&alice)).status(),
+        StatusCode::FORBIDDEN
+    );
+    expect_error(
+        s.post("/iam/api/clients/nope/secret", Some(&admin)),
+        StatusCode::NOT_FOUND,
+        "Client not found for clientId: nope",
+        "unknown client",
+    );
+    let r = s.post("/iam/api/clients/svc/secret", Some(&admin));
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let rotated = body(r);
+    assert_eq!(rotated["client_id"], "svc");
+    let secret = rotated["client_secret"].as_str().unwrap().to_string();
+    assert!(secret.len() >= 20 && secret != iam_tests::oauth::SECRET);
+    assert!(
+        body(s.get("/iam/api/clients/svc", Some(&admin)))
+            .get("client_secret")
+            .is_none()
+    );
+    iam_tests::oauth::oauth_error(
+        admin_token_via(&s, "svc", iam_tests::oauth::SECRET),
+        StatusCode::UNAUTHORIZED,
+        "invalid_client",
+    );
+    iam_tests::oauth::token_ok(admin_token_via(&s, "svc", &secret));
+    assert!(
+        s.audit_events()
+            .iter()
+            .any(|e| e.event == "client secret rotated" && e.detail == "svc")
+    );
+
+    // A public client authenticates without a secret: it gets none.
+    let r = post_client(
+        &s,
+        &admin,
+        &json!({"client_id": "spa", "token_endpoint_auth_method": "none",
+                "grant_types": ["authorization_code"],
+                "redirect_uris": ["https://spa.example.org/cb"]}),
+    );
+    assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().unwrap());
+    expect_error(
+        s.post("/iam/api/clients/spa/secret", Some(&admin)),
+        StatusCode::BAD_REQUEST,
+        "Client spa is a public client: it has no secret",
+        "public client",
+    );
+}

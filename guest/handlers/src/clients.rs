@@ -50,6 +50,18 @@ impl clients::Guest for Handler {
     fn owned_by_caller(caller: Principal, page: PageRequest) -> Result<clients::ClientPage, Error> {
         iam_guest_logic::clients::own(&HostStore, &caller, &page).map(client_page)
     }
+
+    fn set_active(client_id: String, active: bool, caller: Principal) -> Result<(), Error> {
+        iam_guest_logic::clients::set_active(&HostStore, &client_id, active, &caller)
+    }
+
+    fn rotate_secret(client_id: String) -> Result<clients::Registration, Error> {
+        let (client, secret) = iam_guest_logic::clients::rotate_secret(&HostStore, &client_id)?;
+        Ok(clients::Registration {
+            client,
+            secret: Some(secret),
+        })
+    }
 }
 
 fn client_page(

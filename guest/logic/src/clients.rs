@@ -302,6 +302,41 @@ pub fn delete(clients: &impl ClientStore, id: &str) -> Result<(), Error> {
     }
 }
 
+/// Enables or disables a client (`PATCH .../enable`, `.../disable`), noting who did it.
+/// Setting the state it already has still notes the change, as INDIGO IAM does.
+pub fn set_active(
+    clients: &impl ClientStore,
+    id: &str,
+    active: bool,
+    caller: &Principal,
+) -> Result<(), Error> {
+    if clients
+        .set_active(id, active, caller.account_id.as_deref())
+        .map_err(internal)?
+    {
+        Ok(())
+    } else {
+        Err(client_not_found(id))
+    }
+}
+
+/// A new secret for a confidential client, returned with the client this once. A public
+/// client authenticates without one, so it gets none (INDIGO IAM would store one, which
+/// the client could never use).
+pub fn rotate_secret(clients: &impl ClientStore, id: &str) -> Result<(Client, String), Error> {
+    let client = get(clients, id)?;
+    if client.token_endpoint_auth_method == "none" {
+        return Err(Error::Invalid(format!(
+            "Client {id} is a public client: it has no secret"
+        )));
+    }
+    let secret = clients
+        .new_secret(id)
+        .map_err(internal)?
+        .ok_or_else(|| client_not_found(id))?;
+    Ok((client, secret))
+}
+
 fn client_and_account(
     accounts: &impl Accounts,
     clients: &impl ClientStore,
@@ -570,5 +605,47 @@ mod tests {
         assert_eq!(own(&s, &me, &page).unwrap().0.total_results, 0);
         delete(&s, "c1").unwrap();
         assert_eq!(delete(&s, "c1").unwrap_err(), client_not_found("c1"));
+    }
+
+    #[test]
+    fn enabling_disabling_and_new_secrets() {
+        let s = FakeStore::default();
+        let admin = Principal {
+            account_id: Some("admin-uuid".into()),
+            username: None,
+            client_id: None,
+            authorities: vec![],
+            scopes: vec![],
+        };
+        create(&s, &s, &new_client(Some("c1"))).unwrap();
+        set_active(&s, "c1", false, &admin).unwrap();
+        let c = get(&s, "c1").unwrap();
+        assert!(!c.active);
+        assert_eq!(c.status_changed_by.as_deref(), Some("admin-uuid"));
+        set_active(&s, "c1", true, &admin).unwrap();
+        assert!(get(&s, "c1").unwrap().active);
+        assert_eq!(
+            set_active(&s, "nope", true, &admin).unwrap_err(),
+            client_not_found("nope")
+        );
+
+        let (c, secret) = rotate_secret(&s, "c1").unwrap();
+        assert_eq!(
+            (c.client_id.as_str(), secret.as_str()),
+            ("c1", "rotated-c1")
+        );
+        assert_eq!(
+            rotate_secret(&s, "nope").unwrap_err(),
+            client_not_found("nope")
+        );
+        let mut public = new_client(Some("pub"));
+        public.token_endpoint_auth_method = Some("none".into());
+        public.grant_types = Some(vec!["authorization_code".into()]);
+        public.redirect_uris = vec!["https://app.example.org/cb".into()];
+        create(&s, &s, &public).unwrap();
+        assert_eq!(
+            rotate_secret(&s, "pub").unwrap_err(),
+            Error::Invalid("Client pub is a public client: it has no secret".into())
+        );
     }
 }

@@ -929,6 +929,29 @@ impl ClientStore for FakeStore {
             .cloned()
             .collect())
     }
+    fn set_active(
+        &self,
+        client_id: &str,
+        active: bool,
+        changed_by: Option<&str>,
+    ) -> StoreResult<bool> {
+        let mut clients = self.clients.borrow_mut();
+        let Some(c) = clients.iter_mut().find(|c| c.client_id == client_id) else {
+            return Ok(false);
+        };
+        c.active = active;
+        c.status_changed_on = Some(1);
+        c.status_changed_by = changed_by.map(String::from);
+        Ok(true)
+    }
+    fn new_secret(&self, client_id: &str) -> StoreResult<Option<String>> {
+        Ok(self
+            .clients
+            .borrow()
+            .iter()
+            .any(|c| c.client_id == client_id)
+            .then(|| format!("rotated-{client_id}")))
+    }
 }
 
 impl CertificateStore for FakeStore {

@@ -113,7 +113,10 @@ pub fn authorize_roles(caller: &Principal, op: &Operation) -> Result<(), String>
         Operation::CreateClient
         | Operation::DeleteClient(_)
         | Operation::AddClientOwner(_)
-        | Operation::RemoveClientOwner(_) => c.has_scope(scope::ADMIN_WRITE) || c.admin(),
+        | Operation::RemoveClientOwner(_)
+        | Operation::EnableClient(_)
+        | Operation::DisableClient(_)
+        | Operation::RotateClientSecret(_) => c.has_scope(scope::ADMIN_WRITE) || c.admin(),
         Operation::GetOwnClients => c.has_role(role::USER),
         Operation::SearchAccounts => {
             c.has_scope(scope::ADMIN_READ)
@@ -198,7 +201,10 @@ pub fn authorize_strict(caller: &Principal, op: &Operation) -> Result<(), String
         Operation::CreateClient
         | Operation::DeleteClient(_)
         | Operation::AddClientOwner(_)
-        | Operation::RemoveClientOwner(_) => c.has_scope(scope::ADMIN_WRITE),
+        | Operation::RemoveClientOwner(_)
+        | Operation::EnableClient(_)
+        | Operation::DisableClient(_)
+        | Operation::RotateClientSecret(_) => c.has_scope(scope::ADMIN_WRITE),
         Operation::GetOwnClients => c.has_role(role::USER),
         Operation::SearchGroups => c.has_role(role::USER) || c.has_scope(scope::ADMIN_READ),
         Operation::ListUsers | Operation::ListGroups | Operation::GetUser(_) => {

@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 
@@ -24,6 +24,9 @@ pub fn routes() -> Router<AppState> {
             "/iam/api/clients/{client}/owners/{account}",
             post(add_owner).delete(remove_owner),
         )
+        .route("/iam/api/clients/{client}/enable", patch(enable))
+        .route("/iam/api/clients/{client}/disable", patch(disable))
+        .route("/iam/api/clients/{client}/secret", post(rotate_secret))
         .route("/iam/account/me/clients", get(own))
 }
 
@@ -217,6 +220,48 @@ async fn remove(req: Req, Path(client): Path<String>) -> Result<Response, ApiErr
     })
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `PATCH .../enable` and `.../disable`: 200 with no body, as INDIGO IAM answers.
+async fn set_active(req: Req, client: String, active: bool) -> Result<Response, ApiError> {
+    let op = if active {
+        Operation::EnableClient(client.clone())
+    } else {
+        Operation::DisableClient(client.clone())
+    };
+    let me = req.caller.principal.clone();
+    req.run(op, move |p, tx| {
+        p.handle(&p.clients, tx, |g, store| {
+            g.call_set_active(store, &client, active, &me)
+        })
+    })
+    .await?;
+    Ok(StatusCode::OK.into_response())
+}
+
+async fn enable(req: Req, Path(client): Path<String>) -> Result<Response, ApiError> {
+    set_active(req, client, true).await
+}
+
+async fn disable(req: Req, Path(client): Path<String>) -> Result<Response, ApiError> {
+    set_active(req, client, false).await
+}
+
+/// `POST .../secret`: 201 with the client and its new secret, shown this once.
+async fn rotate_secret(req: Req, Path(client): Path<String>) -> Result<Response, ApiError> {
+    let op = Operation::RotateClientSecret(client.clone());
+    let reg = req
+        .run(op, move |p, tx| {
+            p.handle(&p.clients, tx, |g, store| {
+                g.call_rotate_secret(store, &client)
+            })
+        })
+        .await?;
+    let mut m = client_json(&reg.client);
+    if let Some(secret) = reg.secret {
+        m.insert("client_secret".into(), json!(secret));
+    }
+    Ok((StatusCode::CREATED, Json(Value::Object(m))).into_response())
 }
 
 async fn add_owner(

@@ -25,6 +25,7 @@ mod scim_json;
 mod scim_list;
 mod scim_patch;
 mod search;
+mod trace_context;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -155,10 +156,15 @@ async fn unrouted(
     ApiError::status(status, Family::Iam, message)
 }
 
-/// Gives every request an id, a tracing span, one log line and its metrics when it is
-/// done.
+/// Gives every request an id (the trace id of its `traceparent`, or a new one), a tracing
+/// span, one log line and its metrics when it is done.
 async fn request_context(mut req: Request, next: Next) -> Response {
-    let id = uuid::Uuid::new_v4().simple().to_string();
+    let id = req
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .and_then(trace_context::trace_id)
+        .map_or_else(trace_context::new_id, str::to_string);
     req.extensions_mut().insert(RequestId(id.clone()));
     let span =
         tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path());

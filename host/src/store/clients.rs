@@ -37,6 +37,15 @@ pub trait ClientStore {
     fn count_owned(&self, account_uuid: &str) -> StoreResult<u64>;
     fn owned(&self, account_uuid: &str, offset: u64, limit: u64) -> StoreResult<Vec<Client>>;
     fn credentials(&self, client_id: &str) -> StoreResult<Option<Credentials>>;
+    /// Enables or disables the client, noting when and by whom; false when absent.
+    fn set_active(
+        &self,
+        client_id: &str,
+        active: bool,
+        changed_by: Option<&str>,
+    ) -> StoreResult<bool>;
+    /// Replaces the client's secret (already hashed); false when absent.
+    fn set_secret_hash(&self, client_id: &str, secret_hash: &str) -> StoreResult<bool>;
     /// Notes that the client just obtained a token.
     fn mark_used(&self, client_id: &str) -> StoreResult<()>;
 }

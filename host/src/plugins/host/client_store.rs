@@ -88,4 +88,41 @@ impl client_store::Host for StoreView<'_> {
             .owned(&account_id, offset, limit)
             .map_err(err)
     }
+
+    fn set_active(
+        &mut self,
+        client_id: String,
+        active: bool,
+        changed_by: Option<String>,
+    ) -> R<bool> {
+        let changed = self
+            .db()?
+            .clients()
+            .set_active(&client_id, active, changed_by.as_deref())
+            .map_err(err)?;
+        if changed {
+            let kind = if active {
+                "client enabled"
+            } else {
+                "client disabled"
+            };
+            self.audit.other(kind, client_id);
+        }
+        Ok(changed)
+    }
+
+    /// The secret is made here, never by the guest, so a handler cannot choose a weak one.
+    fn new_secret(&mut self, client_id: String) -> R<Option<String>> {
+        let secret = passwords::random();
+        let changed = self
+            .db()?
+            .clients()
+            .set_secret_hash(&client_id, &passwords::hash(&secret))
+            .map_err(err)?;
+        if !changed {
+            return Ok(None);
+        }
+        self.audit.other("client secret rotated", client_id);
+        Ok(Some(secret))
+    }
 }

@@ -146,6 +146,28 @@ pub fn credentials(conn: &Connection, client_id: &str) -> super::Result<Option<C
     .optional()
 }
 
+pub fn set_active(
+    conn: &Connection,
+    client_id: &str,
+    active: bool,
+    changed_by: Option<&str>,
+) -> super::Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE clients SET active = ?2, status_changed_ms = ?3, status_changed_by = ?4
+             WHERE client_id = ?1",
+        )?
+        .execute(params![client_id, active, now_ms(), changed_by])?
+        > 0)
+}
+
+pub fn set_secret_hash(conn: &Connection, client_id: &str, hash: &str) -> super::Result<bool> {
+    Ok(conn
+        .prepare_cached("UPDATE clients SET secret_hash = ?2 WHERE client_id = ?1")?
+        .execute(params![client_id, hash])?
+        > 0)
+}
+
 /// Notes that the client just obtained a token.
 pub fn mark_used(conn: &Connection, client_id: &str) -> super::Result<()> {
     conn.prepare_cached("UPDATE clients SET last_used_ms = ?2 WHERE client_id = ?1")?
@@ -196,5 +218,18 @@ impl ClientStore for Connection {
 
     fn mark_used(&self, client_id: &str) -> StoreResult<()> {
         Ok(mark_used(self, client_id)?)
+    }
+
+    fn set_active(
+        &self,
+        client_id: &str,
+        active: bool,
+        changed_by: Option<&str>,
+    ) -> StoreResult<bool> {
+        Ok(set_active(self, client_id, active, changed_by)?)
+    }
+
+    fn set_secret_hash(&self, client_id: &str, secret_hash: &str) -> StoreResult<bool> {
+        Ok(set_secret_hash(self, client_id, secret_hash)?)
     }
 }
