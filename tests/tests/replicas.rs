@@ -255,6 +255,48 @@ fn twenty_concurrent_creations_of_one_username_across_replicas_make_one_account(
         "1"
     );
 
+    // The same for an e-mail address, under different usernames.
+    let statuses: Vec<StatusCode> = thread::scope(|scope| {
+        let handles: Vec<_> = (0..20)
+            .map(|i| {
+                let s = servers[i % 2];
+                let admin = admin.clone();
+                scope.spawn(move || {
+                    let mut body = user_body(&format!("mailer{i}"));
+                    body["emails"][0]["value"] = json!("shared@example.org");
+                    s.post_scim("/scim/Users", Some(&admin), &body).status()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let created = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CREATED)
+        .count();
+    assert_eq!(created, 1, "{statuses:?}");
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::CREATED || *s == StatusCode::CONFLICT),
+        "{statuses:?}"
+    );
+    // On PostgreSQL the database itself refuses a second one, whatever a handler checks.
+    if a.is_postgres() {
+        let mut pg = postgres::Client::connect(a.db(), postgres::NoTls).unwrap();
+        let duplicate = pg.batch_execute(
+            "INSERT INTO accounts(uuid, username, email, given_name, family_name, created_ms,
+                                  last_modified_ms)
+             VALUES ('dup-uuid', 'dup', 'shared@example.org', 'D', 'Up', 0, 0)",
+        );
+        let e = duplicate.expect_err("a second account with the same e-mail");
+        assert_eq!(
+            e.code(),
+            Some(&postgres::error::SqlState::UNIQUE_VIOLATION),
+            "{e}"
+        );
+    }
+
     // Concurrent membership edits from both replicas: none is lost.
     let group = a.create_group(&admin, "crowd");
     let members: Vec<String> = (0..10)

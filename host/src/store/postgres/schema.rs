@@ -11,7 +11,7 @@
 use super::PgConn;
 use crate::store::sql::Result;
 
-/// Migration 1 is the end state of SQLite's migrations 1 to 9; 2 is SQLite's 10; 3 to 5
+/// Migration 1 is the end state of SQLite's migrations 1 to 9; 2 is SQLite's 10; 3 to 6
 /// are this engine's own.
 pub(super) const MIGRATIONS: &[&str] = &[
     // 1: the account model of INDIGO IAM, as SQLite has it after its migration 9. SQLite's
@@ -372,6 +372,13 @@ pub(super) const MIGRATIONS: &[&str] = &[
         INCLUDE (given_name, family_name);
     DROP INDEX accounts_by_email;
     CREATE INDEX accounts_by_email ON accounts(lower(email), id) INCLUDE (email);
+    "#,
+    // 6: no two accounts share an e-mail address (compared exactly, as the handlers compare
+    // them before writing), enforced by the database as usernames are: replicas, or a
+    // site's handler that forgets the check, cannot make a second one. A database copied
+    // from one that has duplicates is refused until they are resolved.
+    r#"
+    CREATE UNIQUE INDEX accounts_email_unique ON accounts(email);
     "#,
 ];
 
