@@ -326,3 +326,77 @@ fn bygroup_follows_renames_in_username_order() {
     let members = body(s.get(&format!("/scim/Groups/{group}/members"), Some(&admin)));
     assert_eq!(members["Resources"][1]["value"], bob.as_str());
 }
+
+/// The total of a group's member list follows every way memberships change (PostgreSQL
+/// keeps it on the group; SQLite counts it), including a patch that fails half-way.
+#[test]
+fn bygroup_totals_follow_every_membership_change() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    let parent = s.create_group(&admin, "physics");
+    let r = s.post_scim(
+        "/scim/Groups",
+        Some(&admin),
+        &group_body("cms", Some((&parent, "physics"))),
+    );
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let child = body(r)["id"].as_str().unwrap().to_string();
+    let users: Vec<String> = (0..6)
+        .map(|i| s.create_user(&admin, &format!("member{i}")))
+        .collect();
+    let check = |when: &str| {
+        for g in [&parent, &child] {
+            let listed = find(&s, &admin, &format!("bygroup/{g}"));
+            let stored = s.sql_one(&format!(
+                "SELECT count(*) FROM memberships
+                 WHERE group_id = (SELECT id FROM groups WHERE uuid = '{g}')"
+            ));
+            assert_eq!(listed["totalResults"].to_string(), stored, "{when}: {g}");
+        }
+    };
+    let join = |user: &str, group: &str| {
+        let r = s.post(&format!("/iam/account/{user}/groups/{group}"), Some(&admin));
+        assert!(r.status().is_success(), "{}", r.status());
+    };
+    // Joining the subgroup joins its parent too.
+    for u in &users[..3] {
+        join(u, &child);
+    }
+    check("joined");
+    let r = s.delete(
+        &format!("/iam/account/{}/groups/{child}", users[0]),
+        Some(&admin),
+    );
+    assert!(r.status().is_success());
+    check("left");
+    let patch = |ops: Value| {
+        s.req(
+            reqwest::Method::PATCH,
+            &format!("/scim/Groups/{parent}"),
+            Some(&admin),
+        )
+        .header("content-type", "application/scim+json")
+        .body(
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "operations": ops})
+                .to_string(),
+        )
+        .send()
+        .unwrap()
+        .status()
+    };
+    let add = |id: &str| json!({"op": "add", "path": "members", "value": [{"value": id}]});
+    assert!(patch(json!([add(&users[3]), add(&users[4])])).is_success());
+    check("patched in");
+    // All or nothing: the second operation fails, the first is rolled back with its count.
+    assert!(
+        !patch(json!([
+            add(&users[5]),
+            add("0c0ffee0-0000-4000-8000-000000000000")
+        ]))
+        .is_success()
+    );
+    check("failed patch");
+    let r = s.delete(&format!("/scim/Users/{}", users[1]), Some(&admin));
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    check("member deleted");
+}

@@ -11,7 +11,7 @@
 use super::PgConn;
 use crate::store::sql::Result;
 
-/// Migration 1 is the end state of SQLite's migrations 1 to 9; 2 is SQLite's 10; 3 to 6
+/// Migration 1 is the end state of SQLite's migrations 1 to 9; 2 is SQLite's 10; 3 to 7
 /// are this engine's own.
 pub(super) const MIGRATIONS: &[&str] = &[
     // 1: the account model of INDIGO IAM, as SQLite has it after its migration 9. SQLite's
@@ -379,6 +379,45 @@ pub(super) const MIGRATIONS: &[&str] = &[
     // from one that has duplicates is refused until they are resolved.
     r#"
     CREATE UNIQUE INDEX accounts_email_unique ON accounts(email);
+    "#,
+    // 7: each group's number of members, kept by the statements that add, move or remove
+    // memberships, for the total of a group's member list: count(*) over a group of 100 000
+    // reads 100 000 index entries (~6 ms), more than the rest of its page.
+    r#"
+    ALTER TABLE groups ADD COLUMN member_count BIGINT NOT NULL DEFAULT 0;
+    UPDATE groups g SET member_count = (SELECT count(*) FROM memberships m WHERE m.group_id = g.id);
+    CREATE FUNCTION group_member_counts_add(delta BIGINT, changed_group BIGINT, n BIGINT)
+        RETURNS void LANGUAGE sql AS $$
+        UPDATE groups SET member_count = member_count + delta * n WHERE id = changed_group;
+    $$;
+    CREATE FUNCTION memberships_added() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM group_member_counts_add(1, group_id, count(*)) FROM added GROUP BY group_id;
+        RETURN NULL;
+    END
+    $$;
+    CREATE FUNCTION memberships_removed() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM group_member_counts_add(-1, group_id, count(*)) FROM removed GROUP BY group_id;
+        RETURN NULL;
+    END
+    $$;
+    CREATE FUNCTION memberships_moved() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM group_member_counts_add(-1, group_id, count(*)) FROM removed GROUP BY group_id;
+        PERFORM group_member_counts_add(1, group_id, count(*)) FROM added GROUP BY group_id;
+        RETURN NULL;
+    END
+    $$;
+    CREATE TRIGGER memberships_count_on_insert AFTER INSERT ON memberships
+        REFERENCING NEW TABLE AS added
+        FOR EACH STATEMENT EXECUTE FUNCTION memberships_added();
+    CREATE TRIGGER memberships_count_on_delete AFTER DELETE ON memberships
+        REFERENCING OLD TABLE AS removed
+        FOR EACH STATEMENT EXECUTE FUNCTION memberships_removed();
+    CREATE TRIGGER memberships_count_on_update AFTER UPDATE ON memberships
+        REFERENCING OLD TABLE AS removed NEW TABLE AS added
+        FOR EACH STATEMENT EXECUTE FUNCTION memberships_moved();
     "#,
 ];
 

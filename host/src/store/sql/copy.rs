@@ -4,9 +4,9 @@
 //!
 //! Tables are copied parents first, ids included (so every reference stays right), through
 //! the columns both schemas have (PostgreSQL's `signing_keys.seq` is its own, numbered in
-//! the order keys are inserted, which is the source's order). Tables the schema derives
-//! (SQLite's trigram index, the account-order version) are rebuilt by the target's
-//! triggers, not copied.
+//! the order keys are inserted, which is the source's order). Tables and columns the schema
+//! derives (SQLite's trigram index; the account-order version, PostgreSQL's account count
+//! and group member counts) are rebuilt by the target's triggers, not copied.
 
 use std::collections::HashMap;
 
@@ -38,6 +38,10 @@ pub const TABLES: &[&str] = &[
     "revoked_tokens",
     "throttle_records",
 ];
+
+/// Columns a schema derives from other rows, kept by its triggers: never copied (the
+/// target's triggers count as the rows arrive) nor compared.
+const DERIVED: &[(&str, &str)] = &[("groups", "member_count")];
 
 /// Tables whose rows make a database "in use": a copy refuses to overwrite them unless
 /// told to.
@@ -167,7 +171,7 @@ fn shared_columns(a: &Connection, b: &Connection, table: &str) -> Result<Vec<Str
     let theirs = columns(b, table)?;
     let mut shared: Vec<String> = columns(a, table)?
         .into_iter()
-        .filter(|c| theirs.contains(c))
+        .filter(|c| theirs.contains(c) && !DERIVED.contains(&(table, c.as_str())))
         .collect();
     shared.sort();
     Ok(shared)
