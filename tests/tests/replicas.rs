@@ -550,6 +550,16 @@ fn a_write_that_loses_a_deadlock_runs_again_and_succeeds() {
         "{}",
         s.log()
     );
+    // And the metrics count it.
+    let metrics = s.get("/metrics", None).text().unwrap();
+    let retries: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("iam_db_transaction_retries_total "))
+        .expect("the retries counter")
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(retries >= 1, "{metrics}");
     let user = expect_json(
         s.get(&format!("/scim/Users/{id}"), Some(&admin)),
         StatusCode::OK,
