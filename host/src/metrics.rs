@@ -88,16 +88,7 @@ pub struct Metrics {
     db_idle: AtomicI64,
 }
 
-static METRICS: LazyLock<Metrics> = LazyLock::new(|| Metrics {
-    requests: Family::new(),
-    active: AtomicI64::new(0),
-    tokens: Family::new(),
-    decisions: Family::new(),
-    audit: Family::new(),
-    retries: AtomicU64::new(0),
-    db_in_use: AtomicI64::new(0),
-    db_idle: AtomicI64::new(0),
-});
+static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
 
 /// The process's registry.
 pub fn get() -> &'static Metrics {
@@ -143,6 +134,19 @@ impl Drop for InFlight {
 }
 
 impl Metrics {
+    fn new() -> Metrics {
+        Metrics {
+            requests: Family::new(),
+            active: AtomicI64::new(0),
+            tokens: Family::new(),
+            decisions: Family::new(),
+            audit: Family::new(),
+            retries: AtomicU64::new(0),
+            db_in_use: AtomicI64::new(0),
+            db_idle: AtomicI64::new(0),
+        }
+    }
+
     /// A request starts (`http_server_active_requests`).
     pub fn request_started(&self) -> InFlight {
         self.active.fetch_add(1, Relaxed);
@@ -310,16 +314,7 @@ mod tests {
 
     #[test]
     fn buckets_are_cumulative_and_end_with_the_count() {
-        let m = Metrics {
-            requests: Family::new(),
-            active: AtomicI64::new(0),
-            tokens: Family::new(),
-            decisions: Family::new(),
-            audit: Family::new(),
-            retries: AtomicU64::new(0),
-            db_in_use: AtomicI64::new(0),
-            db_idle: AtomicI64::new(0),
-        };
+        let m = Metrics::new();
         let route = Some("/iam/account/{id}/labels");
         m.request_done("GET", route, 200, Duration::from_micros(300));
         m.request_done("GET", route, 200, Duration::from_millis(3));

@@ -221,25 +221,35 @@ fn a_rotated_key_is_published_everywhere_before_it_signs() {
     assert_ne!(admin_scope(&a, &from_b), StatusCode::UNAUTHORIZED);
 }
 
+/// Twenty SCIM user creations at once, alternating between the servers: `body(i)` is the
+/// i-th one's body. Their statuses.
+fn race(
+    servers: [&Server; 2],
+    admin: &str,
+    body: impl Fn(usize) -> Value + Sync,
+) -> Vec<StatusCode> {
+    thread::scope(|scope| {
+        let handles: Vec<_> = (0..20)
+            .map(|i| {
+                let s = servers[i % 2];
+                let body = &body;
+                scope.spawn(move || s.post_scim("/scim/Users", Some(admin), &body(i)).status())
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
 #[test]
 fn twenty_concurrent_creations_of_one_username_across_replicas_make_one_account() {
     let (a, b) = pair("");
     let admin = a.token("admin");
     let servers = [&a, &b];
-    let statuses: Vec<StatusCode> = thread::scope(|scope| {
-        let handles: Vec<_> = (0..20)
-            .map(|i| {
-                let s = servers[i % 2];
-                let admin = admin.clone();
-                scope.spawn(move || {
-                    let mut body = user_body("racer");
-                    // Different emails: only the username collides.
-                    body["emails"][0]["value"] = json!(format!("racer{i}@example.org"));
-                    s.post_scim("/scim/Users", Some(&admin), &body).status()
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    let statuses = race(servers, &admin, |i| {
+        let mut body = user_body("racer");
+        // Different emails: only the username collides.
+        body["emails"][0]["value"] = json!(format!("racer{i}@example.org"));
+        body
     });
     let created = statuses
         .iter()
@@ -256,19 +266,10 @@ fn twenty_concurrent_creations_of_one_username_across_replicas_make_one_account(
     );
 
     // The same for an e-mail address, under different usernames.
-    let statuses: Vec<StatusCode> = thread::scope(|scope| {
-        let handles: Vec<_> = (0..20)
-            .map(|i| {
-                let s = servers[i % 2];
-                let admin = admin.clone();
-                scope.spawn(move || {
-                    let mut body = user_body(&format!("mailer{i}"));
-                    body["emails"][0]["value"] = json!("shared@example.org");
-                    s.post_scim("/scim/Users", Some(&admin), &body).status()
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    let statuses = race(servers, &admin, |i| {
+        let mut body = user_body(&format!("mailer{i}"));
+        body["emails"][0]["value"] = json!("shared@example.org");
+        body
     });
     let created = statuses
         .iter()
