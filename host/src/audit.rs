@@ -40,11 +40,29 @@ pub struct Event {
     pub detail: String,
 }
 
+impl Event {
+    /// What kind of thing changed: `membership` (an account and a group), `account`,
+    /// `group`, or `client` (neither).
+    pub fn category(&self) -> &'static str {
+        match (&self.account, &self.group) {
+            (Some(_), Some(_)) => "membership",
+            (Some(_), None) => "account",
+            (None, Some(_)) => "group",
+            (None, None) => "client",
+        }
+    }
+}
+
 /// The events of one guest call, in the order the writes happened.
 #[derive(Debug, Default)]
 pub struct Trail(Vec<Event>);
 
 impl Trail {
+    /// The events so far.
+    pub fn events(&self) -> &[Event] {
+        &self.0
+    }
+
     /// A change to an account.
     pub fn account(&mut self, kind: &'static str, account: &str, detail: impl Into<String>) {
         self.0.push(Event {

@@ -160,7 +160,13 @@ impl Pipeline {
                 StoreError::conflict("transaction conflicted")
             } else {
                 match result {
-                    Ok(Ok(value)) => match tx.commit() {
+                    // The trail is stored in the change's own transaction: it holds a
+                    // change exactly when the change committed.
+                    Ok(Ok(value)) => match tx
+                        .audit()
+                        .record(&request.0, actor, audit.events())
+                        .and_then(|()| tx.commit())
+                    {
                         Ok(()) => {
                             audit.log_committed(&request.0, actor);
                             return Ok(value);

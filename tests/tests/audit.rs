@@ -1,5 +1,6 @@
 //! The audit trail (docs/api.md §14): each change is logged once its transaction commits,
-//! with the request id; rolled-back changes leave no trace.
+//! with the request id, and stored in that transaction (`GET /iam/audit/events`);
+//! rolled-back changes leave no trace in either.
 
 use iam_tests::*;
 use reqwest::Method;
@@ -17,6 +18,27 @@ fn events_of(s: &Server, r: &reqwest::blocking::Response) -> Vec<(String, String
 
 fn ev(event: &str, account: &str, group: &str, detail: &str) -> (String, String, String, String) {
     (event.into(), account.into(), group.into(), detail.into())
+}
+
+/// `GET /iam/audit/events{query}` as `token`, expecting 200.
+fn stored(s: &Server, token: &str, query: &str) -> Value {
+    expect_json(
+        s.get(&format!("/iam/audit/events{query}"), Some(token)),
+        StatusCode::OK,
+        query,
+    )
+}
+
+/// The stored events of the request that gave `r`.
+fn stored_of(s: &Server, admin: &str, r: &reqwest::blocking::Response) -> Vec<Value> {
+    let id = r.headers()["x-request-id"].to_str().unwrap();
+    stored(s, admin, "?count=100")["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["request"] == id)
+        .cloned()
+        .collect()
 }
 
 fn send(s: &Server, method: Method, path: &str, token: &str) -> reqwest::blocking::Response {
@@ -257,6 +279,7 @@ fn rolled_back_changes_leave_no_trace() {
     assert!(r.status().is_client_error(), "{}", r.status());
     assert_eq!(events_of(&s, &r), []);
     assert_eq!(s.audit_events().len(), before, "{:?}", s.audit_events());
+    assert_eq!(stored_of(&s, &admin, &r), Vec::<Value>::new());
 }
 
 #[test]
@@ -274,8 +297,127 @@ fn a_handler_that_writes_then_traps_is_not_audited() {
     );
     assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(events_of(&s, &r), []);
+    assert_eq!(stored_of(&s, &admin, &r), Vec::<Value>::new());
     // The same component's ordinary write is audited: the trail comes from the host.
     let r = s.put_json(&path, Some(&admin), &json!({"name": "fine", "value": "v"}));
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(events_of(&s, &r), [ev("attribute set", &me, "-", "fine")]);
+}
+
+#[test]
+fn the_stored_trail_is_queryable_by_administrators_only() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    let admin_id = s.user_id(&admin, "admin");
+    let alice = s.create_user(&admin, "alice");
+    let bob = s.create_user(&admin, "bob");
+    let group = s.create_group(&admin, "cms");
+    let r = s.put_json(
+        &labels_path(&alice),
+        Some(&admin),
+        &json!({"name": "tier", "value": "1"}),
+    );
+    assert_eq!(r.status(), StatusCode::OK);
+    let label_request = r.headers()["x-request-id"].to_str().unwrap().to_string();
+    let r = send(
+        &s,
+        Method::POST,
+        &format!("/iam/account/{bob}/groups/{group}"),
+        &admin,
+    );
+    assert!(r.status().is_success());
+    let r = send(
+        &s,
+        Method::DELETE,
+        &format!("/iam/account/{bob}/groups/{group}"),
+        &admin,
+    );
+    assert!(r.status().is_success());
+
+    // Newest first, with who, what, on what, when.
+    let all = stored(&s, &admin, "");
+    let list = all["Resources"].as_array().unwrap();
+    assert_eq!(all["startIndex"], 1);
+    assert_eq!(all["itemsPerPage"], list.len());
+    assert!(all["totalResults"].as_u64().unwrap() >= 6, "{all}");
+    let newest = &list[0];
+    assert_eq!(newest["type"], "membership removed", "{newest}");
+    assert_eq!(newest["category"], "membership");
+    assert_eq!(newest["account"], bob.as_str());
+    assert_eq!(newest["group"], group.as_str());
+    assert_eq!(newest["actor"]["account"], admin_id.as_str());
+    assert_eq!(newest["actor"]["source"], "127.0.0.1");
+    assert!(newest["time"].as_str().unwrap().ends_with('Z'), "{newest}");
+    let ids: Vec<u64> = list.iter().map(|e| e["id"].as_u64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "{ids:?}");
+
+    // Filters: type, target (an account or group), actor, category; paging.
+    let set = stored(&s, &admin, "?type=label%20set");
+    assert_eq!(set["totalResults"], 1, "{set}");
+    let e = &set["Resources"][0];
+    assert_eq!(
+        (e["account"].as_str(), e["detail"].as_str()),
+        (Some(alice.as_str()), Some("tier"))
+    );
+    assert_eq!(e["request"], label_request.as_str());
+    let on_group = stored(&s, &admin, &format!("?target={group}"));
+    let kinds: Vec<&str> = on_group["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["membership removed", "membership added", "group created"],
+        "{on_group}"
+    );
+    let by_admin = stored(
+        &s,
+        &admin,
+        &format!("?actor={admin_id}&category=membership"),
+    );
+    assert_eq!(by_admin["totalResults"], 2, "{by_admin}");
+    assert_eq!(stored(&s, &admin, "?actor=nobody")["totalResults"], 0);
+    let page = stored(&s, &admin, "?count=1&startIndex=2");
+    assert_eq!(page["Resources"].as_array().unwrap().len(), 1);
+    assert_eq!(page["Resources"][0]["id"], list[1]["id"]);
+    assert_eq!(page["startIndex"], 2);
+    assert_eq!(stored(&s, &admin, "?count=0")["Resources"], json!([]));
+    // Times: the future holds nothing; a date-time or milliseconds both work.
+    assert_eq!(
+        stored(&s, &admin, "?since=2999-01-01T00:00:00Z")["totalResults"],
+        0
+    );
+    assert_eq!(stored(&s, &admin, "?until=0")["totalResults"], 0);
+    assert_eq!(
+        stored(&s, &admin, "?since=0")["totalResults"],
+        all["totalResults"]
+    );
+
+    // Bad parameters are 400s; only administrators may read.
+    for q in [
+        "?startIndex=0",
+        "?count=-1",
+        "?since=yesterday",
+        "?count=many",
+    ] {
+        let r = s.get(&format!("/iam/audit/events{q}"), Some(&admin));
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{q}");
+        assert!(content_type(&r).contains("json"));
+    }
+    let alice_token = s.token("alice");
+    expect_denied(
+        s.get("/iam/audit/events", Some(&alice_token)),
+        "a plain user",
+    );
+    let reader = s.token_with("admin", Some("openid iam:admin.read"));
+    assert_eq!(
+        s.get("/iam/audit/events", Some(&reader)).status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        s.get("/iam/audit/events", None).status(),
+        StatusCode::UNAUTHORIZED
+    );
 }

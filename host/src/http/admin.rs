@@ -28,7 +28,7 @@ pub fn metrics_routes() -> Router<AppState> {
 }
 
 /// ROLE_ADMIN, or a token with `scope`.
-fn require_admin(caller: &Caller, scope: &str) -> Result<(), ApiError> {
+pub(super) fn require_admin(caller: &Caller, scope: &str) -> Result<(), ApiError> {
     let p = &caller.principal;
     if p.authorities.iter().any(|a| a == "ROLE_ADMIN") || p.scopes.iter().any(|s| s == scope) {
         Ok(())

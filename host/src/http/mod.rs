@@ -3,6 +3,7 @@
 
 mod admin;
 mod attributes;
+mod audit;
 mod auth;
 mod authorities;
 mod body;
@@ -106,7 +107,8 @@ pub fn router(
         .merge(clients::routes())
         .merge(certificates::routes())
         .merge(oauth::routes())
-        .merge(admin::routes());
+        .merge(admin::routes())
+        .merge(audit::routes());
     let api = if metrics_apart {
         api
     } else {

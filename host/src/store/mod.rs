@@ -9,6 +9,7 @@
 
 pub mod accounts;
 pub mod attributes;
+pub mod audit;
 pub mod authorities;
 pub mod clients;
 pub mod groups;
@@ -31,6 +32,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use accounts::{AccountStore, NewAccount};
 pub use attributes::AttributeStore;
+pub use audit::{AuditFilter, AuditRecord, AuditStore};
 pub use authorities::AuthorityStore;
 pub use clients::{ClientStore, Credentials, NewClientRow};
 pub use groups::GroupStore;
@@ -47,6 +49,7 @@ pub use tokens::{NewRefreshToken, RefreshToken, TokenStore};
 pub trait Store {
     fn accounts(&self) -> &dyn AccountStore;
     fn attributes(&self) -> &dyn AttributeStore;
+    fn audit(&self) -> &dyn AuditStore;
     fn authorities(&self) -> &dyn AuthorityStore;
     fn clients(&self) -> &dyn ClientStore;
     fn groups(&self) -> &dyn GroupStore;

@@ -37,6 +37,7 @@ pub const TABLES: &[&str] = &[
     "refresh_tokens",
     "revoked_tokens",
     "throttle_records",
+    "audit_events",
 ];
 
 /// Columns a schema derives from other rows, kept by its triggers: never copied (the

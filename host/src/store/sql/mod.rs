@@ -6,6 +6,7 @@
 mod account_pages;
 mod accounts;
 mod attributes;
+mod audit;
 mod authorities;
 mod clients;
 pub mod copy;
@@ -27,9 +28,9 @@ pub use driver::{
 };
 
 use super::{
-    AccountStore, AttributeStore, AuthorityStore, ClientStore, GroupStore, IdentityStore, KeyStore,
-    LabelStore, MembershipStore, MetaStore, ProfileStore, SchemaState, Store, StoreError,
-    StoreResult, ThrottleStore, TokenStore, now_ms,
+    AccountStore, AttributeStore, AuditStore, AuthorityStore, ClientStore, GroupStore,
+    IdentityStore, KeyStore, LabelStore, MembershipStore, MetaStore, ProfileStore, SchemaState,
+    Store, StoreError, StoreResult, ThrottleStore, TokenStore, now_ms,
 };
 
 impl Store for Connection {
@@ -37,6 +38,9 @@ impl Store for Connection {
         self
     }
     fn attributes(&self) -> &dyn AttributeStore {
+        self
+    }
+    fn audit(&self) -> &dyn AuditStore {
         self
     }
     fn authorities(&self) -> &dyn AuthorityStore {

@@ -319,6 +319,28 @@ pub(super) const MIGRATIONS: &[&str] = &[
     -- --publish-for`), so every server and relying party knows it before its first token.
     ALTER TABLE signing_keys ADD COLUMN signs_from_ms INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 11: the audit trail, stored in the transaction of each change (`store::audit`).
+    r#"
+    CREATE TABLE audit_events (
+        id            INTEGER PRIMARY KEY,
+        time_ms       INTEGER NOT NULL,
+        request       TEXT NOT NULL,
+        category      TEXT NOT NULL,
+        type          TEXT NOT NULL,
+        actor_account TEXT,
+        actor_client  TEXT,
+        actor_job     TEXT,
+        source        TEXT,
+        account       TEXT,
+        grp           TEXT,
+        detail        TEXT NOT NULL
+    );
+    CREATE INDEX audit_events_by_time ON audit_events(time_ms);
+    CREATE INDEX audit_events_by_account ON audit_events(account) WHERE account IS NOT NULL;
+    CREATE INDEX audit_events_by_group ON audit_events(grp) WHERE grp IS NOT NULL;
+    CREATE INDEX audit_events_by_type ON audit_events(type);
+    CREATE INDEX audit_events_by_actor ON audit_events(actor_account) WHERE actor_account IS NOT NULL;
+    "#,
 ];
 
 /// Runs the migrations the database has not seen yet.
