@@ -33,8 +33,19 @@ pub struct Config {
     pub registration: RegistrationConfig,
     /// The token endpoint.
     pub oauth: OAuthConfig,
+    /// The stored audit trail.
+    pub audit: AuditConfig,
     /// The flags this configuration was loaded with (a reload loads it again with them).
     pub overrides: Overrides,
+}
+
+/// The `[audit]` section.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditConfig {
+    /// Days a stored audit event is kept; older ones are deleted by the lifecycle job
+    /// (which must be enabled). 0: kept for ever.
+    pub retention_days: u32,
 }
 
 /// The `[oauth]` section: defaults for clients that set no token lifetimes of their own.
@@ -384,6 +395,8 @@ struct FileConfig {
     registration: RegistrationConfig,
     #[serde(default)]
     oauth: OAuthConfig,
+    #[serde(default)]
+    audit: AuditConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -528,6 +541,7 @@ impl Config {
             scim: file.scim,
             registration: file.registration,
             oauth,
+            audit: file.audit,
             plugins,
             overrides,
         })

@@ -1,13 +1,14 @@
 //! The account-lifecycle job: on a timer in the server, or once from the CLI, the
-//! `lifecycle` guest labels, suspends and removes expired accounts. Servers sharing a
-//! database take turns: a timed pass first claims its period in the database (`meta`), so
-//! the job runs once per period whatever the number of servers.
+//! `lifecycle` guest labels, suspends and removes expired accounts, and the stored audit
+//! trail loses the events past its retention. Servers sharing a database take turns: a
+//! timed pass first claims its period in the database (`meta`), so the job runs once per
+//! period whatever the number of servers.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::audit::Actor;
-use crate::config::LifecycleConfig;
+use crate::config::{AuditConfig, LifecycleConfig};
 use crate::contract::types::LifecycleSettings;
 use crate::pipeline::{Pipeline, PipelineError, RequestId};
 use crate::plugins::lifecycle::LifecycleReport;
@@ -53,6 +54,36 @@ pub fn run_once(
     Ok(report)
 }
 
+/// Audit events deleted per transaction: the write lock is held for one batch at a time.
+const AUDIT_BATCH: u64 = 10_000;
+
+/// Deletes the stored audit events older than `[audit] retention_days` (none when it is 0),
+/// a batch per transaction; returns how many. Blocking.
+pub fn prune_audit(db: &Db, cfg: &AuditConfig) -> Result<u64, StoreError> {
+    if cfg.retention_days == 0 {
+        return Ok(0);
+    }
+    let before = now_ms().saturating_sub(u64::from(cfg.retention_days) * 86_400_000);
+    let mut removed = 0;
+    loop {
+        let n = db.transaction(TxMode::Write, |conn| {
+            conn.audit().remove_before(before, AUDIT_BATCH)
+        })?;
+        removed += n;
+        if n < AUDIT_BATCH {
+            break;
+        }
+    }
+    if removed > 0 {
+        tracing::info!(
+            removed,
+            retention_days = cfg.retention_days,
+            "audit events past their retention removed"
+        );
+    }
+    Ok(removed)
+}
+
 /// Claims the pass of the period starting now: `false` when another server (or this one)
 /// already ran one less than a period ago. The claim and its check are one write
 /// transaction, so of servers ticking together exactly one gets it.
@@ -76,10 +107,11 @@ fn claim_period(db: &Db, period: Duration) -> Result<bool, StoreError> {
 }
 
 /// Runs the job every `interval_secs` for as long as the server runs.
-pub fn spawn(pipeline: Arc<Pipeline>, cfg: &LifecycleConfig) {
+pub fn spawn(pipeline: Arc<Pipeline>, cfg: &LifecycleConfig, audit: &AuditConfig) {
     if !cfg.enabled {
         return;
     }
+    let audit = *audit;
     let period = Duration::from_secs(cfg.interval_secs.max(1));
     let settings = settings(cfg);
     tokio::spawn(async move {
@@ -92,6 +124,9 @@ pub fn spawn(pipeline: Arc<Pipeline>, cfg: &LifecycleConfig) {
             let _ = tokio::task::spawn_blocking(move || match claim_period(&pipeline.db, period) {
                 Ok(true) => {
                     let _ = run_once(&pipeline, settings);
+                    if let Err(e) = prune_audit(&pipeline.db, &audit) {
+                        tracing::error!("audit retention: {e}");
+                    }
                 }
                 Ok(false) => tracing::debug!("lifecycle pass of this period already run"),
                 Err(e) => tracing::error!("lifecycle: cannot claim the period: {e}"),

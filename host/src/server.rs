@@ -158,7 +158,7 @@ pub fn serve(cfg: Config) -> Result<()> {
     runtime.block_on(async move {
         spawn_reload_on_sighup(job_app.clone());
         spawn_follow_other_servers(follower);
-        lifecycle::spawn(job_app, &cfg.lifecycle);
+        lifecycle::spawn(job_app, &cfg.lifecycle, &cfg.audit);
         let listener = tokio::net::TcpListener::bind(&cfg.listen)
             .await
             .with_context(|| format!("cannot listen on {}", cfg.listen))?;
@@ -241,6 +241,7 @@ pub fn run_lifecycle(cfg: Config) -> Result<()> {
     let app = build_app(&cfg)?;
     let report = lifecycle::run_once(&app.pipeline, app.lifecycle)
         .map_err(|e| anyhow::anyhow!("lifecycle pass failed: {e:?}"))?;
+    lifecycle::prune_audit(&app.pipeline.db, &cfg.audit)?;
     println!(
         "{}",
         serde_json::json!({

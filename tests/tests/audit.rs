@@ -421,3 +421,64 @@ fn the_stored_trail_is_queryable_by_administrators_only() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+#[test]
+fn events_past_their_retention_are_removed_by_the_lifecycle_job() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    let alice = s.create_user(&admin, "alice");
+    let r = s.put_json(&labels_path(&alice), Some(&admin), &json!({"name": "old"}));
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = s.put_json(
+        &labels_path(&alice),
+        Some(&admin),
+        &json!({"name": "recent"}),
+    );
+    assert_eq!(r.status(), StatusCode::OK);
+    // Two days ago, for the first two events (the account's creation and the old label).
+    let old_ids: Vec<String> = s
+        .sql_rows("SELECT id FROM audit_events ORDER BY id LIMIT 2")
+        .into_iter()
+        .map(|r| r[0].clone().unwrap())
+        .collect();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let two_days_ago = now_ms - 2 * 86_400_000;
+    s.sql_execute(&format!(
+        "UPDATE audit_events SET time_ms = {two_days_ago} WHERE id IN ({})",
+        old_ids.join(", ")
+    ));
+    let total = |s: &Server| stored(s, &admin, "")["totalResults"].as_u64().unwrap();
+    let before = total(&s);
+
+    let run = |config: &str| {
+        let path = s.dir.path().join("retention.toml");
+        std::fs::write(&path, config).unwrap();
+        let out = s
+            .cli(&["lifecycle", "--config", path.to_str().unwrap()])
+            .env_remove("IAM_CONFIG")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    // Without a retention period nothing goes.
+    run("");
+    assert_eq!(total(&s), before);
+    run("[audit]\nretention_days = 1\n");
+    assert_eq!(total(&s), before - 2);
+    let left = stored(&s, &admin, "?count=100");
+    let ids: Vec<String> = left["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].to_string())
+        .collect();
+    assert!(old_ids.iter().all(|id| !ids.contains(id)), "{left}");
+    assert_eq!(stored(&s, &admin, "?type=label%20set")["totalResults"], 1);
+}

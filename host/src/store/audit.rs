@@ -48,4 +48,7 @@ pub trait AuditStore {
     fn count(&self, filter: &AuditFilter) -> StoreResult<u64>;
     /// A page of the events `filter` selects, newest first.
     fn page(&self, filter: &AuditFilter, offset: u64, limit: u64) -> StoreResult<Vec<AuditRecord>>;
+    /// Deletes at most `limit` of the oldest events from before `before_ms`; returns how
+    /// many.
+    fn remove_before(&self, before_ms: u64, limit: u64) -> StoreResult<u64>;
 }

@@ -115,6 +115,15 @@ pub fn page(
     .collect()
 }
 
+pub fn remove_before(conn: &Connection, before_ms: u64, limit: u64) -> super::Result<u64> {
+    Ok(conn
+        .prepare_cached(
+            "DELETE FROM audit_events WHERE id IN
+                 (SELECT id FROM audit_events WHERE time_ms < ?1 ORDER BY time_ms LIMIT ?2)",
+        )?
+        .execute(params![sql_int(before_ms), sql_int(limit)])? as u64)
+}
+
 impl AuditStore for Connection {
     fn record(&self, request: &str, actor: &Actor, events: &[Event]) -> StoreResult<()> {
         Ok(record(self, request, actor, events)?)
@@ -126,5 +135,9 @@ impl AuditStore for Connection {
 
     fn page(&self, filter: &AuditFilter, offset: u64, limit: u64) -> StoreResult<Vec<AuditRecord>> {
         Ok(page(self, filter, offset, limit)?)
+    }
+
+    fn remove_before(&self, before_ms: u64, limit: u64) -> StoreResult<u64> {
+        Ok(remove_before(self, before_ms, limit)?)
     }
 }
