@@ -482,3 +482,102 @@ fn events_past_their_retention_are_removed_by_the_lifecycle_job() {
     assert!(old_ids.iter().all(|id| !ids.contains(id)), "{left}");
     assert_eq!(stored(&s, &admin, "?type=label%20set")["totalResults"], 1);
 }
+
+#[test]
+fn an_accounts_trail_is_for_administrators_and_its_group_managers_memberships() {
+    let s = Server::start();
+    let admin = s.token("admin");
+    let alice = s.create_user(&admin, "alice");
+    let bob = s.create_user(&admin, "bob");
+    let gm = s.create_user(&admin, "gm");
+    let cms = s.create_group(&admin, "cms");
+    let atlas = s.create_group(&admin, "atlas");
+    for (account, group) in [(&alice, &cms), (&alice, &atlas), (&bob, &cms)] {
+        let r = send(
+            &s,
+            Method::POST,
+            &format!("/iam/account/{account}/groups/{group}"),
+            &admin,
+        );
+        assert!(r.status().is_success());
+    }
+    let r = send(
+        &s,
+        Method::DELETE,
+        &format!("/iam/account/{alice}/groups/{cms}"),
+        &admin,
+    );
+    assert!(r.status().is_success());
+    let r = s.put_json(
+        &labels_path(&alice),
+        Some(&admin),
+        &json!({"name": "private"}),
+    );
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = send(
+        &s,
+        Method::POST,
+        &format!("/iam/account/{gm}/managed-groups/{cms}"),
+        &admin,
+    );
+    assert!(r.status().is_success(), "{}", r.status());
+
+    let trail = |token: &str, query: &str| {
+        expect_json(
+            s.get(&format!("/iam/account/{alice}/audit{query}"), Some(token)),
+            StatusCode::OK,
+            query,
+        )
+    };
+    let kinds = |v: &Value| -> Vec<(String, String)> {
+        v["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                assert_eq!(e["account"], alice.as_str(), "{e}");
+                (
+                    e["type"].as_str().unwrap().to_string(),
+                    e["group"].as_str().unwrap_or("-").to_string(),
+                )
+            })
+            .collect()
+    };
+    // An administrator: everything about alice, newest first, nothing about bob.
+    let all = trail(&admin, "");
+    assert_eq!(
+        kinds(&all),
+        [
+            ("label set".to_string(), "-".to_string()),
+            ("membership removed".into(), cms.clone()),
+            ("membership added".into(), atlas.clone()),
+            ("membership added".into(), cms.clone()),
+            ("account created".into(), "-".into()),
+        ]
+    );
+    // The manager of cms: alice's memberships of cms only (she has left it since).
+    let gm_token = s.token("gm");
+    let seen = trail(&gm_token, "");
+    assert_eq!(
+        kinds(&seen),
+        [
+            ("membership removed".to_string(), cms.clone()),
+            ("membership added".into(), cms.clone())
+        ]
+    );
+    assert_eq!(seen["totalResults"], 2);
+    assert_eq!(trail(&gm_token, "?category=account")["totalResults"], 0);
+    assert_eq!(trail(&gm_token, "?type=label%20set")["totalResults"], 0);
+    // Anyone else: 403; an unknown account: 404.
+    let bob_token = s.token("bob");
+    expect_denied(
+        s.get(&format!("/iam/account/{alice}/audit"), Some(&bob_token)),
+        "a plain user",
+    );
+    expect_error(
+        s.get(&format!("/iam/account/{UNKNOWN_ID}/audit"), Some(&admin)),
+        StatusCode::NOT_FOUND,
+        &format!("Account not found for id '{UNKNOWN_ID}'"),
+        "unknown account",
+    );
+}

@@ -6,7 +6,7 @@
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -24,7 +24,9 @@ const DEFAULT_COUNT: u64 = 10;
 const MAX_COUNT: u64 = 100;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/iam/audit/events", get(events))
+    Router::new()
+        .route("/iam/audit/events", get(events))
+        .route("/iam/account/{account}/audit", get(account_events))
 }
 
 /// A time parameter: milliseconds since the epoch, or an RFC 3339 date-time.
@@ -56,6 +58,7 @@ fn filter(p: &Params) -> Result<AuditFilter, ApiError> {
         target: text("target"),
         since_ms: time_param(p, "since")?,
         until_ms: time_param(p, "until")?,
+        ..AuditFilter::default()
     })
 }
 
@@ -93,6 +96,57 @@ async fn events(
 ) -> Result<Json<Value>, ApiError> {
     require_admin(&caller, "iam:admin.read")?;
     let p = Params::parse(query.as_deref())?;
+    let filter = filter(&p)?;
+    list(app, &request, &p, filter, None).await
+}
+
+/// `GET /iam/account/{id}/audit`: the events about one account. Administrators see them
+/// all; a group manager sees the account's membership events of the groups they manage
+/// (whether the account is still a member or not), and nothing else.
+async fn account_events(
+    State(app): State<AppState>,
+    caller: Caller,
+    request: axum::Extension<RequestId>,
+    Path(account): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let managed: Vec<String> = caller
+        .principal
+        .authorities
+        .iter()
+        .filter_map(|a| a.strip_prefix("ROLE_GM:"))
+        .map(String::from)
+        .collect();
+    let p = Params::parse(query.as_deref())?;
+    let mut filter = filter(&p)?;
+    if require_admin(&caller, "iam:admin.read").is_err() {
+        if managed.is_empty() {
+            return Err(ApiError::Forbidden);
+        }
+        filter.category = match filter.category.as_deref() {
+            None | Some("membership") => Some("membership".into()),
+            // Asked for what a manager may not see: nothing matches.
+            Some(_) => return Ok(Json(empty_list())),
+        };
+        filter.groups = Some(managed);
+    }
+    filter.account = Some(account.clone());
+    list(app, &request, &p, filter, Some(account)).await
+}
+
+fn empty_list() -> Value {
+    json!({"totalResults": 0, "itemsPerPage": 0, "startIndex": 1, "Resources": []})
+}
+
+/// A page of the events `filter` selects, `p` holding the paging parameters. With
+/// `account`, an account that does not exist is a 404.
+async fn list(
+    app: AppState,
+    request: &RequestId,
+    p: &Params,
+    filter: AuditFilter,
+    account: Option<String>,
+) -> Result<Json<Value>, ApiError> {
     let start = p.int("startIndex")?.unwrap_or(1);
     let count = p.int("count")?.map_or(Ok(DEFAULT_COUNT), u64::try_from);
     let (Ok(count), true) = (count, start >= 1) else {
@@ -101,19 +155,32 @@ async fn events(
         ));
     };
     let count = count.min(MAX_COUNT);
-    let filter = filter(&p)?;
     let offset = (start - 1) as u64;
-    let app2 = app.clone();
-    let (total, page) = tokio::task::spawn_blocking(move || {
-        app2.pipeline.db.transaction(TxMode::Read, |conn| {
+    let missing = account
+        .as_ref()
+        .map(|id| format!("Account not found for id '{id}'"));
+    let found = tokio::task::spawn_blocking(move || {
+        app.pipeline.db.transaction(TxMode::Read, |conn| {
+            if let Some(id) = &account
+                && conn.accounts().by_uuid(id)?.is_none()
+            {
+                return Ok(None);
+            }
             let total = conn.audit().count(&filter)?;
             let page = conn.audit().page(&filter, offset, count)?;
-            Ok::<_, crate::store::StoreError>((total, page))
+            Ok::<_, crate::store::StoreError>(Some((total, page)))
         })
     })
     .await
     .map_err(|_| ApiError::internal())?
-    .map_err(|e| ApiError::database(&request, &e.into()))?;
+    .map_err(|e| ApiError::database(request, &e.into()))?;
+    let Some((total, page)) = found else {
+        return Err(ApiError::status(
+            axum::http::StatusCode::NOT_FOUND,
+            super::Family::Iam,
+            missing.unwrap_or_default(),
+        ));
+    };
     let info = PageInfo {
         total_results: total,
         start_index: start as u64,

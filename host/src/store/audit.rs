@@ -35,6 +35,10 @@ pub struct AuditFilter {
     pub actor: Option<String>,
     /// The account, group or client changed.
     pub target: Option<String>,
+    /// The account changed (in an account or membership event).
+    pub account: Option<String>,
+    /// Only events about one of these groups, when given.
+    pub groups: Option<Vec<String>>,
     /// From this time on (ms since the epoch, inclusive).
     pub since_ms: Option<u64>,
     /// Before this time (exclusive).

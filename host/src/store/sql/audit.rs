@@ -57,6 +57,9 @@ fn condition(f: &AuditFilter) -> (String, Vec<Value>) {
         "(account = # OR grp = # OR (category = 'client' AND detail = #))",
         &f.target,
     );
+    text("account = #", &f.account);
+    let groups = f.groups.as_ref().map(|g| serde_json::json!(g).to_string());
+    text("grp IN (SELECT value FROM json_each(#))", &groups);
     for (template, value) in [("time_ms >= #", f.since_ms), ("time_ms < #", f.until_ms)] {
         if let Some(v) = value {
             args.push(Value::Integer(sql_int(v)));
