@@ -41,9 +41,17 @@ pub struct Event {
 }
 
 impl Event {
-    /// What kind of thing changed: `membership` (an account and a group), `account`,
-    /// `group`, or `client` (neither).
+    /// What the event is about: `token` (issued, revoked), `login` (failed, throttled),
+    /// `authorization` (a denied request), `plugins` (reloaded); for a change,
+    /// `membership` (an account and a group), `account`, `group`, or `client` (neither).
     pub fn category(&self) -> &'static str {
+        match self.kind.split(' ').next() {
+            Some("token") => return "token",
+            Some("login") => return "login",
+            Some("access") => return "authorization",
+            Some("plugins") => return "plugins",
+            _ => {}
+        }
         match (&self.account, &self.group) {
             (Some(_), Some(_)) => "membership",
             (Some(_), None) => "account",

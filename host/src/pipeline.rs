@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::Semaphore;
 
-use crate::audit::Actor;
+use crate::audit::{Actor, Event};
 use crate::config::{Config, Overrides};
 use crate::contract::types;
 use crate::plugins::{Decision, Failure, Handled, LivePlugins, Plugins};
@@ -105,17 +105,24 @@ impl Pipeline {
             let _entered = span.enter();
             // One plugin set for the whole request, even if a reload swaps it meanwhile.
             let plugins = pipeline.plugins.get();
-            if let Decision::Deny(reason) = plugins.authorize(&principal, &op) {
-                let caller = principal.account_id.or(principal.client_id);
-                tracing::info!(?caller, %reason, "denied");
-                return Err(PipelineError::Denied);
-            }
             let actor = Actor {
-                account: principal.account_id,
-                client: principal.client_id,
+                account: principal.account_id.clone(),
+                client: principal.client_id.clone(),
                 source,
                 job: None,
             };
+            if let Decision::Deny(reason) = plugins.authorize(&principal, &op) {
+                let caller = principal.account_id.or(principal.client_id);
+                tracing::info!(?caller, %reason, "denied");
+                let (method, path) = crate::contract::endpoint_of(&op);
+                pipeline.record_apart(
+                    &request,
+                    &actor,
+                    "access denied",
+                    format!("{method} {path}"),
+                );
+                return Err(PipelineError::Denied);
+            }
             pipeline.transaction_with(&plugins, &request, &actor, mode_of(&op), call)
         })
         .await
@@ -187,6 +194,24 @@ impl Pipeline {
         }
     }
 
+    /// Stores an event that comes with no change (a denial), in a write transaction of its
+    /// own; a failure is logged and changes no answer. Blocking.
+    fn record_apart(&self, request: &RequestId, actor: &Actor, kind: &'static str, detail: String) {
+        let event = Event {
+            kind,
+            account: None,
+            group: None,
+            detail,
+        };
+        let stored = self.db.transaction(TxMode::Write, |conn| {
+            conn.audit()
+                .record(&request.0, actor, std::slice::from_ref(&event))
+        });
+        if let Err(e) = stored {
+            tracing::error!(request = %request.0, "cannot store the audit event {kind}: {e}");
+        }
+    }
+
     /// Reads the configuration again and swaps in the plugin set it names. Blocking. On
     /// any error the running set stays.
     pub fn reload_plugins(&self) -> anyhow::Result<()> {
@@ -198,12 +223,24 @@ impl Pipeline {
     }
 
     /// Reloads the plugins here and, once they loaded, tells every other server on the
-    /// database to do the same (they follow within [`RELOAD_POLL`]). Blocking.
-    pub fn reload_plugins_everywhere(&self) -> anyhow::Result<()> {
+    /// database to do the same (they follow within [`RELOAD_POLL`]); the reload enters the
+    /// audit trail, naming `actor`. Blocking.
+    pub fn reload_plugins_everywhere(
+        &self,
+        request: &RequestId,
+        actor: &Actor,
+    ) -> anyhow::Result<()> {
         self.reload_plugins()?;
         let generation = self.db.transaction(TxMode::Write, |conn| {
             let next = generation(conn)? + 1;
             conn.meta().set(GENERATION_KEY, &next.to_string())?;
+            let event = Event {
+                kind: "plugins reloaded",
+                account: None,
+                group: None,
+                detail: format!("generation {next}"),
+            };
+            conn.audit().record(&request.0, actor, &[event])?;
             Ok::<_, StoreError>(next)
         })?;
         *self.seen() = Some(generation);

@@ -581,3 +581,89 @@ fn an_accounts_trail_is_for_administrators_and_its_group_managers_memberships() 
         "unknown account",
     );
 }
+
+#[test]
+fn logins_tokens_denials_and_reloads_are_stored_too() {
+    use iam_tests::oauth::{SECRET, post_form, register, token_ok};
+    let s = Server::start();
+    let admin = s.token("admin");
+    let admin_id = s.user_id(&admin, "admin");
+    let alice = s.create_user(&admin, "alice");
+    let bob = s.create_user(&admin, "bob");
+    register(
+        &s,
+        &admin,
+        "app",
+        &["password", "refresh_token"],
+        "openid",
+        false,
+    );
+    let login = |user: &str, password: &str| {
+        post_form(
+            &s,
+            "/token",
+            Some(("app", SECRET)),
+            &[
+                ("grant_type", "password"),
+                ("username", user),
+                ("password", password),
+            ],
+        )
+    };
+    let issued = token_ok(login("admin", ADMIN_PASSWORD));
+    assert_eq!(login("admin", "wrong").status(), StatusCode::BAD_REQUEST);
+    assert_eq!(login("nobody", "wrong").status(), StatusCode::BAD_REQUEST);
+    let refresh = issued["refresh_token"].as_str().unwrap();
+    let r = post_form(&s, "/revoke", Some(("app", SECRET)), &[("token", refresh)]);
+    assert_eq!(r.status(), StatusCode::OK);
+    let alice_token = s.token("alice");
+    let denied = s.get(&attributes_path(&bob), Some(&alice_token));
+    assert_eq!(denied.status(), StatusCode::FORBIDDEN);
+    let denied_request = denied.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let r = s.post("/iam/admin/plugins/reload", Some(&admin));
+    assert_eq!(r.status(), StatusCode::OK);
+
+    let one = |query: &str| {
+        let v = stored(&s, &admin, query);
+        assert_eq!(v["totalResults"], 1, "{query}: {v}");
+        v["Resources"][0].clone()
+    };
+    let e = one("?type=token%20issued");
+    assert_eq!(e["category"], "token");
+    assert_eq!(
+        (e["account"].as_str(), e["actor"]["client"].as_str()),
+        (Some(admin_id.as_str()), Some("app"))
+    );
+    assert_eq!(e["detail"], "openid");
+    let failed = stored(&s, &admin, "?category=login");
+    let failures: Vec<(Value, Value)> = failed["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["account"].clone(), e["detail"].clone()))
+        .collect();
+    assert_eq!(
+        failures,
+        [
+            (Value::Null, json!("nobody")),
+            (json!(admin_id), json!("admin"))
+        ],
+        "{failed}"
+    );
+    let e = one("?type=token%20revoked");
+    assert_eq!(
+        (e["account"].as_str(), e["detail"].as_str()),
+        (Some(admin_id.as_str()), Some("refresh token"))
+    );
+    let e = one("?category=authorization");
+    assert_eq!(e["type"], "access denied");
+    assert_eq!(e["actor"]["account"], alice.as_str());
+    assert_eq!(e["detail"], "GET /iam/account/{account}/attributes");
+    assert_eq!(e["request"], denied_request.as_str());
+    let e = one("?type=plugins%20reloaded");
+    assert_eq!(e["category"], "plugins");
+    assert_eq!(e["actor"]["account"], admin_id.as_str());
+}

@@ -12,7 +12,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use super::{ApiError, AppState, Caller, Family};
+use super::{ApiError, AppState, Caller, Family, RequestId};
+use crate::audit::Actor;
 use crate::plugins::SlotInfo;
 use crate::slots::POLICY;
 
@@ -75,12 +76,24 @@ async fn list(State(app): State<AppState>, caller: Caller) -> Result<Json<Value>
 /// Reads the configuration again and swaps in the plugin set it names, compiled and checked
 /// off the request path of everyone else; a set that does not load is refused and the
 /// running one stays. The other servers on the database follow (`follow_reloads`).
-async fn reload(State(app): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+async fn reload(
+    State(app): State<AppState>,
+    caller: Caller,
+    request: axum::Extension<RequestId>,
+) -> Result<Json<Value>, ApiError> {
     require_admin(&caller, "iam:admin.write")?;
     let app2 = app.clone();
-    let outcome = tokio::task::spawn_blocking(move || app2.pipeline.reload_plugins_everywhere())
-        .await
-        .map_err(|_| ApiError::internal())?;
+    let actor = Actor {
+        account: caller.principal.account_id.clone(),
+        client: caller.principal.client_id.clone(),
+        source: caller.source,
+        job: None,
+    };
+    let outcome = tokio::task::spawn_blocking(move || {
+        app2.pipeline.reload_plugins_everywhere(&request, &actor)
+    })
+    .await
+    .map_err(|_| ApiError::internal())?;
     match outcome {
         Ok(()) => Ok(Json(plugins_json(&app))),
         Err(e) => {

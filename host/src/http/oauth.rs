@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use super::body::media_type;
-use super::{ApiError, AppState, Caller};
+use super::{ApiError, AppState, Caller, RequestId};
 use crate::auth::oauth::{self, ClientAuth, Form, Issuer, OAuthError};
 use crate::store::{Credentials, Store};
 
@@ -103,8 +103,17 @@ async fn with_conn<T: Send + 'static>(
     .map_err(|_| OAuthError::server_error())?
 }
 
+/// The request's id, for the audit trail.
+fn request_id(req: &Request) -> String {
+    req.extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default()
+}
+
 async fn token(State(app): State<AppState>, req: Request) -> Response {
     let mut grant = crate::metrics::grant_label(None);
+    let request = request_id(&req);
     let outcome = async {
         let r = read(req).await?;
         grant = crate::metrics::grant_label(r.form.param("grant_type"));
@@ -120,8 +129,10 @@ async fn token(State(app): State<AppState>, req: Request) -> Response {
                 lifetimes: app.lifetimes,
                 throttle: &app.throttle,
                 client_throttle: &app.client_throttle,
+                request: &request,
+                source: r.source,
             };
-            oauth::token(conn, &issuer, &r.auth, &r.form, r.source)
+            oauth::token(conn, &issuer, &r.auth, &r.form)
         })
         .await
     }
@@ -169,6 +180,7 @@ async fn introspect(State(app): State<AppState>, req: Request) -> Response {
 }
 
 async fn revoke(State(app): State<AppState>, req: Request) -> Response {
+    let request = request_id(&req);
     let outcome = async {
         let r = read(req).await?;
         with_conn(&app, move |app, conn| {
@@ -179,6 +191,7 @@ async fn revoke(State(app): State<AppState>, req: Request) -> Response {
                 &app.issuer,
                 &client,
                 &token,
+                (&request, r.source),
             )
         })
         .await

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use super::client_auth::{busy, throttled};
 use super::{ClientAuth, Lifetimes, OAuthError, authenticate_client, digest, random_token};
+use crate::audit::{Actor, Event};
 use crate::auth::keys::Keyring;
 use crate::auth::throttle::Throttle;
 use crate::auth::{Grant, TokenKind, effective_scopes, mint};
@@ -28,6 +29,52 @@ pub struct Issuer<'a> {
     pub throttle: &'a Throttle,
     /// Failed client-secret attempts, per client.
     pub client_throttle: &'a Throttle,
+    /// The request's id and the caller's address, for the audit trail.
+    pub request: &'a str,
+    pub source: IpAddr,
+}
+
+impl Issuer<'_> {
+    /// Stores one token-endpoint event (issuance, failed or throttled login) on `conn`:
+    /// with a token, in the transaction that issues it.
+    fn record(
+        &self,
+        conn: &dyn Store,
+        kind: &'static str,
+        account: Option<&str>,
+        client: Option<&str>,
+        detail: String,
+    ) -> Result<(), OAuthError> {
+        let actor = Actor {
+            account: account.map(String::from),
+            client: client.map(String::from),
+            source: Some(self.source),
+            job: None,
+        };
+        let event = Event {
+            kind,
+            account: account.map(String::from),
+            group: None,
+            detail,
+        };
+        conn.audit().record(self.request, &actor, &[event])?;
+        Ok(())
+    }
+
+    /// [`Issuer::record`] in a write transaction of its own (the refusals, which write
+    /// nothing else).
+    fn record_apart(&self, kind: &'static str, account: Option<&str>, client: &str, detail: &str) {
+        let stored = self.db.transaction(TxMode::Write, |conn| {
+            self.record(conn, kind, account, Some(client), detail.to_string())
+        });
+        if let Err(e) = stored {
+            tracing::error!(
+                request = self.request,
+                "cannot store the audit event {kind}: {}",
+                e.description
+            );
+        }
+    }
 }
 
 /// `POST /token`: authenticates the client and runs the grant.
@@ -36,8 +83,8 @@ pub fn token(
     iss: &Issuer,
     auth: &ClientAuth,
     form: &impl Form,
-    source: IpAddr,
 ) -> Result<Value, OAuthError> {
+    let source = iss.source;
     let grant = form
         .param("grant_type")
         .filter(|g| !g.is_empty())
@@ -82,7 +129,7 @@ pub fn token(
             })
         }
         "password" => {
-            let account = password_account(conn, iss.throttle, form, source)?;
+            let account = password_account(conn, iss, client_id, form)?;
             iss.db.transaction(TxMode::Write, |conn| {
                 let held = conn.authorities().of_account(&account)?;
                 let scopes = granted_scopes(&creds, form.param("scope"), Some(&held))?;
@@ -112,9 +159,9 @@ pub fn token(
 /// throttled per account, from each source and across all (see `throttle`).
 fn password_account(
     conn: &dyn Store,
-    throttle: &Throttle,
+    iss: &Issuer,
+    client_id: &str,
     form: &impl Form,
-    source: IpAddr,
 ) -> Result<String, OAuthError> {
     let username = form
         .param("username")
@@ -122,9 +169,10 @@ fn password_account(
     let password = form
         .param("password")
         .ok_or_else(|| OAuthError::invalid_request("Missing parameter: password"))?;
-    let attempt = throttle
-        .begin(username, source)
-        .map_err(|r| throttled("login", r))?;
+    let attempt = iss.throttle.begin(username, iss.source).map_err(|r| {
+        iss.record_apart("login throttled", None, client_id, username);
+        throttled("login", r)
+    })?;
     let found = conn.accounts().by_username(username)?;
     let hash = match &found {
         Some(a) => conn.accounts().password_hash(&a.id)?,
@@ -135,8 +183,13 @@ fn password_account(
     let valid = passwords::verify(password, hash.as_deref().unwrap_or(passwords::dummy_hash()))
         .map_err(|_| busy())?
         && hash.is_some();
-    let Some(account) = found.filter(|_| valid) else {
-        return Err(OAuthError::invalid_grant("Bad credentials"));
+    let account = match found {
+        Some(a) if valid => a,
+        other => {
+            let id = other.map(|a| a.id);
+            iss.record_apart("login failed", id.as_deref(), client_id, username);
+            return Err(OAuthError::invalid_grant("Bad credentials"));
+        }
     };
     attempt.succeeded();
     if !account.active {
@@ -226,6 +279,14 @@ fn issue(
         })?;
         response["refresh_token"] = json!(value);
     }
+    let user = (grant.kind == TokenKind::User).then_some(grant.subject);
+    iss.record(
+        conn,
+        "token issued",
+        user,
+        Some(client_id),
+        grant.scopes.join(" "),
+    )?;
     Ok(response)
 }
 

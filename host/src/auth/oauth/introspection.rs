@@ -1,12 +1,15 @@
 //! `POST /introspect` (RFC 7662), what a token is, and `POST /revoke` (RFC 7009), ending
 //! one, for access and refresh tokens alike.
 
+use std::net::IpAddr;
+
 use serde_json::{Value, json};
 
 use super::{OAuthError, digest};
+use crate::audit::{Actor, Event};
 use crate::auth;
 use crate::auth::keys::Keyring;
-use crate::auth::{effective_scopes, verify};
+use crate::auth::{TokenKind, effective_scopes, verify};
 use crate::store::{Credentials, Db, Store, TxMode, now_ms};
 
 /// `POST /introspect`: what the token is, for an authenticated confidential client.
@@ -78,12 +81,15 @@ pub fn introspect(
 
 /// `POST /revoke`: ends a token the client holds. Unknown or invalid tokens are not an
 /// error (RFC 7009 §2.2); another client's token is refused.
+/// Revokes `token` for `client`; the revocation enters the audit trail (`request`,
+/// `source`) in its transaction.
 pub fn revoke(
     db: &Db,
     keyring: &Keyring,
     issuer: &str,
     client: &Credentials,
     token: &str,
+    (request, source): (&str, IpAddr),
 ) -> Result<(), OAuthError> {
     let other_client = || {
         OAuthError::new(
@@ -93,22 +99,40 @@ pub fn revoke(
         )
     };
     let hash = digest(token);
+    let client_id = client.client.client_id.as_str();
+    let record = |conn: &dyn Store, account: Option<String>, detail: String| {
+        let actor = Actor {
+            client: Some(client_id.to_string()),
+            source: Some(source),
+            ..Actor::default()
+        };
+        let event = Event {
+            kind: "token revoked",
+            account,
+            group: None,
+            detail,
+        };
+        conn.audit().record(request, &actor, &[event])
+    };
     db.transaction(TxMode::Write, |conn| {
         if let Some(stored) = conn.tokens().refresh_by_hash(&hash)? {
-            if stored.client_id != client.client.client_id {
+            if stored.client_id != client_id {
                 return Err(other_client());
             }
             conn.tokens().delete_refresh(&hash)?;
+            record(conn, Some(stored.account_id), "refresh token".into())?;
             return Ok(());
         }
         // An expired access token needs no revoking; any other valid one does.
         if let Ok(claims) = verify(keyring, issuer, token) {
-            if claims.client_id.as_deref() != Some(client.client.client_id.as_str()) {
+            if claims.client_id.as_deref() != Some(client_id) {
                 return Err(other_client());
             }
             // Saturating: a wrapped expiry would let the revocation be purged at once.
             conn.tokens()
                 .revoke_access(&claims.jti, claims.exp.saturating_mul(1000))?;
+            let account = (claims.kind == TokenKind::User).then_some(claims.sub);
+            record(conn, account, format!("access token {}", claims.jti))?;
         }
         Ok(())
     })
