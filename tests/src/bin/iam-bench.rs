@@ -184,10 +184,16 @@ fn copy_into(bin: &Path, file: &str, url: &str) -> f64 {
         .status()
         .expect("run iam-host db copy");
     assert!(status.success(), "db copy failed");
-    t.elapsed().as_secs_f64()
+    let took = t.elapsed().as_secs_f64();
+    // The copy's writes are flushed now, not by a checkpoint in the middle of a measurement.
+    postgres::Client::connect(url, postgres::NoTls)
+        .and_then(|mut c| c.batch_execute("CHECKPOINT"))
+        .expect("checkpoint after the copy");
+    took
 }
 
-/// The server's version and durability, as `15.8 (fsync on, synchronous_commit on)`.
+/// The server's version and settings, as `15.8 (fsync on, synchronous_commit on,
+/// shared_buffers 1GB)`.
 fn pg_version(url: &str) -> String {
     let show = |what: &str| {
         postgres::Client::connect(url, postgres::NoTls)
@@ -197,10 +203,11 @@ fn pg_version(url: &str) -> String {
     };
     let version = show("server_version");
     format!(
-        "{} (fsync {}, synchronous_commit {})",
+        "{} (fsync {}, synchronous_commit {}, shared_buffers {})",
         version.split_whitespace().next().unwrap_or(""),
         show("fsync"),
-        show("synchronous_commit")
+        show("synchronous_commit"),
+        show("shared_buffers")
     )
 }
 
@@ -945,8 +952,8 @@ fn main() {
                 "Output of `cargo run --release -p iam-tests --bin iam-bench -- --accounts {} --seconds {} \
                  --db {}` on this machine ({} cores), server, load generator and PostgreSQL {} sharing \
                  it. Seeding {} accounts into SQLite took {seed_secs:.1} s, and moving them to \
-                 PostgreSQL with `iam-host db copy` (verified by checksums) {copy_secs:.1} s; the big \
-                 group has {} members.\n\n",
+                 PostgreSQL with `iam-host db copy` (verified by checksums) {copy_secs:.1} s, then a \
+                 `CHECKPOINT`; the big group has {} members.\n\n",
                 args.accounts,
                 args.seconds,
                 if db == "postgres" { "postgres" } else { "postgres://..." },
