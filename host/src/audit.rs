@@ -40,7 +40,28 @@ pub struct Event {
     pub detail: String,
 }
 
+/// The most of a caller's own text (a username tried at the token endpoint) an event
+/// keeps: a caller must not be able to store a megabyte per failed login.
+pub const MAX_CALLER_TEXT: usize = 256;
+
+/// `text` as an event keeps it when the caller chose it: cut to [`MAX_CALLER_TEXT`]
+/// characters.
+pub fn caller_text(text: &str) -> String {
+    text.chars().take(MAX_CALLER_TEXT).collect()
+}
+
 impl Event {
+    /// An event that comes with no change of its own (a login, a token, a denial, a
+    /// reload), about `account` when there is one.
+    pub fn apart(kind: &'static str, account: Option<String>, detail: String) -> Event {
+        Event {
+            kind,
+            account,
+            group: None,
+            detail,
+        }
+    }
+
     /// What the event is about: `token` (issued, revoked), `login` (failed, throttled),
     /// `authorization` (a denied request), `plugins` (reloaded); for a change,
     /// `membership` (an account and a group), `account`, `group`, or `client` (neither).

@@ -667,3 +667,76 @@ fn logins_tokens_denials_and_reloads_are_stored_too() {
     assert_eq!(e["category"], "plugins");
     assert_eq!(e["actor"]["account"], admin_id.as_str());
 }
+
+#[test]
+fn reading_the_trail_follows_the_callers_rights_now_and_callers_cannot_bloat_it() {
+    use iam_tests::oauth::{SECRET, post_form, register};
+    let s = Server::start();
+    let admin = s.token("admin");
+    let alice = s.create_user(&admin, "alice");
+    let boss = s.create_user(&admin, "boss");
+    let gm = s.create_user(&admin, "gm");
+    let cms = s.create_group(&admin, "cms");
+    let r = send(
+        &s,
+        Method::POST,
+        &format!("/iam/account/{alice}/groups/{cms}"),
+        &admin,
+    );
+    assert!(r.status().is_success());
+    let r = send(
+        &s,
+        Method::POST,
+        &format!("/iam/account/{gm}/managed-groups/{cms}"),
+        &admin,
+    );
+    assert!(r.status().is_success());
+    s.grant(&admin, &boss, "ROLE_ADMIN");
+    let boss_token = s.token_with("boss", Some("openid iam:admin.read"));
+    let gm_token = s.token("gm");
+    let alice_trail = format!("/iam/account/{alice}/audit");
+    assert_eq!(
+        s.get("/iam/audit/events", Some(&boss_token)).status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        s.get(&alice_trail, Some(&gm_token)).status(),
+        StatusCode::OK
+    );
+
+    // Demoted after their tokens were minted: the tokens still name the rights, the
+    // database no longer does.
+    s.revoke(&admin, &boss, "ROLE_ADMIN");
+    let r = send(
+        &s,
+        Method::DELETE,
+        &format!("/iam/account/{gm}/managed-groups/{cms}"),
+        &admin,
+    );
+    assert!(r.status().is_success());
+    expect_denied(
+        s.get("/iam/audit/events", Some(&boss_token)),
+        "a demoted admin",
+    );
+    expect_denied(s.get(&alice_trail, Some(&boss_token)), "a demoted admin");
+    expect_denied(s.get(&alice_trail, Some(&gm_token)), "a dismissed manager");
+
+    // A failed login keeps at most 256 characters of the username the caller made up (the
+    // form may hold 64 KiB).
+    register(&s, &admin, "app", &["password"], "openid", false);
+    let huge = "x".repeat(60_000);
+    let r = post_form(
+        &s,
+        "/token",
+        Some(("app", SECRET)),
+        &[
+            ("grant_type", "password"),
+            ("username", &huge),
+            ("password", "p"),
+        ],
+    );
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{}", r.text().unwrap());
+    let failed = stored(&s, &admin, "?type=login%20failed");
+    assert_eq!(failed["totalResults"], 1, "{failed}");
+    assert_eq!(failed["Resources"][0]["detail"], "x".repeat(256));
+}

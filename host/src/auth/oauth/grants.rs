@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::client_auth::{busy, throttled};
 use super::{ClientAuth, Lifetimes, OAuthError, authenticate_client, digest, random_token};
-use crate::audit::{Actor, Event};
+use crate::audit::{Actor, Event, caller_text};
 use crate::auth::keys::Keyring;
 use crate::auth::throttle::Throttle;
 use crate::auth::{Grant, TokenKind, effective_scopes, mint};
@@ -51,12 +51,7 @@ impl Issuer<'_> {
             source: Some(self.source),
             job: None,
         };
-        let event = Event {
-            kind,
-            account: account.map(String::from),
-            group: None,
-            detail,
-        };
+        let event = Event::apart(kind, account.map(String::from), detail);
         conn.audit().record(self.request, &actor, &[event])?;
         Ok(())
     }
@@ -170,7 +165,7 @@ fn password_account(
         .param("password")
         .ok_or_else(|| OAuthError::invalid_request("Missing parameter: password"))?;
     let attempt = iss.throttle.begin(username, iss.source).map_err(|r| {
-        iss.record_apart("login throttled", None, client_id, username);
+        iss.record_apart("login throttled", None, client_id, &caller_text(username));
         throttled("login", r)
     })?;
     let found = conn.accounts().by_username(username)?;
@@ -187,7 +182,12 @@ fn password_account(
         Some(a) if valid => a,
         other => {
             let id = other.map(|a| a.id);
-            iss.record_apart("login failed", id.as_deref(), client_id, username);
+            iss.record_apart(
+                "login failed",
+                id.as_deref(),
+                client_id,
+                &caller_text(username),
+            );
             return Err(OAuthError::invalid_grant("Bad credentials"));
         }
     };
