@@ -18,6 +18,19 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// The caller of a request: the token's account and client, from `source`.
+    pub fn caller(
+        principal: &crate::contract::types::Principal,
+        source: Option<std::net::IpAddr>,
+    ) -> Actor {
+        Actor {
+            account: principal.account_id.clone(),
+            client: principal.client_id.clone(),
+            source,
+            job: None,
+        }
+    }
+
     /// A background job of this server.
     pub fn job(name: &'static str) -> Actor {
         Actor {

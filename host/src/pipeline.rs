@@ -105,12 +105,7 @@ impl Pipeline {
             let _entered = span.enter();
             // One plugin set for the whole request, even if a reload swaps it meanwhile.
             let plugins = pipeline.plugins.get();
-            let actor = Actor {
-                account: principal.account_id.clone(),
-                client: principal.client_id.clone(),
-                source,
-                job: None,
-            };
+            let actor = Actor::caller(&principal, source);
             if let Decision::Deny(reason) = plugins.authorize(&principal, &op) {
                 let caller = principal.account_id.or(principal.client_id);
                 tracing::info!(?caller, %reason, "denied");
@@ -197,12 +192,7 @@ impl Pipeline {
     /// Stores an event that comes with no change (a denial), in a write transaction of its
     /// own; a failure is logged and changes no answer. Blocking.
     fn record_apart(&self, request: &RequestId, actor: &Actor, kind: &'static str, detail: String) {
-        let event = Event {
-            kind,
-            account: None,
-            group: None,
-            detail,
-        };
+        let event = Event::apart(kind, None, detail);
         let stored = self.db.transaction(TxMode::Write, |conn| {
             conn.audit()
                 .record(&request.0, actor, std::slice::from_ref(&event))
@@ -234,12 +224,7 @@ impl Pipeline {
         let generation = self.db.transaction(TxMode::Write, |conn| {
             let next = generation(conn)? + 1;
             conn.meta().set(GENERATION_KEY, &next.to_string())?;
-            let event = Event {
-                kind: "plugins reloaded",
-                account: None,
-                group: None,
-                detail: format!("generation {next}"),
-            };
+            let event = Event::apart("plugins reloaded", None, format!("generation {next}"));
             conn.audit().record(&request.0, actor, &[event])?;
             Ok::<_, StoreError>(next)
         })?;

@@ -83,12 +83,7 @@ async fn reload(
 ) -> Result<Json<Value>, ApiError> {
     require_admin(&caller, "iam:admin.write")?;
     let app2 = app.clone();
-    let actor = Actor {
-        account: caller.principal.account_id.clone(),
-        client: caller.principal.client_id.clone(),
-        source: caller.source,
-        job: None,
-    };
+    let actor = Actor::caller(&caller.principal, caller.source);
     let outcome = tokio::task::spawn_blocking(move || {
         app2.pipeline.reload_plugins_everywhere(&request, &actor)
     })

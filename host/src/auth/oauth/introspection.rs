@@ -106,12 +106,7 @@ pub fn revoke(
             source: Some(source),
             ..Actor::default()
         };
-        let event = Event {
-            kind: "token revoked",
-            account,
-            group: None,
-            detail,
-        };
+        let event = Event::apart("token revoked", account, detail);
         conn.audit().record(request, &actor, &[event])
     };
     db.transaction(TxMode::Write, |conn| {
